@@ -1,0 +1,93 @@
+import { useEffect, useState } from 'react';
+import { useQueryClient, type QueryClient } from '@tanstack/react-query';
+import type { OrderChangeEvent } from '@orders/shared';
+import { useApi } from '../context';
+import { errorCode } from './errors';
+import { patchOrderInSearches, queryKeys } from './queries';
+
+export type LiveState = 'connecting' | 'live' | 'offline';
+
+/** Calls `run` at most once per `ms`, always once more after the last request. */
+function trailingThrottle(run: () => void, ms: number) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return {
+    request() {
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        run();
+      }, ms);
+    },
+    cancel() {
+      clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}
+
+/** What to do with one change: patch what is on screen now, refetch what may have moved. */
+export function applyOrderChange(queryClient: QueryClient, event: OrderChangeEvent, refetchLists: () => void): void {
+  patchOrderInSearches(queryClient, event);
+  void queryClient.invalidateQueries({ queryKey: queryKeys.orderDetail(event.orderId) });
+  // A new order, or one that changed status, may enter or leave a filtered list: refetch (throttled).
+  refetchLists();
+}
+
+const RETRY_MS = 5000;
+
+/**
+ * `backoffice.events.onChange` over SSE for as long as the shell is mounted. The status feeds the
+ * "Live" indicator; after a reconnect everything is refetched, since events may have been missed.
+ */
+export function useLiveUpdates(enabled: boolean): LiveState {
+  const api = useApi();
+  const queryClient = useQueryClient();
+  const [state, setState] = useState<LiveState>('connecting');
+
+  useEffect(() => {
+    if (!enabled) return;
+    let retryTimer: ReturnType<typeof setTimeout> | undefined;
+    let subscription: { unsubscribe(): void } | undefined;
+    let startedBefore = false;
+    const lists = trailingThrottle(() => {
+      void queryClient.invalidateQueries({ queryKey: ['orders', 'search'] });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.reconciliation });
+    }, 1000);
+
+    const start = () => {
+      setState('connecting');
+      subscription = api.backoffice.events.onChange.subscribe(undefined, {
+        onStarted() {
+          setState('live');
+          if (startedBefore) void queryClient.invalidateQueries();
+          startedBefore = true;
+        },
+        onConnectionStateChange(connection) {
+          if (connection.state === 'connecting') setState('connecting');
+          else if (connection.state === 'pending') setState('live');
+        },
+        onData(data) {
+          const event = ('data' in data && 'id' in data ? data.data : data) as OrderChangeEvent;
+          applyOrderChange(queryClient, event, lists.request);
+        },
+        onError(error) {
+          setState('offline');
+          subscription?.unsubscribe();
+          // An ended session is handled by the session; anything else: try again shortly.
+          if (errorCode(error) !== 'UNAUTHORIZED') retryTimer = setTimeout(start, RETRY_MS);
+        },
+        onComplete() {
+          setState('offline');
+          retryTimer = setTimeout(start, RETRY_MS);
+        },
+      });
+    };
+    start();
+    return () => {
+      clearTimeout(retryTimer);
+      lists.cancel();
+      subscription?.unsubscribe();
+    };
+  }, [api, enabled, queryClient]);
+
+  return state;
+}

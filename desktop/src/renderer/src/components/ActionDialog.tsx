@@ -1,0 +1,106 @@
+import { useId, useState } from 'react';
+import { toDecimalString, type Currency } from '@orders/shared';
+import { describeError } from '../api/errors';
+import { useOrderActions } from '../api/queries';
+import { toMinor } from '../filters';
+import { money, shortId } from '../format';
+import { ReasonDialog } from './ReasonDialog';
+import { useToast } from './Toasts';
+
+/** A staff action waiting for its reason. */
+export type PendingAction =
+  | { type: 'resync'; attemptId: string; externalId: string | null }
+  | { type: 'cancel'; orderId: string }
+  | { type: 'refund'; orderId: string; total: number; refundedAmount: number; currency: Currency }
+  | { type: 'resolve'; discrepancyId: string; summary: string };
+
+/** The reason dialog for each action, wired to its mutation; closes on success with a toast. */
+export function ActionDialog({ action, onClose }: { action: PendingAction; onClose(): void }) {
+  const actions = useOrderActions();
+  const toast = useToast();
+  const amountId = useId();
+  const remaining = action.type === 'refund' ? action.total - action.refundedAmount : 0;
+  const [amount, setAmount] = useState(action.type === 'refund' ? toDecimalString(Math.max(remaining, 0), action.currency) : '');
+
+  const common = { onCancel: onClose, describeError: (error: unknown) => describeError(error) };
+
+  switch (action.type) {
+    case 'resync':
+      return (
+        <ReasonDialog
+          {...common}
+          title="Re-sync from PayPal"
+          description={
+            <p>
+              Ask PayPal for the current state of payment <span className="mono">{action.externalId ?? shortId(action.attemptId)}</span> and apply it to the
+              order.
+            </p>
+          }
+          confirmLabel="Re-sync"
+          onSubmit={async (reason) => {
+            const result = await actions.resync.mutateAsync({ attemptId: action.attemptId, reason });
+            toast.show('success', `Re-synced: ${result.message}`);
+            onClose();
+          }}
+        />
+      );
+    case 'cancel':
+      return (
+        <ReasonDialog
+          {...common}
+          title="Cancel order"
+          description={<p>The order is cancelled, its open payment attempts with it, and its stock released. This cannot be undone.</p>}
+          confirmLabel="Cancel order"
+          destructive
+          onSubmit={async (reason) => {
+            const result = await actions.cancel.mutateAsync({ orderId: action.orderId, reason });
+            toast.show('success', `Order ${shortId(result.orderId)} cancelled${result.cancelledAttempts ? ` (${result.cancelledAttempts} open attempt(s) cancelled)` : ''}.`);
+            onClose();
+          }}
+        />
+      );
+    case 'refund': {
+      const minor = toMinor(amount.trim(), action.currency);
+      return (
+        <ReasonDialog
+          {...common}
+          title="Refund through PayPal"
+          description={
+            <p>
+              Paid {money(action.total, action.currency)}
+              {action.refundedAmount > 0 ? `, ${money(action.refundedAmount, action.currency)} already refunded` : ''}. At most{' '}
+              {money(remaining, action.currency)} can be refunded.
+            </p>
+          }
+          confirmLabel="Refund"
+          destructive
+          validate={() => (minor === undefined || minor <= 0 || minor > remaining ? `Enter an amount between 0 and ${money(remaining, action.currency)}.` : null)}
+          onSubmit={async (reason) => {
+            const result = await actions.refund.mutateAsync({ orderId: action.orderId, reason, ...(minor !== remaining && minor ? { amount: minor } : {}) });
+            toast.show('success', `Refunded ${money(result.amount, result.currency)}; the order is now ${result.status.replace('_', ' ')}.`);
+            onClose();
+          }}
+        >
+          <label htmlFor={amountId} className="field-label">
+            Amount ({action.currency})
+          </label>
+          <input id={amountId} inputMode="decimal" value={amount} onChange={(event) => setAmount(event.target.value)} aria-invalid={minor === undefined} />
+        </ReasonDialog>
+      );
+    }
+    case 'resolve':
+      return (
+        <ReasonDialog
+          {...common}
+          title="Mark as resolved"
+          description={<p>{action.summary}</p>}
+          confirmLabel="Mark resolved"
+          onSubmit={async (reason) => {
+            await actions.resolve.mutateAsync({ discrepancyId: action.discrepancyId, reason });
+            toast.show('success', 'Discrepancy marked as resolved.');
+            onClose();
+          }}
+        />
+      );
+  }
+}

@@ -1,0 +1,48 @@
+import { formatMoney, isSupportedCurrency } from '@orders/shared';
+
+const relative = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
+const exact = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'medium' });
+const STEPS: [Intl.RelativeTimeFormatUnit, number][] = [
+  ['second', 60],
+  ['minute', 60],
+  ['hour', 24],
+  ['day', 30],
+  ['month', 12],
+  ['year', Number.POSITIVE_INFINITY],
+];
+
+/** "3 minutes ago", "yesterday", "in 2 hours". */
+export function formatRelative(iso: string | Date, now: number = Date.now()): string {
+  let value = (new Date(iso).getTime() - now) / 1000;
+  if (!Number.isFinite(value)) return '—';
+  if (Math.abs(value) < 10) return 'just now';
+  for (const [unit, size] of STEPS) {
+    if (Math.abs(value) < size) return relative.format(Math.round(value), unit);
+    value /= size;
+  }
+  return relative.format(Math.round(value), 'year');
+}
+
+/** "23 Nov 2026, 10:57:03" in the user's time zone, plus the zone for the tooltip. */
+export function formatExact(iso: string | Date): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return String(iso);
+  return `${exact.format(date)} (${Intl.DateTimeFormat().resolvedOptions().timeZone}) · ${date.toISOString()}`;
+}
+
+/** Money from the API: known currencies through formatMoney, anything else shown raw. */
+export function money(amount: number | null | undefined, currency: string | null | undefined): string {
+  if (amount === null || amount === undefined) return '—';
+  if (currency && isSupportedCurrency(currency)) return formatMoney(amount, currency);
+  return `${amount} ${currency ?? ''}`.trim();
+}
+
+/** The first block of a UUID: enough to tell orders apart at a glance. */
+export function shortId(id: string): string {
+  return id.length > 13 ? `${id.slice(0, 8)}…${id.slice(-4)}` : id;
+}
+
+export function humanize(value: string): string {
+  const spaced = value.replace(/_/g, ' ');
+  return spaced.charAt(0).toUpperCase() + spaced.slice(1);
+}

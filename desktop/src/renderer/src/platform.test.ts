@@ -1,0 +1,90 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { OrdersBridge } from '../../shared/bridge';
+import { browserPlatform, electronPlatform } from './platform';
+
+async function* chunks(...parts: string[]) {
+  for (const part of parts) yield part;
+}
+
+describe('browser platform (no window.orders)', () => {
+  function make() {
+    localStorage.clear();
+    sessionStorage.clear();
+    const download = vi.fn<(blob: Blob, name: string) => void>();
+    return { platform: browserPlatform({ location: { origin: 'http://shop.test' }, localStorage, sessionStorage, download }), download };
+  }
+
+  it('talks to the page’s own origin unless another server is set, and validates it', async () => {
+    const { platform } = make();
+    expect(await platform.apiBaseUrl()).toBe('http://shop.test');
+    expect(await platform.setServerUrl(' https://orders.example.com/ ')).toBe('https://orders.example.com');
+    expect(await platform.apiBaseUrl()).toBe('https://orders.example.com');
+    await expect(platform.setServerUrl('ftp://x')).rejects.toThrow(/http/);
+    await platform.setServerUrl('http://shop.test');
+    expect(localStorage.length).toBe(0);
+  });
+
+  it('keeps the token for the tab only', async () => {
+    const { platform } = make();
+    expect(await platform.getToken()).toBeNull();
+    await platform.setToken('oss_abc');
+    expect(sessionStorage.getItem('orders.sessionToken')).toBe('oss_abc');
+    expect(localStorage.length).toBe(0);
+    await platform.clearToken();
+    expect(await platform.getToken()).toBeNull();
+  });
+
+  it('downloads the streamed CSV as one Blob', async () => {
+    const { platform, download } = make();
+    const outcome = await platform.saveCsv('orders.csv', chunks('id,total\n', 'a,€1\n'));
+    expect(outcome).toEqual({ saved: true, bytes: 16, location: 'orders.csv' }); // € is 3 bytes
+    const [blob, name] = download.mock.calls[0]!;
+    expect(name).toBe('orders.csv');
+    expect(await blob.text()).toBe('id,total\na,€1\n');
+  });
+});
+
+describe('electron platform (window.orders)', () => {
+  function fakeBridge() {
+    const written: string[] = [];
+    const bridge: OrdersBridge = {
+      kind: 'electron',
+      getServerUrl: vi.fn(async () => 'http://127.0.0.1:4000'),
+      setServerUrl: vi.fn(async (url: string) => url),
+      getToken: vi.fn(async () => 'tok'),
+      setToken: vi.fn(async () => undefined),
+      clearToken: vi.fn(async () => undefined),
+      saveCsv: {
+        begin: vi.fn(async () => 'stream-1'),
+        write: vi.fn(async (_id: string, chunk: string) => void written.push(chunk)),
+        finish: vi.fn(async () => ({ filePath: '/home/me/orders.csv', bytes: 12 })),
+        abort: vi.fn(async () => undefined),
+      },
+      onMenuCommand: vi.fn(() => () => undefined),
+    };
+    return { bridge, written };
+  }
+
+  it('calls the API on its own origin (the main process forwards it) and streams CSV chunks over the bridge in order', async () => {
+    const { bridge, written } = fakeBridge();
+    const platform = electronPlatform(bridge, { origin: 'orders://app' });
+    expect(await platform.apiBaseUrl()).toBe('orders://app');
+    const outcome = await platform.saveCsv('orders.csv', chunks('a,b\n', '1,2\n', '3,4\n'));
+    expect(written).toEqual(['a,b\n', '1,2\n', '3,4\n']);
+    expect(outcome).toEqual({ saved: true, bytes: 12, location: '/home/me/orders.csv' });
+  });
+
+  it('stops when the save dialog is cancelled, and aborts the file when the stream fails', async () => {
+    const { bridge } = fakeBridge();
+    const platform = electronPlatform(bridge, { origin: 'orders://app' });
+    vi.mocked(bridge.saveCsv.begin).mockResolvedValueOnce(null);
+    expect(await platform.saveCsv('x.csv', chunks('never read'))).toEqual({ saved: false, bytes: 0 });
+    async function* failing() {
+      yield 'a,b\n';
+      throw new Error('connection lost');
+    }
+    await expect(platform.saveCsv('x.csv', failing())).rejects.toThrow('connection lost');
+    expect(bridge.saveCsv.abort).toHaveBeenCalledWith('stream-1');
+    expect(bridge.saveCsv.finish).not.toHaveBeenCalled();
+  });
+});

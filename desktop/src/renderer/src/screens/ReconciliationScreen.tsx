@@ -1,0 +1,151 @@
+import { useMemo, useState } from 'react';
+import { backoffice, isSupportedCurrency, type Discrepancy, type DiscrepancyKind } from '@orders/shared';
+import { describeError } from '../api/errors';
+import { useDiscrepancies, useReconciliationSummary } from '../api/queries';
+import { ActionDialog, type PendingAction } from '../components/ActionDialog';
+import { EmptyState, ErrorState, Spinner } from '../components/States';
+import { StatusBadge } from '../components/StatusBadge';
+import { Time } from '../components/Time';
+import { money, shortId } from '../format';
+import { routeHref } from '../router';
+import { hasRole, useStaff } from '../session';
+
+/** `title` names the list, `one` a single item. */
+export const KIND_LABELS: Record<DiscrepancyKind, { title: string; one: string; explain: string }> = {
+  paid_at_paypal_not_paid: {
+    title: 'Paid at PayPal, not here',
+    one: 'Paid at PayPal, not here',
+    explain: 'PayPal captured the money but the order is not paid (or was cancelled). Re-sync, or refund.',
+  },
+  amount_mismatch: { title: 'Amount or currency mismatch', one: 'Amount mismatch', explain: 'PayPal (or a service) reported a different amount or currency than the attempt expected.' },
+  multiple_successes: { title: 'Paid more than once', one: 'Paid more than once', explain: 'More than one captured sale for one order: refund the extra payment.' },
+  stuck_attempt: { title: 'Stuck attempts', one: 'Stuck attempt', explain: 'Attempts still created/approved long after they began. Re-sync to learn what happened.' },
+  unmatched_ipn: { title: 'Unmatched IPNs', one: 'Unmatched IPN', explain: 'Verified IPNs that match no payment attempt.' },
+};
+
+export function ReconciliationScreen({ kind }: { kind?: DiscrepancyKind }) {
+  const summary = useReconciliationSummary();
+  const list = useDiscrepancies(kind);
+  const staff = useStaff();
+  const [action, setAction] = useState<PendingAction | null>(null);
+  const items = useMemo(() => list.data?.pages.flatMap((page) => page.items) ?? [], [list.data]);
+
+  return (
+    <div className="screen screen-reconciliation">
+      <header className="screen-header">
+        <div>
+          <h1>Reconciliation</h1>
+          <p className="subtle">Every place where our records and PayPal's disagree. Each action is recorded in the order's audit trail.</p>
+        </div>
+      </header>
+      <div className="recon-layout">
+        <nav className="recon-kinds" aria-label="Discrepancy kinds">
+          <a href={routeHref({ name: 'reconciliation' })} className={`recon-kind${kind ? '' : ' selected'}`} aria-current={kind ? undefined : 'page'}>
+            <span>All open</span>
+            <span className="count">{summary.data?.total ?? '…'}</span>
+          </a>
+          {backoffice.DISCREPANCY_KINDS.map((k) => {
+            const count = summary.data?.counts[k];
+            return (
+              <a
+                key={k}
+                href={routeHref({ name: 'reconciliation', kind: k })}
+                className={`recon-kind${kind === k ? ' selected' : ''}${count ? ' has-items' : ''}`}
+                aria-current={kind === k ? 'page' : undefined}
+                data-kind={k}
+              >
+                <span>{KIND_LABELS[k].title}</span>
+                <span className="count">{count ?? '…'}</span>
+              </a>
+            );
+          })}
+        </nav>
+        <section className="recon-list" aria-label="Discrepancies">
+          {kind ? <p className="explain">{KIND_LABELS[kind].explain}</p> : null}
+          {list.isPending ? (
+            <Spinner label="Loading discrepancies…" />
+          ) : list.isError ? (
+            <ErrorState message={describeError(list.error, 'load')} onRetry={() => void list.refetch()} />
+          ) : items.length === 0 ? (
+            <EmptyState title="Nothing to reconcile">
+              <span>{kind ? 'No open discrepancies of this kind.' : 'Our records and PayPal agree.'}</span>
+            </EmptyState>
+          ) : (
+            <ul className="discrepancies">
+              {items.map((item) => (
+                <DiscrepancyItem key={item.id} item={item} operator={hasRole(staff, 'operator')} admin={hasRole(staff, 'admin')} onAction={setAction} />
+              ))}
+            </ul>
+          )}
+          {list.hasNextPage ? (
+            <button type="button" className="button load-more" disabled={list.isFetchingNextPage} onClick={() => void list.fetchNextPage()}>
+              {list.isFetchingNextPage ? 'Loading…' : 'Load more'}
+            </button>
+          ) : null}
+        </section>
+      </div>
+      {action ? <ActionDialog action={action} onClose={() => setAction(null)} /> : null}
+    </div>
+  );
+}
+
+function DiscrepancyItem({ item, operator, admin, onAction }: { item: Discrepancy; operator: boolean; admin: boolean; onAction(action: PendingAction): void }) {
+  const needsOperator = operator ? undefined : 'Requires the operator role';
+  const canCancel = item.orderId && (item.orderStatus === 'pending' || item.orderStatus === 'failed');
+  const currency = item.currency && isSupportedCurrency(item.currency) ? item.currency : null;
+  const canRefund = item.orderId && item.amount !== null && currency && (item.orderStatus === 'paid' || item.orderStatus === 'partially_refunded');
+  return (
+    <li className="discrepancy" data-discrepancy-id={item.id} data-kind={item.kind}>
+      <div className="discrepancy-main">
+        <div className="discrepancy-head">
+          <span className={`badge kind-${item.kind}`}>{KIND_LABELS[item.kind].one}</span>
+          {item.orderId ? (
+            <a className="mono" href={routeHref({ name: 'order', orderId: item.orderId })} title={item.orderId}>
+              order {shortId(item.orderId)}
+            </a>
+          ) : (
+            <span className="muted">no order</span>
+          )}
+          {item.orderStatus ? <StatusBadge status={item.orderStatus} /> : null}
+          {item.amount !== null ? <span className="money">{money(item.amount, item.currency)}</span> : null}
+          <span className="subtle">
+            detected <Time value={item.detectedAt} />
+          </span>
+        </div>
+        <p className="discrepancy-detail">{item.detail}</p>
+      </div>
+      <div className="discrepancy-actions">
+        {item.attemptId ? (
+          <button type="button" className="button small" disabled={!operator} title={needsOperator} onClick={() => onAction({ type: 'resync', attemptId: item.attemptId!, externalId: null })}>
+            Re-sync
+          </button>
+        ) : null}
+        <button
+          type="button"
+          className="button small"
+          disabled={!operator}
+          title={needsOperator}
+          onClick={() => onAction({ type: 'resolve', discrepancyId: item.id, summary: `${KIND_LABELS[item.kind].one}: ${item.detail}` })}
+        >
+          Resolve…
+        </button>
+        {canCancel ? (
+          <button type="button" className="button small button-danger-outline" disabled={!operator} title={needsOperator} onClick={() => onAction({ type: 'cancel', orderId: item.orderId! })}>
+            Cancel…
+          </button>
+        ) : null}
+        {canRefund ? (
+          <button
+            type="button"
+            className="button small button-danger-outline"
+            disabled={!admin}
+            title={admin ? undefined : 'Refunds require the admin role'}
+            onClick={() => onAction({ type: 'refund', orderId: item.orderId!, total: item.amount!, refundedAmount: 0, currency: currency! })}
+          >
+            Refund…
+          </button>
+        ) : null}
+      </div>
+    </li>
+  );
+}

@@ -1,0 +1,108 @@
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
+import { STAFF_ROLES, type StaffRole } from '@orders/shared';
+import { describeError, errorCode } from './api/errors';
+import { useServices } from './context';
+
+export interface StaffIdentity {
+  id: string;
+  email: string;
+  role: StaffRole;
+}
+
+export type SessionState =
+  | { status: 'starting' }
+  | { status: 'signed-out'; notice?: string }
+  | { status: 'signed-in'; staff: StaffIdentity };
+
+interface SessionApi {
+  state: SessionState;
+  login(email: string, password: string): Promise<void>;
+  logout(notice?: string): Promise<void>;
+}
+
+const SessionContext = createContext<SessionApi | null>(null);
+
+export function SessionProvider({ children }: { children: ReactNode }) {
+  const { client, platform, token } = useServices();
+  const queryClient = useQueryClient();
+  const [state, setState] = useState<SessionState>(() => (token.current ? { status: 'starting' } : { status: 'signed-out' }));
+
+  const forget = useCallback(
+    async (notice?: string) => {
+      token.current = null;
+      await platform.clearToken().catch(() => undefined);
+      queryClient.clear();
+      setState(notice ? { status: 'signed-out', notice } : { status: 'signed-out' });
+    },
+    [platform, queryClient, token],
+  );
+
+  // A stored token from an earlier run: still valid?
+  useEffect(() => {
+    if (state.status !== 'starting') return;
+    let cancelled = false;
+    client.auth.me
+      .query()
+      .then((staff) => {
+        if (!cancelled) setState({ status: 'signed-in', staff: { id: staff.id, email: staff.email, role: staff.role } });
+      })
+      .catch((error: unknown) => {
+        if (cancelled) return;
+        if (errorCode(error) === 'UNAUTHORIZED') void forget('Your session has expired. Log in again.');
+        else setState({ status: 'signed-out', notice: describeError(error, 'load') });
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, [client, forget, state.status]);
+
+  // Any call answered UNAUTHORIZED means the session ended (expired, revoked, user disabled).
+  useEffect(
+    () =>
+      queryClient.getQueryCache().subscribe((event) => {
+        if (event.type === 'updated' && event.action.type === 'error' && errorCode(event.action.error) === 'UNAUTHORIZED') {
+          void forget('Your session has expired. Log in again.');
+        }
+      }),
+    [forget, queryClient],
+  );
+
+  const login = useCallback(
+    async (email: string, password: string) => {
+      const result = await client.auth.login.mutate({ email, password });
+      token.current = result.token;
+      await platform.setToken(result.token);
+      setState({ status: 'signed-in', staff: { id: result.staff.id, email: result.staff.email, role: result.staff.role } });
+    },
+    [client, platform, token],
+  );
+
+  const logout = useCallback(
+    async (notice?: string) => {
+      if (token.current) await client.auth.logout.mutate().catch(() => undefined);
+      await forget(notice);
+    },
+    [client, forget, token],
+  );
+
+  const value = useMemo(() => ({ state, login, logout }), [state, login, logout]);
+  return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
+}
+
+export function useSession(): SessionApi {
+  const session = useContext(SessionContext);
+  if (!session) throw new Error('useSession outside SessionProvider');
+  return session;
+}
+
+/** The signed-in staff member; only used below the signed-in shell. */
+export function useStaff(): StaffIdentity {
+  const { state } = useSession();
+  if (state.status !== 'signed-in') throw new Error('useStaff while signed out');
+  return state.staff;
+}
+
+export function hasRole(staff: Pick<StaffIdentity, 'role'>, role: StaffRole): boolean {
+  return STAFF_ROLES.indexOf(staff.role) >= STAFF_ROLES.indexOf(role);
+}

@@ -1,0 +1,118 @@
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** An empty variable counts as unset, as it would in most shells' `.env` files. */
+const blankToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankToUndefined, schema.optional());
+
+const optionalNonEmpty = optional(z.string().trim());
+const url = (protocols: RegExp) => optional(z.url({ protocol: protocols, error: 'must be a valid URL' }));
+
+/** The repository's `.data/`, wherever the process was started from. */
+const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../.data', import.meta.url));
+
+const envSchema = z
+  .object({
+    DATABASE_URL: url(/^postgres(ql)?$/),
+    HOST: optional(z.string().trim()).transform((v) => v ?? '127.0.0.1'),
+    PORT: optional(z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535)).transform((v) => v ?? 4000),
+    PUBLIC_BASE_URL: url(/^https?$/),
+    PAYPAL_MODE: optional(z.enum(['simulator', 'sandbox', 'live'])),
+    PAYPAL_CLIENT_ID: optionalNonEmpty,
+    PAYPAL_CLIENT_SECRET: optionalNonEmpty,
+    PAYPAL_API_BASE: url(/^https?$/),
+    PAYPAL_IPN_VERIFY_URL: url(/^https?$/),
+    PAYPAL_TIMEOUT_MS: optional(z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(100).max(120_000)).transform(
+      (v) => v ?? 20_000,
+    ),
+    PAYPAL_RECEIVER_EMAIL: optional(z.email({ error: 'must be an email address' })),
+    BOOTSTRAP_SERVICE_API_KEY: optional(z.string().trim().min(24, 'must be at least 24 characters')),
+    BOOTSTRAP_ADMIN_EMAIL: optional(z.email({ error: 'must be an email address' })),
+    BOOTSTRAP_ADMIN_PASSWORD: optional(z.string().min(12, 'must be at least 12 characters')),
+    LOGIN_RATE_LIMIT: optional(z.coerce.number({ error: 'must be a number' }).int().min(0)).transform((v) => v ?? 20),
+    IPN_RATE_LIMIT: optional(z.coerce.number({ error: 'must be a number' }).int().min(0)).transform((v) => v ?? 3000),
+    LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).transform((v) => v ?? 'info'),
+    DATA_DIR: optional(z.string().trim()).transform((v) => v ?? DEFAULT_DATA_DIR),
+  })
+  .superRefine((env, ctx) => {
+    const mode = env.PAYPAL_MODE ?? (env.PAYPAL_CLIENT_ID ? 'sandbox' : 'simulator');
+    if (mode !== 'simulator') {
+      for (const key of ['PAYPAL_CLIENT_ID', 'PAYPAL_CLIENT_SECRET', 'PAYPAL_RECEIVER_EMAIL'] as const) {
+        if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: `is required when PAYPAL_MODE=${mode}` });
+      }
+    }
+    if (Boolean(env.BOOTSTRAP_ADMIN_EMAIL) !== Boolean(env.BOOTSTRAP_ADMIN_PASSWORD)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.BOOTSTRAP_ADMIN_EMAIL ? 'BOOTSTRAP_ADMIN_PASSWORD' : 'BOOTSTRAP_ADMIN_EMAIL'],
+        message: 'BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD must be set together',
+      });
+    }
+  });
+
+export type PaypalMode = 'simulator' | 'sandbox' | 'live';
+
+export interface AppConfig {
+  databaseUrl: string | undefined;
+  host: string;
+  port: number;
+  publicBaseUrl: string | undefined;
+  paypal: {
+    mode: PaypalMode;
+    clientId: string | undefined;
+    clientSecret: string | undefined;
+    apiBase: string | undefined;
+    ipnVerifyUrl: string | undefined;
+    receiverEmail: string | undefined;
+    /** Upper bound for one PayPal API call. */
+    timeoutMs: number;
+  };
+  bootstrap: {
+    serviceApiKey: string | undefined;
+    adminEmail: string | undefined;
+    adminPassword: string | undefined;
+  };
+  /** Per client address per minute; 0 turns a limit off. */
+  rateLimits: { loginPerMinute: number; ipnPerMinute: number };
+  logLevel: string;
+  dataDir: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates the environment once at start; every bad variable is named in the error. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    host: e.HOST,
+    port: e.PORT,
+    publicBaseUrl: e.PUBLIC_BASE_URL,
+    paypal: {
+      mode: e.PAYPAL_MODE ?? (e.PAYPAL_CLIENT_ID ? 'sandbox' : 'simulator'),
+      clientId: e.PAYPAL_CLIENT_ID,
+      clientSecret: e.PAYPAL_CLIENT_SECRET,
+      apiBase: e.PAYPAL_API_BASE,
+      ipnVerifyUrl: e.PAYPAL_IPN_VERIFY_URL,
+      receiverEmail: e.PAYPAL_RECEIVER_EMAIL?.toLowerCase(),
+      timeoutMs: e.PAYPAL_TIMEOUT_MS,
+    },
+    bootstrap: {
+      serviceApiKey: e.BOOTSTRAP_SERVICE_API_KEY,
+      adminEmail: e.BOOTSTRAP_ADMIN_EMAIL?.toLowerCase(),
+      adminPassword: e.BOOTSTRAP_ADMIN_PASSWORD,
+    },
+    rateLimits: { loginPerMinute: e.LOGIN_RATE_LIMIT, ipnPerMinute: e.IPN_RATE_LIMIT },
+    logLevel: e.LOG_LEVEL,
+    dataDir: e.DATA_DIR,
+  };
+}

@@ -1,0 +1,34 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { RawBuilder } from 'kysely';
+
+export { sql } from 'kysely';
+export type { EntityManager };
+
+/**
+ * Runs a parameterised statement on the entity manager's connection, inside its transaction when
+ * there is one. Used where the database must decide a race (conditional updates, row locks).
+ */
+export async function rows<R>(em: EntityManager, statement: RawBuilder<R>): Promise<R[]> {
+  const result = await statement.execute(em.getKysely());
+  return result.rows;
+}
+
+export async function firstRow<R>(em: EntityManager, statement: RawBuilder<R>): Promise<R | undefined> {
+  return (await rows(em, statement))[0];
+}
+
+export async function affected(em: EntityManager, statement: RawBuilder<unknown>): Promise<number> {
+  const result = await statement.execute(em.getKysely());
+  return Number(result.numAffectedRows ?? 0n);
+}
+
+/**
+ * Raw statements return timestamps as PostgreSQL text (MikroORM leaves pg's parsers off);
+ * the API speaks ISO 8601.
+ */
+export function iso(value: Date | string): string;
+export function iso(value: Date | string | null): string | null;
+export function iso(value: Date | string | null): string | null {
+  if (value === null) return null;
+  return (value instanceof Date ? value : new Date(value)).toISOString();
+}

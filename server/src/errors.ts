@@ -1,0 +1,73 @@
+/**
+ * Domain errors carry the tRPC code they map to, so services stay transport-agnostic while the
+ * mapping lives in one place (trpc/init.ts).
+ */
+export type DomainErrorCode =
+  | 'BAD_REQUEST'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'PRECONDITION_FAILED'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'TOO_MANY_REQUESTS'
+  | 'BAD_GATEWAY'
+  | 'SERVICE_UNAVAILABLE';
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export const notFound = (what: string) => new DomainError('NOT_FOUND', `${what} not found`);
+export const conflict = (message: string) => new DomainError('CONFLICT', message);
+export const badRequest = (message: string, field?: string) => new DomainError('BAD_REQUEST', message, field);
+
+interface PgError {
+  code?: string;
+  constraint?: string;
+}
+
+/** PostgreSQL refusals that mean "the state forbids this", not "the server broke". */
+export function fromDatabaseError(error: unknown): DomainError | undefined {
+  const pg = error as PgError;
+  const cause = (error as { cause?: PgError } | undefined)?.cause;
+  const code = pg?.code ?? cause?.code;
+  const constraint = pg?.constraint ?? cause?.constraint;
+  switch (code) {
+    case '23505':
+      return conflict(`already exists (${constraint ?? 'unique constraint'})`);
+    case '23514':
+      return conflict(`not allowed by ${constraint ?? 'a check constraint'}`);
+    case '23503':
+      return conflict(`refers to something that does not exist (${constraint ?? 'foreign key'})`);
+    case '22P02': // invalid text representation
+    case '22003': // numeric value out of range
+    case '22021': // invalid byte sequence (NUL in text)
+    case '22007': // invalid datetime format
+    case '22008': // datetime field overflow
+      return badRequest('invalid value');
+    default:
+      // The database itself is unreachable or going away: the request may succeed on retry.
+      if (code && (code.startsWith('08') || code === '57P01' || code === '57P03' || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code))) {
+        return new DomainError('SERVICE_UNAVAILABLE', 'the database is unavailable; try again');
+      }
+      if (error instanceof Error && /Connection terminated|connection timeout|Client has encountered a connection error/i.test(error.message)) {
+        return new DomainError('SERVICE_UNAVAILABLE', 'the database is unavailable; try again');
+      }
+      return undefined;
+  }
+}
+
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  const pg = error as PgError;
+  const cause = (error as { cause?: PgError } | undefined)?.cause;
+  const code = pg?.code ?? cause?.code;
+  const name = pg?.constraint ?? cause?.constraint;
+  return code === '23505' && (constraint === undefined || name === constraint);
+}

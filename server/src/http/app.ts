@@ -1,0 +1,86 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { TRPCError } from '@trpc/server';
+import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
+import { fromDatabaseError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Services } from '../services.js';
+import { appRouter, type AppRouter } from '../trpc/root.js';
+import { createContextInner } from '../trpc/init.js';
+import { registerRateLimits, type RateLimitSettings } from './rate-limits.js';
+
+export interface HttpAppOptions {
+  services: Services;
+  logger: Logger;
+  /** Largest request body accepted, in bytes. */
+  bodyLimit?: number;
+  rateLimits?: RateLimitSettings;
+}
+
+/** Calls one HTTP request may batch; the shared client splits larger batches itself. */
+export const MAX_BATCH_SIZE = 50;
+
+export function bearer(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S{1,512})$/i.exec(header ?? '');
+  return match?.[1];
+}
+
+export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    // Per-request lines only at debug: the interesting events are logged by the services.
+    loggerInstance: options.logger.child({ component: 'http' }, { level: options.logger.level === 'debug' ? 'debug' : 'warn' }) as FastifyBaseLogger,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    // Deep JSON must not be able to pollute prototypes.
+    onProtoPoisoning: 'remove',
+    onConstructorPoisoning: 'remove',
+    // A tRPC batch names its procedures in the path (/trpc/a,b,c): the default 100 characters refused
+    // a batch of ten with 414. MAX_BATCH_SIZE below bounds what one request may carry.
+    routerOptions: { maxParamLength: 4096 },
+  });
+
+  // A 5xx never shows its cause (driver messages carry addresses); it is logged instead.
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, 'request failed');
+      return reply.status(status).send({ error: 'internal error' });
+    }
+    return reply.status(status).send({ error: error.message });
+  });
+
+  await registerRateLimits(app, options.rateLimits ?? { loginPerMinute: 20, ipnPerMinute: 3000 });
+
+  app.get('/healthz', async (_request, reply) => {
+    try {
+      await options.services.orm.em.fork().getConnection().execute('select 1');
+      return { status: 'ok' };
+    } catch {
+      return reply.status(503).send({ status: 'unavailable', database: 'unreachable' });
+    }
+  });
+
+  await app.register(fastifyTRPCPlugin, {
+    prefix: '/trpc',
+    trpcOptions: {
+      router: appRouter,
+      maxBatchSize: MAX_BATCH_SIZE,
+      createContext: async ({ req, info }) => {
+        // A browser's EventSource cannot send headers: its subscription passes the token as a connection param.
+        const param = info.connectionParams?.token;
+        const token = bearer(req.headers.authorization) ?? (param && /^\S{1,512}$/.test(param) ? param : undefined);
+        // Authentication runs before any procedure middleware, so a database outage is mapped here.
+        const principal = token
+          ? await options.services.staff.authenticate(token).catch((error: unknown) => {
+              const mapped = fromDatabaseError(error);
+              throw mapped?.code === 'SERVICE_UNAVAILABLE' ? new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: mapped.message }) : error;
+            })
+          : undefined;
+        return createContextInner({ services: options.services, principal, logger: options.logger });
+      },
+      onError: ({ error, path }) => {
+        if (error.code === 'INTERNAL_SERVER_ERROR') options.logger.error({ path, err: error.cause ?? error }, 'trpc error');
+      },
+    } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
+  });
+
+  return app;
+}

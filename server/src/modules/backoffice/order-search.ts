@@ -1,0 +1,176 @@
+import type { RawBuilder } from 'kysely';
+import type { BackofficeOrderRow, Currency, OrderSearchFilter, OrderStatus } from '@orders/shared';
+import { iso, sql } from '../../db/sql.js';
+import { encodeCursor, decodeCursor, type KeysetPosition } from './keyset-cursor.js';
+
+/*
+ * The back-office order query. Every filter and sort is answered from an index on "order":
+ *  - no filter, date range:   order_created_idx (created_at desc, id desc)
+ *  - status:                  order_status_idx / order_status_total_idx; several statuses are one
+ *                             ordered index range each, merged (union all + order by + limit)
+ *  - customer:                order_customer_idx;  currency: order_currency_idx / _total_idx
+ *  - sort by total, amounts:  order_total_idx
+ *  - free text:               the few matching ids first (attempt external_id / sale_id, the
+ *                             order's sale id, lower(payer_email)), then those orders by primary key
+ */
+
+export type OrderSort = 'created' | 'total';
+export type SortDirection = 'asc' | 'desc';
+
+export interface OrderOrdering {
+  sort: OrderSort;
+  direction: SortDirection;
+}
+
+export interface SearchRow {
+  id: string;
+  status: OrderStatus;
+  total: number;
+  currency: Currency;
+  refundedAmount: number;
+  customerType: 'user' | 'anonymous';
+  customerId: string;
+  paymentStatus: string | null;
+  paymentTransactionId: string | null;
+  externalId: string | null;
+  payerEmail: string | null;
+  /** PostgreSQL's timestamp text, kept as is for cursors (a Date would round microseconds away). */
+  createdAt: string;
+  updatedAt: string;
+  paidAt: string | null;
+}
+
+/** Matches above this are estimated by the planner instead of counted. */
+export const EXACT_COUNT_LIMIT = 10_000;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const ROW_COLUMNS = sql`o.id, o.status, o.total, o.currency, o.refunded_amount as "refundedAmount",
+  o.customer_type as "customerType", o.customer_id as "customerId", o.payment_status as "paymentStatus",
+  o.payment_transaction_id as "paymentTransactionId", o.created_at as "createdAt", o.updated_at as "updatedAt", o.paid_at as "paidAt"`;
+
+function and(conditions: RawBuilder<unknown>[]): RawBuilder<unknown> {
+  return conditions.length === 0 ? sql`true` : sql.join(conditions, sql` and `);
+}
+
+/** Order ids the free text names: an order or attempt id, a PayPal payment or sale id, or a payer email. */
+function textMatch(q: string): RawBuilder<unknown> {
+  if (UUID.test(q)) {
+    const id = q.toLowerCase();
+    return sql`o.id in (select ${id}::uuid union all select order_id from order_payment_attempt where id = ${id}::uuid)`;
+  }
+  if (q.includes('@')) {
+    return sql`o.id in (select order_id from order_payment_attempt where lower(payer_email) = ${q.toLowerCase()})`;
+  }
+  // PayPal ids are upper case; a pasted lower-case one should still be found.
+  const ids = sql.join([...new Set([q, q.toUpperCase()])]);
+  return sql`o.id in (select order_id from order_payment_attempt where external_id in (${ids}) or sale_id in (${ids})
+                      union all select id from "order" where payment_transaction_id in (${ids}))`;
+}
+
+/** Every filter but status, which the page query turns into index ranges of its own. */
+function filterConditions(filter: OrderSearchFilter): RawBuilder<unknown>[] {
+  const conditions: RawBuilder<unknown>[] = [];
+  if (filter.createdFrom) conditions.push(sql`o.created_at >= ${filter.createdFrom}::timestamptz`);
+  if (filter.createdTo) conditions.push(sql`o.created_at < ${filter.createdTo}::timestamptz`);
+  if (filter.customerType) conditions.push(sql`o.customer_type = ${filter.customerType}`);
+  if (filter.customerId) conditions.push(sql`o.customer_id = ${filter.customerId}`);
+  // bigint parameters: any safe integer compares without overflowing int4.
+  if (filter.amountMin !== undefined) conditions.push(sql`o.total >= ${filter.amountMin}::bigint`);
+  if (filter.amountMax !== undefined) conditions.push(sql`o.total <= ${filter.amountMax}::bigint`);
+  if (filter.currency) conditions.push(sql`o.currency = ${filter.currency}`);
+  if (filter.q) conditions.push(textMatch(filter.q));
+  return conditions;
+}
+
+function statusCondition(filter: OrderSearchFilter): RawBuilder<unknown>[] {
+  return filter.status?.length ? [sql`o.status in (${sql.join([...new Set(filter.status)])})`] : [];
+}
+
+const orderingName = (ordering: OrderOrdering) => `${ordering.sort}:${ordering.direction}`;
+
+export function positionAfter(ordering: OrderOrdering, row: SearchRow): KeysetPosition {
+  return { key: ordering.sort === 'created' ? String(row.createdAt) : row.total, id: row.id };
+}
+
+export function cursorFor(ordering: OrderOrdering, row: SearchRow): string {
+  return encodeCursor(orderingName(ordering), positionAfter(ordering, row));
+}
+
+export function positionOf(ordering: OrderOrdering, cursor: string): KeysetPosition {
+  return decodeCursor(cursor, orderingName(ordering), ordering.sort === 'created' ? 'timestamp' : 'integer');
+}
+
+/**
+ * One page in keyset order, `limit` rows after `after`. The latest attempt's PayPal id and payer
+ * email are looked up for the page's rows only.
+ */
+export function pageQuery(filter: OrderSearchFilter, ordering: OrderOrdering, after: KeysetPosition | undefined, limit: number): RawBuilder<SearchRow> {
+  const desc = ordering.direction === 'desc';
+  const direction = sql.raw(desc ? 'desc' : 'asc');
+  const key = ordering.sort === 'created' ? sql.ref('o.created_at') : sql.ref('o.total');
+  const conditions = filterConditions(filter);
+  if (after) {
+    const value = ordering.sort === 'created' ? sql`${after.key}::timestamptz` : sql`${after.key}::int`;
+    conditions.push(sql`(${key}, o.id) ${sql.raw(desc ? '<' : '>')} (${value}, ${after.id}::uuid)`);
+  }
+  const branch = (status?: string) =>
+    sql`select ${ROW_COLUMNS} from "order" o where ${and(status ? [...conditions, sql`o.status = ${status}`] : conditions)}
+        order by ${key} ${direction}, o.id ${direction} limit ${limit}`;
+  const statuses = [...new Set(filter.status ?? [])];
+  const pageKey = ordering.sort === 'created' ? sql.ref('page.createdAt') : sql.ref('page.total');
+  const page =
+    statuses.length > 1
+      ? sql`select * from (${sql.join(statuses.map((s) => sql`(${branch(s)})`), sql` union all `)}) page
+            order by ${pageKey} ${direction}, page.id ${direction} limit ${limit}`
+      : branch(statuses[0]);
+  return sql<SearchRow>`
+    select page.*, latest.external_id as "externalId", latest.payer_email as "payerEmail"
+      from (${page}) page
+      left join lateral (select a.external_id, a.payer_email from order_payment_attempt a
+                          where a.order_id = page.id order by a.created_at desc limit 1) latest on true
+     order by ${pageKey} ${direction}, page.id ${direction}`;
+}
+
+/** One order as the back office lists it, by id. */
+export function rowByIdQuery(orderId: string): RawBuilder<SearchRow> {
+  return sql<SearchRow>`
+    select ${ROW_COLUMNS}, latest.external_id as "externalId", latest.payer_email as "payerEmail"
+      from "order" o
+      left join lateral (select a.external_id, a.payer_email from order_payment_attempt a
+                          where a.order_id = o.id order by a.created_at desc limit 1) latest on true
+     where o.id = ${orderId}`;
+}
+
+/** Counts at most EXACT_COUNT_LIMIT + 1 matches: cheap even when millions match. */
+export function boundedCountQuery(filter: OrderSearchFilter): RawBuilder<{ n: number }> {
+  return sql<{ n: number }>`select count(*)::int as n from (
+    select 1 from "order" o where ${and([...statusCondition(filter), ...filterConditions(filter)])} limit ${EXACT_COUNT_LIMIT + 1}) matches`;
+}
+
+/** The planner's row estimate for the whole filter: what `total` says when there are too many to count. */
+export function estimateQuery(filter: OrderSearchFilter): RawBuilder<{ 'QUERY PLAN': { Plan?: { 'Plan Rows'?: number } }[] }> {
+  return sql`explain (format json) select 1 from "order" o where ${and([...statusCondition(filter), ...filterConditions(filter)])}`;
+}
+
+export function planRows(plan: { Plan?: { 'Plan Rows'?: number } }[] | undefined): number {
+  return Math.round(plan?.[0]?.Plan?.['Plan Rows'] ?? 0);
+}
+
+export function toBackofficeRow(row: SearchRow): BackofficeOrderRow {
+  return {
+    id: row.id,
+    status: row.status,
+    total: row.total,
+    currency: row.currency,
+    refundedAmount: row.refundedAmount,
+    customer: { type: row.customerType, id: row.customerId },
+    paymentStatus: row.paymentStatus,
+    paymentTransactionId: row.paymentTransactionId,
+    externalId: row.externalId,
+    payerEmail: row.payerEmail,
+    createdAt: iso(row.createdAt),
+    updatedAt: iso(row.updatedAt),
+    paidAt: iso(row.paidAt),
+  };
+}

@@ -1,0 +1,75 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { baseProperties } from '../../db/base.entity.js';
+import { Cart } from '../carts/cart.entity.js';
+
+/*
+ * Indexes serve the back-office filters and sorts, each ending in `id` so keyset pagination
+ * (`(created_at, id) < ($1, $2) order by created_at desc, id desc limit n`) is an index scan:
+ *  - order_created_idx:   default listing, date range filter
+ *  - order_status_idx:    status filter (one or several) sorted by time
+ *  - order_customer_idx:  customer filter and a customer's own order list (orders.list)
+ *  - order_total_idx:     sort by total, amount range
+ *  - order_currency_idx:  currency filter sorted by time
+ *  - order_status_total_idx, order_currency_total_idx: the same filters sorted by total
+ */
+export const Order = defineEntity({
+  name: 'Order',
+  tableName: 'order',
+  properties: {
+    ...baseProperties(),
+    customerType: p.string().length(16),
+    customerId: p.string().length(200),
+    cart: () => p.oneToOne(Cart).owner().unique('order_cart_unique'),
+    status: p.string().length(32),
+    /** Seed name: the status of the payment as last learned from the provider. */
+    paymentStatus: p.string().length(32).nullable(),
+    /** Seed name: the PayPal sale id once paid. */
+    paymentTransactionId: p.string().length(64).nullable().unique('order_payment_transaction_id_unique'),
+    total: p.integer(),
+    currency: p.string().length(3),
+    refundedAmount: p.integer().default(0),
+    /** Whether this order currently holds stock; released on cancel or failure, taken again on retry. */
+    stockReserved: p.boolean().default(true),
+    paidAt: p.datetime().nullable(),
+  },
+  indexes: [
+    { name: 'order_created_idx', columns: [{ name: 'created_at', sort: 'desc' }, { name: 'id', sort: 'desc' }] },
+    { name: 'order_status_idx', properties: ['status', 'createdAt', 'id'] },
+    { name: 'order_customer_idx', properties: ['customerType', 'customerId', 'createdAt', 'id'] },
+    { name: 'order_total_idx', properties: ['total', 'id'] },
+    { name: 'order_currency_idx', properties: ['currency', 'createdAt', 'id'] },
+    { name: 'order_status_total_idx', properties: ['status', 'total', 'id'] },
+    { name: 'order_currency_total_idx', properties: ['currency', 'total', 'id'] },
+  ],
+  checks: [
+    { name: 'order_total_check', expression: 'total >= 0' },
+    { name: 'order_refunded_amount_check', expression: 'refunded_amount >= 0 and refunded_amount <= total' },
+    {
+      name: 'order_status_check',
+      expression: "status in ('pending', 'paid', 'failed', 'cancelled', 'refunded', 'partially_refunded')",
+    },
+    { name: 'order_customer_type_check', expression: "customer_type in ('user', 'anonymous')" },
+  ],
+});
+export type IOrder = InferEntity<typeof Order>;
+
+/** The frozen snapshot of what was paid for, written once when the order becomes paid. */
+export const OrderLine = defineEntity({
+  name: 'OrderLine',
+  tableName: 'order_line',
+  properties: {
+    ...baseProperties(),
+    order: () => p.manyToOne(Order).deleteRule('cascade'),
+    sku: p.string().length(64),
+    name: p.string().length(200),
+    unitPrice: p.integer(),
+    quantity: p.integer(),
+    lineTotal: p.integer(),
+    currency: p.string().length(3),
+  },
+  uniques: [{ name: 'order_line_order_sku_unique', properties: ['order', 'sku'] }],
+  checks: [
+    { name: 'order_line_amounts_check', expression: 'unit_price >= 0 and quantity > 0 and line_total = unit_price * quantity' },
+  ],
+});
+export type IOrderLine = InferEntity<typeof OrderLine>;

@@ -1,0 +1,781 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { parseDecimalString, isSupportedCurrency, type AttemptStatus, type Currency, type Customer, type RefundResult, type ResyncResult } from '@orders/shared';
+import { newId } from '../../db/base.entity.js';
+import { affected, firstRow, rows, sql, type EntityManager } from '../../db/sql.js';
+import { DomainError, badRequest, conflict, notFound } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import { PaymentProviderError, type PaymentGateway, type ProviderPayment, type ProviderRefund } from '../../paypal/gateway.js';
+import { parseIpn, verifyIpn, type IpnFields } from '../../paypal/ipn/ipn-message.js';
+import { recordAudit, type Actor } from '../audit/audit.service.js';
+import { loadLines } from '../carts/carts.service.js';
+import { PAID_STATUSES } from '../orders/order-state.js';
+import { ORDER_COLUMNS, applyRefundDelta, findOrder, reopenFailedOrder, type OrderRow } from '../orders/orders.service.js';
+import { OPEN_ATTEMPT_STATUSES, attemptCanBecome } from './attempt-state.js';
+import { recordPaymentEvent, type FlagKind, type Processing } from './payment-events.js';
+import {
+  ATTEMPT_COLUMNS,
+  applyPaymentOutcome,
+  findAttempt,
+  lockOrderAndAttempt,
+  type AppliedOutcome,
+  type AttemptRow,
+  type PaymentOutcome,
+} from './payment-outcome.js';
+
+const PAYPAL_ACTOR: Actor = { type: 'paypal', id: null };
+
+export interface PaymentsConfig {
+  /** Where PayPal and the buyer's browser reach this server (return, cancel and IPN URLs); known once listening. */
+  publicBaseUrl: () => string;
+  receiverEmail: string;
+  ipnVerifyUrl: string;
+}
+
+export interface IpnQueue {
+  enqueueIpn(eventId: string, round?: string): Promise<void>;
+}
+
+export interface AttemptToPayResult {
+  attemptId: string;
+  externalId: string;
+  approvalUrl: string;
+}
+
+export interface ReturnResult {
+  attemptId: string;
+  orderId: string;
+  orderStatus: string;
+  attemptStatus: AttemptStatus;
+  /** The caller's URL to send the browser to, when it gave one. */
+  redirectTo: string | null;
+  message: string;
+}
+
+function withQuery(url: string, params: Record<string, string>): string {
+  const target = new URL(url);
+  for (const [key, value] of Object.entries(params)) target.searchParams.set(key, value);
+  return target.toString();
+}
+
+/** The provider's view of a payment turned into our outcome vocabulary. */
+export function outcomeFromProvider(payment: ProviderPayment): PaymentOutcome | undefined {
+  const sale = payment.sale;
+  if (!sale) return payment.state === 'failed' ? { kind: 'failed', reason: 'payment failed at PayPal' } : undefined;
+  switch (sale.state) {
+    case 'completed':
+    case 'refunded':
+    case 'partially_refunded':
+      return {
+        kind: 'completed',
+        saleId: sale.id,
+        amount: sale.amount,
+        currency: sale.currency,
+        payerId: payment.payerId ?? null,
+        payerEmail: payment.payerEmail ?? null,
+      };
+    case 'pending':
+      return { kind: 'pending', saleId: sale.id, reason: sale.reasonCode ?? null };
+    case 'denied':
+    case 'failed':
+    case 'voided':
+    case 'expired':
+      return { kind: 'failed', reason: `sale ${sale.state}`, saleId: sale.id };
+    default:
+      return undefined;
+  }
+}
+
+/** Maps an IPN's payment_status to an outcome; amounts are parsed in the attempt's currency. */
+function outcomeFromIpn(fields: IpnFields, attempt: AttemptRow): PaymentOutcome | { kind: 'mismatch'; reason: string } | undefined {
+  const status = fields.payment_status ?? '';
+  const currency = (fields.mc_currency ?? '').toUpperCase();
+  const gross = isSupportedCurrency(currency) ? parseDecimalString(fields.mc_gross ?? '', currency) : null;
+  if (gross === null) return { kind: 'mismatch', reason: `unreadable amount ${fields.mc_gross ?? '(none)'} ${currency || '(none)'}` };
+  const amount = Math.abs(gross);
+  switch (status) {
+    case 'Completed':
+      if (currency !== attempt.currency || amount !== attempt.amount) {
+        return { kind: 'mismatch', reason: `IPN says ${fields.mc_gross} ${currency}, attempt expects ${attempt.amount} minor ${attempt.currency}` };
+      }
+      return { kind: 'completed', saleId: fields.txn_id ?? '', amount, currency, payerId: fields.payer_id ?? null, payerEmail: fields.payer_email ?? null };
+    case 'Pending':
+      if (currency !== attempt.currency || amount !== attempt.amount) {
+        return { kind: 'mismatch', reason: `IPN says ${fields.mc_gross} ${currency}, attempt expects ${attempt.amount} minor ${attempt.currency}` };
+      }
+      return { kind: 'pending', saleId: fields.txn_id ?? null, reason: fields.pending_reason ?? null };
+    case 'Failed':
+    case 'Denied':
+    case 'Expired':
+    case 'Voided':
+      return { kind: 'failed', reason: `PayPal IPN: ${status}`, saleId: fields.txn_id ?? null };
+    case 'Refunded':
+    case 'Reversed':
+      return {
+        kind: 'refunded',
+        amount,
+        currency,
+        reason: status === 'Refunded' ? 'refunded' : `reversed (${fields.reason_code ?? 'no reason given'})`,
+        refundTxnId: status === 'Refunded' ? (fields.txn_id ?? null) : null,
+      };
+    case 'Canceled_Reversal':
+      return { kind: 'reversal_canceled', amount, currency };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * An IPN field copied into an indexed column, as far as the column can hold it: PostgreSQL text cannot
+ * hold NUL (a forged body with %00 must still be stored, not answered 500). raw_body keeps every byte.
+ */
+function ipnColumn(value: string | undefined, max: number): string | null {
+  return value === undefined ? null : value.replaceAll('\u0000', '').slice(0, max);
+}
+
+/** The EC token in an approval URL we got from PayPal. */
+function approvalToken(approvalUrl: string | null): string | null {
+  if (!approvalUrl) return null;
+  try {
+    return new URL(approvalUrl).searchParams.get('token');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * PayPal refusing to execute *this request* (a PayerID that is not the buyer's, a payment the buyer has
+ * not approved yet): a statement about the request, not the payment, which the real buyer can still
+ * approve and execute. Anyone who knows a payment id can send such a request.
+ */
+const EXECUTE_REQUEST_REFUSALS = new Set(['INVALID_PAYER_ID', 'PAYMENT_NOT_APPROVED_FOR_EXECUTION', 'INVALID_REQUEST']);
+
+/** An IPN's mc_gross in minor units (unsigned), when it is readable. */
+function ipnGross(fields: IpnFields): number | null {
+  const currency = (fields.mc_currency ?? '').toUpperCase();
+  const gross = isSupportedCurrency(currency) ? parseDecimalString(fields.mc_gross ?? '', currency) : null;
+  return gross === null ? null : Math.abs(gross);
+}
+
+export class PaymentsService {
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly gateway: PaymentGateway,
+    private readonly config: PaymentsConfig,
+    private readonly queue: IpnQueue,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Seed `attempt_to_pay_for_order`: a new attempt (superseding the order's open ones), then a PayPal
+   * payment created with the attempt id as PayPal-Request-Id, so a retried call cannot pay twice.
+   */
+  async attemptToPay(
+    customer: Customer,
+    input: { orderId: string; returnUrl?: string; cancelUrl?: string },
+    actor: Actor,
+  ): Promise<AttemptToPayResult> {
+    const em = this.orm.em.fork();
+    const { attempt, order, lines } = await em.transactional(async (tx) => {
+      // The customer's own order, locked, in one statement.
+      const full = await firstRow(
+        tx,
+        sql<OrderRow>`select ${ORDER_COLUMNS} from "order" o
+          where o.id = ${input.orderId} and o.customer_type = ${customer.type} and o.customer_id = ${customer.id} for no key update`,
+      );
+      if (!full) throw notFound('order');
+      if (PAID_STATUSES.includes(full.status)) throw conflict(`order is already ${full.status}`);
+      if (full.status === 'cancelled') throw conflict('order is cancelled');
+      const reopened = await reopenFailedOrder(tx, full, actor);
+      await affected(
+        tx,
+        sql`update order_payment_attempt set status = 'cancelled', failure_reason = 'superseded by a newer attempt', updated_at = now()
+             where order_id = ${reopened.id} and status in (${sql.join([...OPEN_ATTEMPT_STATUSES])})`,
+      );
+      const attempt = await firstRow(
+        tx,
+        sql<AttemptRow>`
+          insert into order_payment_attempt as a (id, created_at, updated_at, order_id, provider, status, amount, currency, return_url, cancel_url)
+          values (${newId()}, now(), now(), ${reopened.id}, 'paypal', 'created', ${reopened.total}, ${reopened.currency},
+                  ${input.returnUrl ?? null}, ${input.cancelUrl ?? null})
+          returning ${ATTEMPT_COLUMNS}`,
+      );
+      return { attempt: attempt!, order: reopened, lines: await loadLines(tx, reopened.cartId) };
+    });
+
+    const base = this.config.publicBaseUrl();
+    try {
+      const created = await this.gateway.createPayment({
+        requestId: attempt.id,
+        amount: attempt.amount,
+        currency: attempt.currency,
+        items: lines.map((l) => ({ sku: l.sku, name: l.name, unitPrice: l.unitPrice, quantity: l.quantity })),
+        description: `Order ${order.id}`,
+        invoiceNumber: attempt.id,
+        custom: order.id,
+        notifyUrl: `${base}/paypal/ipn`,
+        returnUrl: withQuery(`${base}/paypal/return`, { attemptId: attempt.id }),
+        cancelUrl: withQuery(`${base}/paypal/cancel`, { attemptId: attempt.id }),
+      });
+      await em.transactional(async (tx) => {
+        await affected(
+          tx,
+          sql`update order_payment_attempt set external_id = ${created.paymentId}, approval_url = ${created.approvalUrl},
+                raw_create = ${JSON.stringify(created.raw)}::jsonb, updated_at = now() where id = ${attempt.id}`,
+        );
+        await recordPaymentEvent(tx, {
+          source: 'provider',
+          attemptId: attempt.id,
+          orderId: order.id,
+          externalId: created.paymentId,
+          providerStatus: 'created',
+          payload: created.raw,
+          outcome: 'payment created',
+        });
+      });
+      return { attemptId: attempt.id, externalId: created.paymentId, approvalUrl: created.approvalUrl };
+    } catch (error) {
+      const reason = error instanceof PaymentProviderError ? error.message : 'PayPal call failed';
+      await em.transactional(async (tx) => {
+        await affected(
+          tx,
+          sql`update order_payment_attempt set status = 'failed', failure_reason = ${reason}, updated_at = now()
+               where id = ${attempt.id} and status = 'created'`,
+        );
+        await recordPaymentEvent(tx, {
+          source: 'provider',
+          attemptId: attempt.id,
+          orderId: order.id,
+          providerStatus: error instanceof PaymentProviderError ? error.providerErrorName : 'error',
+          payload: error instanceof PaymentProviderError ? { name: error.providerErrorName, httpStatus: error.httpStatus, debugId: error.debugId, details: error.details } : null,
+          processing: 'flagged',
+          outcome: `create failed: ${reason}`,
+        });
+      });
+      throw providerFailure(error, 'PayPal could not create the payment');
+    }
+  }
+
+  /**
+   * The buyer is back from PayPal: execute the approved payment and apply the sale's state through
+   * the exactly-once path. Safe to call again (a reload, a racing IPN): PayPal-Request-Id and the row
+   * locks make repeats harmless.
+   */
+  async handleReturn(query: { paymentId?: string; payerId?: string; token?: string }): Promise<ReturnResult> {
+    const em = this.orm.em.fork();
+    if (!query.paymentId || !query.payerId) throw new DomainError('BAD_REQUEST', 'paymentId and PayerID are required');
+    const attempt = await findAttempt(em, { externalId: query.paymentId });
+    if (!attempt) throw notFound('payment');
+    await recordPaymentEvent(em, {
+      source: 'return',
+      attemptId: attempt.id,
+      orderId: attempt.orderId,
+      externalId: query.paymentId,
+      payload: { paymentId: query.paymentId, payerId: query.payerId, token: query.token ?? null },
+      outcome: 'buyer returned from PayPal',
+    });
+    if (attempt.status === 'succeeded' || (attempt.status === 'approved' && attempt.saleState === 'pending')) {
+      return this.returnResult(em, attempt.id, 'already settled');
+    }
+    if (attempt.status === 'created') {
+      await affected(
+        em,
+        sql`update order_payment_attempt set status = 'approved', payer_id = ${query.payerId}, updated_at = now()
+             where id = ${attempt.id} and status = 'created'`,
+      );
+    }
+    let payment: ProviderPayment;
+    try {
+      payment = await this.gateway.executePayment({ requestId: `execute-${attempt.id}`, paymentId: query.paymentId, payerId: query.payerId });
+    } catch (error) {
+      if (error instanceof PaymentProviderError && error.providerErrorName === 'PAYMENT_ALREADY_DONE') {
+        payment = await this.gateway.getPayment(query.paymentId);
+      } else if (error instanceof PaymentProviderError && EXECUTE_REQUEST_REFUSALS.has(error.providerErrorName)) {
+        await recordPaymentEvent(em, {
+          source: 'provider',
+          attemptId: attempt.id,
+          orderId: attempt.orderId,
+          externalId: query.paymentId,
+          providerStatus: error.providerErrorName,
+          payload: { name: error.providerErrorName, httpStatus: error.httpStatus, debugId: error.debugId },
+          processing: 'ignored',
+          outcome: `execute refused, attempt left as it was: ${error.message}`,
+        });
+        throw new DomainError('BAD_REQUEST', 'PayPal refused to execute the payment with these details');
+      } else if (error instanceof PaymentProviderError && !error.retryable) {
+        const applied = await this.applyAndRecord('provider', attempt.id, { kind: 'failed', reason: `${error.providerErrorName}: ${error.message}` }, PAYPAL_ACTOR, {
+          externalId: query.paymentId,
+          payload: { name: error.providerErrorName, httpStatus: error.httpStatus, debugId: error.debugId },
+        });
+        return this.returnResult(em, attempt.id, applied.message);
+      } else {
+        await recordPaymentEvent(em, {
+          source: 'provider',
+          attemptId: attempt.id,
+          orderId: attempt.orderId,
+          externalId: query.paymentId,
+          processing: 'flagged',
+          outcome: `execute did not answer: ${(error as Error).message}`,
+        });
+        throw providerFailure(error, 'PayPal did not confirm the payment yet; reload to retry');
+      }
+    }
+    await affected(em, sql`update order_payment_attempt set raw_execute = ${JSON.stringify(payment.raw)}::jsonb where id = ${attempt.id}`);
+    const outcome = outcomeFromProvider(payment);
+    const applied = outcome
+      ? await this.applyAndRecord('provider', attempt.id, outcome, PAYPAL_ACTOR, { externalId: query.paymentId, payload: payment.raw, txnId: payment.sale?.id ?? null })
+      : undefined;
+    return this.returnResult(em, attempt.id, applied?.message ?? `PayPal says ${payment.state}`);
+  }
+
+  async handleCancel(query: { attemptId?: string; token?: string }): Promise<ReturnResult> {
+    const em = this.orm.em.fork();
+    if (!query.attemptId || !/^[0-9a-f-]{36}$/.test(query.attemptId)) throw notFound('payment');
+    const attempt = await findAttempt(em, { id: query.attemptId });
+    // The EC token PayPal puts on the cancel URL must match the one in our approval URL.
+    // Compared whole: a substring test let any prefix of the token (even `E`) cancel someone's payment.
+    if (!attempt || !query.token || approvalToken(attempt.approvalUrl) !== query.token) throw notFound('payment');
+    await em.transactional(async (tx) => {
+      await recordPaymentEvent(tx, {
+        source: 'cancel',
+        attemptId: attempt.id,
+        orderId: attempt.orderId,
+        externalId: attempt.externalId,
+        payload: { token: query.token },
+        outcome: 'buyer cancelled at PayPal',
+      });
+      await affected(
+        tx,
+        sql`update order_payment_attempt set status = 'cancelled', failure_reason = 'buyer cancelled', updated_at = now()
+             where id = ${attempt.id} and status in (${sql.join([...OPEN_ATTEMPT_STATUSES])})`,
+      );
+    });
+    return this.returnResult(em, attempt.id, 'payment cancelled', attempt.cancelUrl);
+  }
+
+  /** Seed `update_attempt_to_pay`: a caller reports an outcome; amount and currency must match. */
+  async updateAttempt(
+    input: { externalId: string; status: AttemptStatus; amount: number; currency: Currency },
+    actor: Actor,
+  ): Promise<{ attemptId: string; status: AttemptStatus; orderId: string; orderStatus: string; changed: boolean }> {
+    const em = this.orm.em.fork();
+    const attempt = await findAttempt(em, { externalId: input.externalId });
+    if (!attempt) throw notFound('payment attempt');
+    // What the caller reported is kept as a payment event either way, for reconciliation.
+    const reported = (processing: Processing, outcome: string, flagKind?: FlagKind) => ({
+      source: 'update_attempt' as const,
+      attemptId: attempt.id,
+      orderId: attempt.orderId,
+      externalId: input.externalId,
+      providerStatus: input.status,
+      amount: input.amount,
+      currency: input.currency,
+      payload: input,
+      processing,
+      outcome,
+      flagKind: flagKind ?? null,
+    });
+    if (input.amount !== attempt.amount || input.currency !== attempt.currency) {
+      await recordPaymentEvent(
+        em,
+        reported('flagged', `amount mismatch: reported ${input.amount} ${input.currency}, expected ${attempt.amount} ${attempt.currency}`, 'amount_mismatch'),
+      );
+      throw new DomainError('PRECONDITION_FAILED', `amount or currency does not match the attempt (expected ${attempt.amount} ${attempt.currency})`, 'amount');
+    }
+    if (input.status === attempt.status) {
+      const order = await findOrder(em, attempt.orderId);
+      return { attemptId: attempt.id, status: attempt.status, orderId: attempt.orderId, orderStatus: order!.status, changed: false };
+    }
+    if (!attemptCanBecome(attempt.status, input.status)) throw conflict(`attempt is ${attempt.status}; it cannot become ${input.status}`);
+    const applied = await em.transactional(async (tx) => {
+      let result: AppliedOutcome | undefined;
+      switch (input.status) {
+        case 'succeeded':
+          result = await applyPaymentOutcome(tx, attempt.id, {
+            kind: 'completed',
+            saleId: attempt.saleId ?? `manual-${attempt.id}`,
+            amount: input.amount,
+            currency: input.currency,
+          }, actor);
+          break;
+        case 'failed':
+          result = await applyPaymentOutcome(tx, attempt.id, { kind: 'failed', reason: 'reported failed by caller' }, actor);
+          break;
+        default:
+          await affected(tx, sql`update order_payment_attempt set status = ${input.status}, updated_at = now() where id = ${attempt.id}`);
+      }
+      await recordPaymentEvent(tx, reported(result?.result === 'flagged' ? 'flagged' : 'processed', result?.message ?? `attempt ${input.status}`, result?.flag));
+      return result;
+    });
+    const order = await findOrder(em, attempt.orderId);
+    const now = await findAttempt(em, { id: attempt.id });
+    return { attemptId: attempt.id, status: now!.status, orderId: attempt.orderId, orderStatus: order!.status, changed: applied?.result !== 'already_applied' };
+  }
+
+  /** The IPN listener's whole synchronous job: store the exact bytes, queue the work. */
+  async receiveIpn(raw: Buffer): Promise<string> {
+    const em = this.orm.em.fork();
+    const fields = parseIpn(raw);
+    const eventId = await recordPaymentEvent(em, {
+      source: 'ipn',
+      txnId: ipnColumn(fields.txn_id, 64),
+      parentTxnId: ipnColumn(fields.parent_txn_id, 64),
+      providerStatus: ipnColumn(fields.payment_status, 64),
+      currency: ipnColumn(fields.mc_currency, 3),
+      rawBody: raw,
+      verification: 'pending',
+      processing: 'received',
+    });
+    await this.queue.enqueueIpn(eventId).catch((err) => {
+      // The stored row is the inbox: the recovery sweep re-queues anything left in `received`.
+      this.logger.warn({ err, eventId }, 'IPN stored but not queued; the sweep will pick it up');
+    });
+    return eventId;
+  }
+
+  /**
+   * The IPN job: verify by postback, run PayPal's checklist, apply through the exactly-once path.
+   * Throws only for temporary trouble (verification unreachable), so the queue retries with backoff.
+   */
+  async processIpn(eventId: string): Promise<Processing> {
+    const em = this.orm.em.fork();
+    const event = await firstRow(
+      em,
+      sql<{ rawBody: Buffer; processing: Processing; verification: string }>`
+        select raw_body as "rawBody", processing, verification from payment_event where id = ${eventId} and source = 'ipn'`,
+    );
+    if (!event) return 'ignored';
+    if (event.processing !== 'received') return event.processing;
+    const raw = Buffer.from(event.rawBody);
+    const verdict = await verifyIpn(this.config.ipnVerifyUrl, raw);
+    const fields = parseIpn(raw);
+    const finish = (
+      tx: EntityManager,
+      processing: Processing,
+      outcome: string,
+      extra: { attemptId?: string; orderId?: string; dedupKey?: string; amount?: number | null; flagKind?: FlagKind } = {},
+    ) =>
+      affected(
+        tx,
+        sql`update payment_event set verification = ${verdict === 'VERIFIED' ? 'verified' : 'invalid'}, processing = ${processing},
+              outcome = ${outcome}, flag_kind = ${extra.flagKind ?? null}, attempt_id = coalesce(${extra.attemptId ?? null}, attempt_id), order_id = coalesce(${extra.orderId ?? null}, order_id),
+              dedup_key = ${extra.dedupKey ?? null}, amount = coalesce(${extra.amount ?? null}, amount),
+              attempts = attempts + 1, processed_at = clock_timestamp(), updated_at = now()
+            where id = ${eventId} and processing = 'received'`,
+      );
+
+    if (verdict === 'INVALID') {
+      await finish(em, 'ignored', 'PayPal answered INVALID: not from PayPal or altered');
+      return 'ignored';
+    }
+    const receiver = (fields.receiver_email ?? fields.business ?? '').toLowerCase();
+    if (receiver !== this.config.receiverEmail) {
+      await finish(em, 'flagged', `receiver ${receiver || '(none)'} is not ours`, { flagKind: 'receiver_mismatch' });
+      return 'flagged';
+    }
+    const txnId = fields.txn_id ?? '';
+    const status = fields.payment_status ?? '';
+    const dedupKey = `ipn:${txnId}:${status}`;
+
+    return em.transactional(async (tx) => {
+      // Two workers holding the same event (a re-queued job) must not both act on it.
+      const mine = await firstRow(tx, sql<{ processing: Processing }>`select processing from payment_event where id = ${eventId} for update`);
+      if (mine?.processing !== 'received') return mine?.processing ?? 'ignored';
+      // A racing duplicate that commits first makes our dedup_key insert fail: the job is retried and lands here.
+      const seen = await firstRow(tx, sql<{ id: string }>`select id from payment_event where dedup_key = ${dedupKey}`);
+      if (seen) {
+        await finish(tx, 'duplicate', `already processed as event ${seen.id}`);
+        return 'duplicate';
+      }
+      // Refunds and reversals carry a new txn_id; the original sale is parent_txn_id.
+      const saleId = fields.parent_txn_id || txnId;
+      const attempt =
+        (saleId ? await findAttempt(tx, { saleId }) : undefined) ??
+        (fields.invoice && /^[0-9a-f-]{36}$/.test(fields.invoice) ? await findAttempt(tx, { id: fields.invoice }) : undefined);
+      if (!attempt) {
+        await finish(tx, 'unmatched', `no attempt matches txn ${txnId || '(none)'}; kept for reconciliation`, { dedupKey, amount: ipnGross(fields) });
+        return 'unmatched';
+      }
+      const outcome = outcomeFromIpn(fields, attempt);
+      if (!outcome) {
+        await finish(tx, 'ignored', `payment_status ${status || '(none)'} needs no action`, { attemptId: attempt.id, orderId: attempt.orderId, dedupKey });
+        return 'ignored';
+      }
+      if (outcome.kind === 'mismatch') {
+        await finish(tx, 'flagged', outcome.reason, {
+          attemptId: attempt.id,
+          orderId: attempt.orderId,
+          dedupKey,
+          amount: ipnGross(fields),
+          flagKind: 'amount_mismatch',
+        });
+        return 'flagged';
+      }
+      const applied = await applyPaymentOutcome(tx, attempt.id, outcome, PAYPAL_ACTOR);
+      const processing: Processing = applied.result === 'flagged' ? 'flagged' : 'processed';
+      await finish(tx, processing, applied.message, {
+        attemptId: attempt.id,
+        orderId: attempt.orderId,
+        dedupKey,
+        amount: 'amount' in outcome && typeof outcome.amount === 'number' ? outcome.amount : null,
+        ...(applied.flag ? { flagKind: applied.flag } : {}),
+      });
+      return processing;
+    });
+  }
+
+  /** IPNs stored but never processed (a crash between the 200 and the queue): queue them again. */
+  async requeueStrandedIpns(olderThanSeconds = 30, round?: string): Promise<number> {
+    const em = this.orm.em.fork();
+    const stranded = await rows(
+      em,
+      sql<{ id: string }>`select id from payment_event where source = 'ipn' and processing = 'received'
+                           and created_at < now() - make_interval(secs => ${olderThanSeconds}) order by created_at limit 1000`,
+    );
+    for (const { id } of stranded) await this.queue.enqueueIpn(id, round);
+    return stranded.length;
+  }
+
+  /** Attempts nobody finished (buyer never came back) stop counting as open after `olderThanMinutes`. */
+  async expireStaleAttempts(olderThanMinutes = 180): Promise<number> {
+    const em = this.orm.em.fork();
+    return affected(
+      em,
+      sql`update order_payment_attempt set status = 'expired', failure_reason = 'no answer from the buyer in time', updated_at = now()
+           where status in (${sql.join([...OPEN_ATTEMPT_STATUSES])}) and coalesce(sale_state, '') <> 'pending'
+             and updated_at < now() - make_interval(mins => ${olderThanMinutes})`,
+    );
+  }
+
+  /**
+   * Staff re-sync: ask PayPal and apply its answer through the same path as IPNs. The audit entry
+   * (who, the attempt and order before and after, why) commits together with what the answer changed.
+   */
+  async resync(attemptId: string, actor: Actor, reason?: string | null): Promise<ResyncResult> {
+    const em = this.orm.em.fork();
+    const attempt = await findAttempt(em, { id: attemptId });
+    if (!attempt) throw notFound('payment attempt');
+    if (!attempt.externalId) throw conflict('this attempt never reached PayPal');
+    const externalId = attempt.externalId;
+    let payment: ProviderPayment;
+    try {
+      payment = await this.gateway.getPayment(externalId);
+    } catch (error) {
+      throw providerFailure(error, 'PayPal could not be asked');
+    }
+    const outcome = outcomeFromProvider(payment);
+    return em.transactional(async (tx) => {
+      const before = await lockOrderAndAttempt(tx, attemptId);
+      let applied: { result: string; message: string; order: OrderRow; attempt: AttemptRow };
+      if (outcome) {
+        applied = await this.recordApplied(tx, 'resync', attemptId, outcome, actor, { externalId, payload: payment.raw, txnId: payment.sale?.id ?? null });
+      } else {
+        const message = `PayPal says ${payment.state}`;
+        await recordPaymentEvent(tx, { source: 'resync', attemptId, orderId: attempt.orderId, externalId, payload: payment.raw, outcome: message });
+        applied = { result: 'no_change', message, order: before.order, attempt: before.attempt };
+      }
+      await recordAudit(tx, {
+        actor,
+        action: 'payment.resynced',
+        orderId: before.order.id,
+        before: { attemptId, attemptStatus: before.attempt.status, orderStatus: before.order.status },
+        after: { attemptStatus: applied.attempt.status, orderStatus: applied.order.status, paypalState: payment.state, result: applied.result },
+        reason: reason ?? null,
+      });
+      return {
+        orderId: applied.order.id,
+        status: applied.order.status,
+        refundedAmount: applied.order.refundedAmount,
+        attemptId,
+        attemptStatus: applied.attempt.status,
+        result: applied.result,
+        message: applied.message,
+      };
+    });
+  }
+
+  /**
+   * A staff refund of the order's sale, in three steps: a refund row (its id is the
+   * PayPal-Request-Id, and its amount is held against concurrent refunds), PayPal's refund, then the
+   * money applied to the order under its lock — unless PayPal's refund IPN was processed first.
+   */
+  async refund(input: { orderId: string; amount?: number; reason: string }, actor: Actor): Promise<RefundResult> {
+    const em = this.orm.em.fork();
+    const requested = await em.transactional(async (tx) => {
+      const order = await findOrder(tx, input.orderId, { lock: true });
+      if (!order) throw notFound('order');
+      if (!PAID_STATUSES.includes(order.status)) throw conflict(`order is ${order.status}; nothing was paid to refund`);
+      if (!order.paymentTransactionId) throw conflict('the order has no PayPal sale to refund');
+      const inFlight = await firstRow(
+        tx,
+        sql<{ amount: string }>`select coalesce(sum(amount), 0)::text as amount from order_refund where order_id = ${order.id} and status = 'requested'`,
+      );
+      const remaining = order.total - order.refundedAmount - Number(inFlight?.amount ?? 0);
+      if (remaining <= 0) throw conflict(`nothing is left to refund on this ${order.status} order`);
+      const amount = input.amount ?? remaining;
+      if (amount > remaining) throw badRequest(`amount: at most ${remaining} can still be refunded`, 'amount');
+      const attempt = await findAttempt(tx, { saleId: order.paymentTransactionId });
+      const row = await firstRow(
+        tx,
+        sql<{ id: string }>`
+          insert into order_refund (id, created_at, updated_at, order_id, attempt_id, sale_id, amount, currency, status, staff_id, reason)
+          values (${newId()}, now(), now(), ${order.id}, ${attempt?.id ?? null}, ${order.paymentTransactionId}, ${amount}, ${order.currency},
+                  'requested', ${actor.type === 'staff' ? actor.id : null}, ${input.reason})
+          returning id`,
+      );
+      return { id: row!.id, order, saleId: order.paymentTransactionId, amount, attempt };
+    });
+    const { order, saleId, attempt } = requested;
+
+    let refund: ProviderRefund;
+    try {
+      refund = await this.gateway.refundSale({ requestId: requested.id, saleId, amount: requested.amount, currency: order.currency });
+    } catch (error) {
+      // If PayPal did refund (a timeout), its refund IPN still applies the money: nothing stays held.
+      const reason = error instanceof PaymentProviderError ? error.message : 'PayPal call failed';
+      await em.transactional(async (tx) => {
+        await affected(tx, sql`update order_refund set status = 'failed', failure_reason = ${reason}, updated_at = now() where id = ${requested.id}`);
+        await recordPaymentEvent(tx, {
+          source: 'provider',
+          attemptId: attempt?.id ?? null,
+          orderId: order.id,
+          parentTxnId: saleId,
+          providerStatus: error instanceof PaymentProviderError ? error.providerErrorName : 'error',
+          amount: requested.amount,
+          currency: order.currency,
+          payload: error instanceof PaymentProviderError ? { name: error.providerErrorName, httpStatus: error.httpStatus, debugId: error.debugId } : null,
+          processing: 'flagged',
+          outcome: `refund failed: ${reason}`,
+        });
+        await recordAudit(tx, {
+          actor,
+          action: 'order.refund_failed',
+          orderId: order.id,
+          before: { status: order.status, refundedAmount: order.refundedAmount },
+          after: { refundId: requested.id, amount: requested.amount, error: reason },
+          reason: input.reason,
+        });
+      });
+      throw providerFailure(error, 'PayPal did not refund');
+    }
+
+    return em.transactional(async (tx) => {
+      const current = (await findOrder(tx, order.id, { lock: true }))!;
+      const appliedByIpn = await firstRow(
+        tx,
+        sql<{ id: string }>`select id from payment_event where source = 'ipn' and txn_id = ${refund.refundId} and processing = 'processed' limit 1`,
+      );
+      await affected(
+        tx,
+        sql`update order_refund set status = 'completed', provider_refund_id = ${refund.refundId}, raw_response = ${JSON.stringify(refund.raw)}::jsonb,
+              completed_at = now(), updated_at = now() where id = ${requested.id}`,
+      );
+      const updated = appliedByIpn
+        ? current
+        : await applyRefundDelta(tx, current, refund.amount, { actor, reason: input.reason, paymentStatus: 'refunded' });
+      if (appliedByIpn) {
+        // The money moved with the IPN (audited as PayPal's); who asked for it, and why, is recorded here.
+        await recordAudit(tx, {
+          actor,
+          action: 'order.refund_confirmed',
+          orderId: order.id,
+          before: { status: order.status, refundedAmount: order.refundedAmount },
+          after: { status: current.status, refundedAmount: current.refundedAmount, refundId: requested.id, providerRefundId: refund.refundId },
+          reason: input.reason,
+        });
+      }
+      if (attempt) await affected(tx, sql`update order_payment_attempt set sale_state = ${updated.status}, updated_at = now() where id = ${attempt.id}`);
+      await recordPaymentEvent(tx, {
+        source: 'provider',
+        attemptId: attempt?.id ?? null,
+        orderId: order.id,
+        externalId: attempt?.externalId ?? null,
+        txnId: refund.refundId,
+        parentTxnId: saleId,
+        providerStatus: `refund ${refund.state}`,
+        amount: refund.amount,
+        currency: refund.currency,
+        payload: refund.raw,
+        outcome: appliedByIpn
+          ? `refund ${refund.refundId} was already applied by its IPN (event ${appliedByIpn.id})`
+          : `order is ${updated.status} (${updated.refundedAmount} of ${updated.total} refunded)`,
+      });
+      return {
+        orderId: order.id,
+        status: updated.status,
+        refundedAmount: updated.refundedAmount,
+        refundId: requested.id,
+        providerRefundId: refund.refundId,
+        amount: refund.amount,
+        currency: refund.currency,
+      };
+    });
+  }
+
+  async attemptStatus(attemptId: string): Promise<ReturnResult> {
+    return this.returnResult(this.orm.em.fork(), attemptId, '');
+  }
+
+  private async applyAndRecord(
+    source: 'provider' | 'resync',
+    attemptId: string,
+    outcome: PaymentOutcome,
+    actor: Actor,
+    event: { externalId: string | null; payload: unknown; txnId?: string | null },
+  ): Promise<AppliedOutcome> {
+    return this.orm.em.fork().transactional((tx) => this.recordApplied(tx, source, attemptId, outcome, actor, event));
+  }
+
+  /** Applies an outcome and stores it as a payment event, inside the caller's transaction. */
+  private async recordApplied(
+    tx: EntityManager,
+    source: 'provider' | 'resync',
+    attemptId: string,
+    outcome: PaymentOutcome,
+    actor: Actor,
+    event: { externalId: string | null; payload: unknown; txnId?: string | null },
+  ): Promise<AppliedOutcome> {
+    const applied = await applyPaymentOutcome(tx, attemptId, outcome, actor);
+    await recordPaymentEvent(tx, {
+      source,
+      attemptId,
+      orderId: applied.order.id,
+      externalId: event.externalId,
+      txnId: event.txnId ?? null,
+      providerStatus: outcome.kind,
+      amount: 'amount' in outcome && typeof outcome.amount === 'number' ? outcome.amount : null,
+      currency: 'currency' in outcome && typeof outcome.currency === 'string' ? outcome.currency : null,
+      payload: event.payload,
+      processing: applied.result === 'flagged' ? 'flagged' : 'processed',
+      outcome: applied.message,
+      flagKind: applied.flag ?? null,
+    });
+    return applied;
+  }
+
+  private async returnResult(em: EntityManager, attemptId: string, message: string, redirectBase?: string | null): Promise<ReturnResult> {
+    const row = await firstRow(
+      em,
+      sql<{ attemptStatus: AttemptStatus; orderId: string; orderStatus: string; returnUrl: string | null }>`
+        select a.status as "attemptStatus", a.order_id as "orderId", o.status as "orderStatus", a.return_url as "returnUrl"
+          from order_payment_attempt a join "order" o on o.id = a.order_id where a.id = ${attemptId}`,
+    );
+    if (!row) throw notFound('payment attempt');
+    const base = redirectBase === undefined ? row.returnUrl : redirectBase;
+    return {
+      attemptId,
+      orderId: row.orderId,
+      orderStatus: row.orderStatus,
+      attemptStatus: row.attemptStatus,
+      redirectTo: base ? withQuery(base, { orderId: row.orderId, status: row.orderStatus }) : null,
+      message,
+    };
+  }
+}
+
+/** Provider trouble as the caller sees it: retryable → SERVICE_UNAVAILABLE, refusals → BAD_GATEWAY. */
+function providerFailure(error: unknown, message: string): DomainError {
+  if (error instanceof PaymentProviderError) {
+    return new DomainError(error.retryable ? 'SERVICE_UNAVAILABLE' : 'BAD_GATEWAY', `${message}: ${error.providerErrorName}${error.debugId ? ` (debug id ${error.debugId})` : ''}`);
+  }
+  return new DomainError('SERVICE_UNAVAILABLE', message);
+}

@@ -1,0 +1,203 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { CUSTOMER_SCOPES, STAFF_ROLES, type ApiKeyListItem, type ApiKeyScope, type StaffListItem, type StaffRole } from '@orders/shared';
+import { affected, firstRow, iso, rows, sql } from '../../db/sql.js';
+import { newId } from '../../db/base.entity.js';
+import { DomainError, conflict, notFound } from '../../errors.js';
+import { recordAudit, SYSTEM_ACTOR, type Actor } from '../audit/audit.service.js';
+import { DUMMY_PASSWORD_HASH, hashPassword, hashSecret, newSecret, verifyPassword } from './credentials.js';
+
+export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+
+export type Principal =
+  | { kind: 'service'; apiKeyId: string; scopes: ReadonlySet<ApiKeyScope> }
+  | { kind: 'staff'; staffId: string; email: string; role: StaffRole; sessionId: string };
+
+export interface StaffDto {
+  id: string;
+  email: string;
+  role: StaffRole;
+}
+
+/** viewer < operator < admin: whether `role` includes what `required` may do. */
+export function roleAtLeast(role: StaffRole, required: StaffRole): boolean {
+  return STAFF_ROLES.indexOf(role) >= STAFF_ROLES.indexOf(required);
+}
+
+const STAFF_COLUMNS = sql`id, email, role, disabled, created_at as "createdAt"`;
+const API_KEY_COLUMNS = sql`id, name, prefix, scopes, disabled, created_at as "createdAt", last_used_at as "lastUsedAt"`;
+
+function toStaffItem(row: StaffListItem): StaffListItem {
+  return { ...row, createdAt: iso(row.createdAt) };
+}
+
+function toApiKeyItem(row: ApiKeyListItem): ApiKeyListItem {
+  return { ...row, createdAt: iso(row.createdAt), lastUsedAt: iso(row.lastUsedAt) };
+}
+
+export class StaffService {
+  constructor(private readonly orm: MikroORM) {}
+
+  /** Resolves a bearer credential to whoever holds it; undefined when it names nobody valid. */
+  async authenticate(bearer: string): Promise<Principal | undefined> {
+    const hash = hashSecret(bearer);
+    const em = this.orm.em.fork();
+    const found = await firstRow(
+      em,
+      sql<{ kind: 'service' | 'staff'; id: string; scopes: string[] | null; staffId: string | null; email: string | null; role: StaffRole | null }>`
+        select 'service' as kind, k.id, k.scopes, null as "staffId", null as email, null as role
+          from api_key k where k.key_hash = ${hash} and not k.disabled
+        union all
+        select 'staff', s.id, null, u.id, u.email, u.role
+          from staff_session s join staff_user u on u.id = s.staff_id
+         where s.token_hash = ${hash} and s.revoked_at is null and s.expires_at > now() and not u.disabled
+        limit 1`,
+    );
+    if (!found) return undefined;
+    if (found.kind === 'service') {
+      return { kind: 'service', apiKeyId: found.id, scopes: new Set((found.scopes ?? []) as ApiKeyScope[]) };
+    }
+    return { kind: 'staff', staffId: found.staffId!, email: found.email!, role: found.role!, sessionId: found.id };
+  }
+
+  async login(email: string, password: string): Promise<{ token: string; expiresAt: Date; staff: StaffDto }> {
+    const em = this.orm.em.fork();
+    const user = await firstRow(
+      em,
+      sql<{ id: string; email: string; role: StaffRole; passwordHash: string; disabled: boolean }>`
+        select id, email, role, password_hash as "passwordHash", disabled from staff_user where email = ${email.toLowerCase()}`,
+    );
+    // Always run scrypt, so response time does not reveal whether the email exists.
+    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
+    if (!user || !ok || user.disabled) throw new DomainError('UNAUTHORIZED', 'invalid email or password');
+    const token = newSecret('oss');
+    const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
+    await affected(
+      em,
+      sql`insert into staff_session (id, created_at, updated_at, staff_id, token_hash, expires_at)
+          values (${newId()}, now(), now(), ${user.id}, ${hashSecret(token)}, ${expiresAt})`,
+    );
+    return { token, expiresAt, staff: { id: user.id, email: user.email, role: user.role } };
+  }
+
+  /** Creates or updates a staff user; the password is stored only as a scrypt hash. */
+  async ensureStaff(email: string, password: string, role: StaffRole): Promise<StaffDto> {
+    const em = this.orm.em.fork();
+    const row = await firstRow(
+      em,
+      sql<StaffDto>`
+        insert into staff_user (id, created_at, updated_at, email, password_hash, role, disabled)
+        values (${newId()}, now(), now(), ${email.toLowerCase()}, ${await hashPassword(password)}, ${role}, false)
+        on conflict (email) do update set password_hash = excluded.password_hash, role = excluded.role,
+          disabled = false, updated_at = now()
+        returning id, email, role`,
+    );
+    return row!;
+  }
+
+  /** Stores a service key by its hash. Returns the key id. */
+  async ensureApiKey(name: string, key: string, scopes: readonly ApiKeyScope[]): Promise<string> {
+    const em = this.orm.em.fork();
+    const row = await firstRow(
+      em,
+      sql<{ id: string }>`
+        insert into api_key (id, created_at, updated_at, name, prefix, key_hash, scopes, disabled)
+        values (${newId()}, now(), now(), ${name}, ${key.slice(0, 8)}, ${hashSecret(key)}, ${[...scopes]}, false)
+        on conflict (key_hash) do update set scopes = excluded.scopes, disabled = false, updated_at = now()
+        returning id`,
+    );
+    return row!.id;
+  }
+
+  /** Ends a staff session: its token stops working at once. */
+  async logout(sessionId: string): Promise<void> {
+    await affected(this.orm.em.fork(), sql`update staff_session set revoked_at = now(), updated_at = now() where id = ${sessionId} and revoked_at is null`);
+  }
+
+  async listStaff(): Promise<StaffListItem[]> {
+    const found = await rows(this.orm.em.fork(), sql<StaffListItem>`select ${STAFF_COLUMNS} from staff_user order by created_at, id`);
+    return found.map(toStaffItem);
+  }
+
+  /** A new staff member; an email already in use is a CONFLICT, never an overwrite. */
+  async createStaff(input: { email: string; password: string; role: StaffRole }, actor: Actor): Promise<StaffListItem> {
+    const passwordHash = await hashPassword(input.password);
+    return this.orm.em.fork().transactional(async (em) => {
+      const row = await firstRow(
+        em,
+        sql<StaffListItem>`
+          insert into staff_user (id, created_at, updated_at, email, password_hash, role, disabled)
+          values (${newId()}, now(), now(), ${input.email.toLowerCase()}, ${passwordHash}, ${input.role}, false)
+          on conflict (email) do nothing
+          returning ${STAFF_COLUMNS}`,
+      );
+      if (!row) throw conflict('a staff member with this email already exists');
+      await recordAudit(em, { actor, action: 'staff.created', orderId: null, after: { staffId: row.id, email: row.email, role: row.role } });
+      return toStaffItem(row);
+    });
+  }
+
+  /** Disabling also revokes the member's sessions; nobody can lock themselves out. */
+  async setStaffDisabled(staffId: string, disabled: boolean, actor: Actor): Promise<StaffListItem> {
+    if (disabled && actor.type === 'staff' && actor.id === staffId) throw conflict('you cannot disable your own account');
+    return this.orm.em.fork().transactional(async (em) => {
+      const before = await firstRow(em, sql<{ disabled: boolean }>`select disabled from staff_user where id = ${staffId} for update`);
+      if (!before) throw notFound('staff member');
+      const row = await firstRow(
+        em,
+        sql<StaffListItem>`update staff_user set disabled = ${disabled}, updated_at = now() where id = ${staffId} returning ${STAFF_COLUMNS}`,
+      );
+      if (disabled) {
+        await affected(em, sql`update staff_session set revoked_at = now(), updated_at = now() where staff_id = ${staffId} and revoked_at is null`);
+      }
+      await recordAudit(em, {
+        actor,
+        action: disabled ? 'staff.disabled' : 'staff.enabled',
+        orderId: null,
+        before: { staffId, disabled: before.disabled },
+        after: { staffId, disabled },
+      });
+      return toStaffItem(row!);
+    });
+  }
+
+  async listApiKeys(): Promise<ApiKeyListItem[]> {
+    const found = await rows(this.orm.em.fork(), sql<ApiKeyListItem>`select ${API_KEY_COLUMNS} from api_key order by created_at, id`);
+    return found.map(toApiKeyItem);
+  }
+
+  /** A new random service key; the plain key is returned once and never stored. */
+  async createApiKey(
+    name: string,
+    scopes: readonly ApiKeyScope[] = [...CUSTOMER_SCOPES],
+    actor: Actor = SYSTEM_ACTOR,
+  ): Promise<ApiKeyListItem & { key: string }> {
+    const key = newSecret('ok');
+    return this.orm.em.fork().transactional(async (em) => {
+      const row = await firstRow(
+        em,
+        sql<ApiKeyListItem>`
+          insert into api_key (id, created_at, updated_at, name, prefix, key_hash, scopes, disabled)
+          values (${newId()}, now(), now(), ${name}, ${key.slice(0, 8)}, ${hashSecret(key)}, ${[...new Set(scopes)]}, false)
+          returning ${API_KEY_COLUMNS}`,
+      );
+      await recordAudit(em, { actor, action: 'api_key.created', orderId: null, after: { apiKeyId: row!.id, name, scopes: row!.scopes } });
+      return { ...toApiKeyItem(row!), key };
+    });
+  }
+
+  async setApiKeyDisabled(id: string, disabled: boolean, actor: Actor = SYSTEM_ACTOR): Promise<ApiKeyListItem> {
+    return this.orm.em.fork().transactional(async (em) => {
+      const before = await firstRow(em, sql<{ disabled: boolean }>`select disabled from api_key where id = ${id} for update`);
+      if (!before) throw notFound('API key');
+      const row = await firstRow(em, sql<ApiKeyListItem>`update api_key set disabled = ${disabled}, updated_at = now() where id = ${id} returning ${API_KEY_COLUMNS}`);
+      await recordAudit(em, {
+        actor,
+        action: disabled ? 'api_key.disabled' : 'api_key.enabled',
+        orderId: null,
+        before: { apiKeyId: id, disabled: before.disabled },
+        after: { apiKeyId: id, disabled },
+      });
+      return toApiKeyItem(row!);
+    });
+  }
+}

@@ -1,0 +1,119 @@
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyError } from 'fastify';
+import { z } from 'zod';
+import { silentLogger, type PaypalLogger } from '../logger.js';
+import { registerApiRoutes } from './api-routes.js';
+import { createControl, registerControlRoutes, type SimulatorControl } from './control.js';
+import { malformedRequest, PaypalApiError, SimulatorControlError, internalServiceError } from './errors.js';
+import { FaultInjector, installFaultHook } from './faults.js';
+import { IpnDispatcher } from './ipn-dispatcher.js';
+import { ipnFieldsFor } from './ipn-message.js';
+import { ResourceRenderer } from './resources.js';
+import { SimulatorStore } from './store.js';
+import { registerWebscrRoutes } from './webscr-routes.js';
+
+export type { SimulatorControl, SimulatorState } from './control.js';
+export type { FailNextOptions, FaultMode } from './faults.js';
+export type { IpnAttempt, IpnDelivery, IpnLogEntry, IpnMode } from './ipn-dispatcher.js';
+export type { BuyerAction, SaleState, SimPayment, SimRefund, SimSale } from './store.js';
+
+export interface PaypalSimulatorOptions {
+  /** Loopback only: the control API can forge "genuine" IPNs, so it must never be reachable from outside. */
+  host?: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  clientId: string;
+  clientSecret: string;
+  receiverEmail: string;
+  /** Waits between IPN resends after a non-200 answer; PayPal spaces ~16 resends over days. */
+  ipnRetryDelaysMs?: number[];
+  /** How long one IPN post may take before it counts as failed. */
+  ipnAttemptTimeoutMs?: number;
+  logger?: PaypalLogger;
+}
+
+export interface PaypalSimulator {
+  /** e.g. http://127.0.0.1:PORT — use as the REST API base and for the approval pages. */
+  baseUrl: string;
+  /** Where IPN listeners post `cmd=_notify-validate&…`. */
+  ipnVerifyUrl: string;
+  control: SimulatorControl;
+  close(): Promise<void>;
+}
+
+const DEFAULT_IPN_RETRY_DELAYS_MS = [200, 1_000, 5_000, 15_000];
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Starts a protocol-faithful PayPal stand-in over real HTTP; every instance is fully independent. */
+export async function startPaypalSimulator(options: PaypalSimulatorOptions): Promise<PaypalSimulator> {
+  const host = options.host ?? '127.0.0.1';
+  if (!LOOPBACK_HOSTS.has(host)) throw new Error(`PayPal simulator must listen on a loopback address, not ${host}`);
+  const logger = options.logger ?? silentLogger;
+  const receiverEmail = options.receiverEmail;
+  const closing = new AbortController();
+
+  const ipn = new IpnDispatcher({
+    retryDelaysMs: options.ipnRetryDelaysMs ?? DEFAULT_IPN_RETRY_DELAYS_MS,
+    attemptTimeoutMs: options.ipnAttemptTimeoutMs ?? 10_000,
+    logger,
+  });
+  const store: SimulatorStore = new SimulatorStore((event) => {
+    const notifyUrl = event.payment.request.notifyUrl;
+    if (notifyUrl) ipn.send(ipnFieldsFor(event, store, receiverEmail), notifyUrl);
+  });
+  const faults = new FaultInjector();
+  const control = createControl(store, faults, ipn);
+  let baseUrl = '';
+  const renderer = new ResourceRenderer(() => baseUrl, store, receiverEmail);
+
+  const app = Fastify({ logger: false, forceCloseConnections: true });
+  app.removeAllContentTypeParsers();
+  // Tolerates an empty JSON body: a bare POST to .../refund means "refund everything".
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(malformedRequest(), undefined);
+    }
+  });
+  // Everything else stays raw; latin1 maps each byte to one char, which IPN verification relies on.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => {
+    done(null, Buffer.isBuffer(body) ? body.toString('latin1') : String(body));
+  });
+  app.setErrorHandler((error: FastifyError, req, reply) => {
+    if (error instanceof PaypalApiError) {
+      return reply.code(error.httpStatus).header('paypal-debug-id', error.debugId).send(error.toBody());
+    }
+    if (error instanceof SimulatorControlError) return reply.code(error.httpStatus).send({ error: error.message });
+    if (error instanceof z.ZodError) return reply.code(400).send({ error: 'invalid control request', issues: error.issues });
+    if (error instanceof RangeError) return reply.code(400).send({ error: error.message });
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply.code(error.statusCode).send(req.url.startsWith('/v1/') ? malformedRequest().toBody() : { error: error.message });
+    }
+    logger.error({ err: error, url: req.url }, 'paypal simulator: unexpected error');
+    return reply.code(500).send(internalServiceError().toBody());
+  });
+
+  installFaultHook(app, faults, closing.signal);
+  registerApiRoutes(app, { store, renderer, clientId: options.clientId, clientSecret: options.clientSecret });
+  registerWebscrRoutes(app, { store, ipn, merchantName: receiverEmail });
+  registerControlRoutes(app, control);
+
+  await app.listen({ host, port: options.port ?? 0 });
+  const { port } = app.server.address() as AddressInfo;
+  baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ baseUrl }, 'paypal simulator listening');
+
+  return {
+    baseUrl,
+    ipnVerifyUrl: `${baseUrl}/cgi-bin/webscr`,
+    control,
+    close: async () => {
+      closing.abort();
+      await ipn.close();
+      await app.close();
+    },
+  };
+}

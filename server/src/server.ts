@@ -1,0 +1,114 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { CUSTOMER_SCOPES } from '@orders/shared';
+import type { FastifyInstance } from 'fastify';
+import type { AppConfig } from './config.js';
+import { initOrm, migrate } from './db/orm.js';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './db/embedded-postgres.js';
+import { buildHttpApp } from './http/app.js';
+import { createLogger, type Logger } from './logger.js';
+import { createServices, type Services } from './services.js';
+import { JobQueue } from './jobs/queue.js';
+import { registerPaypalRoutes } from './http/paypal-routes.js';
+import { registerBackofficeExport } from './http/backoffice-export.js';
+import { registerBackofficeStatic } from './http/backoffice-static.js';
+import { setupPaypal, type PaypalSetup } from './paypal/setup.js';
+
+export interface RunningServer {
+  url: string;
+  trpcUrl: string;
+  services: Services;
+  orm: MikroORM;
+  http: FastifyInstance;
+  logger: Logger;
+  paypal: PaypalSetup;
+  queue: JobQueue;
+  close(): Promise<void>;
+}
+
+/** Ensures the bootstrap credentials from the environment exist, so a fresh install can be used at once. */
+async function bootstrap(services: Services, config: AppConfig, logger: Logger): Promise<void> {
+  const { serviceApiKey, adminEmail, adminPassword } = config.bootstrap;
+  if (serviceApiKey) {
+    await services.staff.ensureApiKey('bootstrap', serviceApiKey, [...CUSTOMER_SCOPES, 'catalog:write']);
+    logger.info('bootstrap service API key ensured');
+  }
+  if (adminEmail && adminPassword) {
+    await services.staff.ensureStaff(adminEmail, adminPassword, 'admin');
+    logger.info({ email: adminEmail }, 'bootstrap admin ensured');
+  }
+}
+
+/**
+ * Start-up in order: database (embedded unless DATABASE_URL) → migrations → bootstrap → HTTP.
+ * Whatever started is stopped again if a later step fails.
+ */
+export async function startServer(
+  config: AppConfig,
+  options: { logger?: Logger; workers?: boolean; /** The back office's browser build; default desktop/dist-web. */ backofficeWebDir?: string } = {},
+): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const cleanups: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => logger.error({ err }, 'shutdown step failed'));
+    cleanups.length = 0;
+  };
+  try {
+    let databaseUrl = config.databaseUrl;
+    let embedded: EmbeddedPostgresHandle | undefined;
+    if (!databaseUrl) {
+      embedded = await startEmbeddedPostgres({ dataDir: `${config.dataDir}/postgres` });
+      cleanups.push(() => embedded!.stop());
+      databaseUrl = embedded.url;
+      logger.info({ dataDir: embedded.dataDir, port: embedded.port }, 'embedded PostgreSQL started');
+    }
+    const orm = await initOrm(databaseUrl);
+    cleanups.push(() => orm.close());
+    await migrate(orm);
+    const paypal = await setupPaypal(config.paypal, logger);
+    cleanups.push(() => paypal.close());
+    const queue = await JobQueue.start(databaseUrl, logger);
+    cleanups.push(() => queue.stop());
+    let publicBaseUrl = config.publicBaseUrl;
+    const services = createServices({
+      orm,
+      gateway: paypal.gateway,
+      queue,
+      logger,
+      payments: {
+        publicBaseUrl: () => publicBaseUrl!,
+        receiverEmail: paypal.receiverEmail,
+        ipnVerifyUrl: paypal.ipnVerifyUrl,
+      },
+    });
+    await bootstrap(services, config, logger);
+    const http = await buildHttpApp({ services, logger, rateLimits: config.rateLimits });
+    await registerPaypalRoutes(http, services.payments, logger);
+    await registerBackofficeExport(http, services, logger);
+    await registerBackofficeStatic(http, { root: options.backofficeWebDir });
+    cleanups.push(() => http.close());
+    // Closed before HTTP (cleanups run in reverse): live subscriptions end, so closing HTTP never waits on them.
+    await services.orderChanges.start();
+    cleanups.push(() => services.orderChanges.close());
+    await http.listen({ host: config.host, port: config.port });
+    const address = http.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const url = `http://${config.host}:${port}`;
+    publicBaseUrl ??= url;
+    if (options.workers !== false) {
+      await queue.work({
+        processIpn: (eventId) => services.payments.processIpn(eventId),
+        sweep: async () => {
+          const requeued = await services.payments.requeueStrandedIpns();
+          const expired = await services.payments.expireStaleAttempts();
+          if (requeued || expired) logger.info({ requeued, expired }, 'payments sweep');
+        },
+      });
+      // IPNs stored by an instance that died before queueing them are picked up at once.
+      await services.payments.requeueStrandedIpns(0, `boot-${Date.now()}-${process.pid}`);
+    }
+    return { url, trpcUrl: `${url}/trpc`, services, orm, http, logger, paypal, queue, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

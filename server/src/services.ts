@@ -1,0 +1,46 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from './logger.js';
+import { BackofficeService } from './modules/backoffice/backoffice.service.js';
+import { OrderChangeFeed } from './modules/backoffice/order-changes.js';
+import { CartsService } from './modules/carts/carts.service.js';
+import { CatalogService } from './modules/catalog/catalog.service.js';
+import { OrdersService } from './modules/orders/orders.service.js';
+import { PaymentsService, type IpnQueue, type PaymentsConfig } from './modules/payments/payments.service.js';
+import { ReconciliationService } from './modules/reconciliation/reconciliation.service.js';
+import { StaffService } from './modules/staff/staff.service.js';
+import type { PaymentGateway } from './paypal/gateway.js';
+
+export interface Services {
+  orm: MikroORM;
+  catalog: CatalogService;
+  carts: CartsService;
+  orders: OrdersService;
+  payments: PaymentsService;
+  staff: StaffService;
+  backoffice: BackofficeService;
+  reconciliation: ReconciliationService;
+  /** Live order changes; server.ts starts and closes its LISTEN connection. */
+  orderChanges: OrderChangeFeed;
+}
+
+export interface ServiceDependencies {
+  orm: MikroORM;
+  gateway: PaymentGateway;
+  payments: PaymentsConfig;
+  queue: IpnQueue;
+  logger: Logger;
+}
+
+export function createServices(deps: ServiceDependencies): Services {
+  return {
+    orm: deps.orm,
+    catalog: new CatalogService(deps.orm),
+    carts: new CartsService(deps.orm),
+    orders: new OrdersService(deps.orm),
+    payments: new PaymentsService(deps.orm, deps.gateway, deps.payments, deps.queue, deps.logger),
+    staff: new StaffService(deps.orm),
+    backoffice: new BackofficeService(deps.orm),
+    reconciliation: new ReconciliationService(deps.orm),
+    orderChanges: new OrderChangeFeed(deps.orm.config.get('clientUrl')!, deps.logger.child({ component: 'order-changes' })),
+  };
+}

@@ -1,0 +1,266 @@
+/**
+ * The back-office contract: inputs (zod) and outputs (types) of every `backoffice.*` procedure,
+ * shared by the server that implements them and the desktop app that calls them.
+ */
+import { z } from 'zod';
+import { SUPPORTED_CURRENCIES, type Currency } from './money.js';
+import { ATTEMPT_STATUSES, CUSTOMER_TYPES, ORDER_STATUSES, STAFF_ROLES, API_KEY_SCOPES, type AttemptStatus, type OrderStatus, type StaffRole, type ApiKeyScope } from './status.js';
+
+const isoDate = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' });
+const uuid = z.uuid({ error: 'must be a UUID' });
+const reason = z.string().trim().min(3, 'a reason of at least 3 characters is required').max(2000);
+
+export const ORDER_SORTS = ['created', 'total'] as const;
+export const SORT_DIRECTIONS = ['asc', 'desc'] as const;
+
+export const orderSearchFilter = z.strictObject({
+  status: z.array(z.enum(ORDER_STATUSES)).max(ORDER_STATUSES.length).optional(),
+  /** Inclusive. */
+  createdFrom: isoDate.optional(),
+  /** Exclusive: [createdFrom, createdTo). */
+  createdTo: isoDate.optional(),
+  customerType: z.enum(CUSTOMER_TYPES).optional(),
+  customerId: z.string().trim().min(1).max(200).optional(),
+  amountMin: z.number().int().nonnegative().optional(),
+  amountMax: z.number().int().nonnegative().optional(),
+  currency: z.enum(SUPPORTED_CURRENCIES).optional(),
+  /** Order id, PayPal payment id (PAY-…), sale id, or payer email. */
+  q: z.string().trim().min(1).max(200).optional(),
+});
+export type OrderSearchFilter = z.infer<typeof orderSearchFilter>;
+
+export const orderSearchInput = orderSearchFilter.extend({
+  sort: z.enum(ORDER_SORTS).default('created'),
+  direction: z.enum(SORT_DIRECTIONS).default('desc'),
+  /** Keyset cursor from the previous page's `nextCursor`. */
+  cursor: z.string().max(300).optional(),
+  limit: z.number().int().min(1).max(500).default(100),
+});
+export type OrderSearchInput = z.input<typeof orderSearchInput>;
+
+/** `backoffice.orders.exportCsv` and `GET /backoffice/api/orders.csv`: the current filter and sort, every row. */
+export const orderExportInput = orderSearchFilter.extend({
+  sort: z.enum(ORDER_SORTS).default('created'),
+  direction: z.enum(SORT_DIRECTIONS).default('desc'),
+});
+export type OrderExportInput = z.input<typeof orderExportInput>;
+
+export interface BackofficeOrderRow {
+  id: string;
+  status: OrderStatus;
+  total: number;
+  currency: Currency;
+  refundedAmount: number;
+  customer: { type: 'user' | 'anonymous'; id: string };
+  paymentStatus: string | null;
+  /** The PayPal sale id once paid. */
+  paymentTransactionId: string | null;
+  /** The PayPal payment id (PAY-…) of the latest attempt, if any. */
+  externalId: string | null;
+  payerEmail: string | null;
+  createdAt: string;
+  updatedAt: string;
+  paidAt: string | null;
+}
+
+export interface OrderSearchResult {
+  items: BackofficeOrderRow[];
+  nextCursor: string | null;
+  /** Exact below 10,000 matches; above that an estimate, and `exact` says so. */
+  total: { value: number; exact: boolean };
+}
+
+export const orderIdInput = z.strictObject({ orderId: uuid });
+
+export interface AttemptDto {
+  id: string;
+  status: AttemptStatus;
+  externalId: string | null;
+  saleId: string | null;
+  saleState: string | null;
+  amount: number;
+  currency: Currency;
+  payerEmail: string | null;
+  failureReason: string | null;
+  approvalUrl: string | null;
+  createdAt: string;
+  updatedAt: string;
+  succeededAt: string | null;
+}
+
+export interface PaymentEventDto {
+  id: string;
+  source: string;
+  attemptId: string | null;
+  externalId: string | null;
+  txnId: string | null;
+  parentTxnId: string | null;
+  providerStatus: string | null;
+  amount: number | null;
+  currency: string | null;
+  verification: string;
+  processing: string;
+  outcome: string | null;
+  /** Why a flagged event was flagged: amount_mismatch, double_payment, paid_after_cancel, … */
+  flagKind: string | null;
+  /** The message exactly as received (IPN bodies), as text. */
+  raw: string | null;
+  payload: unknown;
+  createdAt: string;
+  processedAt: string | null;
+}
+
+export interface AuditDto {
+  id: string;
+  actorType: string;
+  actorId: string | null;
+  /** The staff member's email when the actor is staff. */
+  actorLabel: string | null;
+  action: string;
+  before: unknown;
+  after: unknown;
+  reason: string | null;
+  createdAt: string;
+}
+
+export interface BackofficeOrderDetail {
+  order: BackofficeOrderRow;
+  lines: { sku: string; name: string; unitPrice: number; quantity: number; lineTotal: number; currency: Currency }[];
+  linesFrozen: boolean;
+  attempts: AttemptDto[];
+  events: PaymentEventDto[];
+  audit: AuditDto[];
+  /** How many other orders the same customer has. */
+  customerOrderCount: number;
+}
+
+export const DISCREPANCY_KINDS = [
+  /** PayPal captured money (sale completed) but the order is not paid (or was cancelled). */
+  'paid_at_paypal_not_paid',
+  /** A provider message or caller reported an amount or currency different from the attempt's. */
+  'amount_mismatch',
+  /** More than one captured sale for one order: a double payment to refund. */
+  'multiple_successes',
+  /** An attempt left in created/approved longer than the threshold. */
+  'stuck_attempt',
+  /** A verified IPN that matches no attempt. */
+  'unmatched_ipn',
+] as const;
+export type DiscrepancyKind = (typeof DISCREPANCY_KINDS)[number];
+
+export interface Discrepancy {
+  /** Stable key `kind:subjectId`, used to resolve it. */
+  id: string;
+  kind: DiscrepancyKind;
+  orderId: string | null;
+  attemptId: string | null;
+  eventId: string | null;
+  orderStatus: OrderStatus | null;
+  amount: number | null;
+  currency: string | null;
+  detail: string;
+  detectedAt: string;
+}
+
+/** Minutes after which an attempt still in created/approved counts as stuck (default 30). */
+const stuckAfterMinutes = z.number().int().min(1).max(7 * 24 * 60).optional();
+
+export const reconciliationListInput = z.strictObject({
+  kind: z.enum(DISCREPANCY_KINDS).optional(),
+  cursor: z.string().max(300).optional(),
+  limit: z.number().int().min(1).max(500).default(100),
+  stuckAfterMinutes,
+});
+
+export const reconciliationSummaryInput = z.strictObject({ stuckAfterMinutes }).optional();
+
+export interface ReconciliationSummary {
+  counts: Record<DiscrepancyKind, number>;
+  total: number;
+}
+
+export interface ReconciliationPage {
+  items: Discrepancy[];
+  nextCursor: string | null;
+}
+
+export interface ResolveResult {
+  discrepancyId: string;
+  resolvedAt: string;
+}
+
+export const resolveInput = z.strictObject({ discrepancyId: z.string().min(3).max(200), reason });
+export const cancelOrderInput = z.strictObject({ orderId: uuid, reason });
+export const resyncInput = z.strictObject({ attemptId: uuid, reason: reason.optional() });
+export const refundInput = z.strictObject({
+  orderId: uuid,
+  /** Minor units; omitted means everything not yet refunded. */
+  amount: z.number().int().positive().optional(),
+  reason,
+});
+
+/** Where an order stands after a staff action; the app refetches the detail for the rest. */
+export interface OrderActionResult {
+  orderId: string;
+  status: OrderStatus;
+  refundedAmount: number;
+}
+
+export interface CancelResult extends OrderActionResult {
+  /** Open attempts (created/approved) that were cancelled with the order. */
+  cancelledAttempts: number;
+}
+
+export interface ResyncResult extends OrderActionResult {
+  attemptId: string;
+  attemptStatus: AttemptStatus;
+  /** What applying PayPal's answer did: paid, already_applied, pending, failed, refund_applied, flagged, ignored or no_change. */
+  result: string;
+  message: string;
+}
+
+export interface RefundResult extends OrderActionResult {
+  /** Our refund record's id, sent to PayPal as PayPal-Request-Id. */
+  refundId: string;
+  /** PayPal's id for the refund (the refund IPN's txn_id). */
+  providerRefundId: string;
+  amount: number;
+  currency: Currency;
+}
+
+export const staffCreateInput = z.strictObject({
+  email: z.email().max(254),
+  password: z.string().min(12, 'at least 12 characters').max(1000),
+  role: z.enum(STAFF_ROLES),
+});
+export const staffDisableInput = z.strictObject({ staffId: uuid, disabled: z.boolean() });
+export interface StaffListItem {
+  id: string;
+  email: string;
+  role: StaffRole;
+  disabled: boolean;
+  createdAt: string;
+}
+
+export const apiKeyCreateInput = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  scopes: z.array(z.enum(API_KEY_SCOPES)).min(1),
+});
+export const apiKeyDisableInput = z.strictObject({ apiKeyId: uuid, disabled: z.boolean() });
+export interface ApiKeyListItem {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: ApiKeyScope[];
+  disabled: boolean;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+/** What `backoffice.events.onChange` yields: enough to refresh the right rows. */
+export interface OrderChangeEvent {
+  orderId: string;
+  status: OrderStatus;
+  kind: 'created' | 'updated';
+  at: string;
+}

@@ -1,0 +1,7 @@
+export * from './money.js';
+export * from './status.js';
+export * as schemas from './schemas.js';
+export type { Customer } from './schemas.js';
+export * as backoffice from './backoffice.js';
+export type * from './backoffice.js';
+export { createOrdersClient, type OrdersClient, type OrdersClientOptions, type AppRouter } from './client.js';

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { SUPPORTED_CURRENCIES, maxMinorAmount, type Currency } from './money.js';
+import { ATTEMPT_STATUSES, CUSTOMER_TYPES, ORDER_STATUSES, STAFF_ROLES, API_KEY_SCOPES } from './status.js';
+
+/** Every id the API hands out is a UUID (v7); anything else cannot name one of our rows. */
+export const id = z.uuid({ error: 'must be a UUID' });
+
+/** PostgreSQL text cannot hold NUL; refusing it here keeps such input a 400, never a 500. */
+const noNul = (value: string) => !value.includes('\u0000');
+const boundedString = (max: number) => z.string().trim().min(1).max(max).refine(noNul, 'must not contain NUL characters');
+
+export const currency = z.enum(SUPPORTED_CURRENCIES, { error: 'must be a supported ISO 4217 currency' });
+
+/** Integer minor units; the upper bound keeps every amount representable for PayPal and in int8. */
+export const minorAmount = z.number().int().nonnegative().max(maxMinorAmount('USD'));
+
+export const customer = z.strictObject({
+  type: z.enum(CUSTOMER_TYPES),
+  id: boundedString(200),
+});
+export type Customer = z.infer<typeof customer>;
+
+export const sku = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash and underscore only');
+
+export const upsertProductInput = z
+  .strictObject({
+    sku,
+    name: boundedString(200),
+    unitPrice: minorAmount,
+    currency,
+    stock: z.number().int().nonnegative().max(1_000_000_000),
+  })
+  .refine((p) => p.unitPrice <= maxMinorAmount(p.currency as Currency), {
+    path: ['unitPrice'],
+    message: 'too large for this currency',
+  });
+
+export const createCartInput = z.strictObject({ customer });
+export const cartRefInput = z.strictObject({ customer, cartId: id });
+export const setCartItemInput = z.strictObject({
+  customer,
+  cartId: id,
+  sku,
+  quantity: z.number().int().nonnegative().max(10_000),
+});
+
+export const createOrderInput = z.strictObject({ customer, cartId: id });
+export const orderRefInput = z.strictObject({ customer, orderId: id });
+export const listOrdersInput = z.strictObject({
+  customer,
+  page: z.number().int().min(1).max(100_000).default(1),
+  pageSize: z.number().int().min(1).max(100).default(20),
+  /**
+   * Keyset cursor from a previous page's `nextCursor`: pages stay free of duplicates and gaps
+   * while new orders arrive. Without it, `page` is an offset (the seed's behaviour).
+   */
+  cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/, 'is not a cursor this server issued').optional(),
+});
+export const getToPayInput = z.strictObject({ orderId: id });
+export const processOrderToPaidInput = z.strictObject({ orderId: id });
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2000);
+export const attemptToPayInput = z.strictObject({
+  customer,
+  orderId: id,
+  returnUrl: httpUrl.optional(),
+  cancelUrl: httpUrl.optional(),
+});
+export const updateAttemptInput = z.strictObject({
+  externalId: z.string().trim().min(1).max(128).refine(noNul, 'must not contain NUL characters'),
+  status: z.enum(ATTEMPT_STATUSES),
+  amount: minorAmount,
+  currency,
+});
+
+export const loginInput = z.strictObject({
+  email: z.email().max(254),
+  password: z.string().min(1).max(1000).refine(noNul, 'must not contain NUL characters'),
+});
+
+export const orderStatus = z.enum(ORDER_STATUSES);
+export const staffRole = z.enum(STAFF_ROLES);
+export const apiKeyScope = z.enum(API_KEY_SCOPES);

@@ -1,0 +1,16 @@
+export const ORDER_STATUSES = ['pending', 'paid', 'failed', 'cancelled', 'refunded', 'partially_refunded'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+export const ATTEMPT_STATUSES = ['created', 'approved', 'succeeded', 'failed', 'cancelled', 'expired'] as const;
+export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
+
+export const CUSTOMER_TYPES = ['user', 'anonymous'] as const;
+export type CustomerType = (typeof CUSTOMER_TYPES)[number];
+
+export const STAFF_ROLES = ['viewer', 'operator', 'admin'] as const;
+export type StaffRole = (typeof STAFF_ROLES)[number];
+
+/** Scopes a service API key can carry. */
+export const API_KEY_SCOPES = ['carts:write', 'orders:read', 'orders:write', 'payments:write', 'catalog:write'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+export const CUSTOMER_SCOPES: readonly ApiKeyScope[] = ['carts:write', 'orders:read', 'orders:write', 'payments:write'];

@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Currency, Customer, OrderExportInput } from '@orders/shared';
+import { parseCsv, seedOrders, startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
+
+const SEEDED = 2_500;
+const HEADER = [
+  'order_id', 'created_at', 'updated_at', 'paid_at', 'status', 'customer_type', 'customer_id', 'currency',
+  'total', 'total_minor', 'refunded', 'refunded_minor', 'payment_status', 'paypal_sale_id', 'paypal_payment_id', 'payer_email',
+];
+
+let env: BackofficeTestEnv;
+let viewer: StaffSession;
+const awkward: Customer = { type: 'anonymous', id: `=HYPERLINK("x"), "quoted", and\nnewline ${randomUUID()}` };
+
+async function orderFor(customer: Customer, unitPrice: number, currency: Currency) {
+  const sku = `SKU-${randomUUID().slice(0, 8)}`;
+  await env.client.catalog.upsertProduct.mutate({ sku, name: `Thing ${sku}`, unitPrice, currency, stock: 100 });
+  const cart = await env.client.carts.create.mutate({ customer });
+  await env.client.carts.setItem.mutate({ customer, cartId: cart.id, sku, quantity: 1 });
+  return env.client.orders.create.mutate({ customer, cartId: cart.id });
+}
+
+beforeAll(async () => {
+  env = await startBackofficeEnv();
+  viewer = await env.staff('viewer');
+  await seedOrders(env, SEEDED, 'export');
+  await orderFor(awkward, 1999, 'USD');
+  await orderFor(awkward, 1500, 'JPY');
+});
+afterAll(() => env.close());
+
+async function viaTrpc(input: OrderExportInput) {
+  const chunks: string[] = [];
+  for await (const chunk of await viewer.client.backoffice.orders.exportCsv.query(input)) chunks.push(chunk);
+  return { text: chunks.join(''), chunks };
+}
+
+function viaHttp(query: string, token: string | null = viewer.token) {
+  return fetch(`${env.server.url}/backoffice/api/orders.csv${query}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+}
+
+describe('CSV export', () => {
+  it('streams the whole filter through tRPC: header first, then batches of rows, all quoted properly', async () => {
+    const { text, chunks } = await viaTrpc({});
+    const [header, ...records] = parseCsv(text);
+    expect(header).toEqual(HEADER);
+    expect(records).toHaveLength(SEEDED + 2);
+    expect(new Set(records.map((r) => r[0])).size).toBe(SEEDED + 2);
+    // ~1000 rows per chunk: the export never holds the whole result.
+    expect(chunks.length).toBe(3);
+    const total = await viewer.client.backoffice.orders.search.query({ limit: 1 });
+    expect(total.total.exact).toBe(true);
+    expect(records).toHaveLength(total.total.value);
+
+    const mine = records.filter((r) => r[6] === `'${awkward.id}`);
+    expect(mine).toHaveLength(2);
+    const usd = mine.find((r) => r[7] === 'USD')!;
+    const jpy = mine.find((r) => r[7] === 'JPY')!;
+    expect(usd.slice(4, 12)).toEqual(['pending', 'anonymous', `'${awkward.id}`, 'USD', '19.99', '1999', '0.00', '0']);
+    expect(jpy.slice(8, 12)).toEqual(['1500', '1500', '0', '0']);
+    expect(text).toContain(`"'=HYPERLINK(""x""), ""quoted"", and\nnewline`);
+  });
+
+  it('exports exactly the current filter and sort', async () => {
+    const filter: OrderExportInput = { status: ['paid', 'refunded'], currency: 'EUR', sort: 'total', direction: 'asc' };
+    const { text } = await viaTrpc(filter);
+    const [, ...records] = parseCsv(text);
+    const search = await viewer.client.backoffice.orders.search.query({ ...filter, limit: 500 });
+    expect(records.map((r) => r[0])).toEqual(search.items.map((r) => r.id));
+    expect(records).toHaveLength(search.total.value);
+    expect(records.every((r) => ['paid', 'refunded'].includes(r[4]!) && r[7] === 'EUR')).toBe(true);
+  });
+
+  it('is a plain HTTP download with a bearer token, the same bytes as the tRPC stream', async () => {
+    const response = await viaHttp('?status=paid&status=refunded&currency=EUR&sort=total&direction=asc');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(response.headers.get('content-disposition')).toMatch(/^attachment; filename="orders-[\d-]+\.csv"$/);
+    const body = await response.text();
+    expect(body).toBe((await viaTrpc({ status: ['paid', 'refunded'], currency: 'EUR', sort: 'total', direction: 'asc' })).text);
+
+    const all = await viaHttp('');
+    expect(parseCsv(await all.text())).toHaveLength(SEEDED + 3);
+    const comma = await viaHttp('?status=paid,pending&amountMin=1000&amountMax=5000&customerType=user');
+    const [, ...records] = parseCsv(await comma.text());
+    expect(records.length).toBeGreaterThan(0);
+    expect(records.every((r) => ['paid', 'pending'].includes(r[4]!) && Number(r[9]) >= 1000 && Number(r[9]) <= 5000 && r[5] === 'user')).toBe(true);
+  });
+
+  it('HTTP: no token 401, a service key 403, a bad filter 400 naming the field', async () => {
+    expect((await viaHttp('', null)).status).toBe(401);
+    expect((await viaHttp('', 'not-a-real-token')).status).toBe(401);
+    expect((await viaHttp('', 'test-service-key-0123456789abcdef')).status).toBe(403);
+    const bad = await viaHttp('?status=shipped');
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { code: 'BAD_REQUEST', message: expect.stringContaining('status') } });
+    expect((await viaHttp('?amountMin=lots')).status).toBe(400);
+    expect((await viaHttp('?surprise=1')).status).toBe(400);
+    expect((await viaHttp('?createdFrom=0000-01-01T00:00:00Z')).status).toBe(400);
+  });
+});

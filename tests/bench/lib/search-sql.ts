@@ -1,0 +1,131 @@
+import pg from 'pg';
+import type { OrderSearchFilter } from '@orders/shared';
+
+/**
+ * The SQL that `backoffice.orders.search` implies (shared/src/backoffice.ts): filters, keyset
+ * pagination on (sort key, id), the latest attempt's PayPal id and payer email per row, and a total
+ * that is exact up to 10,000 matches and the planner's estimate above. Hand-written for the bench's
+ * raw-pg baseline; the server's own implementation may differ.
+ */
+export interface SearchQuery {
+  filter: OrderSearchFilter;
+  sort: 'created' | 'total';
+  direction: 'asc' | 'desc';
+  limit: number;
+  /** The last row of the previous page. */
+  after?: { key: string | number; id: string };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function where(filter: OrderSearchFilter, values: unknown[]): string {
+  const param = (value: unknown) => `$${values.push(value)}`;
+  const clauses: string[] = [];
+  if (filter.status?.length) clauses.push(`o.status = any(${param(filter.status)}::text[])`);
+  if (filter.createdFrom) clauses.push(`o.created_at >= ${param(filter.createdFrom)}::timestamptz`);
+  if (filter.createdTo) clauses.push(`o.created_at < ${param(filter.createdTo)}::timestamptz`);
+  if (filter.customerType) clauses.push(`o.customer_type = ${param(filter.customerType)}`);
+  if (filter.customerId) clauses.push(`o.customer_id = ${param(filter.customerId)}`);
+  if (filter.amountMin !== undefined) clauses.push(`o.total >= ${param(filter.amountMin)}`);
+  if (filter.amountMax !== undefined) clauses.push(`o.total <= ${param(filter.amountMax)}`);
+  if (filter.currency) clauses.push(`o.currency = ${param(filter.currency)}`);
+  if (filter.q) {
+    const q = filter.q.trim();
+    if (UUID.test(q)) clauses.push(`o.id = ${param(q.toLowerCase())}::uuid`);
+    else if (/^PAY-/i.test(q)) clauses.push(`o.id in (select order_id from order_payment_attempt where external_id = ${param(q.toUpperCase())})`);
+    else if (q.includes('@')) clauses.push(`o.id in (select order_id from order_payment_attempt where lower(payer_email) = lower(${param(q)}))`);
+    else {
+      const p = param(q.toUpperCase());
+      clauses.push(`(o.payment_transaction_id = ${p} or o.id in (select order_id from order_payment_attempt where sale_id = ${p}))`);
+    }
+  }
+  return clauses.length ? clauses.join(' and ') : 'true';
+}
+
+export function searchPageSql(query: SearchQuery): { text: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const column = query.sort === 'created' ? 'o.created_at' : 'o.total';
+  const dir = query.direction;
+  let keyset = '';
+  if (query.after) {
+    const key = `$${values.push(query.after.key)}${query.sort === 'created' ? '::timestamptz' : '::int'}`;
+    const id = `$${values.push(query.after.id)}::uuid`;
+    keyset = ` and (${column}, o.id) ${dir === 'desc' ? '<' : '>'} (${key}, ${id})`;
+  }
+  const filters = where(query.filter, values);
+  const limit = `$${values.push(query.limit)}`;
+  return {
+    text: `select o.id, o.status, o.total, o.currency, o.refunded_amount as "refundedAmount", o.customer_type as "customerType",
+                  o.customer_id as "customerId", o.payment_status as "paymentStatus", o.payment_transaction_id as "paymentTransactionId",
+                  a.external_id as "externalId", a.payer_email as "payerEmail",
+                  o.created_at::text as "createdAt", o.updated_at as "updatedAt", o.paid_at as "paidAt", ${column}${query.sort === 'created' ? '::text' : ''} as "sortKey"
+             from "order" o
+             left join lateral (select external_id, payer_email from order_payment_attempt a
+                                 where a.order_id = o.id order by a.created_at desc limit 1) a on true
+            where ${filters}${keyset}
+            order by ${column} ${dir}, o.id ${dir}
+            limit ${limit}`,
+    values,
+  };
+}
+
+export function countSql(filter: OrderSearchFilter): { text: string; values: unknown[] } {
+  const values: unknown[] = [];
+  return { text: `select count(*)::int as n from (select 1 from "order" o where ${where(filter, values)} limit 10001) t`, values };
+}
+
+export function estimateSql(filter: OrderSearchFilter): { text: string; values: unknown[] } {
+  const values: unknown[] = [];
+  return { text: `explain (format json) select 1 from "order" o where ${where(filter, values)}`, values };
+}
+
+export interface SearchRow {
+  id: string;
+  sortKey: string | number;
+  [column: string]: unknown;
+}
+
+/** One search page the way a server would answer it: the page, then the total (exact or estimated). Returns statements run. */
+export async function runSearch(pool: pg.Pool, query: SearchQuery): Promise<{ rows: SearchRow[]; total: { value: number; exact: boolean }; statements: number }> {
+  const page = searchPageSql(query);
+  const count = countSql(query.filter);
+  const [{ rows }, counted] = await Promise.all([pool.query<SearchRow>(page.text, page.values), pool.query<{ n: number }>(count.text, count.values)]);
+  const n = counted.rows[0]!.n;
+  if (n <= 10_000) return { rows, total: { value: n, exact: true }, statements: 2 };
+  const estimate = estimateSql(query.filter);
+  const plan = await pool.query<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(estimate.text, estimate.values);
+  return { rows, total: { value: plan.rows[0]!['QUERY PLAN'][0].Plan['Plan Rows'], exact: false }, statements: 3 };
+}
+
+const csvCell = (value: unknown) => {
+  if (value === null || value === undefined) return '';
+  const text = value instanceof Date ? value.toISOString() : String(value);
+  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+};
+
+/**
+ * CSV export of a filter the way Orders' exportCsv reads it: keyset batches of 1,000 through the
+ * page statement, formatted as CSV as they arrive. Returns rows and bytes produced.
+ */
+export async function exportCsv(pool: pg.Pool, query: Omit<SearchQuery, 'limit' | 'after'>): Promise<{ rows: number; bytes: number; statements: number }> {
+  const header = 'id,status,total,currency,refunded_amount,customer_type,customer_id,payment_status,payment_transaction_id,external_id,payer_email,created_at,updated_at,paid_at\n';
+  let bytes = header.length;
+  let rows = 0;
+  let statements = 0;
+  let after: SearchQuery['after'];
+  for (;;) {
+    const page = searchPageSql({ ...query, limit: 1000, ...(after ? { after } : {}) });
+    const batch = await pool.query<SearchRow>(page.text, page.values);
+    statements++;
+    for (const r of batch.rows) {
+      const line = [r.id, r.status, r.total, r.currency, r.refundedAmount, r.customerType, r.customerId, r.paymentStatus,
+        r.paymentTransactionId, r.externalId, r.payerEmail, r.createdAt, r.updatedAt, r.paidAt].map(csvCell).join(',');
+      bytes += line.length + 1;
+    }
+    rows += batch.rows.length;
+    if (batch.rows.length < 1000) break;
+    const last = batch.rows[batch.rows.length - 1]!;
+    after = { key: last.sortKey, id: last.id };
+  }
+  return { rows, bytes, statements };
+}

@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { createOrdersClient } from '@orders/shared';
+import { loadConfig } from '@orders/server/config.js';
+import { startServer, type RunningServer } from '@orders/server/server.js';
+import { TABLES } from '@orders/server/testing/harness.js';
+
+/*
+ * DATABASE_URL pointing at an existing PostgreSQL (the machine's own, trust auth) instead of the
+ * embedded one. Skipped, with the reason printed, where no such server answers.
+ */
+
+const ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
+const SERVICE_KEY = 'database-url-test-key-0123456789';
+const MIGRATIONS_DIR = fileURLToPath(new URL('../../server/src/db/migrations/', import.meta.url));
+
+async function probe(): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000, query_timeout: 2000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+const unreachable = await probe();
+const reachable = unreachable === undefined;
+if (!reachable) {
+  console.log(`database-url.test.ts skipped: no PostgreSQL answers at ${ADMIN_URL} within 2 s (${unreachable})`);
+}
+
+async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+describe.skipIf(!reachable)('DATABASE_URL: an existing PostgreSQL instead of the embedded one', () => {
+  const scratch = `orders_scratch_${randomBytes(6).toString('hex')}`;
+  const databaseUrl = `postgresql://postgres@127.0.0.1:5432/${scratch}`;
+  const config = () => loadConfig({ DATABASE_URL: databaseUrl, PORT: '0', BOOTSTRAP_SERVICE_API_KEY: SERVICE_KEY, LOG_LEVEL: 'silent' });
+  // MikroORM's migrator names its schema snapshot after the database.
+  const snapshotFile = `${MIGRATIONS_DIR}.snapshot-${scratch}.json`;
+  let server: RunningServer | undefined;
+  let created = false;
+
+  afterAll(async () => {
+    await server?.close();
+    if (created) await admin((c) => c.query(`drop database if exists ${scratch} with (force)`));
+    // Whatever the assertion below found, the source tree is left as it was.
+    rmSync(snapshotFile, { force: true });
+  });
+
+  it('starts on a fresh database, runs the migrations, and serves a product → cart → order flow', async () => {
+    await admin((c) => c.query(`create database ${scratch}`));
+    created = true;
+    server = await startServer(config());
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    const { rows } = await client
+      .query<{ table_name: string }>(`select table_name from information_schema.tables where table_schema = 'public'`)
+      .finally(() => client.end());
+    const tables = rows.map((r) => r.table_name);
+    for (const table of TABLES) expect(tables).toContain(table);
+    expect(tables.some((t) => t.includes('migrations'))).toBe(true);
+
+    const orders = createOrdersClient({ url: server.trpcUrl, apiKey: SERVICE_KEY });
+    const dana = { type: 'user', id: 'dana' } as const;
+    await orders.catalog.upsertProduct.mutate({ sku: 'PG15-1', name: 'Kettle', unitPrice: 3999, currency: 'CHF', stock: 3 });
+    const cart = await orders.carts.create.mutate({ customer: dana });
+    await orders.carts.setItem.mutate({ customer: dana, cartId: cart.id, sku: 'PG15-1', quantity: 3 });
+    const order = await orders.orders.create.mutate({ customer: dana, cartId: cart.id });
+    expect(order).toMatchObject({ status: 'pending', total: 11997, currency: 'CHF' });
+    expect(await orders.orders.get.query({ customer: dana, orderId: order.id })).toMatchObject({ id: order.id, total: 11997 });
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+
+  it('running the migrations at start writes nothing into the source tree', () => {
+    expect(existsSync(snapshotFile), snapshotFile).toBe(false);
+  });
+
+  it('a restart on the same, already migrated database keeps the data', async () => {
+    await server?.close();
+    server = await startServer(config());
+    const orders = createOrdersClient({ url: server.trpcUrl, apiKey: SERVICE_KEY });
+    const list = await orders.orders.list.query({ customer: { type: 'user', id: 'dana' } });
+    expect(list).toMatchObject({ total: 1, items: [{ total: 11997, currency: 'CHF' }] });
+    await server.close();
+    server = undefined;
+  });
+});

@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { createOrdersClient, type Currency, type Customer, type OrdersClient } from '@orders/shared';
+import { loadConfig } from '@orders/server/config.ts';
+import { startServer, type RunningServer } from '@orders/server/server.ts';
+import { createTestDatabase, type TestDatabase } from '@orders/server/testing/test-database.ts';
+import type { PaypalSimulator } from '@orders/server/paypal/simulator/index.ts';
+
+export const SERVICE_KEY = 'test-service-key-0123456789abcdef';
+
+export interface PaypalTestEnv {
+  db: TestDatabase;
+  server: RunningServer;
+  sim: PaypalSimulator;
+  client: OrdersClient;
+  pool: pg.Pool;
+  close(): Promise<void>;
+}
+
+export interface SimulatorAccount {
+  clientId: string;
+  clientSecret: string;
+  receiverEmail: string;
+}
+
+/**
+ * The PayPal part of a server's environment when the simulator runs elsewhere (in the test process),
+ * so it outlives a killed server or is shared by several instances.
+ */
+export function externalPaypalEnv(sim: PaypalSimulator, account: SimulatorAccount): Record<string, string> {
+  return {
+    PAYPAL_MODE: 'simulator',
+    PAYPAL_API_BASE: sim.baseUrl,
+    PAYPAL_CLIENT_ID: account.clientId,
+    PAYPAL_CLIENT_SECRET: account.clientSecret,
+    PAYPAL_RECEIVER_EMAIL: account.receiverEmail,
+    PAYPAL_IPN_VERIFY_URL: sim.ipnVerifyUrl,
+  };
+}
+
+/** The real server on its own database, with the in-process PayPal simulator, reached over HTTP. */
+export async function startPaypalTestEnv(env: Record<string, string> = {}): Promise<PaypalTestEnv> {
+  const db = await createTestDatabase();
+  const server = await startServer(
+    loadConfig({ DATABASE_URL: db.url, PORT: '0', BOOTSTRAP_SERVICE_API_KEY: SERVICE_KEY, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env }),
+  );
+  const sim = server.paypal.simulator!;
+  const client = createOrdersClient({ url: server.trpcUrl, apiKey: SERVICE_KEY });
+  const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  return {
+    db,
+    server,
+    sim,
+    client,
+    pool,
+    async close() {
+      await pool.end();
+      await server.close();
+      await db.drop();
+    },
+  };
+}
+
+export function newCustomer(): Customer {
+  return { type: 'user', id: `buyer-${randomUUID()}` };
+}
+
+/** A pending order for `quantity` units at `unitPrice`. */
+export async function pendingOrder(client: OrdersClient, options: { unitPrice?: number; currency?: Currency; quantity?: number; stock?: number } = {}) {
+  const customer = newCustomer();
+  const sku = `SKU-${randomUUID().slice(0, 8)}`;
+  await client.catalog.upsertProduct.mutate({
+    sku,
+    name: `Thing ${sku}`,
+    unitPrice: options.unitPrice ?? 1250,
+    currency: options.currency ?? 'USD',
+    stock: options.stock ?? 100,
+  });
+  const cart = await client.carts.create.mutate({ customer });
+  await client.carts.setItem.mutate({ customer, cartId: cart.id, sku, quantity: options.quantity ?? 2 });
+  const order = await client.orders.create.mutate({ customer, cartId: cart.id });
+  return { customer, sku, cart, order };
+}
+
+/** What a buyer's browser does at PayPal: choose, then follow the redirect back to us. */
+export async function buyerChooses(env: PaypalTestEnv, paymentId: string, action: 'approve' | 'decline' | 'cancel') {
+  const { redirectUrl } = env.sim.control.approve(paymentId, action);
+  const response = await fetch(redirectUrl, { redirect: 'manual' });
+  return { redirectUrl, response, body: await response.text() };
+}
+
+export async function waitFor<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function ipnEvents(pool: pg.Pool, where = 'true', params: unknown[] = []) {
+  const { rows } = await pool.query(
+    `select id, txn_id, provider_status, verification, processing, outcome, order_id, raw_body from payment_event where source = 'ipn' and ${where} order by created_at`,
+    params,
+  );
+  return rows as { id: string; txn_id: string | null; provider_status: string | null; verification: string; processing: string; outcome: string | null; order_id: string | null; raw_body: Buffer }[];
+}
