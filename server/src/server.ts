@@ -69,6 +69,9 @@ export async function startServer(
     const queue = await JobQueue.start(databaseUrl, logger);
     cleanups.push(() => queue.stop());
     let publicBaseUrl = config.publicBaseUrl;
+    // A refund still `requested` after this long has no live request behind it (each PayPal call is
+    // bounded by PAYPAL_TIMEOUT_MS; the OAuth call before it by the same): the sweep resumes it.
+    const refundResumeAfterMs = Math.max(5_000, 3 * config.paypal.timeoutMs);
     const services = createServices({
       orm,
       gateway: paypal.gateway,
@@ -100,11 +103,14 @@ export async function startServer(
         sweep: async () => {
           const requeued = await services.payments.requeueStrandedIpns();
           const expired = await services.payments.expireStaleAttempts();
-          if (requeued || expired) logger.info({ requeued, expired }, 'payments sweep');
+          const refunds = await services.refunds.resumeInterrupted({ olderThanMs: refundResumeAfterMs });
+          if (requeued || expired || refunds.completed || refunds.failed || refunds.retrying) logger.info({ requeued, expired, refunds }, 'payments sweep');
         },
       });
-      // IPNs stored by an instance that died before queueing them are picked up at once.
+      // IPNs stored by an instance that died before queueing them are picked up at once; refunds it
+      // left half done, once no live request can still be waiting on PayPal for them.
       await services.payments.requeueStrandedIpns(0, `boot-${Date.now()}-${process.pid}`);
+      await queue.sweepAfter(Math.ceil(refundResumeAfterMs / 1000) + 1);
     }
     return { url, trpcUrl: `${url}/trpc`, services, orm, http, logger, paypal, queue, close };
   } catch (error) {

@@ -6,6 +6,7 @@ import { CartsService } from './modules/carts/carts.service.js';
 import { CatalogService } from './modules/catalog/catalog.service.js';
 import { OrdersService } from './modules/orders/orders.service.js';
 import { PaymentsService, type IpnQueue, type PaymentsConfig } from './modules/payments/payments.service.js';
+import { RefundsService } from './modules/payments/refunds.service.js';
 import { ReconciliationService } from './modules/reconciliation/reconciliation.service.js';
 import { StaffService } from './modules/staff/staff.service.js';
 import type { PaymentGateway } from './paypal/gateway.js';
@@ -16,6 +17,7 @@ export interface Services {
   carts: CartsService;
   orders: OrdersService;
   payments: PaymentsService;
+  refunds: RefundsService;
   staff: StaffService;
   backoffice: BackofficeService;
   reconciliation: ReconciliationService;
@@ -38,6 +40,7 @@ export function createServices(deps: ServiceDependencies): Services {
     carts: new CartsService(deps.orm),
     orders: new OrdersService(deps.orm),
     payments: new PaymentsService(deps.orm, deps.gateway, deps.payments, deps.queue, deps.logger),
+    refunds: new RefundsService(deps.orm, deps.gateway, deps.logger.child({ component: 'refunds' })),
     staff: new StaffService(deps.orm),
     backoffice: new BackofficeService(deps.orm),
     reconciliation: new ReconciliationService(deps.orm),

@@ -42,6 +42,11 @@ export class JobQueue {
     await this.boss.send(IPN_QUEUE, { eventId }, { singletonKey: round ? `${eventId}@${round}` : eventId });
   }
 
+  /** One extra sweep, `seconds` from now, besides the one every minute. */
+  async sweepAfter(seconds: number): Promise<void> {
+    await this.boss.send(SWEEP_QUEUE, {}, { startAfter: seconds });
+  }
+
   async work(handlers: JobHandlers, options: { concurrency?: number } = {}): Promise<void> {
     // A batch keeps workers fetching back to back while a backlog lasts (one job per fetch slept
     // half a second between jobs: 8 IPNs/s at most). Results are per job, so one IPN that fails

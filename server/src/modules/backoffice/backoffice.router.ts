@@ -29,7 +29,7 @@ export const backofficeRouter = router({
       .mutation(({ ctx, input }) => ctx.services.payments.resync(input.attemptId, ctx.actor, input.reason)),
     refund: staffProcedure('admin')
       .input(backoffice.refundInput)
-      .mutation(({ ctx, input }) => ctx.services.payments.refund(input, ctx.actor)),
+      .mutation(({ ctx, input }) => ctx.services.refunds.refund(input, ctx.actor)),
   }),
   reconciliation: reconciliationRouter,
   staff: staffAdminRouter,

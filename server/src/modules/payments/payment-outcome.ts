@@ -1,6 +1,7 @@
 import type { AttemptStatus, Currency } from '@orders/shared';
 import { affected, firstRow, sql, type EntityManager } from '../../db/sql.js';
-import { notFound } from '../../errors.js';
+import { DomainError, notFound } from '../../errors.js';
+import { PaymentProviderError } from '../../paypal/gateway.js';
 import type { Actor } from '../audit/audit.service.js';
 import { PAID_STATUSES } from '../orders/order-state.js';
 import { ORDER_COLUMNS, applyRefundDelta, transitionToPaid, transitionToUnpaidEnd, type OrderRow } from '../orders/orders.service.js';
@@ -215,4 +216,12 @@ export async function applyPaymentOutcome(
       return done('refund_applied', `order is ${updated.status} (${updated.refundedAmount} of ${updated.total} refunded)`, updated, a);
     }
   }
+}
+
+/** Provider trouble as the caller sees it: retryable → SERVICE_UNAVAILABLE, refusals → BAD_GATEWAY. */
+export function providerFailure(error: unknown, message: string): DomainError {
+  if (error instanceof PaymentProviderError) {
+    return new DomainError(error.retryable ? 'SERVICE_UNAVAILABLE' : 'BAD_GATEWAY', `${message}: ${error.providerErrorName}${error.debugId ? ` (debug id ${error.debugId})` : ''}`);
+  }
+  return new DomainError('SERVICE_UNAVAILABLE', message);
 }

@@ -17,6 +17,7 @@ import {
   applyPaymentOutcome,
   findAttempt,
   lockOrderAndAttempt,
+  providerFailure,
   type AppliedOutcome,
   type AttemptRow,
   type PaymentOutcome,
@@ -593,124 +594,6 @@ export class PaymentsService {
     });
   }
 
-  /**
-   * A staff refund of the order's sale, in three steps: a refund row (its id is the
-   * PayPal-Request-Id, and its amount is held against concurrent refunds), PayPal's refund, then the
-   * money applied to the order under its lock — unless PayPal's refund IPN was processed first.
-   */
-  async refund(input: { orderId: string; amount?: number; reason: string }, actor: Actor): Promise<RefundResult> {
-    const em = this.orm.em.fork();
-    const requested = await em.transactional(async (tx) => {
-      const order = await findOrder(tx, input.orderId, { lock: true });
-      if (!order) throw notFound('order');
-      if (!PAID_STATUSES.includes(order.status)) throw conflict(`order is ${order.status}; nothing was paid to refund`);
-      if (!order.paymentTransactionId) throw conflict('the order has no PayPal sale to refund');
-      const inFlight = await firstRow(
-        tx,
-        sql<{ amount: string }>`select coalesce(sum(amount), 0)::text as amount from order_refund where order_id = ${order.id} and status = 'requested'`,
-      );
-      const remaining = order.total - order.refundedAmount - Number(inFlight?.amount ?? 0);
-      if (remaining <= 0) throw conflict(`nothing is left to refund on this ${order.status} order`);
-      const amount = input.amount ?? remaining;
-      if (amount > remaining) throw badRequest(`amount: at most ${remaining} can still be refunded`, 'amount');
-      const attempt = await findAttempt(tx, { saleId: order.paymentTransactionId });
-      const row = await firstRow(
-        tx,
-        sql<{ id: string }>`
-          insert into order_refund (id, created_at, updated_at, order_id, attempt_id, sale_id, amount, currency, status, staff_id, reason)
-          values (${newId()}, now(), now(), ${order.id}, ${attempt?.id ?? null}, ${order.paymentTransactionId}, ${amount}, ${order.currency},
-                  'requested', ${actor.type === 'staff' ? actor.id : null}, ${input.reason})
-          returning id`,
-      );
-      return { id: row!.id, order, saleId: order.paymentTransactionId, amount, attempt };
-    });
-    const { order, saleId, attempt } = requested;
-
-    let refund: ProviderRefund;
-    try {
-      refund = await this.gateway.refundSale({ requestId: requested.id, saleId, amount: requested.amount, currency: order.currency });
-    } catch (error) {
-      // If PayPal did refund (a timeout), its refund IPN still applies the money: nothing stays held.
-      const reason = error instanceof PaymentProviderError ? error.message : 'PayPal call failed';
-      await em.transactional(async (tx) => {
-        await affected(tx, sql`update order_refund set status = 'failed', failure_reason = ${reason}, updated_at = now() where id = ${requested.id}`);
-        await recordPaymentEvent(tx, {
-          source: 'provider',
-          attemptId: attempt?.id ?? null,
-          orderId: order.id,
-          parentTxnId: saleId,
-          providerStatus: error instanceof PaymentProviderError ? error.providerErrorName : 'error',
-          amount: requested.amount,
-          currency: order.currency,
-          payload: error instanceof PaymentProviderError ? { name: error.providerErrorName, httpStatus: error.httpStatus, debugId: error.debugId } : null,
-          processing: 'flagged',
-          outcome: `refund failed: ${reason}`,
-        });
-        await recordAudit(tx, {
-          actor,
-          action: 'order.refund_failed',
-          orderId: order.id,
-          before: { status: order.status, refundedAmount: order.refundedAmount },
-          after: { refundId: requested.id, amount: requested.amount, error: reason },
-          reason: input.reason,
-        });
-      });
-      throw providerFailure(error, 'PayPal did not refund');
-    }
-
-    return em.transactional(async (tx) => {
-      const current = (await findOrder(tx, order.id, { lock: true }))!;
-      const appliedByIpn = await firstRow(
-        tx,
-        sql<{ id: string }>`select id from payment_event where source = 'ipn' and txn_id = ${refund.refundId} and processing = 'processed' limit 1`,
-      );
-      await affected(
-        tx,
-        sql`update order_refund set status = 'completed', provider_refund_id = ${refund.refundId}, raw_response = ${JSON.stringify(refund.raw)}::jsonb,
-              completed_at = now(), updated_at = now() where id = ${requested.id}`,
-      );
-      const updated = appliedByIpn
-        ? current
-        : await applyRefundDelta(tx, current, refund.amount, { actor, reason: input.reason, paymentStatus: 'refunded' });
-      if (appliedByIpn) {
-        // The money moved with the IPN (audited as PayPal's); who asked for it, and why, is recorded here.
-        await recordAudit(tx, {
-          actor,
-          action: 'order.refund_confirmed',
-          orderId: order.id,
-          before: { status: order.status, refundedAmount: order.refundedAmount },
-          after: { status: current.status, refundedAmount: current.refundedAmount, refundId: requested.id, providerRefundId: refund.refundId },
-          reason: input.reason,
-        });
-      }
-      if (attempt) await affected(tx, sql`update order_payment_attempt set sale_state = ${updated.status}, updated_at = now() where id = ${attempt.id}`);
-      await recordPaymentEvent(tx, {
-        source: 'provider',
-        attemptId: attempt?.id ?? null,
-        orderId: order.id,
-        externalId: attempt?.externalId ?? null,
-        txnId: refund.refundId,
-        parentTxnId: saleId,
-        providerStatus: `refund ${refund.state}`,
-        amount: refund.amount,
-        currency: refund.currency,
-        payload: refund.raw,
-        outcome: appliedByIpn
-          ? `refund ${refund.refundId} was already applied by its IPN (event ${appliedByIpn.id})`
-          : `order is ${updated.status} (${updated.refundedAmount} of ${updated.total} refunded)`,
-      });
-      return {
-        orderId: order.id,
-        status: updated.status,
-        refundedAmount: updated.refundedAmount,
-        refundId: requested.id,
-        providerRefundId: refund.refundId,
-        amount: refund.amount,
-        currency: refund.currency,
-      };
-    });
-  }
-
   async attemptStatus(attemptId: string): Promise<ReturnResult> {
     return this.returnResult(this.orm.em.fork(), attemptId, '');
   }
@@ -772,10 +655,3 @@ export class PaymentsService {
   }
 }
 
-/** Provider trouble as the caller sees it: retryable → SERVICE_UNAVAILABLE, refusals → BAD_GATEWAY. */
-function providerFailure(error: unknown, message: string): DomainError {
-  if (error instanceof PaymentProviderError) {
-    return new DomainError(error.retryable ? 'SERVICE_UNAVAILABLE' : 'BAD_GATEWAY', `${message}: ${error.providerErrorName}${error.debugId ? ` (debug id ${error.debugId})` : ''}`);
-  }
-  return new DomainError('SERVICE_UNAVAILABLE', message);
-}

@@ -1,0 +1,246 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Currency, RefundResult } from '@orders/shared';
+import { newId } from '../../db/base.entity.js';
+import { affected, firstRow, rows, sql } from '../../db/sql.js';
+import { badRequest, conflict, notFound } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import { PaymentProviderError, type PaymentGateway, type ProviderRefund } from '../../paypal/gateway.js';
+import { recordAudit, SYSTEM_ACTOR, type Actor } from '../audit/audit.service.js';
+import { PAID_STATUSES } from '../orders/order-state.js';
+import { applyRefundDelta, findOrder } from '../orders/orders.service.js';
+import { recordPaymentEvent } from './payment-events.js';
+import { findAttempt, providerFailure } from './payment-outcome.js';
+
+/** A refund row in `requested`: its amount is held against other refunds until PayPal answers. */
+interface RequestedRefund {
+  id: string;
+  orderId: string;
+  saleId: string;
+  amount: number;
+  currency: Currency;
+  attemptId: string | null;
+  attemptExternalId: string | null;
+  reason: string;
+  /** The order as it was when the refund was asked for, for the audit trail. */
+  before: { status: string; refundedAmount: number };
+}
+
+export interface ResumeResult {
+  completed: number;
+  failed: number;
+  /** PayPal still unreachable: tried again on a later sweep. */
+  retrying: number;
+}
+
+/**
+ * Staff refunds of an order's PayPal sale, in three steps: a refund row (its id is the
+ * PayPal-Request-Id, and its amount is held against concurrent refunds), PayPal's refund, then the
+ * money applied to the order under its lock — unless PayPal's refund IPN was processed first.
+ *
+ * A process that dies between the first and last step leaves the row in `requested`. The payments
+ * sweep resumes it: the same request id sent again makes PayPal answer with the refund it already
+ * made, or make it now, never a second one.
+ */
+export class RefundsService {
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly gateway: PaymentGateway,
+    private readonly logger: Logger,
+  ) {}
+
+  async refund(input: { orderId: string; amount?: number; reason: string }, actor: Actor): Promise<RefundResult> {
+    const requested = await this.orm.em.fork().transactional(async (tx) => {
+      const order = await findOrder(tx, input.orderId, { lock: true });
+      if (!order) throw notFound('order');
+      if (!PAID_STATUSES.includes(order.status)) throw conflict(`order is ${order.status}; nothing was paid to refund`);
+      if (!order.paymentTransactionId) throw conflict('the order has no PayPal sale to refund');
+      const inFlight = await firstRow(
+        tx,
+        sql<{ amount: string }>`select coalesce(sum(amount), 0)::text as amount from order_refund where order_id = ${order.id} and status = 'requested'`,
+      );
+      const remaining = order.total - order.refundedAmount - Number(inFlight?.amount ?? 0);
+      if (remaining <= 0) throw conflict(`nothing is left to refund on this ${order.status} order`);
+      const amount = input.amount ?? remaining;
+      if (amount > remaining) throw badRequest(`amount: at most ${remaining} can still be refunded`, 'amount');
+      const attempt = await findAttempt(tx, { saleId: order.paymentTransactionId });
+      const row = await firstRow(
+        tx,
+        sql<{ id: string }>`
+          insert into order_refund (id, created_at, updated_at, order_id, attempt_id, sale_id, amount, currency, status, staff_id, reason)
+          values (${newId()}, now(), now(), ${order.id}, ${attempt?.id ?? null}, ${order.paymentTransactionId}, ${amount}, ${order.currency},
+                  'requested', ${actor.type === 'staff' ? actor.id : null}, ${input.reason})
+          returning id`,
+      );
+      return {
+        id: row!.id,
+        orderId: order.id,
+        saleId: order.paymentTransactionId,
+        amount,
+        currency: order.currency,
+        attemptId: attempt?.id ?? null,
+        attemptExternalId: attempt?.externalId ?? null,
+        reason: input.reason,
+        before: { status: order.status, refundedAmount: order.refundedAmount },
+      } satisfies RequestedRefund;
+    });
+
+    let refund: ProviderRefund;
+    try {
+      refund = await this.gateway.refundSale({ requestId: requested.id, saleId: requested.saleId, amount: requested.amount, currency: requested.currency });
+    } catch (error) {
+      // If PayPal did refund (a timeout), its refund IPN still applies the money: nothing stays held.
+      await this.fail(requested, error, actor);
+      throw providerFailure(error, 'PayPal did not refund');
+    }
+    return this.complete(requested, refund, actor, input.reason);
+  }
+
+  /**
+   * The sweep: refunds left in `requested` for longer than `olderThanMs` (longer than any live
+   * request can take, so none is still in flight) are sent to PayPal again with their own request id.
+   * PayPal still unreachable → tried on a later sweep; after `giveUpAfterMs` it is marked failed, and
+   * PayPal's refund IPN applies whatever PayPal did.
+   */
+  async resumeInterrupted(options: { olderThanMs: number; giveUpAfterMs?: number; limit?: number }): Promise<ResumeResult> {
+    const em = this.orm.em.fork();
+    const giveUpAfterMs = options.giveUpAfterMs ?? 24 * 3600_000;
+    const result: ResumeResult = { completed: 0, failed: 0, retrying: 0 };
+    // Claimed by moving updated_at: another instance's sweep running at once skips what this one took.
+    const claimed = await rows(
+      em,
+      sql<{
+        id: string;
+        orderId: string;
+        saleId: string;
+        amount: number;
+        currency: Currency;
+        attemptId: string | null;
+        attemptExternalId: string | null;
+        reason: string;
+        staffId: string | null;
+        ageMs: number;
+      }>`
+        update order_refund r set updated_at = now()
+          from order_refund c left join order_payment_attempt a on a.id = c.attempt_id
+         where r.id = c.id and r.id in (
+                 select id from order_refund
+                  where status = 'requested' and updated_at < now() - make_interval(secs => ${options.olderThanMs / 1000})
+                  order by created_at limit ${options.limit ?? 10} for update skip locked)
+        returning r.id, r.order_id as "orderId", r.sale_id as "saleId", r.amount, r.currency, r.attempt_id as "attemptId",
+                  a.external_id as "attemptExternalId", r.reason, r.staff_id as "staffId",
+                  (extract(epoch from now() - r.created_at) * 1000)::float8 as "ageMs"`,
+    );
+    for (const row of claimed) {
+      const actor: Actor = row.staffId ? { type: 'staff', id: row.staffId } : SYSTEM_ACTOR;
+      const order = await findOrder(em, row.orderId);
+      const requested: RequestedRefund = { ...row, before: { status: order!.status, refundedAmount: order!.refundedAmount } };
+      try {
+        const refund = await this.gateway.refundSale({ requestId: row.id, saleId: row.saleId, amount: row.amount, currency: row.currency });
+        await this.complete(requested, refund, actor, `${row.reason} (completed by the payments sweep after an interrupted request)`);
+        result.completed += 1;
+      } catch (error) {
+        const retryable = !(error instanceof PaymentProviderError) || error.retryable;
+        if (retryable && row.ageMs < giveUpAfterMs) {
+          this.logger.warn({ refundId: row.id, error: (error as Error).message }, 'interrupted refund: PayPal still unreachable, will retry');
+          result.retrying += 1;
+          continue;
+        }
+        try {
+          await this.fail(requested, error, actor);
+          result.failed += 1;
+        } catch (failError) {
+          this.logger.error({ refundId: row.id, err: failError }, 'interrupted refund could not be marked failed');
+        }
+      }
+    }
+    return result;
+  }
+
+  private async fail(requested: RequestedRefund, error: unknown, actor: Actor): Promise<void> {
+    const reason = error instanceof PaymentProviderError ? error.message : 'PayPal call failed';
+    await this.orm.em.fork().transactional(async (tx) => {
+      const marked = await affected(
+        tx,
+        sql`update order_refund set status = 'failed', failure_reason = ${reason}, updated_at = now() where id = ${requested.id} and status = 'requested'`,
+      );
+      // Someone else settled it meanwhile (a resumed request that got PayPal's answer): theirs stands.
+      if (marked === 0) return;
+      await recordPaymentEvent(tx, {
+        source: 'provider',
+        attemptId: requested.attemptId,
+        orderId: requested.orderId,
+        parentTxnId: requested.saleId,
+        providerStatus: error instanceof PaymentProviderError ? error.providerErrorName : 'error',
+        amount: requested.amount,
+        currency: requested.currency,
+        payload: error instanceof PaymentProviderError ? { name: error.providerErrorName, httpStatus: error.httpStatus, debugId: error.debugId } : null,
+        processing: 'flagged',
+        outcome: `refund failed: ${reason}`,
+      });
+      await recordAudit(tx, {
+        actor,
+        action: 'order.refund_failed',
+        orderId: requested.orderId,
+        before: requested.before,
+        after: { refundId: requested.id, amount: requested.amount, error: reason },
+        reason: requested.reason,
+      });
+    });
+  }
+
+  /** PayPal refunded: the row completed and the money applied, once, under the order's lock. */
+  private async complete(requested: RequestedRefund, refund: ProviderRefund, actor: Actor, auditReason: string): Promise<RefundResult> {
+    return this.orm.em.fork().transactional(async (tx) => {
+      const current = (await findOrder(tx, requested.orderId, { lock: true }))!;
+      const result = (order: { status: RefundResult['status']; refundedAmount: number }): RefundResult => ({
+        orderId: requested.orderId,
+        status: order.status,
+        refundedAmount: order.refundedAmount,
+        refundId: requested.id,
+        providerRefundId: refund.refundId,
+        amount: refund.amount,
+        currency: refund.currency,
+      });
+      // Not when another path (the sweep, or the request it resumed) completed it first.
+      const claimed = await affected(
+        tx,
+        sql`update order_refund set status = 'completed', provider_refund_id = ${refund.refundId}, raw_response = ${JSON.stringify(refund.raw)}::jsonb,
+              completed_at = now(), updated_at = now() where id = ${requested.id} and status <> 'completed'`,
+      );
+      if (claimed === 0) return result(current);
+      const appliedByIpn = await firstRow(
+        tx,
+        sql<{ id: string }>`select id from payment_event where source = 'ipn' and txn_id = ${refund.refundId} and processing = 'processed' limit 1`,
+      );
+      const updated = appliedByIpn ? current : await applyRefundDelta(tx, current, refund.amount, { actor, reason: auditReason, paymentStatus: 'refunded' });
+      if (appliedByIpn) {
+        // The money moved with the IPN (audited as PayPal's); who asked for it, and why, is recorded here.
+        await recordAudit(tx, {
+          actor,
+          action: 'order.refund_confirmed',
+          orderId: requested.orderId,
+          before: requested.before,
+          after: { status: current.status, refundedAmount: current.refundedAmount, refundId: requested.id, providerRefundId: refund.refundId },
+          reason: auditReason,
+        });
+      }
+      if (requested.attemptId) await affected(tx, sql`update order_payment_attempt set sale_state = ${updated.status}, updated_at = now() where id = ${requested.attemptId}`);
+      await recordPaymentEvent(tx, {
+        source: 'provider',
+        attemptId: requested.attemptId,
+        orderId: requested.orderId,
+        externalId: requested.attemptExternalId,
+        txnId: refund.refundId,
+        parentTxnId: requested.saleId,
+        providerStatus: `refund ${refund.state}`,
+        amount: refund.amount,
+        currency: refund.currency,
+        payload: refund.raw,
+        outcome: appliedByIpn
+          ? `refund ${refund.refundId} was already applied by its IPN (event ${appliedByIpn.id})`
+          : `order is ${updated.status} (${updated.refundedAmount} of ${updated.total} refunded)`,
+      });
+      return result(updated);
+    });
+  }
+}
