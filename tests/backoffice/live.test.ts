@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrdersClient, type OrderChangeEvent, type OrdersClient } from '@orders/shared';
 import { loadConfig } from '@orders/server/config.ts';
 import { startServer, type RunningServer } from '@orders/server/server.ts';
+import { OrderChangeFeed } from '@orders/server/modules/backoffice/order-changes.ts';
+import { createLogger } from '@orders/server/logger.ts';
 import { startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
 import { SERVICE_KEY, pendingOrder, waitFor } from '../support/paypal-server.ts';
 import { openSse, type SseEvent, type SseStream } from '../support/sse.ts';
@@ -98,7 +100,7 @@ describe('backoffice.events.onChange', () => {
     }
   });
 
-  it('survives its LISTEN connection being killed: it reconnects and keeps every subscriber', async () => {
+  it('its LISTEN connection killed: streams end with SERVICE_UNAVAILABLE (changes may be lost), refused until it is back, then live again', async () => {
     const stream = await subscribe(env.server);
     await connected(stream);
     const feed = env.server.services.orderChanges;
@@ -106,10 +108,29 @@ describe('backoffice.events.onChange', () => {
       `select pg_terminate_backend(pid) as killed from pg_stat_activity where application_name = 'orders-order-changes' and datname = current_database()`,
     );
     expect(rows.length).toBeGreaterThanOrEqual(2);
-    await waitFor(async () => !feed.listening, 5_000, 'the feed to notice');
+    // Not kept on as if nothing happened: what was notified meanwhile is gone, and the client must refetch.
+    const lost = await stream.next((e) => e.event === 'serialized-error', 5_000);
+    expect(JSON.parse(lost.data)).toMatchObject({ data: { code: 'SERVICE_UNAVAILABLE' }, message: expect.stringContaining('missed') });
+    await stream.ended;
     await waitFor(async () => feed.listening && second.services.orderChanges.listening, 10_000, 'the feeds to reconnect');
+    const again = await subscribe(env.server);
+    await connected(again);
     const { order } = await pendingOrder(env.client);
-    await stream.next(change(order.id, 'created'), 2_000);
+    await again.next(change(order.id, 'created'), 2_000);
+  });
+
+  it('a subscription while the feed is not listening is refused, not left silent', async () => {
+    // A feed whose connection is down (here: never opened, so no reconnect can win a race with the check).
+    const down = new OrderChangeFeed(env.db.url, createLogger('silent'));
+    expect(down.listening).toBe(false);
+    await expect(down.changes().next()).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', message: expect.stringContaining('reconnecting') });
+    await down.start();
+    const iterator = down.changes();
+    const first = iterator.next();
+    const { order } = await pendingOrder(env.client);
+    await expect(first).resolves.toMatchObject({ value: { orderId: order.id, kind: 'created' } });
+    await iterator.return(undefined);
+    await down.close();
   });
 
   it('an instance shutting down ends its streams at once, so the client reconnects elsewhere', async () => {

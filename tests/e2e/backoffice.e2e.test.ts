@@ -247,6 +247,34 @@ describe.skipIf(!chromiumAvailable)('back office in a browser', () => {
     await page.emulateMedia({ colorScheme: 'light' });
   });
 
+  it('an order placed while the live feed lost its database connection still shows up, without a reload', async () => {
+    await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 2));
+    const status = (text: string) => page.getByRole('status').filter({ hasText: new RegExp(`^${text}$`) });
+    await status('Live').waitFor();
+    // The feed's LISTEN connection dies and, for now, cannot come back (the database refuses it).
+    const feed = env.server.services.orderChanges as unknown as { connect(): Promise<void>; listening: boolean };
+    feed.connect = () => Promise.reject(new Error('held down by the test'));
+    try {
+      await env.pool.query(
+        `select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'orders-order-changes' and datname = current_database()`,
+      );
+      // The stream ends (changes may be missed) and the app says it is not live.
+      await status('Connecting…|Offline').waitFor({ timeout: 5_000 });
+      expect(feed.listening).toBe(false);
+      const missed = await pendingOrder(env.client, { unitPrice: 777, quantity: 1 });
+      // Its notification went nowhere: nothing shows it yet.
+      await new Promise((r) => setTimeout(r, 1_000));
+      await expect(row(page, missed.order.id).count()).resolves.toBe(0);
+      delete (feed as { connect?: unknown }).connect;
+      // Back live, the app refetches what it shows: the order no event told it about is there.
+      await status('Live').waitFor({ timeout: 20_000 });
+      await row(page, missed.order.id).waitFor({ timeout: 10_000 });
+      await expect(page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).resolves.toBe(2);
+    } finally {
+      delete (feed as { connect?: unknown }).connect;
+    }
+  });
+
   it('refuses a refund to a viewer', async () => {
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByLabel('Email').fill(VIEWER.email);

@@ -23,12 +23,17 @@ const notification = z.object({
 interface Subscriber {
   push(event: OrderChangeEvent): void;
   stop(): void;
+  /** The feed lost its connection: changes made meanwhile are not coming. */
+  lose(): void;
 }
 
 /**
  * One LISTEN connection per server process, fanning order changes out to back-office subscribers.
  * The trigger NOTIFYs at commit, so a change made through any instance reaches every instance's
  * subscribers. A dropped connection is re-opened with backoff and never takes the process down.
+ * NOTIFYs sent while it is down are gone for good, so its subscribers are not kept on as if nothing
+ * happened: their streams end with SERVICE_UNAVAILABLE, and new ones are refused until it is back. A
+ * client subscribing again refetches what it shows (the desktop app does), so no change goes unseen.
  */
 export class OrderChangeFeed {
   private client: pg.Client | undefined;
@@ -58,7 +63,7 @@ export class OrderChangeFeed {
   async *changes(signal?: AbortSignal): AsyncGenerator<OrderChangeEvent, void, undefined> {
     const pending: OrderChangeEvent[] = [];
     // Changed from the callbacks below; the cast keeps TypeScript from narrowing it to 'open'.
-    let state = 'open' as 'open' | 'overflow' | 'stopped';
+    let state = 'open' as 'open' | 'overflow' | 'stopped' | 'lost';
     let wake: (() => void) | undefined;
     const subscriber: Subscriber = {
       push(event) {
@@ -70,7 +75,12 @@ export class OrderChangeFeed {
         state = 'stopped';
         wake?.();
       },
+      lose() {
+        state = 'lost';
+        wake?.();
+      },
     };
+    if (!this.closed && !this.listening) throw new DomainError('SERVICE_UNAVAILABLE', 'live order changes are reconnecting to the database; subscribe again shortly');
     const onAbort = () => wake?.();
     signal?.addEventListener('abort', onAbort);
     this.subscribers.add(subscriber);
@@ -79,6 +89,7 @@ export class OrderChangeFeed {
         if (signal?.aborted) return;
         if (state === 'stopped') throw new DOMException('the server is shutting down', 'AbortError');
         if (state === 'overflow') throw new DomainError('SERVICE_UNAVAILABLE', 'too far behind on order changes; subscribe again');
+        if (state === 'lost') throw new DomainError('SERVICE_UNAVAILABLE', 'order changes may have been missed while the database connection was lost; subscribe again');
         const next = pending.shift();
         if (next) {
           yield next;
@@ -131,6 +142,7 @@ export class OrderChangeFeed {
     this.client = undefined;
     void client.end().catch(() => undefined);
     this.logger.warn({ error: error?.message }, 'order change feed lost its database connection; reconnecting');
+    for (const subscriber of this.subscribers) subscriber.lose();
     this.scheduleReconnect();
   }
 
