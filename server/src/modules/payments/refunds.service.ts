@@ -108,18 +108,7 @@ export class RefundsService {
     // Claimed by moving updated_at: another instance's sweep running at once skips what this one took.
     const claimed = await rows(
       em,
-      sql<{
-        id: string;
-        orderId: string;
-        saleId: string;
-        amount: number;
-        currency: Currency;
-        attemptId: string | null;
-        attemptExternalId: string | null;
-        reason: string;
-        staffId: string | null;
-        ageMs: number;
-      }>`
+      sql<Omit<RequestedRefund, 'before'> & { staffId: string | null; ageMs: number }>`
         update order_refund r set updated_at = now()
           from order_refund c left join order_payment_attempt a on a.id = c.attempt_id
          where r.id = c.id and r.id in (
