@@ -26,6 +26,7 @@ const envSchema = z
       (v) => v ?? 20_000,
     ),
     PAYPAL_RECEIVER_EMAIL: optional(z.email({ error: 'must be an email address' })),
+    PAYPAL_WEBHOOK_ID: optional(z.string().trim().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a PayPal webhook id (letters, digits and dashes)')),
     BOOTSTRAP_SERVICE_API_KEY: optional(z.string().trim().min(24, 'must be at least 24 characters')),
     BOOTSTRAP_ADMIN_EMAIL: optional(z.email({ error: 'must be an email address' })),
     BOOTSTRAP_ADMIN_PASSWORD: optional(z.string().min(12, 'must be at least 12 characters')),
@@ -64,6 +65,8 @@ export interface AppConfig {
     apiBase: string | undefined;
     ipnVerifyUrl: string | undefined;
     receiverEmail: string | undefined;
+    /** The webhook (v1) PayPal delivers our sale events to; without it POST /paypal/webhook does not exist. */
+    webhookId: string | undefined;
     /** Upper bound for one PayPal API call. */
     timeoutMs: number;
   };
@@ -104,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       apiBase: e.PAYPAL_API_BASE,
       ipnVerifyUrl: e.PAYPAL_IPN_VERIFY_URL,
       receiverEmail: e.PAYPAL_RECEIVER_EMAIL?.toLowerCase(),
+      webhookId: e.PAYPAL_WEBHOOK_ID,
       timeoutMs: e.PAYPAL_TIMEOUT_MS,
     },
     bootstrap: {

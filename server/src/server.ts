@@ -9,6 +9,7 @@ import { createLogger, type Logger } from './logger.js';
 import { createServices, type Services } from './services.js';
 import { JobQueue } from './jobs/queue.js';
 import { registerPaypalRoutes } from './http/paypal-routes.js';
+import { registerPaypalWebhookRoute } from './http/paypal-webhook-route.js';
 import { registerBackofficeExport } from './http/backoffice-export.js';
 import { registerBackofficeStatic } from './http/backoffice-static.js';
 import { setupPaypal, type PaypalSetup } from './paypal/setup.js';
@@ -82,10 +83,12 @@ export async function startServer(
         receiverEmail: paypal.receiverEmail,
         ipnVerifyUrl: paypal.ipnVerifyUrl,
       },
+      webhooks: { webhookId: paypal.webhookId },
     });
     await bootstrap(services, config, logger);
     const http = await buildHttpApp({ services, logger, rateLimits: config.rateLimits });
     await registerPaypalRoutes(http, services.payments, logger);
+    if (services.webhooks.enabled) await registerPaypalWebhookRoute(http, services.webhooks);
     await registerBackofficeExport(http, services, logger);
     await registerBackofficeStatic(http, { root: options.backofficeWebDir });
     cleanups.push(() => http.close());
@@ -97,19 +100,23 @@ export async function startServer(
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://${config.host}:${port}`;
     publicBaseUrl ??= url;
+    paypal.connectWebhook(`${publicBaseUrl}/paypal/webhook`);
     if (options.workers !== false) {
       await queue.work({
         processIpn: (eventId) => services.payments.processIpn(eventId),
+        ...(services.webhooks.enabled ? { processWebhook: (eventId: string) => services.webhooks.processWebhook(eventId) } : {}),
         sweep: async () => {
-          const requeued = await services.payments.requeueStrandedIpns();
+          const requeued = (await services.payments.requeueStrandedIpns()) + (await services.webhooks.requeueStranded());
           const expired = await services.payments.expireStaleAttempts();
           const refunds = await services.refunds.resumeInterrupted({ olderThanMs: refundResumeAfterMs });
           if (requeued || expired || refunds.completed || refunds.failed || refunds.retrying) logger.info({ requeued, expired, refunds }, 'payments sweep');
         },
       });
-      // IPNs stored by an instance that died before queueing them are picked up at once; refunds it
-      // left half done, once no live request can still be waiting on PayPal for them.
-      await services.payments.requeueStrandedIpns(0, `boot-${Date.now()}-${process.pid}`);
+      // IPNs and webhooks stored by an instance that died before queueing them are picked up at once;
+      // refunds it left half done, once no live request can still be waiting on PayPal for them.
+      const round = `boot-${Date.now()}-${process.pid}`;
+      await services.payments.requeueStrandedIpns(0, round);
+      await services.webhooks.requeueStranded(0, round);
       await queue.sweepAfter(Math.ceil(refundResumeAfterMs / 1000) + 1);
     }
     return { url, trpcUrl: `${url}/trpc`, services, orm, http, logger, paypal, queue, close };

@@ -7,6 +7,7 @@ import { CatalogService } from './modules/catalog/catalog.service.js';
 import { OrdersService } from './modules/orders/orders.service.js';
 import { PaymentsService, type IpnQueue, type PaymentsConfig } from './modules/payments/payments.service.js';
 import { RefundsService } from './modules/payments/refunds.service.js';
+import { WebhooksService, type WebhookQueue, type WebhooksConfig } from './modules/payments/webhooks.service.js';
 import { ReconciliationService } from './modules/reconciliation/reconciliation.service.js';
 import { StaffService } from './modules/staff/staff.service.js';
 import type { PaymentGateway } from './paypal/gateway.js';
@@ -17,6 +18,7 @@ export interface Services {
   carts: CartsService;
   orders: OrdersService;
   payments: PaymentsService;
+  webhooks: WebhooksService;
   refunds: RefundsService;
   staff: StaffService;
   backoffice: BackofficeService;
@@ -29,7 +31,8 @@ export interface ServiceDependencies {
   orm: MikroORM;
   gateway: PaymentGateway;
   payments: PaymentsConfig;
-  queue: IpnQueue;
+  webhooks: WebhooksConfig;
+  queue: IpnQueue & WebhookQueue;
   logger: Logger;
 }
 
@@ -40,6 +43,7 @@ export function createServices(deps: ServiceDependencies): Services {
     carts: new CartsService(deps.orm),
     orders: new OrdersService(deps.orm),
     payments: new PaymentsService(deps.orm, deps.gateway, deps.payments, deps.queue, deps.logger),
+    webhooks: new WebhooksService(deps.orm, deps.gateway, deps.webhooks, deps.queue, deps.logger.child({ component: 'webhooks' })),
     refunds: new RefundsService(deps.orm, deps.gateway, deps.logger.child({ component: 'refunds' })),
     staff: new StaffService(deps.orm),
     backoffice: new BackofficeService(deps.orm),

@@ -45,6 +45,8 @@ beforeAll(async () => {
       // The fuzzer logs in and posts IPNs far more often than any limit allows; the limits have their own suite.
       LOGIN_RATE_LIMIT: '0',
       IPN_RATE_LIMIT: '0',
+      // Webhooks on, so POST /paypal/webhook exists to be fuzzed.
+      PAYPAL_WEBHOOK_ID: 'FUZZWEBHOOK0000000000001',
     }),
     { logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), workers: false },
   );
@@ -76,10 +78,10 @@ async function makeFixtures() {
   const paidAttempt = await api.payments.attemptToPay.mutate({ customer, orderId: paid.id });
   const { redirectUrl } = server.paypal.simulator!.control.approve(paidAttempt.externalId, 'approve');
   expect((await fetch(redirectUrl)).status).toBe(200);
-  // Workers are off: the paid order's IPN is processed here, so the IPN fuzz sees only its own messages.
-  await server.paypal.simulator!.control.settleIpns();
-  const { rows: inbox } = await pool.query<{ id: string }>(`select id from payment_event where source = 'ipn' and processing = 'received'`);
-  for (const { id } of inbox) await server.services.payments.processIpn(id);
+  // Workers are off: the paid order's IPN and webhook are processed here, so the fuzz sees only its own messages.
+  await Promise.all([server.paypal.simulator!.control.settleIpns(), server.paypal.simulator!.control.settleWebhooks()]);
+  const { rows: inbox } = await pool.query<{ id: string; source: string }>(`select id, source from payment_event where source in ('ipn', 'webhook') and processing = 'received'`);
+  for (const { id, source } of inbox) await (source === 'ipn' ? server.services.payments.processIpn(id) : server.services.webhooks.processWebhook(id));
   const spareStaff = await server.services.staff.ensureStaff('fuzz-spare@orders.example', 'spare-password-0123456', 'viewer');
   const spareKey = await server.services.staff.createApiKey('fuzz-spare', ['orders:read']);
   return { customer, cartId: cart.id, pending, attempt, paid, paidAttempt, spareStaffId: spareStaff.id, spareKeyId: spareKey.id };
@@ -653,6 +655,128 @@ describe('HTTP routes, fuzzed', () => {
       await checkAnswer(`IPN ${name}`, answer, before);
       expect(expected, `${name}: ${answer.status}`).toContain(answer.status);
     }
+  });
+
+  it(`/paypal/webhook: ${RUNS * 2} generated deliveries → 200 and stored exactly as sent (or 4xx and nothing stored); none acts on anything`, { timeout: 120_000 }, async () => {
+    const genuine = server.paypal.simulator!.control.webhookLog()[0]!;
+    const realHeaders: Record<string, string> = {
+      'paypal-transmission-id': genuine.transmission.transmissionId,
+      'paypal-transmission-time': genuine.transmission.transmissionTime,
+      'paypal-transmission-sig': genuine.transmission.transmissionSig,
+      'paypal-cert-url': genuine.transmission.certUrl,
+      'paypal-auth-algo': genuine.transmission.authAlgo,
+    };
+    const headerValue = fc.oneof(fc.constantFrom(...Object.values(realHeaders)), fc.string({ minLength: 1, maxLength: 40 }).filter((v) => /^[\x20-\x7e]+$/.test(v) && v.trim() === v), fc.constant('x'.repeat(5000)));
+    // Mostly a genuine transmission (so bodies get through to the inbox), sometimes mangled or missing.
+    const headers = fc.oneof(
+      { arbitrary: fc.constant(realHeaders), weight: 3 },
+      { arbitrary: fc.record(Object.fromEntries(Object.keys(realHeaders).map((name) => [name, headerValue])) as Record<string, fc.Arbitrary<string>>, { requiredKeys: [] }), weight: 1 },
+    );
+    const id = fc.oneof(
+      { arbitrary: fc.oneof(fc.constantFrom(JSON.parse(genuine.body).id), fc.stringMatching(/^WH-[A-Z0-9-]{1,40}$/)), weight: 3 },
+      { arbitrary: fc.oneof(fc.constantFrom('', 'WH-\u0000', 'x'.repeat(200)), queryValue, fc.integer(), fc.constant(null)), weight: 1 },
+    );
+    const resource = fc.record(
+      {
+        id: fc.oneof(queryValue, fc.constantFrom(fixtures.paidAttempt.externalId, 'S'.repeat(80))),
+        sale_id: queryValue,
+        parent_payment: fc.oneof(queryValue, fc.constant(fixtures.attempt.externalId)),
+        amount: fc.oneof(fc.record({ total: fc.oneof(queryValue, fc.constantFrom('20.00', '-1e308')), currency: fc.oneof(queryValue, fc.constantFrom('USD', 'JPY')) }), queryValue),
+      },
+      { requiredKeys: [] },
+    );
+    const event = fc.record(
+      {
+        id,
+        event_type: fc.oneof({ arbitrary: fc.constantFrom('PAYMENT.SALE.COMPLETED', 'PAYMENT.SALE.REFUNDED', 'PAYMENT.SALE.REVERSED', 'PAYMENT.SALE.DENIED'), weight: 3 }, queryValue),
+        resource_type: fc.oneof(fc.constantFrom('sale', 'refund'), queryValue),
+        resource: fc.oneof(resource, queryValue, fc.constant(null)),
+        constructor: fc.constant({ prototype: { polluted: true } }),
+      },
+      { requiredKeys: ['id', 'event_type'] },
+    );
+    const body = fc.oneof(
+      { arbitrary: event.map((e) => Buffer.from(JSON.stringify(e), 'utf8')), weight: 3 },
+      fc.json().map((j) => Buffer.from(j, 'utf8')),
+      fc.uint8Array({ minLength: 1, maxLength: 300 }).map((a) => Buffer.from(a)),
+    );
+    let stored = 0;
+    const fuzzed: string[] = [];
+    await fc.assert(
+      fc.asyncProperty(headers, body, async (sent, payload) => {
+        const before = await dbFingerprint(pool);
+        const t0 = Date.now();
+        const response = await fetch(`${server.url}/paypal/webhook`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...sent },
+          body: payload,
+          signal: AbortSignal.timeout(ANSWER_BOUND_MS),
+        });
+        const answer = { status: response.status, text: await response.text(), ms: Date.now() - t0 };
+        record('POST /paypal/webhook', answer);
+        const context = `webhook ${JSON.stringify(payload.toString('utf8')).slice(0, 300)} ${JSON.stringify(sent).slice(0, 200)} → ${answer.status}`;
+        if (answer.status !== 200) {
+          await checkAnswer(context, answer, before);
+          return;
+        }
+        expect(prototypeIsClean(), context).toBe(true);
+        // The inbox grows by exactly this delivery, byte for byte; nothing else moves.
+        expect(changedTables(before, await dbFingerprint(pool)), context).toEqual(['payment_event']);
+        const { rows } = await pool.query(`select id, processing from payment_event where source = 'webhook' and raw_body = $1 and not (id = any($2::uuid[]))`, [payload, fuzzed]);
+        expect(rows.length, `${context}: stored ${rows.length} times`).toBe(1);
+        expect(rows[0].processing).toBe('received');
+        fuzzed.push(rows[0].id);
+        stored++;
+      }),
+      { numRuns: RUNS * 2, seed: SEED },
+    );
+    // Processed (as the job queue would): PayPal vouches for none of it, so none of it acts on anything.
+    const before = await dbFingerprint(pool);
+    for (const eventId of fuzzed) await server.services.webhooks.processWebhook(eventId);
+    const { rows: outcomes } = await pool.query(
+      `select processing, verification, flag_kind, count(*)::int as n from payment_event where id = any($1::uuid[]) group by 1, 2, 3`,
+      [fuzzed],
+    );
+    console.log(`fuzzed webhooks: ${stored} stored, processed as`, outcomes);
+    expect(outcomes.reduce((n, o) => n + o.n, 0)).toBe(stored);
+    for (const o of outcomes) expect(o).toMatchObject({ verification: 'invalid', processing: 'flagged', flag_kind: 'signature_invalid' });
+    expect(changedTables(before, await dbFingerprint(pool)).filter((t) => t !== 'payment_event')).toEqual([]);
+  });
+
+  it('/paypal/webhook: no transmission headers, not JSON, not an event, oversized, wrong method → 4xx and nothing stored', async () => {
+    const genuine = server.paypal.simulator!.control.webhookLog()[0]!;
+    const signed = {
+      'content-type': 'application/json',
+      'paypal-transmission-id': genuine.transmission.transmissionId,
+      'paypal-transmission-time': genuine.transmission.transmissionTime,
+      'paypal-transmission-sig': genuine.transmission.transmissionSig,
+      'paypal-cert-url': genuine.transmission.certUrl,
+      'paypal-auth-algo': genuine.transmission.authAlgo,
+    };
+    const cases: [string, RequestInit, number[]][] = [
+      ['unsigned', { method: 'POST', headers: { 'content-type': 'application/json' }, body: genuine.body }, [400]],
+      ['empty', { method: 'POST', headers: signed, body: '' }, [400]],
+      ['not JSON', { method: 'POST', headers: signed, body: 'id=WH-1' }, [400]],
+      ['JSON null', { method: 'POST', headers: signed, body: 'null' }, [400]],
+      ['JSON string', { method: 'POST', headers: signed, body: '"WH-1"' }, [400]],
+      ['no event_type', { method: 'POST', headers: signed, body: '{"id":"WH-1"}' }, [400]],
+      ['numeric id', { method: 'POST', headers: signed, body: '{"id":1,"event_type":"PAYMENT.SALE.COMPLETED"}' }, [400]],
+      ['NUL in the id', { method: 'POST', headers: signed, body: '{"id":"WH-\\u0000","event_type":"PAYMENT.SALE.COMPLETED"}' }, [400]],
+      ['proto keys', { method: 'POST', headers: signed, body: '{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}' }, [400]],
+      ['text/plain', { method: 'POST', headers: { ...signed, 'content-type': 'text/plain' }, body: genuine.body }, [400, 415]],
+      ['65 KB', { method: 'POST', headers: signed, body: JSON.stringify({ id: 'WH-BIG', event_type: 'X', pad: 'a'.repeat(65 * 1024) }) }, [413]],
+      ['1.1 MiB', { method: 'POST', headers: signed, body: JSON.stringify({ id: 'WH-BIG', event_type: 'X', pad: 'a'.repeat(1.1 * 1024 * 1024) }) }, [413]],
+      ['GET', { method: 'GET' }, [404, 405]],
+      ['PUT', { method: 'PUT', headers: signed, body: genuine.body }, [404, 405]],
+    ];
+    for (const [name, init, expected] of cases) {
+      const before = await dbFingerprint(pool);
+      const answer = await get('/paypal/webhook', init);
+      record('POST /paypal/webhook', answer);
+      await checkAnswer(`webhook ${name}`, answer, before);
+      expect(expected, `${name}: ${answer.status}`).toContain(answer.status);
+    }
+    expect(prototypeIsClean()).toBe(true);
   });
 
   it('/healthz and unknown routes: only GET /healthz answers 200; the rest is a 4xx without internals', async () => {

@@ -99,10 +99,20 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false>, ti
   }
 }
 
-export async function ipnEvents(pool: pg.Pool, where = 'true', params: unknown[] = []) {
+export type StoredEvent = { id: string; txn_id: string | null; provider_status: string | null; verification: string; processing: string; outcome: string | null; flag_kind: string | null; order_id: string | null; raw_body: Buffer };
+
+async function storedEvents(pool: pg.Pool, source: 'ipn' | 'webhook', where: string, params: unknown[]): Promise<StoredEvent[]> {
   const { rows } = await pool.query(
-    `select id, txn_id, provider_status, verification, processing, outcome, order_id, raw_body from payment_event where source = 'ipn' and ${where} order by created_at`,
+    `select id, txn_id, provider_status, verification, processing, outcome, flag_kind, order_id, raw_body from payment_event where source = '${source}' and ${where} order by created_at`,
     params,
   );
-  return rows as { id: string; txn_id: string | null; provider_status: string | null; verification: string; processing: string; outcome: string | null; order_id: string | null; raw_body: Buffer }[];
+  return rows as StoredEvent[];
+}
+
+export async function ipnEvents(pool: pg.Pool, where = 'true', params: unknown[] = []) {
+  return storedEvents(pool, 'ipn', where, params);
+}
+
+export async function webhookEvents(pool: pg.Pool, where = 'true', params: unknown[] = []) {
+  return storedEvents(pool, 'webhook', where, params);
 }

@@ -2,12 +2,18 @@ import { PgBoss, type JobResult } from 'pg-boss';
 import type { Logger } from '../logger.js';
 
 export const IPN_QUEUE = 'ipn-process';
+export const WEBHOOK_QUEUE = 'webhook-process';
 export const SWEEP_QUEUE = 'payments-sweep';
 
 export interface JobHandlers {
   processIpn(eventId: string): Promise<unknown>;
+  /** Absent while webhooks are off: then nothing polls their queue. */
+  processWebhook?: (eventId: string) => Promise<unknown>;
   sweep(): Promise<unknown>;
 }
+
+/** Verification may be unreachable for a while: retry with exponential backoff, up to about a day. */
+const NOTIFICATION_QUEUE_OPTIONS = { retryLimit: 20, retryDelay: 1, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 120 } as const;
 
 /**
  * Background work on pg-boss: jobs live in PostgreSQL, so any instance may take them, none takes
@@ -26,8 +32,8 @@ export class JobQueue {
     // pg errors carry their whole client object; the message and code are what an operator needs.
     boss.on('error', (err: Error & { code?: string }) => logger.error({ error: err.message, code: err.code }, 'job queue error'));
     await boss.start();
-    // Verification may be unreachable for a while: retry with exponential backoff, up to about a day.
-    await boss.createQueue(IPN_QUEUE, { retryLimit: 20, retryDelay: 1, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 120 });
+    await boss.createQueue(IPN_QUEUE, NOTIFICATION_QUEUE_OPTIONS);
+    await boss.createQueue(WEBHOOK_QUEUE, NOTIFICATION_QUEUE_OPTIONS);
     await boss.createQueue(SWEEP_QUEUE, { retryLimit: 0, expireInSeconds: 300 });
     return new JobQueue(boss, logger);
   }
@@ -42,43 +48,51 @@ export class JobQueue {
     await this.boss.send(IPN_QUEUE, { eventId }, { singletonKey: round ? `${eventId}@${round}` : eventId });
   }
 
+  /** The same for a stored webhook, on its own queue. */
+  async enqueueWebhook(eventId: string, round = ''): Promise<void> {
+    await this.boss.send(WEBHOOK_QUEUE, { eventId }, { singletonKey: round ? `${eventId}@${round}` : eventId });
+  }
+
   /** One extra sweep, `seconds` from now, besides the one every minute. */
   async sweepAfter(seconds: number): Promise<void> {
     await this.boss.send(SWEEP_QUEUE, {}, { startAfter: seconds });
   }
 
   async work(handlers: JobHandlers, options: { concurrency?: number } = {}): Promise<void> {
-    // A batch keeps workers fetching back to back while a backlog lasts (one job per fetch slept
-    // half a second between jobs: 8 IPNs/s at most). Results are per job, so one IPN that fails
-    // is retried with its own backoff while the rest of its batch completes.
-    const ipnWork = {
-      localConcurrency: options.concurrency ?? 4,
-      batchSize: 10,
-      burstWhenBatchFull: true,
-      perJobResults: true,
-      pollingIntervalSeconds: 0.5,
-    } as const;
-    await this.boss.work<{ eventId: string }, unknown, typeof ipnWork>(
-      IPN_QUEUE,
-      ipnWork,
-      async (jobs) => {
-        const results: JobResult[] = [];
-        for (const job of jobs) {
-          try {
-            await handlers.processIpn(job.data.eventId);
-            results.push({ id: job.id, status: 'completed' });
-          } catch (error) {
-            results.push({ id: job.id, status: 'failed', output: { message: (error as Error).message } });
-          }
-        }
-        return results;
-      },
-    );
+    await this.workNotifications(IPN_QUEUE, handlers.processIpn, options.concurrency);
+    if (handlers.processWebhook) await this.workNotifications(WEBHOOK_QUEUE, handlers.processWebhook, options.concurrency);
     await this.boss.work(SWEEP_QUEUE, async () => {
       await handlers.sweep();
     });
     await this.boss.schedule(SWEEP_QUEUE, '* * * * *');
     this.logger.debug('job workers started');
+  }
+
+  /**
+   * A batch keeps workers fetching back to back while a backlog lasts (one job per fetch slept half a
+   * second between jobs: 8 IPNs/s at most). Results are per job, so one notification that fails is
+   * retried with its own backoff while the rest of its batch completes.
+   */
+  private async workNotifications(queue: string, handle: (eventId: string) => Promise<unknown>, concurrency = 4): Promise<void> {
+    const batches = {
+      localConcurrency: concurrency,
+      batchSize: 10,
+      burstWhenBatchFull: true,
+      perJobResults: true,
+      pollingIntervalSeconds: 0.5,
+    } as const;
+    await this.boss.work<{ eventId: string }, unknown, typeof batches>(queue, batches, async (jobs) => {
+      const results: JobResult[] = [];
+      for (const job of jobs) {
+        try {
+          await handle(job.data.eventId);
+          results.push({ id: job.id, status: 'completed' });
+        } catch (error) {
+          results.push({ id: job.id, status: 'failed', output: { message: (error as Error).message } });
+        }
+      }
+      return results;
+    });
   }
 
   async stop(): Promise<void> {

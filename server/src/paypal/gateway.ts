@@ -11,7 +11,23 @@ export interface PaymentGateway {
   getPayment(paymentId: string): Promise<ProviderPayment>;
   /** Without `amount` the whole remaining sale is refunded. */
   refundSale(input: { requestId: string; saleId: string; amount?: number; currency: Currency }): Promise<ProviderRefund>;
+  /**
+   * Asks the provider whether a webhook delivery is genuine: sent by it, to `webhookId`, with exactly
+   * `rawBody`. A clear answer either way resolves; trouble reaching the provider rejects.
+   */
+  verifyWebhook(input: { transmission: WebhookTransmission; rawBody: string; webhookId: string }): Promise<WebhookVerdict>;
 }
+
+/** The transmission headers a PayPal webhook delivery carries (PAYPAL-TRANSMISSION-ID and friends). */
+export interface WebhookTransmission {
+  transmissionId: string;
+  transmissionTime: string;
+  transmissionSig: string;
+  certUrl: string;
+  authAlgo: string;
+}
+
+export type WebhookVerdict = 'SUCCESS' | 'FAILURE';
 
 export interface PaymentItem {
   sku: string;

@@ -247,3 +247,53 @@ describe('PaypalRestGateway against the simulator', () => {
     }
   });
 });
+
+describe('PaypalRestGateway.verifyWebhook (paypal-rest-sdk notification.webhookEvent.verify)', () => {
+  /** A held (never posted) delivery of an event to a webhook of `simulator`: what a listener would have received. */
+  function heldDelivery(simulator: PaypalSimulator, eventId: string) {
+    const { id: webhookId } = simulator.control.registerWebhook('http://127.0.0.1:9/paypal/webhook');
+    simulator.control.setWebhookMode({ paused: true });
+    const sent = simulator.control.sendWebhook({ id: eventId, event_type: 'PAYMENT.SALE.COMPLETED', resource: { id: 'SALE00000000000001' } });
+    const entry = sent.find((e) => e.webhookId === webhookId);
+    return { transmission: entry!.transmission, rawBody: entry!.body, webhookId };
+  }
+
+  it("reads PayPal's verdict itself: SUCCESS only for the delivery as sent; 5xx is retryable; the SDK's process-wide defaults are left alone", async () => {
+    const delivery = heldDelivery(sim, 'WH-GATEWAY-1');
+    const configure = createRequire(import.meta.url)('paypal-rest-sdk/lib/configure') as { default_options: unknown };
+    const defaults = configure.default_options;
+    const before = structuredClone(defaults);
+
+    expect(await gateway.verifyWebhook(delivery)).toBe('SUCCESS');
+    expect(await gateway.verifyWebhook({ ...delivery, rawBody: delivery.rawBody.replace('SALE00000000000001', 'SALE00000000000002') })).toBe('FAILURE');
+    expect(await gateway.verifyWebhook({ ...delivery, webhookId: 'ANOTHERWEBHOOK0000000001' })).toBe('FAILURE');
+    expect(await gateway.verifyWebhook({ ...delivery, transmission: { ...delivery.transmission, transmissionSig: 'Zm9yZ2Vk' } })).toBe('FAILURE');
+    expect(configure.default_options).toBe(defaults);
+    expect(configure.default_options).toEqual(before);
+
+    sim.control.failNext({ count: 1, status: 503, path: '/v1/notifications/' });
+    const error = await providerError(gateway.verifyWebhook(delivery));
+    expect(error).toMatchObject({ httpStatus: 503, retryable: true });
+  });
+
+  it('two gateways on two PayPal accounts verifying at once each ask their own', async () => {
+    const otherId = `gateway-test-other-${randomUUID()}`;
+    const otherSecret = `secret-${randomUUID()}`;
+    const otherSim = await startPaypalSimulator({ clientId: otherId, clientSecret: otherSecret, receiverEmail: 'other@example.com' });
+    try {
+      const otherGateway = new PaypalRestGateway({ mode: 'sandbox', clientId: otherId, clientSecret: otherSecret, apiBase: otherSim.baseUrl, timeoutMs: 2_000 });
+      const mine = heldDelivery(sim, 'WH-GATEWAY-MINE');
+      const theirs = heldDelivery(otherSim, 'WH-GATEWAY-THEIRS');
+      // Interleaved: each call's token fetch and request happen while the other's are in flight.
+      const verdicts = await Promise.all([
+        gateway.verifyWebhook(mine),
+        otherGateway.verifyWebhook(theirs),
+        gateway.verifyWebhook(theirs),
+        otherGateway.verifyWebhook(mine),
+      ]);
+      expect(verdicts).toEqual(['SUCCESS', 'SUCCESS', 'FAILURE', 'FAILURE']);
+    } finally {
+      await otherSim.close();
+    }
+  });
+});

@@ -15,8 +15,11 @@ import {
   type ProviderErrorDetail,
   type ProviderPayment,
   type ProviderRefund,
+  type WebhookTransmission,
+  type WebhookVerdict,
 } from './gateway.js';
 import { silentLogger, type PaypalLogger } from './logger.js';
+import { withSdkDefaults } from './sdk-call-defaults.js';
 import { honourConfiguredSdkHost } from './sdk-endpoint-override.js';
 
 export interface PaypalRestGatewayConfig {
@@ -74,6 +77,7 @@ const paymentSchema = z.object({
   links: z.array(z.object({ rel: z.string(), href: z.string() })).nullish(),
 });
 const refundSchema = z.object({ id: z.string(), state: z.string(), sale_id: z.string(), amount: amountSchema });
+const webhookVerificationSchema = z.object({ verification_status: z.string() });
 
 /** PaymentGateway on PayPal's Payments v1 REST API through paypal-rest-sdk 1.8.1. */
 export class PaypalRestGateway implements PaymentGateway {
@@ -170,6 +174,29 @@ export class PaypalRestGateway implements PaymentGateway {
     const refund = parseResponse(refundSchema, raw, 'refund sale');
     const { amount, currency } = toMinor(refund.amount, 'refund sale');
     return { refundId: refund.id, saleId: refund.sale_id, state: refund.state, amount, currency, raw };
+  }
+
+  /**
+   * paypal-rest-sdk's 4-argument verify posts the transmission headers, the webhook id and the event
+   * (parsed from the raw body we pass) to /v1/notifications/verify-webhook-signature, and hands back
+   * PayPal's answer without reading it: only an explicit SUCCESS makes the delivery genuine.
+   */
+  async verifyWebhook(input: { transmission: WebhookTransmission; rawBody: string; webhookId: string }): Promise<WebhookVerdict> {
+    const { transmission } = input;
+    const headers = {
+      'PAYPAL-AUTH-ALGO': transmission.authAlgo,
+      'PAYPAL-CERT-URL': transmission.certUrl,
+      'PAYPAL-TRANSMISSION-ID': transmission.transmissionId,
+      'PAYPAL-TRANSMISSION-SIG': transmission.transmissionSig,
+      'PAYPAL-TRANSMISSION-TIME': transmission.transmissionTime,
+    };
+    // The SDK JSON-parses a string body itself; typed as an event object in @types only.
+    const body = input.rawBody as unknown as paypal.notification.webhookEvent.WebhookEvent;
+    // This verify takes no per-call configuration: it gets ours as the SDK's defaults for the call.
+    const raw = await this.call('verify webhook', {}, (config, cb) =>
+      withSdkDefaults(config, () => paypal.notification.webhookEvent.verify(headers, body, input.webhookId, cb)),
+    );
+    return parseResponse(webhookVerificationSchema, raw, 'verify webhook').verification_status === 'SUCCESS' ? 'SUCCESS' : 'FAILURE';
   }
 
   /**

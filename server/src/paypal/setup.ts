@@ -14,6 +14,13 @@ export interface PaypalSetup {
   gateway: PaymentGateway;
   ipnVerifyUrl: string;
   receiverEmail: string;
+  /** PAYPAL_WEBHOOK_ID, when webhooks are on. */
+  webhookId: string | undefined;
+  /**
+   * Once this server listens: the in-process simulator is told to deliver webhooks to `url` under the
+   * configured id, so `npm start` needs no registration step. Real PayPal is set up in its dashboard.
+   */
+  connectWebhook(url: string): void;
   /** Present when this process runs the local simulator. */
   simulator?: PaypalSimulator;
   close(): Promise<void>;
@@ -40,6 +47,10 @@ export async function setupPaypal(config: AppConfig['paypal'], logger: Logger): 
       gateway: new PaypalRestGateway({ mode: 'sandbox', clientId, clientSecret, apiBase: simulator.baseUrl, timeoutMs: config.timeoutMs }),
       ipnVerifyUrl: config.ipnVerifyUrl ?? simulator.ipnVerifyUrl,
       receiverEmail: config.receiverEmail ?? SIMULATOR_RECEIVER_EMAIL,
+      webhookId: config.webhookId,
+      connectWebhook: (url) => {
+        if (config.webhookId) simulator.control.registerWebhook(url, config.webhookId);
+      },
       simulator,
       close: () => simulator.close(),
     };
@@ -52,6 +63,8 @@ export async function setupPaypal(config: AppConfig['paypal'], logger: Logger): 
     gateway: new PaypalRestGateway({ mode, clientId: config.clientId, clientSecret: config.clientSecret, apiBase: config.apiBase, timeoutMs: config.timeoutMs }),
     ipnVerifyUrl: config.ipnVerifyUrl ?? (config.apiBase ? `${config.apiBase}/cgi-bin/webscr` : IPN_VERIFY_URLS[mode]),
     receiverEmail: config.receiverEmail,
+    webhookId: config.webhookId,
+    connectWebhook: () => {},
     close: async () => {},
   };
 }

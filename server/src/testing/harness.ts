@@ -42,7 +42,7 @@ export async function createHarness(): Promise<TestHarness> {
   const db = await createTestDatabase();
   const orm = await initOrm(db.url);
   const logger = createLogger('silent');
-  const paypal = await setupPaypal({ mode: 'simulator', clientId: undefined, clientSecret: undefined, apiBase: undefined, ipnVerifyUrl: undefined, receiverEmail: undefined, timeoutMs: 5_000 }, logger);
+  const paypal = await setupPaypal({ mode: 'simulator', clientId: undefined, clientSecret: undefined, apiBase: undefined, ipnVerifyUrl: undefined, receiverEmail: undefined, webhookId: undefined, timeoutMs: 5_000 }, logger);
   const queue = await JobQueue.start(db.url, logger, { poolMax: 2 });
   const services = createServices({
     orm,
@@ -51,6 +51,7 @@ export async function createHarness(): Promise<TestHarness> {
     logger,
     // No HTTP listener in this harness: PayPal is given an address nothing answers on.
     payments: { publicBaseUrl: () => 'http://127.0.0.1:9', receiverEmail: paypal.receiverEmail, ipnVerifyUrl: paypal.ipnVerifyUrl },
+    webhooks: { webhookId: paypal.webhookId },
   });
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
   const caller = (principal?: Principal) => createCaller(createContextInner({ services, principal, logger }));

@@ -1,7 +1,9 @@
 import { newId } from '../../db/base.entity.js';
 import { firstRow, sql, type EntityManager } from '../../db/sql.js';
 
-export type PaymentEventSource = 'ipn' | 'return' | 'cancel' | 'provider' | 'update_attempt' | 'resync';
+export type PaymentEventSource = 'ipn' | 'webhook' | 'return' | 'cancel' | 'provider' | 'update_attempt' | 'resync';
+/** PayPal's own notifications, stored raw on arrival and processed by a job: the inbox. */
+export type NotificationSource = Extract<PaymentEventSource, 'ipn' | 'webhook'>;
 export type Verification = 'pending' | 'verified' | 'invalid' | 'not_applicable';
 export type Processing = 'received' | 'processed' | 'ignored' | 'flagged' | 'duplicate' | 'unmatched';
 /** Why an event was flagged, stored beside the human-readable outcome so reconciliation can select on it. */
@@ -12,7 +14,9 @@ export type FlagKind =
   | 'conflicting_sale'
   | 'unexpected_state'
   | 'refund_exceeds_total'
-  | 'receiver_mismatch';
+  | 'receiver_mismatch'
+  /** A webhook PayPal's verify-webhook-signature did not vouch for: forged, altered, or for another webhook. */
+  | 'signature_invalid';
 
 export interface NewPaymentEvent {
   source: PaymentEventSource;
@@ -48,4 +52,16 @@ export async function recordPaymentEvent(em: EntityManager, event: NewPaymentEve
       returning id`,
   );
   return row!.id;
+}
+
+/**
+ * The IPN or webhook that already applied PayPal's transaction `txnId` (a refund or reversal), if any.
+ * PayPal announces each one on both channels with the same transaction id; only the first may move money.
+ */
+export async function notificationThatApplied(em: EntityManager, txnId: string): Promise<{ id: string; source: NotificationSource } | undefined> {
+  return firstRow(
+    em,
+    sql<{ id: string; source: NotificationSource }>`
+      select id, source from payment_event where txn_id = ${txnId} and source in ('ipn', 'webhook') and processing = 'processed' limit 1`,
+  );
 }

@@ -6,7 +6,7 @@ import type { Actor } from '../audit/audit.service.js';
 import { PAID_STATUSES } from '../orders/order-state.js';
 import { ORDER_COLUMNS, applyRefundDelta, transitionToPaid, transitionToUnpaidEnd, type OrderRow } from '../orders/orders.service.js';
 import { attemptCanBecome } from './attempt-state.js';
-import type { FlagKind } from './payment-events.js';
+import { notificationThatApplied, type FlagKind } from './payment-events.js';
 
 export interface AttemptRow {
   id: string;
@@ -33,7 +33,7 @@ export type PaymentOutcome =
   | { kind: 'completed'; saleId: string; amount: number; currency: string; payerId?: string | null; payerEmail?: string | null }
   | { kind: 'pending'; saleId: string | null; reason?: string | null; amount?: number; currency?: string }
   | { kind: 'failed'; reason: string; saleId?: string | null }
-  /** `refundTxnId`: PayPal's transaction id of the refund, when known (a refund IPN's txn_id). */
+  /** `refundTxnId`: PayPal's transaction id of the refund or reversal, when known (the IPN's txn_id, the webhook resource's id). */
   | { kind: 'refunded'; amount: number; currency: string; reason: string; refundTxnId?: string | null }
   | { kind: 'reversal_canceled'; amount: number; currency: string };
 
@@ -198,6 +198,9 @@ export async function applyPaymentOutcome(
           sql<{ id: string }>`select id from order_refund where provider_refund_id = ${outcome.refundTxnId} and status = 'completed'`,
         );
         if (refund) return done('already_applied', `refund ${outcome.refundTxnId} was already applied by back-office refund ${refund.id}`);
+        // The same refund or reversal announced on the other channel (IPN and webhook) and already applied from there.
+        const announced = await notificationThatApplied(em, outcome.refundTxnId);
+        if (announced) return done('already_applied', `transaction ${outcome.refundTxnId} was already applied by ${announced.source} event ${announced.id}`);
       }
       if (outcome.currency !== attempt.currency) {
         return flagged('amount_mismatch', `currency mismatch: ${outcome.currency} against ${attempt.currency}`);

@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { parseDecimalString, isSupportedCurrency, type AttemptStatus, type Currency, type Customer, type RefundResult, type ResyncResult } from '@orders/shared';
+import { type AttemptStatus, type Currency, type Customer, type RefundResult, type ResyncResult } from '@orders/shared';
 import { newId } from '../../db/base.entity.js';
-import { affected, firstRow, rows, sql, type EntityManager } from '../../db/sql.js';
+import { affected, firstRow, sql, type EntityManager } from '../../db/sql.js';
 import { DomainError, badRequest, conflict, notFound } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { PaymentProviderError, type PaymentGateway, type ProviderPayment, type ProviderRefund } from '../../paypal/gateway.js';
@@ -11,6 +11,18 @@ import { loadLines } from '../carts/carts.service.js';
 import { PAID_STATUSES } from '../orders/order-state.js';
 import { ORDER_COLUMNS, applyRefundDelta, findOrder, reopenFailedOrder, type OrderRow } from '../orders/orders.service.js';
 import { OPEN_ATTEMPT_STATUSES, attemptCanBecome } from './attempt-state.js';
+import {
+  PAYPAL_ACTOR,
+  amountMismatch,
+  applyVerifiedNotification,
+  finishNotification,
+  inboxColumn,
+  pendingNotification,
+  storeNotification,
+  strandedNotifications,
+  unsignedMinor,
+  type NotificationOutcome,
+} from './notification-inbox.js';
 import { recordPaymentEvent, type FlagKind, type Processing } from './payment-events.js';
 import {
   ATTEMPT_COLUMNS,
@@ -22,8 +34,6 @@ import {
   type AttemptRow,
   type PaymentOutcome,
 } from './payment-outcome.js';
-
-const PAYPAL_ACTOR: Actor = { type: 'paypal', id: null };
 
 export interface PaymentsConfig {
   /** Where PayPal and the buyer's browser reach this server (return, cancel and IPN URLs); known once listening. */
@@ -87,23 +97,20 @@ export function outcomeFromProvider(payment: ProviderPayment): PaymentOutcome | 
 }
 
 /** Maps an IPN's payment_status to an outcome; amounts are parsed in the attempt's currency. */
-function outcomeFromIpn(fields: IpnFields, attempt: AttemptRow): PaymentOutcome | { kind: 'mismatch'; reason: string } | undefined {
+function outcomeFromIpn(fields: IpnFields, attempt: AttemptRow): NotificationOutcome {
   const status = fields.payment_status ?? '';
-  const currency = (fields.mc_currency ?? '').toUpperCase();
-  const gross = isSupportedCurrency(currency) ? parseDecimalString(fields.mc_gross ?? '', currency) : null;
-  if (gross === null) return { kind: 'mismatch', reason: `unreadable amount ${fields.mc_gross ?? '(none)'} ${currency || '(none)'}` };
-  const amount = Math.abs(gross);
+  const money = unsignedMinor(fields.mc_gross, fields.mc_currency);
+  if (!money) return { kind: 'mismatch', reason: `unreadable amount ${fields.mc_gross ?? '(none)'} ${(fields.mc_currency ?? '').toUpperCase() || '(none)'}` };
+  const { amount, currency } = money;
+  const says = `IPN says ${fields.mc_gross} ${currency}`;
   switch (status) {
     case 'Completed':
-      if (currency !== attempt.currency || amount !== attempt.amount) {
-        return { kind: 'mismatch', reason: `IPN says ${fields.mc_gross} ${currency}, attempt expects ${attempt.amount} minor ${attempt.currency}` };
-      }
-      return { kind: 'completed', saleId: fields.txn_id ?? '', amount, currency, payerId: fields.payer_id ?? null, payerEmail: fields.payer_email ?? null };
+      return (
+        amountMismatch(attempt, money, says) ??
+        { kind: 'completed', saleId: fields.txn_id ?? '', amount, currency, payerId: fields.payer_id ?? null, payerEmail: fields.payer_email ?? null }
+      );
     case 'Pending':
-      if (currency !== attempt.currency || amount !== attempt.amount) {
-        return { kind: 'mismatch', reason: `IPN says ${fields.mc_gross} ${currency}, attempt expects ${attempt.amount} minor ${attempt.currency}` };
-      }
-      return { kind: 'pending', saleId: fields.txn_id ?? null, reason: fields.pending_reason ?? null };
+      return amountMismatch(attempt, money, says) ?? { kind: 'pending', saleId: fields.txn_id ?? null, reason: fields.pending_reason ?? null };
     case 'Failed':
     case 'Denied':
     case 'Expired':
@@ -116,21 +123,14 @@ function outcomeFromIpn(fields: IpnFields, attempt: AttemptRow): PaymentOutcome 
         amount,
         currency,
         reason: status === 'Refunded' ? 'refunded' : `reversed (${fields.reason_code ?? 'no reason given'})`,
-        refundTxnId: status === 'Refunded' ? (fields.txn_id ?? null) : null,
+        // The refund's or reversal's own transaction: the webhook for it names the same one.
+        refundTxnId: fields.txn_id ?? null,
       };
     case 'Canceled_Reversal':
       return { kind: 'reversal_canceled', amount, currency };
     default:
       return undefined;
   }
-}
-
-/**
- * An IPN field copied into an indexed column, as far as the column can hold it: PostgreSQL text cannot
- * hold NUL (a forged body with %00 must still be stored, not answered 500). raw_body keeps every byte.
- */
-function ipnColumn(value: string | undefined, max: number): string | null {
-  return value === undefined ? null : value.replaceAll('\u0000', '').slice(0, max);
 }
 
 /** The EC token in an approval URL we got from PayPal. */
@@ -149,13 +149,6 @@ function approvalToken(approvalUrl: string | null): string | null {
  * approve and execute. Anyone who knows a payment id can send such a request.
  */
 const EXECUTE_REQUEST_REFUSALS = new Set(['INVALID_PAYER_ID', 'PAYMENT_NOT_APPROVED_FOR_EXECUTION', 'INVALID_REQUEST']);
-
-/** An IPN's mc_gross in minor units (unsigned), when it is readable. */
-function ipnGross(fields: IpnFields): number | null {
-  const currency = (fields.mc_currency ?? '').toUpperCase();
-  const gross = isSupportedCurrency(currency) ? parseDecimalString(fields.mc_gross ?? '', currency) : null;
-  return gross === null ? null : Math.abs(gross);
-}
 
 export class PaymentsService {
   constructor(
@@ -414,23 +407,20 @@ export class PaymentsService {
 
   /** The IPN listener's whole synchronous job: store the exact bytes, queue the work. */
   async receiveIpn(raw: Buffer): Promise<string> {
-    const em = this.orm.em.fork();
     const fields = parseIpn(raw);
-    const eventId = await recordPaymentEvent(em, {
-      source: 'ipn',
-      txnId: ipnColumn(fields.txn_id, 64),
-      parentTxnId: ipnColumn(fields.parent_txn_id, 64),
-      providerStatus: ipnColumn(fields.payment_status, 64),
-      currency: ipnColumn(fields.mc_currency, 3),
-      rawBody: raw,
-      verification: 'pending',
-      processing: 'received',
-    });
-    await this.queue.enqueueIpn(eventId).catch((err) => {
-      // The stored row is the inbox: the recovery sweep re-queues anything left in `received`.
-      this.logger.warn({ err, eventId }, 'IPN stored but not queued; the sweep will pick it up');
-    });
-    return eventId;
+    return storeNotification(
+      this.orm.em.fork(),
+      {
+        source: 'ipn',
+        txnId: inboxColumn(fields.txn_id, 64),
+        parentTxnId: inboxColumn(fields.parent_txn_id, 64),
+        providerStatus: inboxColumn(fields.payment_status, 64),
+        currency: inboxColumn(fields.mc_currency, 3),
+        rawBody: raw,
+      },
+      (eventId) => this.queue.enqueueIpn(eventId),
+      this.logger,
+    );
   }
 
   /**
@@ -439,100 +429,44 @@ export class PaymentsService {
    */
   async processIpn(eventId: string): Promise<Processing> {
     const em = this.orm.em.fork();
-    const event = await firstRow(
-      em,
-      sql<{ rawBody: Buffer; processing: Processing; verification: string }>`
-        select raw_body as "rawBody", processing, verification from payment_event where id = ${eventId} and source = 'ipn'`,
-    );
-    if (!event) return 'ignored';
-    if (event.processing !== 'received') return event.processing;
-    const raw = Buffer.from(event.rawBody);
-    const verdict = await verifyIpn(this.config.ipnVerifyUrl, raw);
-    const fields = parseIpn(raw);
-    const finish = (
-      tx: EntityManager,
-      processing: Processing,
-      outcome: string,
-      extra: { attemptId?: string; orderId?: string; dedupKey?: string; amount?: number | null; flagKind?: FlagKind } = {},
-    ) =>
-      affected(
-        tx,
-        sql`update payment_event set verification = ${verdict === 'VERIFIED' ? 'verified' : 'invalid'}, processing = ${processing},
-              outcome = ${outcome}, flag_kind = ${extra.flagKind ?? null}, attempt_id = coalesce(${extra.attemptId ?? null}, attempt_id), order_id = coalesce(${extra.orderId ?? null}, order_id),
-              dedup_key = ${extra.dedupKey ?? null}, amount = coalesce(${extra.amount ?? null}, amount),
-              attempts = attempts + 1, processed_at = clock_timestamp(), updated_at = now()
-            where id = ${eventId} and processing = 'received'`,
-      );
-
+    const event = await pendingNotification(em, eventId, 'ipn');
+    if (typeof event === 'string') return event;
+    const verdict = await verifyIpn(this.config.ipnVerifyUrl, event.rawBody);
     if (verdict === 'INVALID') {
-      await finish(em, 'ignored', 'PayPal answered INVALID: not from PayPal or altered');
+      await finishNotification(em, eventId, 'invalid', 'ignored', 'PayPal answered INVALID: not from PayPal or altered');
       return 'ignored';
     }
+    const fields = parseIpn(event.rawBody);
     const receiver = (fields.receiver_email ?? fields.business ?? '').toLowerCase();
     if (receiver !== this.config.receiverEmail) {
-      await finish(em, 'flagged', `receiver ${receiver || '(none)'} is not ours`, { flagKind: 'receiver_mismatch' });
+      await finishNotification(em, eventId, 'verified', 'flagged', `receiver ${receiver || '(none)'} is not ours`, { flagKind: 'receiver_mismatch' });
       return 'flagged';
     }
     const txnId = fields.txn_id ?? '';
     const status = fields.payment_status ?? '';
-    const dedupKey = `ipn:${txnId}:${status}`;
-
-    return em.transactional(async (tx) => {
-      // Two workers holding the same event (a re-queued job) must not both act on it.
-      const mine = await firstRow(tx, sql<{ processing: Processing }>`select processing from payment_event where id = ${eventId} for update`);
-      if (mine?.processing !== 'received') return mine?.processing ?? 'ignored';
-      // A racing duplicate that commits first makes our dedup_key insert fail: the job is retried and lands here.
-      const seen = await firstRow(tx, sql<{ id: string }>`select id from payment_event where dedup_key = ${dedupKey}`);
-      if (seen) {
-        await finish(tx, 'duplicate', `already processed as event ${seen.id}`);
-        return 'duplicate';
-      }
-      // Refunds and reversals carry a new txn_id; the original sale is parent_txn_id.
-      const saleId = fields.parent_txn_id || txnId;
-      const attempt =
-        (saleId ? await findAttempt(tx, { saleId }) : undefined) ??
-        (fields.invoice && /^[0-9a-f-]{36}$/.test(fields.invoice) ? await findAttempt(tx, { id: fields.invoice }) : undefined);
-      if (!attempt) {
-        await finish(tx, 'unmatched', `no attempt matches txn ${txnId || '(none)'}; kept for reconciliation`, { dedupKey, amount: ipnGross(fields) });
-        return 'unmatched';
-      }
-      const outcome = outcomeFromIpn(fields, attempt);
-      if (!outcome) {
-        await finish(tx, 'ignored', `payment_status ${status || '(none)'} needs no action`, { attemptId: attempt.id, orderId: attempt.orderId, dedupKey });
-        return 'ignored';
-      }
-      if (outcome.kind === 'mismatch') {
-        await finish(tx, 'flagged', outcome.reason, {
-          attemptId: attempt.id,
-          orderId: attempt.orderId,
-          dedupKey,
-          amount: ipnGross(fields),
-          flagKind: 'amount_mismatch',
-        });
-        return 'flagged';
-      }
-      const applied = await applyPaymentOutcome(tx, attempt.id, outcome, PAYPAL_ACTOR);
-      const processing: Processing = applied.result === 'flagged' ? 'flagged' : 'processed';
-      await finish(tx, processing, applied.message, {
-        attemptId: attempt.id,
-        orderId: attempt.orderId,
-        dedupKey,
-        amount: 'amount' in outcome && typeof outcome.amount === 'number' ? outcome.amount : null,
-        ...(applied.flag ? { flagKind: applied.flag } : {}),
-      });
-      return processing;
-    });
+    // Refunds and reversals carry a new txn_id; the original sale is parent_txn_id.
+    const saleId = fields.parent_txn_id || txnId;
+    return applyVerifiedNotification(
+      em,
+      {
+        eventId,
+        dedupKey: `ipn:${txnId}:${status}`,
+        subject: `txn ${txnId || '(none)'}`,
+        gross: unsignedMinor(fields.mc_gross, fields.mc_currency)?.amount ?? null,
+        noAction: `payment_status ${status || '(none)'} needs no action`,
+        findAttempt: async (tx) =>
+          (saleId ? await findAttempt(tx, { saleId }) : undefined) ??
+          (fields.invoice && /^[0-9a-f-]{36}$/.test(fields.invoice) ? await findAttempt(tx, { id: fields.invoice }) : undefined),
+        outcome: (attempt) => outcomeFromIpn(fields, attempt),
+      },
+      PAYPAL_ACTOR,
+    );
   }
 
   /** IPNs stored but never processed (a crash between the 200 and the queue): queue them again. */
   async requeueStrandedIpns(olderThanSeconds = 30, round?: string): Promise<number> {
-    const em = this.orm.em.fork();
-    const stranded = await rows(
-      em,
-      sql<{ id: string }>`select id from payment_event where source = 'ipn' and processing = 'received'
-                           and created_at < now() - make_interval(secs => ${olderThanSeconds}) order by created_at limit 1000`,
-    );
-    for (const { id } of stranded) await this.queue.enqueueIpn(id, round);
+    const stranded = await strandedNotifications(this.orm.em.fork(), 'ipn', olderThanSeconds);
+    for (const id of stranded) await this.queue.enqueueIpn(id, round);
     return stranded.length;
   }
 

@@ -8,7 +8,7 @@ import { PaymentProviderError, type PaymentGateway, type ProviderRefund } from '
 import { recordAudit, SYSTEM_ACTOR, type Actor } from '../audit/audit.service.js';
 import { PAID_STATUSES } from '../orders/order-state.js';
 import { applyRefundDelta, findOrder } from '../orders/orders.service.js';
-import { recordPaymentEvent } from './payment-events.js';
+import { notificationThatApplied, recordPaymentEvent } from './payment-events.js';
 import { findAttempt, providerFailure } from './payment-outcome.js';
 
 /** A refund row in `requested`: its amount is held against other refunds until PayPal answers. */
@@ -197,13 +197,10 @@ export class RefundsService {
               completed_at = now(), updated_at = now() where id = ${requested.id} and status <> 'completed'`,
       );
       if (claimed === 0) return result(current);
-      const appliedByIpn = await firstRow(
-        tx,
-        sql<{ id: string }>`select id from payment_event where source = 'ipn' and txn_id = ${refund.refundId} and processing = 'processed' limit 1`,
-      );
-      const updated = appliedByIpn ? current : await applyRefundDelta(tx, current, refund.amount, { actor, reason: auditReason, paymentStatus: 'refunded' });
-      if (appliedByIpn) {
-        // The money moved with the IPN (audited as PayPal's); who asked for it, and why, is recorded here.
+      const appliedByNotification = await notificationThatApplied(tx, refund.refundId);
+      const updated = appliedByNotification ? current : await applyRefundDelta(tx, current, refund.amount, { actor, reason: auditReason, paymentStatus: 'refunded' });
+      if (appliedByNotification) {
+        // The money moved with the IPN or webhook (audited as PayPal's); who asked for it, and why, is recorded here.
         await recordAudit(tx, {
           actor,
           action: 'order.refund_confirmed',
@@ -225,8 +222,8 @@ export class RefundsService {
         amount: refund.amount,
         currency: refund.currency,
         payload: refund.raw,
-        outcome: appliedByIpn
-          ? `refund ${refund.refundId} was already applied by its IPN (event ${appliedByIpn.id})`
+        outcome: appliedByNotification
+          ? `refund ${refund.refundId} was already applied by its ${appliedByNotification.source === 'ipn' ? 'IPN' : 'webhook'} (event ${appliedByNotification.id})`
           : `order is ${updated.status} (${updated.refundedAmount} of ${updated.total} refunded)`,
       });
       return result(updated);

@@ -4,10 +4,14 @@ import { validateCreatePayment } from './validate-payment.js';
 import { resourceNotFound } from './errors.js';
 import type { ResourceRenderer } from './resources.js';
 import type { StoredResponse, SimulatorStore } from './store.js';
+import { registerWebhookApiRoutes } from './webhook-api.js';
+import type { WebhookDispatcher } from './webhook-dispatcher.js';
 
 export interface ApiRouteContext {
   store: SimulatorStore;
   renderer: ResourceRenderer;
+  webhooks: WebhookDispatcher;
+  getBaseUrl: () => string;
   clientId: string;
   clientSecret: string;
 }
@@ -26,7 +30,7 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
   return colon < 0 ? undefined : { id: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
 }
 
-/** OAuth2 and Payments v1, as paypal-rest-sdk calls them. */
+/** OAuth2, Payments v1 and Notifications v1, as paypal-rest-sdk calls them. */
 export function registerApiRoutes(app: FastifyInstance, ctx: ApiRouteContext): void {
   const { store, renderer } = ctx;
 
@@ -101,6 +105,8 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ApiRouteContext): v
       if (!refund) throw resourceNotFound();
       return renderer.refund(refund);
     });
+
+    registerWebhookApiRoutes(api, ctx.webhooks, ctx.getBaseUrl);
   });
 
   /**

@@ -2,7 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { FailNextOptions, FaultInjector, FaultRule } from './faults.js';
 import type { IpnDispatcher, IpnLogEntry, IpnMode } from './ipn-dispatcher.js';
+import type { DispatchMode } from './notification-dispatcher.js';
 import type { BuyerAction, SimPayment, SimRefund, SimSale, SimulatorStore } from './store.js';
+import type { WebhookDispatcher, WebhookLogEntry, WebhookRegistration } from './webhook-dispatcher.js';
 
 export interface SimulatorState {
   pendingSales: boolean;
@@ -13,6 +15,8 @@ export interface SimulatorState {
   latencyMs: number;
   pendingFailures: FaultRule[];
   ipnMode: IpnMode;
+  webhooks: WebhookRegistration[];
+  webhookMode: DispatchMode;
 }
 
 /** Test and demo levers; the same operations are served as JSON under /_sim/* for other processes. */
@@ -33,11 +37,20 @@ export interface SimulatorControl {
   /** Resolves when every released IPN has been accepted or given up on. */
   settleIpns(): Promise<void>;
   ipnLog(): IpnLogEntry[];
+  /** Adds a webhook listening to every event, or points the webhook `id` at `url`; returns its id. */
+  registerWebhook(url: string, id?: string): { id: string };
+  setWebhookMode(mode: Partial<DispatchMode>): void;
+  flushWebhooks(): void;
+  /** Posts an arbitrary event to every registered webhook as a genuine transmission, so verification answers SUCCESS. */
+  sendWebhook(event: Record<string, unknown>): WebhookLogEntry[];
+  /** Resolves when every released webhook has been accepted or given up on. */
+  settleWebhooks(): Promise<void>;
+  webhookLog(): WebhookLogEntry[];
   getState(): SimulatorState;
   reset(): void;
 }
 
-export function createControl(store: SimulatorStore, faults: FaultInjector, ipn: IpnDispatcher): SimulatorControl {
+export function createControl(store: SimulatorStore, faults: FaultInjector, ipn: IpnDispatcher, webhooks: WebhookDispatcher): SimulatorControl {
   return {
     failNext: (options) => faults.failNext(options),
     setLatency: (ms) => {
@@ -52,21 +65,29 @@ export function createControl(store: SimulatorStore, faults: FaultInjector, ipn:
     denySale: (saleId) => void store.denySale(saleId),
     reverseSale: (saleId) => void store.reverseSale(saleId),
     cancelReversal: (saleId) => void store.cancelReversal(saleId),
-    setIpnMode: (mode) => {
-      if (mode.duplicates !== undefined && (!Number.isSafeInteger(mode.duplicates) || mode.duplicates < 0)) {
-        throw new RangeError('duplicates must be a non-negative integer');
-      }
-      ipn.setMode(mode);
-    },
+    setIpnMode: (mode) => ipn.setMode(mode),
     flushIpns: () => ipn.flush(),
     sendIpn: (fields, notifyUrl) => ipn.send(fields, notifyUrl),
     settleIpns: () => ipn.settle(),
     ipnLog: () => ipn.entries(),
-    getState: () => ({ ...store.snapshot(), ...faults.snapshot(), ipnMode: ipn.getMode() }),
+    registerWebhook: (url, id) => ({ id: webhooks.register(url, id === undefined ? {} : { id }).id }),
+    setWebhookMode: (mode) => webhooks.setMode(mode),
+    flushWebhooks: () => webhooks.flush(),
+    sendWebhook: (event) => webhooks.send(event),
+    settleWebhooks: () => webhooks.settle(),
+    webhookLog: () => webhooks.entries(),
+    getState: () => ({
+      ...store.snapshot(),
+      ...faults.snapshot(),
+      ipnMode: ipn.getMode(),
+      webhooks: webhooks.registered(),
+      webhookMode: webhooks.getMode(),
+    }),
     reset: () => {
       store.reset();
       faults.reset();
       ipn.reset();
+      webhooks.reset();
     },
   };
 }
@@ -89,12 +110,14 @@ const schemas = {
   latency: z.object({ ms: z.number().min(0) }),
   pendingSales: z.object({ enabled: z.boolean() }),
   saleParams: z.object({ saleId: z.string().min(1), action: z.enum(Object.keys(saleActions) as [keyof typeof saleActions]) }),
-  ipnMode: z.object({
+  dispatchMode: z.object({
     duplicates: z.number().int().min(0).optional(),
     outOfOrder: z.boolean().optional(),
     paused: z.boolean().optional(),
   }),
   sendIpn: z.object({ fields: z.record(z.string(), z.string()), notifyUrl: z.url({ protocol: /^https?$/ }) }),
+  registerWebhook: z.object({ url: z.url({ protocol: /^https?$/ }), id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/).optional() }),
+  sendWebhook: z.object({ event: z.record(z.string(), z.unknown()) }),
 };
 
 /** The control API over HTTP (JSON), for a test driving a simulator that runs in another process. */
@@ -121,7 +144,7 @@ export function registerControlRoutes(app: FastifyInstance, control: SimulatorCo
     return reply.code(204).send();
   });
   app.post('/_sim/ipn/mode', async (req, reply) => {
-    control.setIpnMode(schemas.ipnMode.parse(req.body));
+    control.setIpnMode(schemas.dispatchMode.parse(req.body));
     return reply.code(204).send();
   });
   app.post('/_sim/ipn/flush', async (_req, reply) => {
@@ -137,6 +160,24 @@ export function registerControlRoutes(app: FastifyInstance, control: SimulatorCo
     return reply.code(204).send();
   });
   app.get('/_sim/ipn/log', async () => control.ipnLog());
+  app.post('/_sim/webhooks', async (req) => {
+    const { url, id } = schemas.registerWebhook.parse(req.body);
+    return control.registerWebhook(url, id);
+  });
+  app.post('/_sim/webhooks/mode', async (req, reply) => {
+    control.setWebhookMode(schemas.dispatchMode.parse(req.body));
+    return reply.code(204).send();
+  });
+  app.post('/_sim/webhooks/flush', async (_req, reply) => {
+    control.flushWebhooks();
+    return reply.code(204).send();
+  });
+  app.post('/_sim/webhooks/send', async (req) => control.sendWebhook(schemas.sendWebhook.parse(req.body).event));
+  app.post('/_sim/webhooks/settle', async (_req, reply) => {
+    await control.settleWebhooks();
+    return reply.code(204).send();
+  });
+  app.get('/_sim/webhooks/log', async () => control.webhookLog());
   app.get('/_sim/state', async () => control.getState());
   app.post('/_sim/reset', async (_req, reply) => {
     control.reset();

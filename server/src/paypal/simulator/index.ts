@@ -10,11 +10,16 @@ import { IpnDispatcher } from './ipn-dispatcher.js';
 import { ipnFieldsFor } from './ipn-message.js';
 import { ResourceRenderer } from './resources.js';
 import { SimulatorStore } from './store.js';
+import { WebhookDispatcher } from './webhook-dispatcher.js';
+import { webhookEventFor } from './webhook-event.js';
 import { registerWebscrRoutes } from './webscr-routes.js';
 
 export type { SimulatorControl, SimulatorState } from './control.js';
 export type { FailNextOptions, FaultMode } from './faults.js';
 export type { IpnAttempt, IpnDelivery, IpnLogEntry, IpnMode } from './ipn-dispatcher.js';
+export type { DispatchMode } from './notification-dispatcher.js';
+export type { SignatureCheck, WebhookLogEntry, WebhookRegistration, WebhookTransmission } from './webhook-dispatcher.js';
+export type { WebhookEvent, WebhookEventType } from './webhook-event.js';
 export type { BuyerAction, SaleState, SimPayment, SimRefund, SimSale } from './store.js';
 
 export interface PaypalSimulatorOptions {
@@ -27,8 +32,14 @@ export interface PaypalSimulatorOptions {
   receiverEmail: string;
   /** Waits between IPN resends after a non-200 answer; PayPal spaces ~16 resends over days. */
   ipnRetryDelaysMs?: number[];
-  /** How long one IPN post may take before it counts as failed. */
+  /** How long one IPN (or webhook) post may take before it counts as failed. */
   ipnAttemptTimeoutMs?: number;
+  /** Where webhook events go from the start (more can be registered later); none without it. */
+  webhookUrl?: string;
+  /** The id of the webhook at `webhookUrl` (PayPal issues one per registration); generated when absent. */
+  webhookId?: string;
+  /** Waits between webhook resends after a non-2xx answer; the IPN delays unless given. */
+  webhookRetryDelaysMs?: number[];
   logger?: PaypalLogger;
 }
 
@@ -52,19 +63,23 @@ export async function startPaypalSimulator(options: PaypalSimulatorOptions): Pro
   const receiverEmail = options.receiverEmail;
   const closing = new AbortController();
 
-  const ipn = new IpnDispatcher({
-    retryDelaysMs: options.ipnRetryDelaysMs ?? DEFAULT_IPN_RETRY_DELAYS_MS,
-    attemptTimeoutMs: options.ipnAttemptTimeoutMs ?? 10_000,
-    logger,
-  });
+  let baseUrl = '';
+  const getBaseUrl = () => baseUrl;
+  const ipnRetryDelaysMs = options.ipnRetryDelaysMs ?? DEFAULT_IPN_RETRY_DELAYS_MS;
+  const attemptTimeoutMs = options.ipnAttemptTimeoutMs ?? 10_000;
+  const ipn = new IpnDispatcher({ retryDelaysMs: ipnRetryDelaysMs, attemptTimeoutMs, logger });
+  const webhooks = new WebhookDispatcher({ retryDelaysMs: options.webhookRetryDelaysMs ?? ipnRetryDelaysMs, attemptTimeoutMs, logger }, getBaseUrl);
+  if (options.webhookUrl) webhooks.register(options.webhookUrl, options.webhookId === undefined ? {} : { id: options.webhookId });
+  // PayPal announces each sale change on both channels: the IPN to the payment's notify_url, the webhook to every subscriber.
   const store: SimulatorStore = new SimulatorStore((event) => {
     const notifyUrl = event.payment.request.notifyUrl;
     if (notifyUrl) ipn.send(ipnFieldsFor(event, store, receiverEmail), notifyUrl);
+    const webhookEvent = webhookEventFor(event, renderer, baseUrl);
+    if (webhookEvent) webhooks.send(webhookEvent);
   });
   const faults = new FaultInjector();
-  const control = createControl(store, faults, ipn);
-  let baseUrl = '';
-  const renderer = new ResourceRenderer(() => baseUrl, store, receiverEmail);
+  const control = createControl(store, faults, ipn, webhooks);
+  const renderer = new ResourceRenderer(getBaseUrl, store, receiverEmail);
 
   const app = Fastify({ logger: false, forceCloseConnections: true });
   app.removeAllContentTypeParsers();
@@ -97,7 +112,7 @@ export async function startPaypalSimulator(options: PaypalSimulatorOptions): Pro
   });
 
   installFaultHook(app, faults, closing.signal);
-  registerApiRoutes(app, { store, renderer, clientId: options.clientId, clientSecret: options.clientSecret });
+  registerApiRoutes(app, { store, renderer, webhooks, getBaseUrl, clientId: options.clientId, clientSecret: options.clientSecret });
   registerWebscrRoutes(app, { store, ipn, merchantName: receiverEmail });
   registerControlRoutes(app, control);
 
@@ -112,7 +127,7 @@ export async function startPaypalSimulator(options: PaypalSimulatorOptions): Pro
     control,
     close: async () => {
       closing.abort();
-      await ipn.close();
+      await Promise.all([ipn.close(), webhooks.close()]);
       await app.close();
     },
   };

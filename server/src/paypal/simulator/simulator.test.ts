@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startPaypalSimulator, type PaypalSimulator } from './index.js';
+import { startPaypalSimulator, type PaypalSimulator, type WebhookLogEntry } from './index.js';
 
 const CLIENT_ID = 'sim-test-client';
 const CLIENT_SECRET = 'sim-test-secret-do-not-log';
@@ -409,6 +410,193 @@ describe('IPN', () => {
       expect(receiver.received.map((r) => fieldsOf(r.body).txn_id)).toEqual(['FOURTH', 'THIRD']);
     } finally {
       await receiver.close();
+    }
+  });
+});
+
+describe('webhooks', () => {
+  const WEBHOOK_ID = 'SIMTESTWEBHOOK0000000001';
+  let hooks: PaypalSimulator;
+  let receiver: Awaited<ReturnType<typeof startIpnReceiver>>;
+  /** The first two posts fail: PayPal must resend the same transmission until a 2xx. */
+  let statusFor: (index: number) => number = () => 204;
+
+  beforeAll(async () => {
+    receiver = await startIpnReceiver((index) => statusFor(index));
+    hooks = await startPaypalSimulator({
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      receiverEmail: RECEIVER,
+      ipnRetryDelaysMs: [50, 50, 50],
+      webhookUrl: receiver.url.replace('/paypal/ipn', '/paypal/webhook'),
+      webhookId: WEBHOOK_ID,
+    });
+  });
+  afterAll(async () => {
+    await hooks.close();
+    await receiver.close();
+  });
+  afterEach(() => {
+    hooks.control.reset();
+    receiver.received.length = 0;
+    statusFor = () => 204;
+  });
+
+  /** A reset forgets issued tokens, so each call gets a fresh one unless told otherwise. */
+  const call = async (path: string, body: unknown, token?: string) => {
+    token ??= await accessToken(hooks);
+    const response = await fetch(`${hooks.baseUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, any> };
+  };
+
+  async function sale(request = paymentRequest()) {
+    const created = await call('/v1/payments/payment', request);
+    hooks.control.approve(created.body.id, 'approve');
+    const executed = await call(`/v1/payments/payment/${created.body.id}/execute`, { payer_id: hooks.control.getState().buyer.payerId });
+    return { paymentId: created.body.id as string, saleId: executed.body.transactions[0].related_resources[0].sale.id as string };
+  }
+
+  const verification = (entry: WebhookLogEntry, overrides: Record<string, unknown> = {}) => ({
+    auth_algo: entry.transmission.authAlgo,
+    cert_url: entry.transmission.certUrl,
+    transmission_id: entry.transmission.transmissionId,
+    transmission_sig: entry.transmission.transmissionSig,
+    transmission_time: entry.transmission.transmissionTime,
+    webhook_id: entry.webhookId,
+    webhook_event: JSON.parse(entry.body),
+    ...overrides,
+  });
+
+  it('posts PAYMENT.SALE.COMPLETED with PayPal\'s envelope and transmission headers, resent unchanged until a 2xx', async () => {
+    statusFor = (index) => (index < 2 ? 503 : 200);
+    const { paymentId, saleId } = await sale();
+    await hooks.control.settleWebhooks();
+    expect(receiver.received).toHaveLength(3);
+    const [first, , last] = receiver.received;
+    expect(last!.body).toBe(first!.body);
+    for (const header of ['paypal-transmission-id', 'paypal-transmission-time', 'paypal-transmission-sig', 'paypal-cert-url', 'paypal-auth-algo']) {
+      expect(last!.headers[header], header).toBe(first!.headers[header]);
+    }
+    expect(first!.headers).toMatchObject({
+      'content-type': 'application/json',
+      'paypal-auth-algo': 'SHA256withRSA',
+      'paypal-cert-url': expect.stringMatching(new RegExp(`^${hooks.baseUrl}/v1/notifications/certs/CERT-`)),
+      'paypal-transmission-time': expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+    });
+    const event = JSON.parse(first!.body);
+    expect(event).toMatchObject({
+      id: expect.stringMatching(/^WH-[A-Z0-9]+-[A-Z0-9]+$/),
+      event_version: '1.0',
+      resource_type: 'sale',
+      event_type: 'PAYMENT.SALE.COMPLETED',
+      summary: expect.any(String),
+      resource: { id: saleId, state: 'completed', parent_payment: paymentId, amount: { total: '30.00', currency: 'USD' } },
+    });
+    expect(hooks.control.webhookLog()[0]!.deliveries[0]!.attempts.map((a) => a.status)).toEqual([503, 503, 200]);
+    // The IPN went out beside it, to the payment's notify_url (none here).
+    expect(hooks.control.ipnLog()).toHaveLength(0);
+  });
+
+  it('verify-webhook-signature: SUCCESS only for what was sent, as sent, to that webhook; OAuth required; fields validated', async () => {
+    await sale();
+    await hooks.control.settleWebhooks();
+    const entry = hooks.control.webhookLog()[0]!;
+    const verify = (body: unknown, token?: string) => call('/v1/notifications/verify-webhook-signature', body, token);
+    expect(await verify(verification(entry))).toEqual({ status: 200, body: { verification_status: 'SUCCESS' } });
+
+    const altered = JSON.parse(entry.body);
+    altered.resource.amount.total = '0.01';
+    for (const forged of [
+      { webhook_event: altered },
+      { transmission_sig: Buffer.from('forged').toString('base64') },
+      { transmission_id: randomUUID() },
+      { transmission_time: '2020-01-01T00:00:00Z' },
+      { cert_url: 'https://attacker.example/cert.pem' },
+      { webhook_id: 'SOMEONEELSESWEBHOOK00001' },
+    ]) {
+      expect((await verify(verification(entry, forged))).body, JSON.stringify(forged)).toEqual({ verification_status: 'FAILURE' });
+    }
+
+    expect((await call('/v1/notifications/verify-webhook-signature', verification(entry), '')).status).toBe(401);
+    const missing = await verify({ webhook_id: WEBHOOK_ID });
+    expect(missing.status).toBe(400);
+    expect(missing.body).toMatchObject({ name: 'VALIDATION_ERROR' });
+    expect(missing.body.details.map((d: { field: string }) => d.field)).toEqual(
+      expect.arrayContaining(['auth_algo', 'cert_url', 'transmission_id', 'transmission_sig', 'transmission_time', 'webhook_event']),
+    );
+  });
+
+  it('announces pending, completion, denial, refunds and reversals; refunds and reversals as refund resources of the sale', async () => {
+    hooks.control.setPendingSales(true);
+    const pending = await sale();
+    hooks.control.completePendingSale(pending.saleId);
+    const denied = await sale();
+    hooks.control.denySale(denied.saleId);
+    hooks.control.setPendingSales(false);
+    await call(`/v1/payments/sale/${pending.saleId}/refund`, { amount: { total: '10.00', currency: 'USD' } });
+    hooks.control.reverseSale(pending.saleId);
+    hooks.control.cancelReversal(pending.saleId);
+    await hooks.control.settleWebhooks();
+
+    const events = receiver.received.map((r) => JSON.parse(r.body));
+    expect(events.map((e) => [e.event_type, e.resource_type, e.resource.state])).toEqual([
+      ['PAYMENT.SALE.PENDING', 'sale', 'pending'],
+      ['PAYMENT.SALE.COMPLETED', 'sale', 'completed'],
+      ['PAYMENT.SALE.PENDING', 'sale', 'pending'],
+      ['PAYMENT.SALE.DENIED', 'sale', 'denied'],
+      ['PAYMENT.SALE.REFUNDED', 'refund', 'completed'],
+      ['PAYMENT.SALE.REVERSED', 'refund', 'completed'],
+    ]);
+    const [, , , , refunded, reversed] = events;
+    expect(refunded.resource).toMatchObject({ sale_id: pending.saleId, parent_payment: pending.paymentId, amount: { total: '10.00', currency: 'USD' } });
+    expect(reversed.resource).toMatchObject({ sale_id: pending.saleId, parent_payment: pending.paymentId, amount: { total: '20.00', currency: 'USD' } });
+    // Each webhook names the same transaction as its IPN would.
+    expect(refunded.resource.id).toBe(hooks.control.getState().refunds[0]!.id);
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+  });
+
+  it('registers webhooks over the REST API and the control API; each gets its own transmission; pause and duplicates work', async () => {
+    const other = await startIpnReceiver();
+    try {
+      const registered = await call('/v1/notifications/webhooks', { url: other.url, event_types: [{ name: 'PAYMENT.SALE.REFUNDED' }] });
+      expect(registered.status).toBe(201);
+      expect(registered.body).toMatchObject({ id: expect.stringMatching(/^[A-Z0-9]{24}$/), url: other.url, event_types: [{ name: 'PAYMENT.SALE.REFUNDED' }] });
+      expect((await call('/v1/notifications/webhooks', { url: 'ftp://x', event_types: [{ name: 'NOPE' }] })).body).toMatchObject({ name: 'VALIDATION_ERROR' });
+
+      const { saleId } = await sale();
+      await call(`/v1/payments/sale/${saleId}/refund`, {});
+      await hooks.control.settleWebhooks();
+      // Only the refund reaches the webhook subscribed to refunds alone, under its own webhook id.
+      expect(other.received.map((r) => JSON.parse(r.body).event_type)).toEqual(['PAYMENT.SALE.REFUNDED']);
+      const entries = hooks.control.webhookLog().filter((e) => e.eventType === 'PAYMENT.SALE.REFUNDED');
+      expect(entries.map((e) => e.webhookId).sort()).toEqual([registered.body.id, WEBHOOK_ID].sort());
+      expect(entries[0]!.transmission.transmissionId).not.toBe(entries[1]!.transmission.transmissionId);
+      expect((await call('/v1/notifications/verify-webhook-signature', verification(entries[0]!, { webhook_id: entries[1]!.webhookId }))).body).toEqual({
+        verification_status: 'FAILURE',
+      });
+
+      // The control API over HTTP: point the configured webhook elsewhere, hold, duplicate.
+      receiver.received.length = 0;
+      const moved = await fetch(`${hooks.baseUrl}/_sim/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: other.url, id: WEBHOOK_ID }) });
+      expect(await moved.json()).toEqual({ id: WEBHOOK_ID });
+      other.received.length = 0;
+      hooks.control.setWebhookMode({ paused: true, duplicates: 1 });
+      const sent = hooks.control.sendWebhook({ id: 'WH-CUSTOM-1', event_type: 'PAYMENT.SALE.COMPLETED', resource: {} });
+      await hooks.control.settleWebhooks();
+      expect(other.received).toHaveLength(0);
+      hooks.control.setWebhookMode({ paused: false });
+      await hooks.control.settleWebhooks();
+      expect(other.received.map((r) => r.body)).toEqual([sent[0]!.body, sent[0]!.body]);
+      expect(receiver.received).toHaveLength(0);
+      expect((await call('/v1/notifications/verify-webhook-signature', verification(sent[0]!))).body).toEqual({ verification_status: 'SUCCESS' });
+      expect(hooks.control.getState().webhooks.map((w) => w.id)).toContain(WEBHOOK_ID);
+    } finally {
+      hooks.control.registerWebhook(receiver.url.replace('/paypal/ipn', '/paypal/webhook'), WEBHOOK_ID);
+      await other.close();
     }
   });
 });

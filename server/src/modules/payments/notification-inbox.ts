@@ -1,0 +1,167 @@
+import { isSupportedCurrency, parseDecimalString } from '@orders/shared';
+import { affected, firstRow, rows, sql, type EntityManager } from '../../db/sql.js';
+import type { Logger } from '../../logger.js';
+import type { Actor } from '../audit/audit.service.js';
+import { recordPaymentEvent, type FlagKind, type NewPaymentEvent, type NotificationSource, type Processing } from './payment-events.js';
+import { applyPaymentOutcome, type AttemptRow, type PaymentOutcome } from './payment-outcome.js';
+
+/*
+ * What IPNs and webhooks share once they are in the inbox (payment_event rows in `received`): reading
+ * one back for its job, recording what became of it, and the exactly-once path a verified one takes.
+ */
+
+export const PAYPAL_ACTOR: Actor = { type: 'paypal', id: null };
+
+/**
+ * A notification field copied into an indexed column, as far as the column can hold it: PostgreSQL text
+ * cannot hold NUL (a forged body with one must still be stored, not answered 500). raw_body keeps every byte.
+ */
+export function inboxColumn(value: string | null | undefined, max: number): string | null {
+  return value === undefined || value === null ? null : value.replaceAll('\u0000', '').slice(0, max);
+}
+
+/** A notification's amount in minor units, unsigned (refunds and reversals come negative), when readable. */
+export function unsignedMinor(total: string | undefined, currencyCode: string | undefined): { amount: number; currency: string } | null {
+  const currency = (currencyCode ?? '').toUpperCase();
+  const minor = isSupportedCurrency(currency) ? parseDecimalString(total ?? '', currency) : null;
+  return minor === null ? null : { amount: Math.abs(minor), currency };
+}
+
+export type Mismatch = { kind: 'mismatch'; reason: string };
+export type NotificationOutcome = PaymentOutcome | Mismatch | undefined;
+
+/** A capture or pending sale must be for exactly what the attempt asked; `says` names the source ("IPN says 1.00 USD"). */
+export function amountMismatch(attempt: AttemptRow, money: { amount: number; currency: string }, says: string): Mismatch | undefined {
+  if (money.currency === attempt.currency && money.amount === attempt.amount) return undefined;
+  return { kind: 'mismatch', reason: `${says}, attempt expects ${attempt.amount} minor ${attempt.currency}` };
+}
+
+/**
+ * A listener's whole synchronous job: store what arrived (raw bytes included) as `received`, then queue
+ * its processing. The stored row is the inbox: when queueing fails, the recovery sweep re-queues it.
+ */
+export async function storeNotification(
+  em: EntityManager,
+  event: NewPaymentEvent & { source: NotificationSource },
+  enqueue: (eventId: string) => Promise<void>,
+  logger: Logger,
+): Promise<string> {
+  const eventId = await recordPaymentEvent(em, { ...event, verification: 'pending', processing: 'received' });
+  await enqueue(eventId).catch((err) => {
+    logger.warn({ err, eventId, source: event.source }, 'notification stored but not queued; the sweep will pick it up');
+  });
+  return eventId;
+}
+
+/** The stored notification a job is about, or what became of it when it is no longer waiting. */
+export async function pendingNotification(
+  em: EntityManager,
+  eventId: string,
+  source: NotificationSource,
+): Promise<{ rawBody: Buffer; payload: unknown } | Processing> {
+  const event = await firstRow(
+    em,
+    sql<{ rawBody: Buffer; payload: unknown; processing: Processing }>`
+      select raw_body as "rawBody", payload, processing from payment_event where id = ${eventId} and source = ${source}`,
+  );
+  if (!event) return 'ignored';
+  if (event.processing !== 'received') return event.processing;
+  return { rawBody: Buffer.from(event.rawBody), payload: event.payload };
+}
+
+export interface FinishDetails {
+  attemptId?: string;
+  orderId?: string;
+  dedupKey?: string;
+  amount?: number | null;
+  flagKind?: FlagKind;
+}
+
+/** Records what processing made of a stored notification, once: only while it is still `received`. */
+export function finishNotification(
+  tx: EntityManager,
+  eventId: string,
+  verification: 'verified' | 'invalid',
+  processing: Processing,
+  outcome: string,
+  details: FinishDetails = {},
+): Promise<number> {
+  return affected(
+    tx,
+    sql`update payment_event set verification = ${verification}, processing = ${processing},
+          outcome = ${outcome}, flag_kind = ${details.flagKind ?? null}, attempt_id = coalesce(${details.attemptId ?? null}, attempt_id), order_id = coalesce(${details.orderId ?? null}, order_id),
+          dedup_key = ${details.dedupKey ?? null}, amount = coalesce(${details.amount ?? null}, amount),
+          attempts = attempts + 1, processed_at = clock_timestamp(), updated_at = now()
+        where id = ${eventId} and processing = 'received'`,
+  );
+}
+
+/** A notification PayPal vouched for, described in the terms every channel shares. */
+export interface VerifiedNotification {
+  eventId: string;
+  /** One per thing PayPal told us (IPN: txn and status; webhook: the event id): a repeat is a duplicate. */
+  dedupKey: string;
+  /** What it is about, for outcome texts: "txn 9905168056260241A". */
+  subject: string;
+  /** Its amount (minor units, unsigned) when readable, kept on unmatched and flagged rows. */
+  gross: number | null;
+  /** The outcome text when it maps to nothing to do. */
+  noAction: string;
+  findAttempt(tx: EntityManager): Promise<AttemptRow | undefined>;
+  outcome(attempt: AttemptRow): NotificationOutcome;
+}
+
+/**
+ * The exactly-once path of a verified notification, in one transaction: claim the event, absorb a
+ * duplicate, keep an unmatched one for reconciliation, flag a mismatch, else apply the outcome through
+ * applyPaymentOutcome under the order+attempt locks, where IPNs, webhooks, return URLs and re-syncs meet.
+ */
+export function applyVerifiedNotification(em: EntityManager, notification: VerifiedNotification, actor: Actor): Promise<Processing> {
+  const { eventId, dedupKey } = notification;
+  const finish = (tx: EntityManager, processing: Processing, outcome: string, details: FinishDetails = {}) =>
+    finishNotification(tx, eventId, 'verified', processing, outcome, details);
+  return em.transactional(async (tx) => {
+    // Two workers holding the same event (a re-queued job) must not both act on it.
+    const mine = await firstRow(tx, sql<{ processing: Processing }>`select processing from payment_event where id = ${eventId} for update`);
+    if (mine?.processing !== 'received') return mine?.processing ?? 'ignored';
+    // A racing duplicate that commits first makes our dedup_key write fail: the job is retried and lands here.
+    const seen = await firstRow(tx, sql<{ id: string }>`select id from payment_event where dedup_key = ${dedupKey}`);
+    if (seen) {
+      await finish(tx, 'duplicate', `already processed as event ${seen.id}`);
+      return 'duplicate';
+    }
+    const attempt = await notification.findAttempt(tx);
+    if (!attempt) {
+      await finish(tx, 'unmatched', `no attempt matches ${notification.subject}; kept for reconciliation`, { dedupKey, amount: notification.gross });
+      return 'unmatched';
+    }
+    const linked = { attemptId: attempt.id, orderId: attempt.orderId, dedupKey };
+    const outcome = notification.outcome(attempt);
+    if (!outcome) {
+      await finish(tx, 'ignored', notification.noAction, linked);
+      return 'ignored';
+    }
+    if (outcome.kind === 'mismatch') {
+      await finish(tx, 'flagged', outcome.reason, { ...linked, amount: notification.gross, flagKind: 'amount_mismatch' });
+      return 'flagged';
+    }
+    const applied = await applyPaymentOutcome(tx, attempt.id, outcome, actor);
+    const processing: Processing = applied.result === 'flagged' ? 'flagged' : 'processed';
+    await finish(tx, processing, applied.message, {
+      ...linked,
+      amount: 'amount' in outcome && typeof outcome.amount === 'number' ? outcome.amount : null,
+      ...(applied.flag ? { flagKind: applied.flag } : {}),
+    });
+    return processing;
+  });
+}
+
+/** Notifications stored but never processed (a crash between the 200 and the queue), oldest first. */
+export async function strandedNotifications(em: EntityManager, source: NotificationSource, olderThanSeconds: number): Promise<string[]> {
+  const stranded = await rows(
+    em,
+    sql<{ id: string }>`select id from payment_event where source = ${source} and processing = 'received'
+                         and created_at < now() - make_interval(secs => ${olderThanSeconds}) order by created_at limit 1000`,
+  );
+  return stranded.map((row) => row.id);
+}

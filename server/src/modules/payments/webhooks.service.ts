@@ -1,0 +1,165 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from '../../logger.js';
+import { PaymentProviderError, type PaymentGateway, type WebhookTransmission, type WebhookVerdict } from '../../paypal/gateway.js';
+import { parseWebhookEvent, transmissionFromHeaders, transmissionHeaders, type WebhookEnvelope } from '../../paypal/webhook/webhook-event.js';
+import {
+  PAYPAL_ACTOR,
+  amountMismatch,
+  applyVerifiedNotification,
+  finishNotification,
+  inboxColumn,
+  pendingNotification,
+  storeNotification,
+  strandedNotifications,
+  unsignedMinor,
+  type NotificationOutcome,
+} from './notification-inbox.js';
+import type { Processing } from './payment-events.js';
+import { findAttempt, type AttemptRow } from './payment-outcome.js';
+
+export interface WebhooksConfig {
+  /** PAYPAL_WEBHOOK_ID: the webhook PayPal signs our deliveries for. Without it the channel is off. */
+  webhookId: string | undefined;
+}
+
+export interface WebhookQueue {
+  enqueueWebhook(eventId: string, round?: string): Promise<void>;
+}
+
+/** Events whose resource is money leaving a sale (a refund or a chargeback), not the sale itself. */
+const MONEY_OUT_EVENTS = new Set(['PAYMENT.SALE.REFUNDED', 'PAYMENT.SALE.REVERSED']);
+
+/** The sale and payment a webhook is about, whichever of its two resource shapes it has. */
+function subjectOf(event: WebhookEnvelope): { saleId: string | undefined; paymentId: string | undefined } {
+  const { resource } = event;
+  return { saleId: MONEY_OUT_EVENTS.has(event.eventType) ? resource.saleId : resource.id, paymentId: resource.parentPayment };
+}
+
+/** A verified webhook in our outcome vocabulary: the same outcomes, and the same amount checks, as its IPN. */
+function outcomeFromWebhook(event: WebhookEnvelope, attempt: AttemptRow): NotificationOutcome {
+  const { resource, eventType } = event;
+  const money = unsignedMinor(resource.total, resource.currency);
+  if (!money) return { kind: 'mismatch', reason: `unreadable amount ${resource.total ?? '(none)'} ${resource.currency ?? '(none)'}` };
+  const { amount, currency } = money;
+  const says = `webhook says ${resource.total} ${currency}`;
+  const saleId = subjectOf(event).saleId ?? null;
+  switch (eventType) {
+    case 'PAYMENT.SALE.COMPLETED':
+      return amountMismatch(attempt, money, says) ?? { kind: 'completed', saleId: saleId ?? '', amount, currency };
+    case 'PAYMENT.SALE.PENDING':
+      return amountMismatch(attempt, money, says) ?? { kind: 'pending', saleId, reason: resource.reasonCode ?? null };
+    case 'PAYMENT.SALE.DENIED':
+      return { kind: 'failed', reason: `PayPal webhook: ${eventType}`, saleId };
+    case 'PAYMENT.SALE.REFUNDED':
+    case 'PAYMENT.SALE.REVERSED':
+      return {
+        kind: 'refunded',
+        amount,
+        currency,
+        reason: eventType === 'PAYMENT.SALE.REFUNDED' ? 'refunded' : `reversed (${resource.reasonCode ?? 'no reason given'})`,
+        // The refund's or reversal's own transaction: its IPN carries the same id as txn_id.
+        refundTxnId: resource.id ?? null,
+      };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * PayPal webhooks (v1), the second notification channel beside IPN: stored raw with their transmission
+ * headers on arrival, then verified through the gateway and applied by a job, exactly like IPNs.
+ */
+export class WebhooksService {
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly gateway: PaymentGateway,
+    private readonly config: WebhooksConfig,
+    private readonly queue: WebhookQueue,
+    private readonly logger: Logger,
+  ) {}
+
+  get enabled(): boolean {
+    return this.config.webhookId !== undefined;
+  }
+
+  /** The listener's whole synchronous job: store the exact bytes and the transmission headers, queue the work. */
+  async receiveWebhook(raw: Buffer, event: WebhookEnvelope, transmission: WebhookTransmission): Promise<string> {
+    const { resource } = event;
+    return storeNotification(
+      this.orm.em.fork(),
+      {
+        source: 'webhook',
+        txnId: inboxColumn(resource.id, 64),
+        parentTxnId: inboxColumn(MONEY_OUT_EVENTS.has(event.eventType) ? resource.saleId : undefined, 64),
+        externalId: inboxColumn(resource.parentPayment, 64),
+        providerStatus: inboxColumn(event.eventType, 64),
+        currency: inboxColumn(resource.currency, 3),
+        rawBody: raw,
+        payload: { headers: transmissionHeaders(transmission) },
+      },
+      (eventId) => this.queue.enqueueWebhook(eventId),
+      this.logger,
+    );
+  }
+
+  /**
+   * The webhook job: PayPal verifies the delivery, then the exactly-once path applies it. Throws only
+   * for temporary trouble (verification unreachable), so the queue retries with backoff.
+   */
+  async processWebhook(eventId: string): Promise<Processing> {
+    const em = this.orm.em.fork();
+    const stored = await pendingNotification(em, eventId, 'webhook');
+    if (typeof stored === 'string') return stored;
+    const { webhookId } = this.config;
+    // Stored while PAYPAL_WEBHOOK_ID was set: kept until it is again, since only with it can PayPal vouch for them.
+    if (webhookId === undefined) throw new Error('PAYPAL_WEBHOOK_ID is not set; stored webhooks wait until it is');
+    const event = parseWebhookEvent(stored.rawBody);
+    const transmission = transmissionFromHeaders((stored.payload as { headers?: unknown } | null)?.headers);
+    // The listener stores nothing else; a row that reads otherwise was not written by it.
+    if (!event || !transmission) {
+      await finishNotification(em, eventId, 'invalid', 'ignored', 'not a readable webhook delivery');
+      return 'ignored';
+    }
+    const verdict = await this.verify(transmission, stored.rawBody, webhookId);
+    if (verdict === 'FAILURE') {
+      await finishNotification(em, eventId, 'invalid', 'flagged', 'PayPal answered FAILURE: not signed by PayPal for our webhook, or altered', {
+        flagKind: 'signature_invalid',
+      });
+      return 'flagged';
+    }
+    const { saleId, paymentId } = subjectOf(event);
+    return applyVerifiedNotification(
+      em,
+      {
+        eventId,
+        // PayPal resends an event under its id, with a new transmission each time.
+        dedupKey: `webhook:${event.id}`,
+        subject: `sale ${saleId ?? '(none)'}`,
+        gross: unsignedMinor(event.resource.total, event.resource.currency)?.amount ?? null,
+        noAction: `${event.eventType} needs no action`,
+        findAttempt: async (tx) =>
+          (saleId ? await findAttempt(tx, { saleId }) : undefined) ?? (paymentId ? await findAttempt(tx, { externalId: paymentId }) : undefined),
+        outcome: (attempt) => outcomeFromWebhook(event, attempt),
+      },
+      PAYPAL_ACTOR,
+    );
+  }
+
+  /** Webhooks stored but never processed (a crash between the 200 and the queue): queue them again. */
+  async requeueStranded(olderThanSeconds = 30, round?: string): Promise<number> {
+    if (!this.enabled) return 0;
+    const stranded = await strandedNotifications(this.orm.em.fork(), 'webhook', olderThanSeconds);
+    for (const id of stranded) await this.queue.enqueueWebhook(id, round);
+    return stranded.length;
+  }
+
+  /** PayPal refusing the verification request itself (HTTP 400) is its answer about this delivery, not an outage. */
+  private async verify(transmission: WebhookTransmission, rawBody: Buffer, webhookId: string): Promise<WebhookVerdict> {
+    try {
+      return await this.gateway.verifyWebhook({ transmission, rawBody: rawBody.toString('utf8'), webhookId });
+    } catch (error) {
+      if (error instanceof PaymentProviderError && error.httpStatus === 400) return 'FAILURE';
+      throw error;
+    }
+  }
+}
