@@ -1,5 +1,6 @@
 import { Migration20261123102440_initial } from './Migration20261123102440_initial.js';
 import { Migration20261123110626_backoffice } from './Migration20261123110626_backoffice.js';
+import { Migration20261123141404_search_indexes } from './Migration20261123141404_search_indexes.js';
 
 /** Every migration, in order. `npm run migration:create -w @orders/server` generates the next one. */
-export const migrations = [Migration20261123102440_initial, Migration20261123110626_backoffice];
+export const migrations = [Migration20261123102440_initial, Migration20261123110626_backoffice, Migration20261123141404_search_indexes];

@@ -11,6 +11,9 @@ import { Cart } from '../carts/cart.entity.js';
  *  - order_total_idx:     sort by total, amount range
  *  - order_currency_idx:  currency filter sorted by time
  *  - order_status_total_idx, order_currency_total_idx: the same filters sorted by total
+ *  - order_currency_status_idx: status and currency filtered together (with or without dates): the
+ *    bounded count (up to 10,001) is an index-only scan instead of a heap scan of every match of one
+ *    filter (measured on 1M orders: 19 ms → 2 ms for failed+cancelled USD in the last 90 days)
  */
 export const Order = defineEntity({
   name: 'Order',
@@ -40,6 +43,7 @@ export const Order = defineEntity({
     { name: 'order_currency_idx', properties: ['currency', 'createdAt', 'id'] },
     { name: 'order_status_total_idx', properties: ['status', 'total', 'id'] },
     { name: 'order_currency_total_idx', properties: ['currency', 'total', 'id'] },
+    { name: 'order_currency_status_idx', properties: ['currency', 'status', 'createdAt', 'id'] },
   ],
   checks: [
     { name: 'order_total_check', expression: 'total >= 0' },
