@@ -30,7 +30,7 @@ type DiscrepancyRow = Omit<Discrepancy, 'detectedAt'> & { detectedAt: string };
  *  - amount_mismatch:         flagged events (payment_event_processing_idx) whose flag_kind says so
  *  - multiple_successes:      orders with a captured sale beside their success (attempt_extra_capture_idx)
  *  - stuck_attempt:           created/approved attempts not touched for a while (attempt_status_idx)
- *  - unmatched_ipn:           IPNs that matched no attempt (payment_event_processing_idx)
+ *  - unmatched_ipn:           IPNs and webhooks that matched no attempt (payment_event_processing_idx)
  * A discrepancy's id is `kind:subject`; resolving it records that id, and it no longer shows.
  */
 function discrepancies(stuckAfterMinutes: number): RawBuilder<DiscrepancyRow> {
@@ -65,10 +65,11 @@ function discrepancies(stuckAfterMinutes: number): RawBuilder<DiscrepancyRow> {
      where a.status in ('created', 'approved') and a.updated_at < now() - make_interval(mins => ${stuckAfterMinutes})
     union all
     select 'unmatched_ipn', 'unmatched_ipn:' || e.id, null, null, e.id, null, e.amount, e.currency,
-           format('IPN %s for txn %s matches no attempt', coalesce(e.provider_status, '(no status)'), coalesce(e.txn_id, '(none)')),
+           format('%s %s for txn %s matches no attempt', case e.source when 'ipn' then 'IPN' else 'Webhook' end,
+                  coalesce(e.provider_status, '(no status)'), coalesce(e.txn_id, '(none)')),
            e.created_at
       from payment_event e
-     where e.processing = 'unmatched' and e.source = 'ipn'`;
+     where e.processing = 'unmatched' and e.source in ('ipn', 'webhook')`;
 }
 
 const unresolved = sql`not exists (select 1 from reconciliation_resolution r where r.discrepancy_id = d.id)`;

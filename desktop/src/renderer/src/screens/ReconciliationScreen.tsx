@@ -20,7 +20,7 @@ export const KIND_LABELS: Record<DiscrepancyKind, { title: string; one: string; 
   amount_mismatch: { title: 'Amount or currency mismatch', one: 'Amount mismatch', explain: 'PayPal (or a service) reported a different amount or currency than the attempt expected.' },
   multiple_successes: { title: 'Paid more than once', one: 'Paid more than once', explain: 'More than one captured sale for one order: refund the extra payment.' },
   stuck_attempt: { title: 'Stuck attempts', one: 'Stuck attempt', explain: 'Attempts still created/approved long after they began. Re-sync to learn what happened.' },
-  unmatched_ipn: { title: 'Unmatched IPNs', one: 'Unmatched IPN', explain: 'Verified IPNs that match no payment attempt.' },
+  unmatched_ipn: { title: 'Unmatched notifications', one: 'Unmatched notification', explain: 'Verified IPNs and webhooks that match no payment attempt.' },
 };
 
 export function ReconciliationScreen({ kind }: { kind?: DiscrepancyKind }) {
