@@ -44,13 +44,17 @@ export class JobQueue {
    * (active until they expire, or far into a backoff) get a fresh job at once; processing is
    * idempotent, so an extra job only finds the event already handled.
    */
-  async enqueueIpn(eventId: string, round = ''): Promise<void> {
-    await this.boss.send(IPN_QUEUE, { eventId }, { singletonKey: round ? `${eventId}@${round}` : eventId });
+  enqueueIpn(eventId: string, round = ''): Promise<void> {
+    return this.enqueueNotification(IPN_QUEUE, eventId, round);
   }
 
   /** The same for a stored webhook, on its own queue. */
-  async enqueueWebhook(eventId: string, round = ''): Promise<void> {
-    await this.boss.send(WEBHOOK_QUEUE, { eventId }, { singletonKey: round ? `${eventId}@${round}` : eventId });
+  enqueueWebhook(eventId: string, round = ''): Promise<void> {
+    return this.enqueueNotification(WEBHOOK_QUEUE, eventId, round);
+  }
+
+  private async enqueueNotification(queue: string, eventId: string, round: string): Promise<void> {
+    await this.boss.send(queue, { eventId }, { singletonKey: round ? `${eventId}@${round}` : eventId });
   }
 
   /** One extra sweep, `seconds` from now, besides the one every minute. */

@@ -1,15 +1,15 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { type AttemptStatus, type Currency, type Customer, type RefundResult, type ResyncResult } from '@orders/shared';
+import { type AttemptStatus, type Currency, type Customer, type ResyncResult } from '@orders/shared';
 import { newId } from '../../db/base.entity.js';
 import { affected, firstRow, sql, type EntityManager } from '../../db/sql.js';
-import { DomainError, badRequest, conflict, notFound } from '../../errors.js';
+import { DomainError, conflict, notFound } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { PaymentProviderError, type PaymentGateway, type ProviderPayment, type ProviderRefund } from '../../paypal/gateway.js';
+import { PaymentProviderError, type PaymentGateway, type ProviderPayment } from '../../paypal/gateway.js';
 import { parseIpn, verifyIpn, type IpnFields } from '../../paypal/ipn/ipn-message.js';
 import { recordAudit, type Actor } from '../audit/audit.service.js';
 import { loadLines } from '../carts/carts.service.js';
 import { PAID_STATUSES } from '../orders/order-state.js';
-import { ORDER_COLUMNS, applyRefundDelta, findOrder, reopenFailedOrder, type OrderRow } from '../orders/orders.service.js';
+import { ORDER_COLUMNS, findOrder, reopenFailedOrder, type OrderRow } from '../orders/orders.service.js';
 import { OPEN_ATTEMPT_STATUSES, attemptCanBecome } from './attempt-state.js';
 import {
   PAYPAL_ACTOR,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { WebhookTransmission } from '../gateway.js';
+import { transmissionHeaders } from '../webhook/webhook-event.js';
 import { newCertId, newTransmissionSig, newWebhookId } from './ids.js';
 import { NotificationDispatcher, type Delivery, type DispatcherOptions } from './notification-dispatcher.js';
 import { paypalTime } from './store.js';
@@ -61,15 +62,7 @@ export class WebhookDispatcher extends NotificationDispatcher<WebhookLogEntry> {
         name: 'webhook',
         request: (entry) => ({
           url: entry.url,
-          headers: {
-            'content-type': 'application/json',
-            'user-agent': 'PayPal/AUHD-214.0-52392296',
-            'paypal-transmission-id': entry.transmission.transmissionId,
-            'paypal-transmission-time': entry.transmission.transmissionTime,
-            'paypal-transmission-sig': entry.transmission.transmissionSig,
-            'paypal-cert-url': entry.transmission.certUrl,
-            'paypal-auth-algo': entry.transmission.authAlgo,
-          },
+          headers: { 'content-type': 'application/json', 'user-agent': 'PayPal/AUHD-214.0-52392296', ...transmissionHeaders(entry.transmission) },
           body: entry.body,
         }),
         accepted: (status) => status >= 200 && status < 300,
