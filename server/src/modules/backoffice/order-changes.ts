@@ -61,6 +61,9 @@ export class OrderChangeFeed {
    * cut with an AbortError, not completed, so clients reconnect to an instance that is still up.
    */
   async *changes(signal?: AbortSignal): AsyncGenerator<OrderChangeEvent, void, undefined> {
+    // A closed feed (shutdown) ends streams like it ends running ones; one not listening refuses them.
+    if (this.closed) throw new DOMException('the server is shutting down', 'AbortError');
+    if (!this.listening) throw new DomainError('SERVICE_UNAVAILABLE', 'live order changes are reconnecting to the database; subscribe again shortly');
     const pending: OrderChangeEvent[] = [];
     // Changed from the callbacks below; the cast keeps TypeScript from narrowing it to 'open'.
     let state = 'open' as 'open' | 'overflow' | 'stopped' | 'lost';
@@ -80,7 +83,6 @@ export class OrderChangeFeed {
         wake?.();
       },
     };
-    if (!this.closed && !this.listening) throw new DomainError('SERVICE_UNAVAILABLE', 'live order changes are reconnecting to the database; subscribe again shortly');
     const onAbort = () => wake?.();
     signal?.addEventListener('abort', onAbort);
     this.subscribers.add(subscriber);
