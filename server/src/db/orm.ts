@@ -6,13 +6,14 @@ import { Cart, CartLine } from '../modules/carts/cart.entity.js';
 import { Order, OrderLine } from '../modules/orders/order.entity.js';
 import { OrderPaymentAttempt, PaymentEvent } from '../modules/payments/payment.entity.js';
 import { OrderRefund } from '../modules/payments/refund.entity.js';
+import { MoneyMovement } from '../modules/payments/money-movement.entity.js';
 import { ReconciliationResolution } from '../modules/reconciliation/reconciliation.entity.js';
 import { ApiKey, StaffSession, StaffUser } from '../modules/staff/staff.entity.js';
 import { AuditEntry } from '../modules/audit/audit.entity.js';
 import { migrations } from './migrations/index.js';
 
 export const entities = [
-  Product, Cart, CartLine, Order, OrderLine, OrderPaymentAttempt, PaymentEvent, OrderRefund,
+  Product, Cart, CartLine, Order, OrderLine, OrderPaymentAttempt, PaymentEvent, OrderRefund, MoneyMovement,
   StaffUser, StaffSession, ApiKey, AuditEntry, ReconciliationResolution,
 ];
 

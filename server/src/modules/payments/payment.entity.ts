@@ -25,6 +25,11 @@ export const OrderPaymentAttempt = defineEntity({
     rawCreate: p.json<unknown>().nullable(),
     rawExecute: p.json<unknown>().nullable(),
     succeededAt: p.datetime().nullable(),
+    /**
+     * Set while `/paypal/return` has PayPal executing this attempt: a newer attempt for the order is
+     * refused meanwhile, so a buyer cannot approve two payments and have both executed.
+     */
+    executeStartedAt: p.datetime().nullable(),
   },
   indexes: [
     { name: 'attempt_order_idx', properties: ['order', 'createdAt'] },

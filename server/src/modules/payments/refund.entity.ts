@@ -17,6 +17,8 @@ export const OrderRefund = defineEntity({
     order: () => p.manyToOne(Order),
     attempt: () => p.manyToOne(OrderPaymentAttempt).nullable(),
     saleId: p.string().length(64),
+    /** `order`: the order's own sale; `duplicate`: a second sale captured for an already paid order, returned whole. */
+    kind: p.string().length(16).default('order'),
     amount: p.integer(),
     currency: p.string().length(3),
     status: p.string().length(16),
@@ -31,6 +33,7 @@ export const OrderRefund = defineEntity({
   checks: [
     { name: 'order_refund_amount_check', expression: 'amount > 0' },
     { name: 'order_refund_status_check', expression: "status in ('requested', 'completed', 'failed')" },
+    { name: 'order_refund_kind_check', expression: "kind in ('order', 'duplicate')" },
   ],
 });
 export type IOrderRefund = InferEntity<typeof OrderRefund>;
