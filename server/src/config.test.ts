@@ -36,8 +36,9 @@ describe('loadConfig', () => {
         webhookId: undefined,
         timeoutMs: 20_000,
       },
-      bootstrap: { serviceApiKey: undefined, adminEmail: undefined, adminPassword: undefined },
+      bootstrap: { serviceApiKey: undefined, adminEmail: undefined, adminPassword: undefined, resetAdminPassword: false },
       rateLimits: { loginPerMinute: 20, ipnPerMinute: 3000 },
+      loginLockAfterFailures: 10,
       logLevel: 'info',
       dataDir: path.resolve(REPO_DATA_DIR),
     });
@@ -60,7 +61,9 @@ describe('loadConfig', () => {
       BOOTSTRAP_SERVICE_API_KEY: 'k'.repeat(24),
       BOOTSTRAP_ADMIN_EMAIL: 'Admin@Example.com',
       BOOTSTRAP_ADMIN_PASSWORD: 'twelve chars!',
+      BOOTSTRAP_RESET_ADMIN_PASSWORD: '1',
       LOGIN_RATE_LIMIT: '5',
+      LOGIN_LOCK_AFTER_FAILURES: '4',
       IPN_RATE_LIMIT: '0',
       LOG_LEVEL: 'debug',
       DATA_DIR: '/var/lib/orders',
@@ -80,8 +83,9 @@ describe('loadConfig', () => {
         webhookId: '8PT597110X687430LKGECATA',
         timeoutMs: 15_000,
       },
-      bootstrap: { serviceApiKey: 'k'.repeat(24), adminEmail: 'admin@example.com', adminPassword: 'twelve chars!' },
+      bootstrap: { serviceApiKey: 'k'.repeat(24), adminEmail: 'admin@example.com', adminPassword: 'twelve chars!', resetAdminPassword: true },
       rateLimits: { loginPerMinute: 5, ipnPerMinute: 0 },
+      loginLockAfterFailures: 4,
       logLevel: 'debug',
       dataDir: '/var/lib/orders',
     });
@@ -124,6 +128,9 @@ describe('loadConfig', () => {
       ['BOOTSTRAP_SERVICE_API_KEY', 'too-short'],
       ['BOOTSTRAP_SERVICE_API_KEY', `  ${'k'.repeat(20)}  `],
       ['LOG_LEVEL', 'verbose'],
+      ['BOOTSTRAP_RESET_ADMIN_PASSWORD', 'yes'],
+      ['BOOTSTRAP_RESET_ADMIN_PASSWORD', '1'],
+      ['LOGIN_LOCK_AFTER_FAILURES', '-1'],
     ])('%s=%j', (name, value) => {
       expect(variablesNamed(problemsOf({ [name]: value }))).toEqual([name]);
     });
@@ -239,6 +246,7 @@ describe('loadConfig', () => {
         serviceApiKey: undefined,
         adminEmail: 'admin@example.com',
         adminPassword: '  Twelve+ Chars  ',
+        resetAdminPassword: false,
       });
     });
   });

@@ -30,8 +30,12 @@ const envSchema = z
     BOOTSTRAP_SERVICE_API_KEY: optional(z.string().trim().min(24, 'must be at least 24 characters')),
     BOOTSTRAP_ADMIN_EMAIL: optional(z.email({ error: 'must be an email address' })),
     BOOTSTRAP_ADMIN_PASSWORD: optional(z.string().min(12, 'must be at least 12 characters')),
+    BOOTSTRAP_RESET_ADMIN_PASSWORD: optional(z.enum(['0', '1'], { error: 'must be 1 (reset the bootstrap admin\'s password) or 0' })).transform(
+      (v) => v === '1',
+    ),
     LOGIN_RATE_LIMIT: optional(z.coerce.number({ error: 'must be a number' }).int().min(0)).transform((v) => v ?? 20),
     IPN_RATE_LIMIT: optional(z.coerce.number({ error: 'must be a number' }).int().min(0)).transform((v) => v ?? 3000),
+    LOGIN_LOCK_AFTER_FAILURES: optional(z.coerce.number({ error: 'must be a number' }).int().min(0)).transform((v) => v ?? 10),
     LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).transform((v) => v ?? 'info'),
     DATA_DIR: optional(z.string().trim()).transform((v) => v ?? DEFAULT_DATA_DIR),
   })
@@ -48,6 +52,9 @@ const envSchema = z
         path: [env.BOOTSTRAP_ADMIN_EMAIL ? 'BOOTSTRAP_ADMIN_PASSWORD' : 'BOOTSTRAP_ADMIN_EMAIL'],
         message: 'BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD must be set together',
       });
+    }
+    if (env.BOOTSTRAP_RESET_ADMIN_PASSWORD && !env.BOOTSTRAP_ADMIN_PASSWORD) {
+      ctx.addIssue({ code: 'custom', path: ['BOOTSTRAP_RESET_ADMIN_PASSWORD'], message: 'needs BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD' });
     }
   });
 
@@ -74,9 +81,13 @@ export interface AppConfig {
     serviceApiKey: string | undefined;
     adminEmail: string | undefined;
     adminPassword: string | undefined;
+    /** BOOTSTRAP_RESET_ADMIN_PASSWORD=1: set an existing bootstrap admin's password on purpose (a forgotten one). */
+    resetAdminPassword: boolean;
   };
   /** Per client address per minute; 0 turns a limit off. */
   rateLimits: { loginPerMinute: number; ipnPerMinute: number };
+  /** Failed logins for one email (within 15 minutes) that lock it for 15 minutes; 0 turns locking off. */
+  loginLockAfterFailures: number;
   logLevel: string;
   dataDir: string;
 }
@@ -114,8 +125,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       serviceApiKey: e.BOOTSTRAP_SERVICE_API_KEY,
       adminEmail: e.BOOTSTRAP_ADMIN_EMAIL?.toLowerCase(),
       adminPassword: e.BOOTSTRAP_ADMIN_PASSWORD,
+      resetAdminPassword: e.BOOTSTRAP_RESET_ADMIN_PASSWORD,
     },
     rateLimits: { loginPerMinute: e.LOGIN_RATE_LIMIT, ipnPerMinute: e.IPN_RATE_LIMIT },
+    loginLockAfterFailures: e.LOGIN_LOCK_AFTER_FAILURES,
     logLevel: e.LOG_LEVEL,
     dataDir: e.DATA_DIR,
   };

@@ -1,5 +1,4 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { CUSTOMER_SCOPES } from '@orders/shared';
 import type { FastifyInstance } from 'fastify';
 import type { AppConfig } from './config.js';
 import { initOrm, migrate } from './db/orm.js';
@@ -26,16 +25,22 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Ensures the bootstrap credentials from the environment exist, so a fresh install can be used at once. */
+/**
+ * Creates the bootstrap credentials from the environment when missing, so a fresh install can be used
+ * at once. What exists is left as staff made it: a disabled key or admin stays disabled, a password
+ * is kept (unless BOOTSTRAP_RESET_ADMIN_PASSWORD=1 asks for a reset on purpose).
+ */
 async function bootstrap(services: Services, config: AppConfig, logger: Logger): Promise<void> {
-  const { serviceApiKey, adminEmail, adminPassword } = config.bootstrap;
+  const { serviceApiKey, adminEmail, adminPassword, resetAdminPassword } = config.bootstrap;
   if (serviceApiKey) {
-    await services.staff.ensureApiKey('bootstrap', serviceApiKey, [...CUSTOMER_SCOPES, 'catalog:write']);
-    logger.info('bootstrap service API key ensured');
+    const key = await services.staff.bootstrapApiKey(serviceApiKey);
+    if (key.disabled) logger.warn({ apiKeyId: key.id }, 'bootstrap service API key is disabled by staff; left disabled');
+    else logger.info({ created: key.created, addedScopes: key.addedScopes }, 'bootstrap service API key ensured');
   }
   if (adminEmail && adminPassword) {
-    await services.staff.ensureStaff(adminEmail, adminPassword, 'admin');
-    logger.info({ email: adminEmail }, 'bootstrap admin ensured');
+    const admin = await services.staff.bootstrapAdmin(adminEmail, adminPassword, { resetPassword: resetAdminPassword });
+    if (admin.disabled) logger.warn({ email: adminEmail }, 'bootstrap admin is disabled by staff; left disabled');
+    else logger.info({ email: adminEmail, created: admin.created, passwordReset: admin.passwordReset }, 'bootstrap admin ensured');
   }
 }
 
@@ -84,6 +89,7 @@ export async function startServer(
         ipnVerifyUrl: paypal.ipnVerifyUrl,
       },
       webhooks: { webhookId: paypal.webhookId },
+      loginLockAfterFailures: config.loginLockAfterFailures,
     });
     await bootstrap(services, config, logger);
     const http = await buildHttpApp({ services, logger, rateLimits: config.rateLimits });

@@ -10,6 +10,7 @@ import { RefundsService } from './modules/payments/refunds.service.js';
 import { WebhooksService, type WebhookQueue, type WebhooksConfig } from './modules/payments/webhooks.service.js';
 import { ReconciliationService } from './modules/reconciliation/reconciliation.service.js';
 import { StaffService } from './modules/staff/staff.service.js';
+import { DEFAULT_LOGIN_LOCKOUT, LoginLockout } from './modules/staff/login-lockout.js';
 import type { PaymentGateway } from './paypal/gateway.js';
 
 export interface Services {
@@ -34,6 +35,8 @@ export interface ServiceDependencies {
   webhooks: WebhooksConfig;
   queue: IpnQueue & WebhookQueue;
   logger: Logger;
+  /** Failed logins that lock an email (LOGIN_LOCK_AFTER_FAILURES); the default when absent. */
+  loginLockAfterFailures?: number;
 }
 
 export function createServices(deps: ServiceDependencies): Services {
@@ -45,7 +48,10 @@ export function createServices(deps: ServiceDependencies): Services {
     payments: new PaymentsService(deps.orm, deps.gateway, deps.payments, deps.queue, deps.logger),
     webhooks: new WebhooksService(deps.orm, deps.gateway, deps.webhooks, deps.queue, deps.logger.child({ component: 'webhooks' })),
     refunds: new RefundsService(deps.orm, deps.gateway, deps.logger.child({ component: 'refunds' })),
-    staff: new StaffService(deps.orm),
+    staff: new StaffService(
+      deps.orm,
+      new LoginLockout({ ...DEFAULT_LOGIN_LOCKOUT, failuresBeforeLock: deps.loginLockAfterFailures ?? DEFAULT_LOGIN_LOCKOUT.failuresBeforeLock }),
+    ),
     backoffice: new BackofficeService(deps.orm),
     reconciliation: new ReconciliationService(deps.orm),
     orderChanges: new OrderChangeFeed(deps.orm.config.get('clientUrl')!, deps.logger.child({ component: 'order-changes' })),

@@ -10,7 +10,10 @@ export type CustomerType = (typeof CUSTOMER_TYPES)[number];
 export const STAFF_ROLES = ['viewer', 'operator', 'admin'] as const;
 export type StaffRole = (typeof STAFF_ROLES)[number];
 
-/** Scopes a service API key can carry. */
-export const API_KEY_SCOPES = ['carts:write', 'orders:read', 'orders:write', 'payments:write', 'catalog:write'] as const;
+/**
+ * Scopes a service API key can carry. `payments:settle` asserts that money was taken
+ * (`payments.updateAttempt`, `payments.processOrderToPaid`): only for fully trusted services.
+ */
+export const API_KEY_SCOPES = ['carts:write', 'orders:read', 'orders:write', 'payments:write', 'catalog:write', 'payments:settle'] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 export const CUSTOMER_SCOPES: readonly ApiKeyScope[] = ['carts:write', 'orders:read', 'orders:write', 'payments:write'];

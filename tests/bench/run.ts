@@ -149,7 +149,8 @@ interface IpnResult {
 async function registerIpns(target: Target, fieldsList: Record<string, string>[]): Promise<string[]> {
   const notifyUrl = `${target.url}/paypal/ipn`;
   const post = async (url: string, body: unknown) => {
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const headers = { 'content-type': 'application/json', ...(target.simulatorToken ? { authorization: `Bearer ${target.simulatorToken}` } : {}) };
+    const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
     if (!response.ok) throw new Error(`${url} answered ${response.status}: ${await response.text()}`);
     return response.status === 204 ? undefined : response.json();
   };

@@ -104,6 +104,7 @@ beforeAll(async () => {
   for (const scope of API_KEY_SCOPES) {
     keys[`without ${scope}`] = (await server.services.staff.createApiKey(`without-${scope}`, API_KEY_SCOPES.filter((s) => s !== scope))).key;
   }
+  keys.customer = (await server.services.staff.createApiKey('customer scopes')).key;
   const disabled = await server.services.staff.createApiKey('disabled', [...API_KEY_SCOPES]);
   await pool.query('update api_key set disabled = true where id = $1', [disabled.id]);
   keys.disabled = disabled.key;
@@ -247,15 +248,17 @@ describe('service keys: scopes and validity', () => {
       'orders.list': 'orders:read',
       'orders.getToPay': 'orders:read',
       'payments.attemptToPay': 'payments:write',
-      'payments.updateAttempt': 'payments:write',
-      'payments.processOrderToPaid': 'payments:write',
+      // Asserting that money was taken is its own scope, not part of the customer ones.
+      'payments.updateAttempt': 'payments:settle',
+      'payments.processOrderToPaid': 'payments:settle',
     } satisfies Record<string, ApiKeyScope>);
   });
 
   it('a key lacking the scope cannot act on Alice’s order even with valid input (FORBIDDEN, nothing changed)', async () => {
     await refused('without orders:read', proc('orders.get'), keys['without orders:read'], { customer: alice, orderId: own.pendingOrderId }, 'FORBIDDEN', aliceSecrets([own.pendingOrderId, 'alice-']));
-    await refused('without payments:write', proc('payments.processOrderToPaid'), keys['without payments:write'], { orderId: own.pendingOrderId }, 'FORBIDDEN', aliceSecrets([own.pendingOrderId]));
-    await refused('without payments:write', proc('payments.updateAttempt'), keys['without payments:write'], { externalId: own.externalId, status: 'succeeded', amount: 1500, currency: 'USD' }, 'FORBIDDEN', aliceSecrets([own.externalId]));
+    await refused('without payments:settle', proc('payments.processOrderToPaid'), keys['without payments:settle'], { orderId: own.pendingOrderId }, 'FORBIDDEN', aliceSecrets([own.pendingOrderId]));
+    await refused('without payments:settle', proc('payments.updateAttempt'), keys['without payments:settle'], { externalId: own.externalId, status: 'succeeded', amount: 1500, currency: 'USD' }, 'FORBIDDEN', aliceSecrets([own.externalId]));
+    await refused('the customer scopes only', proc('payments.processOrderToPaid'), keys.customer, { orderId: own.pendingOrderId }, 'FORBIDDEN', aliceSecrets([own.pendingOrderId]));
     await refused('without carts:write', proc('carts.setItem'), keys['without carts:write'], { customer: alice, cartId: own.openCartId, sku: 'OWN-1', quantity: 9 }, 'FORBIDDEN', aliceSecrets([own.openCartId, 'alice-']));
   });
 

@@ -42,7 +42,8 @@ export async function setupPaypal(config: AppConfig['paypal'], logger: Logger): 
       receiverEmail: config.receiverEmail ?? SIMULATOR_RECEIVER_EMAIL,
       logger: logger.child({ component: 'paypal-simulator' }),
     });
-    logger.info({ url: simulator.baseUrl }, 'PayPal simulator started');
+    // Printed so a developer (or a test driving `npm start`) can use the control API; it exists only in simulator mode.
+    logger.info({ url: simulator.baseUrl, controlToken: simulator.controlToken }, 'PayPal simulator started');
     return {
       gateway: new PaypalRestGateway({ mode: 'sandbox', clientId, clientSecret, apiBase: simulator.baseUrl, timeoutMs: config.timeoutMs }),
       ipnVerifyUrl: config.ipnVerifyUrl ?? simulator.ipnVerifyUrl,

@@ -12,7 +12,7 @@ import { createContextInner } from '../trpc/init.js';
 import { createCaller } from '../trpc/root.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
-export const ALL_SERVICE_SCOPES: ApiKeyScope[] = [...CUSTOMER_SCOPES, 'catalog:write'];
+export const ALL_SERVICE_SCOPES: ApiKeyScope[] = [...CUSTOMER_SCOPES, 'catalog:write', 'payments:settle'];
 
 export interface TestHarness {
   db: TestDatabase;
@@ -64,7 +64,7 @@ export async function createHarness(): Promise<TestHarness> {
     queue,
     caller,
     serviceCaller: (scopes = ALL_SERVICE_SCOPES) =>
-      caller({ kind: 'service', apiKeyId: randomUUID(), scopes: new Set(scopes) }),
+      caller({ kind: 'service', apiKeyId: randomUUID(), name: 'test harness', scopes: new Set(scopes) }),
     async rowCounts() {
       const counts: Record<string, number> = {};
       for (const table of TABLES) {

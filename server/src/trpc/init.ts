@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import { roleAtLeast, type Principal } from '../modules/staff/staff.service.js';
 import type { Services } from '../services.js';
 import type { Actor } from '../modules/audit/audit.service.js';
+import { recordSettleCall } from './settle-audit.js';
 
 export interface Context {
   services: Services;
@@ -74,6 +75,66 @@ async function* mapStreamErrors<T>(stream: AsyncIterable<T>, ctx: Context, path:
 const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
   typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 
+/** How often a live stream checks that its session still works (logout, expiry, member disabled). */
+export const SESSION_CHECK_INTERVAL_MS = 2_000;
+
+const NEVER_ENDS = new AbortController().signal;
+
+interface SessionWatch {
+  /** Aborts once the session no longer works. */
+  signal: AbortSignal;
+  stop(): void;
+}
+
+function watchSession(staff: Services['staff'], sessionId: string, logger: Logger): SessionWatch {
+  const ended = new AbortController();
+  let checking = false;
+  const timer = setInterval(() => {
+    if (checking) return;
+    checking = true;
+    staff
+      .sessionActive(sessionId)
+      .then((active) => {
+        if (!active) ended.abort();
+      })
+      // A database hiccup is no logout: the next tick asks again.
+      .catch((err: unknown) => logger.debug({ err }, 'session check failed'))
+      .finally(() => (checking = false));
+  }, SESSION_CHECK_INTERVAL_MS);
+  timer.unref();
+  const stop = () => clearInterval(timer);
+  ended.signal.addEventListener('abort', stop, { once: true });
+  return { signal: ended.signal, stop };
+}
+
+/**
+ * Passes a stream through until its session ends, then fails it with UNAUTHORIZED (a client must
+ * log in again, not resubscribe). The next item is raced against the session's end, so a quiet
+ * stream ends too; the resolver gets the same signal as `ctx.sessionEnded` to release what it holds.
+ */
+async function* endWithSession<T>(stream: AsyncIterable<T>, watch: SessionWatch): AsyncGenerator<T> {
+  const iterator = stream[Symbol.asyncIterator]();
+  const sessionEnded = new Promise<'ended'>((resolve) => {
+    if (watch.signal.aborted) resolve('ended');
+    else watch.signal.addEventListener('abort', () => resolve('ended'), { once: true });
+  });
+  let finished = false;
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), sessionEnded]);
+      if (next !== 'ended' && next.done) finished = true;
+      // The resolver may see the same signal first and end its stream: still a session end, not a completion.
+      if (next === 'ended' || (next.done && watch.signal.aborted)) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'the session ended; log in again' });
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    watch.stop();
+    // Not awaited: a generator busy waiting gives up when its signal (ctx.sessionEnded or the request's) aborts.
+    if (!finished) void iterator.return?.(undefined)?.catch(() => {});
+  }
+}
+
 const mapErrors = t.middleware(async ({ next, ctx, path }) => {
   const result = await next();
   if (result.ok) return isAsyncIterable(result.data) ? { ...result, data: mapStreamErrors(result.data, ctx, path) } : result;
@@ -99,9 +160,28 @@ export function serviceProcedure(scope: ApiKeyScope) {
   });
 }
 
+/**
+ * Calls that assert money was taken (`payments:settle`). Each one that is carried out is audited with
+ * the key's name (an idempotent repeat too); a refused one changes nothing, not even the audit trail.
+ */
+export function settleProcedure() {
+  return serviceProcedure('payments:settle').use(async ({ ctx, next, path, getRawInput }) => {
+    const result = await next();
+    if (!result.ok) return result;
+    try {
+      const rawInput = await getRawInput().catch(() => undefined);
+      await recordSettleCall(ctx.services.orm, { apiKeyId: ctx.principal.apiKeyId, apiKeyName: ctx.principal.name, path, rawInput });
+    } catch (err) {
+      // The call itself already happened; its own transition audit (actor = the key id) still stands.
+      ctx.logger.error({ err, path, apiKeyId: ctx.principal.apiKeyId }, 'settle call could not be audited');
+    }
+    return result;
+  });
+}
+
 /** Back-office staff with at least `role` (viewer < operator < admin). */
 export function staffProcedure(role: StaffRole) {
-  return publicProcedure.use(({ ctx, next }) => {
+  return publicProcedure.use(async ({ ctx, next, type }) => {
     const principal = ctx.principal;
     if (!principal) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'log in first' });
     if (principal.kind !== 'staff') throw new TRPCError({ code: 'FORBIDDEN', message: 'staff only' });
@@ -109,6 +189,14 @@ export function staffProcedure(role: StaffRole) {
       throw new TRPCError({ code: 'FORBIDDEN', message: `requires the ${role} role` });
     }
     const actor: Actor = { type: 'staff', id: principal.staffId };
-    return next({ ctx: { ...ctx, principal, actor } });
+    if (type !== 'subscription') return next({ ctx: { ...ctx, principal, actor, sessionEnded: NEVER_ENDS } });
+    // A stream is authenticated once, when it opens: it is watched so it ends with its session.
+    const watch = watchSession(ctx.services.staff, principal.sessionId, ctx.logger);
+    const result = await next({ ctx: { ...ctx, principal, actor, sessionEnded: watch.signal } });
+    if (!result.ok || !isAsyncIterable(result.data)) {
+      watch.stop();
+      return result;
+    }
+    return { ...result, data: endWithSession(result.data, watch) };
   });
 }

@@ -20,6 +20,8 @@ export interface Target {
   url: string;
   trpcUrl: string;
   simulatorUrl: string;
+  /** Bearer token of the simulator's control API (/_sim/*), when the bench drives it over HTTP. */
+  simulatorToken?: string;
   database: string;
   process: Child;
   rss: RssSampler;
@@ -27,13 +29,14 @@ export interface Target {
 }
 
 /** A started server as the bench drives it: its addresses, its process and an RSS sampler on it. */
-function runningTarget(name: Target['name'], child: Child, url: string, simulatorUrl: string, database: string): Target {
+function runningTarget(name: Target['name'], child: Child, url: string, simulatorUrl: string, database: string, simulatorToken?: string): Target {
   const rss = new RssSampler(child.pid);
   return {
     name,
     url,
     trpcUrl: `${url}/trpc`,
     simulatorUrl,
+    ...(simulatorToken ? { simulatorToken } : {}),
     database,
     process: child,
     rss,
@@ -75,8 +78,8 @@ export async function startOrders(options: { databaseUrl: string; database: stri
   });
   try {
     const [, url] = await child.waitFor(/Orders is running at (http:\/\/\S+) /);
-    const [, simulatorUrl] = await child.waitFor(/"url":"(http:\/\/[^"]+)"[^\n]*"msg":"PayPal simulator started"/);
-    return runningTarget('orders', child, url!, simulatorUrl!, options.database);
+    const [, simulatorUrl, simulatorToken] = await child.waitFor(/"url":"(http:\/\/[^"]+)","controlToken":"([^"]+)"[^\n]*"msg":"PayPal simulator started"/);
+    return runningTarget('orders', child, url!, simulatorUrl!, options.database, simulatorToken);
   } catch (error) {
     await child.stop();
     throw error;

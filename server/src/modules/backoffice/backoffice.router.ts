@@ -36,6 +36,9 @@ export const backofficeRouter = router({
   apiKeys: apiKeysAdminRouter,
   events: router({
     /** Server-sent events: every order created or changing status (or refunded amount), from any instance. */
-    onChange: staffProcedure('viewer').subscription(({ ctx, signal }) => ctx.services.orderChanges.changes(signal)),
+    onChange: staffProcedure('viewer').subscription(({ ctx, signal }) =>
+      // Ends when the client leaves or when the session does (logout, expiry, member disabled).
+      ctx.services.orderChanges.changes(signal ? AbortSignal.any([signal, ctx.sessionEnded]) : ctx.sessionEnded),
+    ),
   }),
 });

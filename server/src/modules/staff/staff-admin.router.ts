@@ -3,6 +3,8 @@ import { router, staffProcedure } from '../../trpc/init.js';
 
 export const staffAdminRouter = router({
   list: staffProcedure('admin').query(({ ctx }) => ctx.services.staff.listStaff()),
+  /** Account locks after failed logins, bootstrap changes, staff and key management: audit entries tied to no order. */
+  securityEvents: staffProcedure('admin').query(({ ctx }) => ctx.services.staff.securityEvents()),
   create: staffProcedure('admin')
     .input(backoffice.staffCreateInput)
     .mutation(({ ctx, input }) => ctx.services.staff.createStaff(input, ctx.actor)),

@@ -1,15 +1,16 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { CUSTOMER_SCOPES, STAFF_ROLES, type ApiKeyListItem, type ApiKeyScope, type StaffListItem, type StaffRole } from '@orders/shared';
+import { API_KEY_SCOPES, CUSTOMER_SCOPES, STAFF_ROLES, type ApiKeyListItem, type ApiKeyScope, type StaffListItem, type StaffRole } from '@orders/shared';
 import { affected, firstRow, iso, rows, sql } from '../../db/sql.js';
 import { newId } from '../../db/base.entity.js';
 import { DomainError, conflict, notFound } from '../../errors.js';
 import { recordAudit, SYSTEM_ACTOR, type Actor } from '../audit/audit.service.js';
 import { DUMMY_PASSWORD_HASH, hashPassword, hashSecret, newSecret, verifyPassword } from './credentials.js';
+import { LoginLockout } from './login-lockout.js';
 
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 
 export type Principal =
-  | { kind: 'service'; apiKeyId: string; scopes: ReadonlySet<ApiKeyScope> }
+  | { kind: 'service'; apiKeyId: string; name: string; scopes: ReadonlySet<ApiKeyScope> }
   | { kind: 'staff'; staffId: string; email: string; role: StaffRole; sessionId: string };
 
 export interface StaffDto {
@@ -34,8 +35,22 @@ function toApiKeyItem(row: ApiKeyListItem): ApiKeyListItem {
   return { ...row, createdAt: iso(row.createdAt), lastUsedAt: iso(row.lastUsedAt) };
 }
 
+/** A security event staff can review: account locks, bootstrap changes, key and staff management. */
+export interface SecurityEvent {
+  id: string;
+  createdAt: string;
+  action: string;
+  actorType: string;
+  actorId: string | null;
+  after: unknown;
+  reason: string | null;
+}
+
 export class StaffService {
-  constructor(private readonly orm: MikroORM) {}
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly lockout: LoginLockout = new LoginLockout(),
+  ) {}
 
   /** Resolves a bearer credential to whoever holds it; undefined when it names nobody valid. */
   async authenticate(bearer: string): Promise<Principal | undefined> {
@@ -43,32 +58,61 @@ export class StaffService {
     const em = this.orm.em.fork();
     const found = await firstRow(
       em,
-      sql<{ kind: 'service' | 'staff'; id: string; scopes: string[] | null; staffId: string | null; email: string | null; role: StaffRole | null }>`
-        select 'service' as kind, k.id, k.scopes, null as "staffId", null as email, null as role
+      sql<{ kind: 'service' | 'staff'; id: string; name: string | null; scopes: string[] | null; staffId: string | null; email: string | null; role: StaffRole | null }>`
+        select 'service' as kind, k.id, k.name, k.scopes, null as "staffId", null as email, null as role
           from api_key k where k.key_hash = ${hash} and not k.disabled
         union all
-        select 'staff', s.id, null, u.id, u.email, u.role
+        select 'staff', s.id, null, null, u.id, u.email, u.role
           from staff_session s join staff_user u on u.id = s.staff_id
          where s.token_hash = ${hash} and s.revoked_at is null and s.expires_at > now() and not u.disabled
         limit 1`,
     );
     if (!found) return undefined;
     if (found.kind === 'service') {
-      return { kind: 'service', apiKeyId: found.id, scopes: new Set((found.scopes ?? []) as ApiKeyScope[]) };
+      return { kind: 'service', apiKeyId: found.id, name: found.name ?? '', scopes: new Set((found.scopes ?? []) as ApiKeyScope[]) };
     }
     return { kind: 'staff', staffId: found.staffId!, email: found.email!, role: found.role!, sessionId: found.id };
   }
 
   async login(email: string, password: string): Promise<{ token: string; expiresAt: Date; staff: StaffDto }> {
+    const normalized = email.toLowerCase();
+    // Checked before scrypt runs: a locked account costs no CPU, and it answers the same whether it exists or not.
+    const gate = this.lockout.begin(normalized);
+    if (!gate.allowed) {
+      throw new DomainError(
+        'TOO_MANY_REQUESTS',
+        gate.lockedUntil ? `too many failed logins for this account; try again after ${gate.lockedUntil.toISOString()}` : 'too many logins for this account at once',
+      );
+    }
     const em = this.orm.em.fork();
-    const user = await firstRow(
-      em,
-      sql<{ id: string; email: string; role: StaffRole; passwordHash: string; disabled: boolean }>`
-        select id, email, role, password_hash as "passwordHash", disabled from staff_user where email = ${email.toLowerCase()}`,
-    );
-    // Always run scrypt, so response time does not reveal whether the email exists.
-    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
-    if (!user || !ok || user.disabled) throw new DomainError('UNAUTHORIZED', 'invalid email or password');
+    let user: { id: string; email: string; role: StaffRole; passwordHash: string; disabled: boolean } | undefined;
+    let ok = false;
+    try {
+      user = await firstRow(
+        em,
+        sql<{ id: string; email: string; role: StaffRole; passwordHash: string; disabled: boolean }>`
+          select id, email, role, password_hash as "passwordHash", disabled from staff_user where email = ${normalized}`,
+      );
+      // Always run scrypt, so response time does not reveal whether the email exists.
+      ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
+    } catch (error) {
+      this.lockout.abandon(normalized);
+      throw error;
+    }
+    if (!user || !ok || user.disabled) {
+      const lock = this.lockout.recordFailure(normalized);
+      if (lock) {
+        await recordAudit(em, {
+          actor: SYSTEM_ACTOR,
+          action: 'staff.login_locked',
+          orderId: null,
+          after: { staffId: user?.id ?? null, email: normalized, failures: lock.failures, lockedUntil: lock.lockedUntil.toISOString() },
+          reason: 'repeated failed logins',
+        });
+      }
+      throw new DomainError('UNAUTHORIZED', 'invalid email or password');
+    }
+    this.lockout.recordSuccess(normalized);
     const token = newSecret('oss');
     const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
     await affected(
@@ -94,18 +138,97 @@ export class StaffService {
     return row!;
   }
 
-  /** Stores a service key by its hash. Returns the key id. */
-  async ensureApiKey(name: string, key: string, scopes: readonly ApiKeyScope[]): Promise<string> {
-    const em = this.orm.em.fork();
-    const row = await firstRow(
-      em,
+  /**
+   * The bootstrap service key (BOOTSTRAP_SERVICE_API_KEY), with every scope. Creates it when missing;
+   * an existing key only gains scopes it lacks (a scope added in a new version). A key staff disabled
+   * stays disabled: a restart must not undo an admin's decision.
+   */
+  async bootstrapApiKey(key: string): Promise<{ id: string; created: boolean; addedScopes: ApiKeyScope[]; disabled: boolean }> {
+    const hash = hashSecret(key);
+    return this.orm.em.fork().transactional(async (em) => {
+      const inserted = await firstRow(
+        em,
+        sql<{ id: string }>`
+          insert into api_key (id, created_at, updated_at, name, prefix, key_hash, scopes, disabled)
+          values (${newId()}, now(), now(), 'bootstrap', ${key.slice(0, 8)}, ${hash}, ${[...API_KEY_SCOPES]}, false)
+          on conflict (key_hash) do nothing
+          returning id`,
+      );
+      if (inserted) {
+        await recordAudit(em, { actor: SYSTEM_ACTOR, action: 'api_key.created', orderId: null, after: { apiKeyId: inserted.id, name: 'bootstrap', scopes: API_KEY_SCOPES }, reason: 'bootstrap' });
+        return { id: inserted.id, created: true, addedScopes: [], disabled: false };
+      }
+      const existing = (await firstRow(em, sql<{ id: string; scopes: ApiKeyScope[]; disabled: boolean }>`select id, scopes, disabled from api_key where key_hash = ${hash} for update`))!;
+      const addedScopes = API_KEY_SCOPES.filter((scope) => !existing.scopes.includes(scope));
+      if (addedScopes.length > 0) {
+        await affected(em, sql`update api_key set scopes = ${[...existing.scopes, ...addedScopes]}, updated_at = now() where id = ${existing.id}`);
+        await recordAudit(em, {
+          actor: SYSTEM_ACTOR,
+          action: 'api_key.scopes_added',
+          orderId: null,
+          before: { apiKeyId: existing.id, scopes: existing.scopes },
+          after: { apiKeyId: existing.id, scopes: [...existing.scopes, ...addedScopes] },
+          reason: 'bootstrap',
+        });
+      }
+      return { id: existing.id, created: false, addedScopes, disabled: existing.disabled };
+    });
+  }
+
+  /**
+   * The bootstrap admin (BOOTSTRAP_ADMIN_EMAIL/PASSWORD). Creates it when missing; an existing member
+   * is left as staff made it (role, disabled, password), unless `resetPassword` is asked for on
+   * purpose (BOOTSTRAP_RESET_ADMIN_PASSWORD=1): then only the password changes and its sessions end.
+   */
+  async bootstrapAdmin(
+    email: string,
+    password: string,
+    options: { resetPassword: boolean },
+  ): Promise<{ id: string; created: boolean; passwordReset: boolean; disabled: boolean }> {
+    const normalized = email.toLowerCase();
+    const passwordHash = await hashPassword(password);
+    return this.orm.em.fork().transactional(async (em) => {
+      const inserted = await firstRow(
+        em,
+        sql<{ id: string }>`
+          insert into staff_user (id, created_at, updated_at, email, password_hash, role, disabled)
+          values (${newId()}, now(), now(), ${normalized}, ${passwordHash}, 'admin', false)
+          on conflict (email) do nothing
+          returning id`,
+      );
+      if (inserted) {
+        await recordAudit(em, { actor: SYSTEM_ACTOR, action: 'staff.created', orderId: null, after: { staffId: inserted.id, email: normalized, role: 'admin' }, reason: 'bootstrap' });
+        return { id: inserted.id, created: true, passwordReset: false, disabled: false };
+      }
+      const existing = (await firstRow(em, sql<{ id: string; disabled: boolean }>`select id, disabled from staff_user where email = ${normalized} for update`))!;
+      if (!options.resetPassword) return { id: existing.id, created: false, passwordReset: false, disabled: existing.disabled };
+      await affected(em, sql`update staff_user set password_hash = ${passwordHash}, updated_at = now() where id = ${existing.id}`);
+      await affected(em, sql`update staff_session set revoked_at = now(), updated_at = now() where staff_id = ${existing.id} and revoked_at is null`);
+      await recordAudit(em, { actor: SYSTEM_ACTOR, action: 'staff.password_reset', orderId: null, after: { staffId: existing.id, email: normalized }, reason: 'BOOTSTRAP_RESET_ADMIN_PASSWORD' });
+      return { id: existing.id, created: false, passwordReset: true, disabled: existing.disabled };
+    });
+  }
+
+  /** Whether a staff session still works (not revoked, not expired, its member not disabled). */
+  async sessionActive(sessionId: string): Promise<boolean> {
+    const found = await firstRow(
+      this.orm.em.fork(),
       sql<{ id: string }>`
-        insert into api_key (id, created_at, updated_at, name, prefix, key_hash, scopes, disabled)
-        values (${newId()}, now(), now(), ${name}, ${key.slice(0, 8)}, ${hashSecret(key)}, ${[...scopes]}, false)
-        on conflict (key_hash) do update set scopes = excluded.scopes, disabled = false, updated_at = now()
-        returning id`,
+        select s.id from staff_session s join staff_user u on u.id = s.staff_id
+         where s.id = ${sessionId} and s.revoked_at is null and s.expires_at > now() and not u.disabled`,
     );
-    return row!.id;
+    return found !== undefined;
+  }
+
+  /** The latest audit entries that concern no order: locks, bootstrap, staff and key management. */
+  async securityEvents(limit = 200): Promise<SecurityEvent[]> {
+    const found = await rows(
+      this.orm.em.fork(),
+      sql<SecurityEvent>`
+        select id, created_at as "createdAt", action, actor_type as "actorType", actor_id as "actorId", after, reason
+          from audit_entry where order_id is null order by created_at desc, id desc limit ${limit}`,
+    );
+    return found.map((row) => ({ ...row, createdAt: iso(row.createdAt) }));
   }
 
   /** Ends a staff session: its token stops working at once. */

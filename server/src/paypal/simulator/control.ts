@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { FailNextOptions, FaultInjector, FaultRule } from './faults.js';
@@ -120,8 +121,24 @@ const schemas = {
   sendWebhook: z.object({ event: z.record(z.string(), z.unknown()) }),
 };
 
-/** The control API over HTTP (JSON), for a test driving a simulator that runs in another process. */
-export function registerControlRoutes(app: FastifyInstance, control: SimulatorControl): void {
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/** Whether an Authorization header carries `token` as its bearer credential; compared in constant time. */
+export function hasControlToken(header: string | undefined, token: string): boolean {
+  const presented = /^Bearer\s+(\S{1,512})$/i.exec(header ?? '')?.[1];
+  return presented !== undefined && timingSafeEqual(digest(presented), digest(token));
+}
+
+/**
+ * The control API over HTTP (JSON), for a test driving a simulator that runs in another process.
+ * It approves payments and makes IPNs "genuine", so every call needs `Authorization: Bearer <token>`
+ * (the token the simulator was started with). Checked on the route Fastify matched, after decoding.
+ */
+export function registerControlRoutes(app: FastifyInstance, control: SimulatorControl, token: string): void {
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.routeOptions.url?.startsWith('/_sim/')) return;
+    if (!hasControlToken(req.headers.authorization, token)) return reply.code(401).send({ error: 'the simulator control API needs its token' });
+  });
   app.post('/_sim/approve', async (req) => {
     const { paymentId, action } = schemas.approve.parse(req.body);
     return control.approve(paymentId, action);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyError } from 'fastify';
 import { z } from 'zod';
@@ -41,6 +42,8 @@ export interface PaypalSimulatorOptions {
   /** Waits between webhook resends after a non-2xx answer; the IPN delays unless given. */
   webhookRetryDelaysMs?: number[];
   logger?: PaypalLogger;
+  /** What /_sim/* calls must send as `Authorization: Bearer …`; a random one when absent. */
+  controlToken?: string;
 }
 
 export interface PaypalSimulator {
@@ -49,6 +52,8 @@ export interface PaypalSimulator {
   /** Where IPN listeners post `cmd=_notify-validate&…`. */
   ipnVerifyUrl: string;
   control: SimulatorControl;
+  /** The bearer token of the HTTP control API (/_sim/*). */
+  controlToken: string;
   close(): Promise<void>;
 }
 
@@ -59,6 +64,9 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 export async function startPaypalSimulator(options: PaypalSimulatorOptions): Promise<PaypalSimulator> {
   const host = options.host ?? '127.0.0.1';
   if (!LOOPBACK_HOSTS.has(host)) throw new Error(`PayPal simulator must listen on a loopback address, not ${host}`);
+  // A process configured for real money must never have a stand-in that approves payments and forges IPNs.
+  if (process.env.PAYPAL_MODE?.trim().toLowerCase() === 'live') throw new Error('the PayPal simulator refuses to start when PAYPAL_MODE is live');
+  const controlToken = options.controlToken ?? randomBytes(24).toString('base64url');
   const logger = options.logger ?? silentLogger;
   const receiverEmail = options.receiverEmail;
   const closing = new AbortController();
@@ -114,7 +122,7 @@ export async function startPaypalSimulator(options: PaypalSimulatorOptions): Pro
   installFaultHook(app, faults, closing.signal);
   registerApiRoutes(app, { store, renderer, webhooks, getBaseUrl, clientId: options.clientId, clientSecret: options.clientSecret });
   registerWebscrRoutes(app, { store, ipn, merchantName: receiverEmail });
-  registerControlRoutes(app, control);
+  registerControlRoutes(app, control, controlToken);
 
   await app.listen({ host, port: options.port ?? 0 });
   const { port } = app.server.address() as AddressInfo;
@@ -125,6 +133,7 @@ export async function startPaypalSimulator(options: PaypalSimulatorOptions): Pro
     baseUrl,
     ipnVerifyUrl: `${baseUrl}/cgi-bin/webscr`,
     control,
+    controlToken,
     close: async () => {
       closing.abort();
       await Promise.all([ipn.close(), webhooks.close()]);

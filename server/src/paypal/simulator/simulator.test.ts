@@ -262,7 +262,7 @@ describe('buyer approval', () => {
     const { redirectUrl } = (await (
       await fetch(`${sim.baseUrl}/_sim/approve`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${sim.controlToken}` },
         body: JSON.stringify({ paymentId: created.body.id, action: 'approve' }),
       })
     ).json()) as { redirectUrl: string };
@@ -581,7 +581,7 @@ describe('webhooks', () => {
 
       // The control API over HTTP: point the configured webhook elsewhere, hold, duplicate.
       receiver.received.length = 0;
-      const moved = await fetch(`${hooks.baseUrl}/_sim/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: other.url, id: WEBHOOK_ID }) });
+      const moved = await fetch(`${hooks.baseUrl}/_sim/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${hooks.controlToken}` }, body: JSON.stringify({ url: other.url, id: WEBHOOK_ID }) });
       expect(await moved.json()).toEqual({ id: WEBHOOK_ID });
       other.received.length = 0;
       hooks.control.setWebhookMode({ paused: true, duplicates: 1 });
@@ -605,8 +605,45 @@ describe('faults and the HTTP control API', () => {
   const control = (path: string, body?: unknown) =>
     fetch(`${sim.baseUrl}/_sim/${path}`, {
       method: body === undefined ? 'GET' : 'POST',
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      headers: { authorization: `Bearer ${sim.controlToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
+
+  it('refuses every control call without its token (also encoded, mixed-case or with a wrong token), and changes nothing', async () => {
+    const before = JSON.stringify(sim.control.getState());
+    const attempts: [string, string, Record<string, string>][] = [
+      ['GET', '/_sim/state', {}],
+      ['GET', '/_sim/%73tate', {}],
+      ['POST', '/_sim/ipn/send', { 'content-type': 'application/json' }],
+      ['POST', '/_sim/%69pn/send', { 'content-type': 'application/json' }],
+      ['POST', '/_sim/approve', { 'content-type': 'application/json', authorization: 'Bearer wrong-token' }],
+      ['POST', '/_sim/approve', { 'content-type': 'application/json', authorization: `Bearer ${sim.controlToken}x` }],
+      ['POST', '/_sim/reset', { authorization: sim.controlToken }],
+    ];
+    for (const [method, path, headers] of attempts) {
+      const response = await fetch(`${sim.baseUrl}${path}`, {
+        method,
+        headers,
+        ...(method === 'POST' ? { body: JSON.stringify({ fields: { txn_id: 'FORGED' }, notifyUrl: 'http://127.0.0.1:9/', paymentId: 'PAY-X', action: 'approve' }) } : {}),
+      });
+      expect(response.status, `${method} ${path}`).toBe(401);
+    }
+    // Upper case is another route (Fastify matches case-sensitively): not found, never served.
+    expect((await fetch(`${sim.baseUrl}/_SIM/state`)).status).toBe(404);
+    expect(JSON.stringify(sim.control.getState())).toBe(before);
+    expect((await control('state')).status).toBe(200);
+  });
+
+  it('refuses to start at all when PAYPAL_MODE is live', async () => {
+    const previous = process.env.PAYPAL_MODE;
+    process.env.PAYPAL_MODE = 'live';
+    try {
+      await expect(startPaypalSimulator({ clientId: 'a', clientSecret: 'b', receiverEmail: RECEIVER })).rejects.toThrow(/PAYPAL_MODE is live/);
+    } finally {
+      if (previous === undefined) delete process.env.PAYPAL_MODE;
+      else process.env.PAYPAL_MODE = previous;
+    }
+  });
 
   it('answers 5xx with PayPal error bodies, resets or hangs the next matching calls', async () => {
     const bearer = await accessToken();
