@@ -14,6 +14,7 @@ const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../.data', import.meta.url));
 const envSchema = z
   .object({
     DATABASE_URL: url(/^postgres(ql)?$/),
+    DATABASE_DIRECT_URL: url(/^postgres(ql)?$/),
     HOST: optional(z.string().trim()).transform((v) => v ?? '127.0.0.1'),
     PORT: optional(z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535)).transform((v) => v ?? 4000),
     PUBLIC_BASE_URL: url(/^https?$/),
@@ -46,6 +47,9 @@ const envSchema = z
         if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: `is required when PAYPAL_MODE=${mode}` });
       }
     }
+    if (env.DATABASE_DIRECT_URL && !env.DATABASE_URL) {
+      ctx.addIssue({ code: 'custom', path: ['DATABASE_DIRECT_URL'], message: 'needs DATABASE_URL (without it the embedded PostgreSQL is used)' });
+    }
     if (Boolean(env.BOOTSTRAP_ADMIN_EMAIL) !== Boolean(env.BOOTSTRAP_ADMIN_PASSWORD)) {
       ctx.addIssue({
         code: 'custom',
@@ -62,6 +66,11 @@ export type PaypalMode = 'simulator' | 'sandbox' | 'live';
 
 export interface AppConfig {
   databaseUrl: string | undefined;
+  /**
+   * A session connection (never a transaction pooler) for migrations, LISTEN/NOTIFY and pg-boss;
+   * DATABASE_DIRECT_URL, else DATABASE_URL.
+   */
+  databaseDirectUrl: string | undefined;
   host: string;
   port: number;
   publicBaseUrl: string | undefined;
@@ -108,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const e = parsed.data;
   return {
     databaseUrl: e.DATABASE_URL,
+    databaseDirectUrl: e.DATABASE_DIRECT_URL ?? e.DATABASE_URL,
     host: e.HOST,
     port: e.PORT,
     publicBaseUrl: e.PUBLIC_BASE_URL,

@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from './config.js';
-import { AlreadyRunningError } from './db/embedded-postgres.js';
+import { AlreadyRunningError, EmbeddedPostgresError } from './db/embedded-postgres.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
 
@@ -35,6 +35,10 @@ try {
   if (error instanceof AlreadyRunningError) {
     console.error(error.message);
     process.exit(3);
+  }
+  if (error instanceof EmbeddedPostgresError) {
+    console.error(error.message);
+    process.exit(1);
   }
   logger.fatal({ err: error }, 'start-up failed');
   process.exit(1);

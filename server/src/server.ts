@@ -1,8 +1,10 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
 import type { AppConfig } from './config.js';
-import { initOrm, migrate } from './db/orm.js';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './db/embedded-postgres.js';
+import { initOrm, migrate, requestPoolCounts } from './db/orm.js';
+import { startEmbeddedPostgres, type EmbeddedPostgresEvent, type EmbeddedPostgresHandle } from './db/embedded-postgres.js';
+import { DatabaseWatch } from './db/database-watch.js';
+import { registerOperationsRoutes } from './http/health.js';
 import { buildHttpApp } from './http/app.js';
 import { createLogger, type Logger } from './logger.js';
 import { createServices, type Services } from './services.js';
@@ -50,29 +52,57 @@ async function bootstrap(services: Services, config: AppConfig, logger: Logger):
  */
 export async function startServer(
   config: AppConfig,
-  options: { logger?: Logger; workers?: boolean; /** The back office's browser build; default desktop/dist-web. */ backofficeWebDir?: string } = {},
+  options: {
+    logger?: Logger;
+    workers?: boolean;
+    /** The back office's browser build; default desktop/dist-web. */ backofficeWebDir?: string;
+    /** The embedded PostgreSQL died and could not be restarted; by default: log it, stop, exit 1 for a supervisor. */
+    onFatal?: (message: string) => void;
+  } = {},
 ): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const cleanups: (() => Promise<void>)[] = [];
+  let stopping = false;
   const close = async () => {
+    stopping = true;
     for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => logger.error({ err }, 'shutdown step failed'));
     cleanups.length = 0;
   };
   try {
     let databaseUrl = config.databaseUrl;
+    // Migrations, LISTEN and pg-boss need a session of their own; requests may go through PgBouncer.
+    let directUrl = config.databaseDirectUrl ?? databaseUrl;
     let embedded: EmbeddedPostgresHandle | undefined;
     if (!databaseUrl) {
-      embedded = await startEmbeddedPostgres({ dataDir: `${config.dataDir}/postgres` });
+      const fatal = options.onFatal ?? ((message: string) => {
+        logger.fatal(`${message}; exiting so that a supervisor restarts the server`);
+        void Promise.race([close(), new Promise((resolve) => setTimeout(resolve, 10_000))]).finally(() => process.exit(1));
+      });
+      const onEvent = (event: EmbeddedPostgresEvent) => {
+        if (event.kind === 'exited') logger.error({ code: event.code, signal: event.signal }, 'embedded PostgreSQL exited unexpectedly; restarting it');
+        else if (event.kind === 'restarting' && event.attempt > 1) logger.warn({ attempt: event.attempt, of: event.of, reason: event.reason }, 'embedded PostgreSQL did not restart; trying again');
+        else if (event.kind === 'restarted') logger.info({ afterMs: event.afterMs }, 'embedded PostgreSQL restarted');
+        else if (event.kind === 'gave-up') fatal(`embedded PostgreSQL could not be restarted (${event.attempts} attempts; last: ${event.reason})`);
+      };
+      embedded = await startEmbeddedPostgres({ dataDir: `${config.dataDir}/postgres`, onEvent });
       cleanups.push(() => embedded!.stop());
-      databaseUrl = embedded.url;
+      databaseUrl = directUrl = embedded.url;
       logger.info({ dataDir: embedded.dataDir, port: embedded.port }, 'embedded PostgreSQL started');
     }
     const orm = await initOrm(databaseUrl);
     cleanups.push(() => orm.close());
-    await migrate(orm);
+    if (directUrl === databaseUrl) await migrate(orm);
+    else {
+      const direct = await initOrm(directUrl!, { poolMax: 1 });
+      await migrate(direct).finally(() => direct.close());
+    }
+    // Tells a database outage once (then a summary a minute) instead of through every component failing.
+    const databaseWatch = new DatabaseWatch(() => orm.em.fork().getConnection().execute('select 1'), logger.child({ component: 'database' }));
+    databaseWatch.start();
+    cleanups.push(async () => databaseWatch.stop());
     const paypal = await setupPaypal(config.paypal, logger);
     cleanups.push(() => paypal.close());
-    const queue = await JobQueue.start(databaseUrl, logger);
+    const queue = await JobQueue.start(directUrl!, logger, { absorbError: () => databaseWatch.absorb('job queue') });
     cleanups.push(() => queue.stop());
     let publicBaseUrl = config.publicBaseUrl;
     // A refund still `requested` after this long has no live request behind it (each PayPal call is
@@ -83,6 +113,7 @@ export async function startServer(
       gateway: paypal.gateway,
       queue,
       logger,
+      listenUrl: directUrl,
       payments: {
         publicBaseUrl: () => publicBaseUrl!,
         receiverEmail: paypal.receiverEmail,
@@ -93,6 +124,14 @@ export async function startServer(
     });
     await bootstrap(services, config, logger);
     const http = await buildHttpApp({ services, logger, rateLimits: config.rateLimits });
+    registerOperationsRoutes(http, {
+      services,
+      queue,
+      databaseWatch,
+      paypalMode: config.paypal.mode,
+      stopping: () => stopping,
+      requestPool: () => requestPoolCounts(orm),
+    });
     await registerPaypalRoutes(http, services.payments, logger);
     if (services.webhooks.enabled) await registerPaypalWebhookRoute(http, services.webhooks);
     await registerBackofficeExport(http, services, logger);

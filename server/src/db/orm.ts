@@ -1,6 +1,7 @@
 import { MikroORM, defineConfig } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
 import { Product } from '../modules/catalog/product.entity.js';
 import { Cart, CartLine } from '../modules/carts/cart.entity.js';
 import { Order, OrderLine } from '../modules/orders/order.entity.js';
@@ -43,6 +44,17 @@ export async function initOrm(clientUrl: string, overrides: { poolMax?: number }
   return MikroORM.init(ormConfig(clientUrl, overrides));
 }
 
+/** MikroORM's connection pool (the request traffic), as node-postgres counts it. */
+export async function requestPoolCounts(orm: MikroORM): Promise<{ max: number; total: number; idle: number; waiting: number }> {
+  const pool = (await orm.em.getConnection().getNativeClient()) as pg.Pool;
+  return { max: pool.options.max, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
+}
+
+/**
+ * Pending migrations, in order. Give it a session connection (DATABASE_DIRECT_URL), never a
+ * transaction pooler: DDL and `create index concurrently` (which must run outside a transaction)
+ * need one session from start to end.
+ */
 export async function migrate(orm: MikroORM): Promise<void> {
   await orm.migrator.up();
 }

@@ -49,14 +49,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
 
   await registerRateLimits(app, options.rateLimits ?? { loginPerMinute: 20, ipnPerMinute: 3000 });
 
-  app.get('/healthz', async (_request, reply) => {
-    try {
-      await options.services.orm.em.fork().getConnection().execute('select 1');
-      return { status: 'ok' };
-    } catch {
-      return reply.status(503).send({ status: 'unavailable', database: 'unreachable' });
-    }
-  });
+  // /healthz, /readyz and /metrics: http/health.ts, registered by server.ts.
 
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',

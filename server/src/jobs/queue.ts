@@ -25,12 +25,29 @@ export class JobQueue {
     private readonly logger: Logger,
   ) {}
 
-  static async start(databaseUrl: string, logger: Logger, options: { poolMax?: number } = {}): Promise<JobQueue> {
+  /**
+   * `databaseUrl` must be a session connection (DATABASE_DIRECT_URL), never a transaction pooler:
+   * pg-boss's maintenance takes session-level locks and its schema migration runs in one session.
+   * `absorbError` may claim an error (a known database outage, told once elsewhere): it is then not logged.
+   */
+  static async start(databaseUrl: string, logger: Logger, options: { poolMax?: number; absorbError?: (error: Error) => boolean } = {}): Promise<JobQueue> {
     // Polling every half second, without pg-boss's LISTEN connection: that connection, killed
     // while pg-boss stops (Ctrl-C reaches PostgreSQL too), emitted an unheard 'error' and crashed the process.
     const boss = new PgBoss({ connectionString: databaseUrl, schema: 'pgboss', max: options.poolMax ?? 5 });
-    // pg errors carry their whole client object; the message and code are what an operator needs.
-    boss.on('error', (err: Error & { code?: string }) => logger.error({ error: err.message, code: err.code }, 'job queue error'));
+    const repeats = new Map<string, { at: number; quiet: number }>();
+    boss.on('error', (err: Error & { code?: string }) => {
+      if (options.absorbError?.(err)) return;
+      // The same failure repeats at every poll: told once a minute, with how often it came meanwhile.
+      const key = `${err.code ?? ''} ${err.message}`;
+      const seen = repeats.get(key);
+      if (seen && Date.now() - seen.at < 60_000) {
+        seen.quiet++;
+        return;
+      }
+      repeats.set(key, { at: Date.now(), quiet: 0 });
+      // pg errors carry their whole client object; the message and code are what an operator needs.
+      logger.error({ error: err.message, code: err.code, ...(seen?.quiet ? { repeatedSinceLastLine: seen.quiet } : {}) }, 'job queue error');
+    });
     await boss.start();
     await boss.createQueue(IPN_QUEUE, NOTIFICATION_QUEUE_OPTIONS);
     await boss.createQueue(WEBHOOK_QUEUE, NOTIFICATION_QUEUE_OPTIONS);
@@ -97,6 +114,24 @@ export class JobQueue {
       }
       return results;
     });
+  }
+
+  /** A round trip through the queue's own (session) connection pool. */
+  async probe(): Promise<void> {
+    await this.boss.getDb().executeSql('select 1');
+  }
+
+  /** The queue's connection pool, as node-postgres counts it. */
+  poolCounts(): { max: number; total: number; idle: number; waiting: number } | undefined {
+    return this.boss.getDb().poolCounts?.() ?? undefined;
+  }
+
+  /** Jobs that failed for good and jobs waiting to be retried, per queue (the metrics read these). */
+  async failureCounts(): Promise<{ queue: string; state: 'failed' | 'retry'; n: number }[]> {
+    const { rows } = await this.boss
+      .getDb()
+      .executeSql(`select name as queue, state::text as state, count(*)::int as n from pgboss.job where state in ('failed', 'retry') group by 1, 2`);
+    return rows as { queue: string; state: 'failed' | 'retry'; n: number }[];
   }
 
   async stop(): Promise<void> {

@@ -154,7 +154,8 @@ export class OrderChangeFeed {
     this.reconnectDelayMs = Math.min(delay * 2, RECONNECT_MAX_MS);
     this.reconnectTimer = setTimeout(() => {
       this.connect().catch((error: Error) => {
-        this.logger.warn({ error: error.message, retryInMs: this.reconnectDelayMs }, 'order change feed could not reconnect');
+        // The loss was told once; each retry is not (the database watch summarises a long outage).
+        this.logger.debug({ error: error.message, retryInMs: this.reconnectDelayMs }, 'order change feed could not reconnect');
         this.scheduleReconnect();
       });
     }, delay);
