@@ -37,6 +37,9 @@ const envSchema = z
     LOGIN_RATE_LIMIT: optional(z.coerce.number({ error: 'must be a number' }).int().min(0)).transform((v) => v ?? 20),
     IPN_RATE_LIMIT: optional(z.coerce.number({ error: 'must be a number' }).int().min(0)).transform((v) => v ?? 3000),
     LOGIN_LOCK_AFTER_FAILURES: optional(z.coerce.number({ error: 'must be a number' }).int().min(0)).transform((v) => v ?? 10),
+    AUTO_REFUND_DUPLICATES: optional(z.enum(['0', '1'], { error: 'must be 1 (refund a second payment for a paid order at once) or 0' })).transform(
+      (v) => v !== '0',
+    ),
     LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).transform((v) => v ?? 'info'),
     DATA_DIR: optional(z.string().trim()).transform((v) => v ?? DEFAULT_DATA_DIR),
   })
@@ -85,6 +88,8 @@ export interface AppConfig {
     webhookId: string | undefined;
     /** Upper bound for one PayPal API call. */
     timeoutMs: number;
+    /** AUTO_REFUND_DUPLICATES (default on): a second sale captured for an already paid order is refunded through PayPal at once. */
+    refundDuplicates: boolean;
   };
   bootstrap: {
     serviceApiKey: string | undefined;
@@ -130,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       receiverEmail: e.PAYPAL_RECEIVER_EMAIL?.toLowerCase(),
       webhookId: e.PAYPAL_WEBHOOK_ID,
       timeoutMs: e.PAYPAL_TIMEOUT_MS,
+      refundDuplicates: e.AUTO_REFUND_DUPLICATES,
     },
     bootstrap: {
       serviceApiKey: e.BOOTSTRAP_SERVICE_API_KEY,

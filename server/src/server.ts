@@ -118,8 +118,10 @@ export async function startServer(
         publicBaseUrl: () => publicBaseUrl!,
         receiverEmail: paypal.receiverEmail,
         ipnVerifyUrl: paypal.ipnVerifyUrl,
+        executeClaimMs: 2 * config.paypal.timeoutMs,
       },
       webhooks: { webhookId: paypal.webhookId },
+      refundDuplicates: config.paypal.refundDuplicates,
       loginLockAfterFailures: config.loginLockAfterFailures,
     });
     await bootstrap(services, config, logger);

@@ -37,19 +37,23 @@ export interface ServiceDependencies {
   logger: Logger;
   /** A session connection for LISTEN (DATABASE_DIRECT_URL); MikroORM's URL when absent. */
   listenUrl?: string;
+  /** AUTO_REFUND_DUPLICATES: refund a second capture for an already paid order through PayPal at once. */
+  refundDuplicates: boolean;
   /** Failed logins that lock an email (LOGIN_LOCK_AFTER_FAILURES); the default when absent. */
   loginLockAfterFailures?: number;
 }
 
 export function createServices(deps: ServiceDependencies): Services {
+  const refunds = new RefundsService(deps.orm, deps.gateway, deps.logger.child({ component: 'refunds' }));
+  const duplicates = { refundDuplicates: deps.refundDuplicates, sendRefund: (refundId: string) => refunds.sendRequested(refundId) };
   return {
     orm: deps.orm,
     catalog: new CatalogService(deps.orm),
     carts: new CartsService(deps.orm),
     orders: new OrdersService(deps.orm),
-    payments: new PaymentsService(deps.orm, deps.gateway, deps.payments, deps.queue, deps.logger),
-    webhooks: new WebhooksService(deps.orm, deps.gateway, deps.webhooks, deps.queue, deps.logger.child({ component: 'webhooks' })),
-    refunds: new RefundsService(deps.orm, deps.gateway, deps.logger.child({ component: 'refunds' })),
+    payments: new PaymentsService(deps.orm, deps.gateway, deps.payments, deps.queue, deps.logger, duplicates),
+    webhooks: new WebhooksService(deps.orm, deps.gateway, deps.webhooks, deps.queue, deps.logger.child({ component: 'webhooks' }), duplicates),
+    refunds,
     staff: new StaffService(
       deps.orm,
       new LoginLockout({ ...DEFAULT_LOGIN_LOCKOUT, failuresBeforeLock: deps.loginLockAfterFailures ?? DEFAULT_LOGIN_LOCKOUT.failuresBeforeLock }),

@@ -135,16 +135,36 @@ export interface BackofficeOrderDetail {
 }
 
 export const DISCREPANCY_KINDS = [
-  /** PayPal captured money (sale completed) but the order is not paid (or was cancelled). */
+  /** PayPal captured money (sale completed) but the order is not paid (or was cancelled), and it was not given back. */
   'paid_at_paypal_not_paid',
   /** A provider message or caller reported an amount or currency different from the attempt's. */
   'amount_mismatch',
-  /** More than one captured sale for one order: a double payment to refund. */
+  /** A second sale captured for an already paid order, not (yet) refunded: one item per extra sale. */
   'multiple_successes',
+  /** A second sale for an already paid order that was given back whole (automatically or by staff). */
+  'duplicate_refunded',
+  /** An order marked paid by a service's assertion (processOrderToPaid, updateAttempt) with no PayPal sale captured for it. */
+  'paid_without_paypal_sale',
   /** An attempt left in created/approved longer than the threshold. */
   'stuck_attempt',
-  /** A verified IPN that matches no attempt. */
+  /** A verified IPN or webhook that matches no attempt. */
   'unmatched_ipn',
+  /** A refund, reversal or cancelled reversal for a sale that has not arrived within the threshold. */
+  'parked_movement',
+  /** A notification whose amount is not one PayPal could send (malformed, or beyond PayPal's maximum). */
+  'unreadable_amount',
+  /** PayPal reported a sale for an attempt that already holds another, or a sale another attempt holds. */
+  'conflicting_sale',
+  /** PayPal reported something the payment's state does not allow (a failure after success). */
+  'unexpected_state',
+  /** Refunds and reversals that would exceed what the sale captured. */
+  'refund_exceeds_total',
+  /** A cancelled reversal with no reversal open on its sale. */
+  'no_open_reversal',
+  /** A verified IPN addressed to another merchant account. */
+  'receiver_mismatch',
+  /** A webhook whose signature PayPal did not confirm: forged, altered, or for another webhook. */
+  'signature_invalid',
 ] as const;
 export type DiscrepancyKind = (typeof DISCREPANCY_KINDS)[number];
 
@@ -192,6 +212,9 @@ export interface ResolveResult {
 export const resolveInput = z.strictObject({ discrepancyId: z.string().min(3).max(200), reason });
 export const cancelOrderInput = z.strictObject({ orderId: uuid, reason });
 export const resyncInput = z.strictObject({ attemptId: uuid, reason: reason.optional() });
+/** Refund exactly one attempt's sale that did not pay its order (a duplicate payment), whole. */
+export const refundDuplicateInput = z.strictObject({ attemptId: uuid, reason });
+
 export const refundInput = z.strictObject({
   orderId: uuid,
   /** Minor units; omitted means everything not yet refunded. */

@@ -12,11 +12,21 @@ function escapeHtml(value: string): string {
 
 const FINAL_ORDER_STATUSES = new Set(['paid', 'failed', 'cancelled', 'refunded', 'partially_refunded']);
 
-/** Seed step 5: a small page that tells the buyer where their payment stands, refreshing until final. */
+/** A return that was not executed: the buyer learns why, and that nothing was charged through it. */
+const REFUSED_TITLES: Record<NonNullable<ReturnResult['refused']>, string> = {
+  already_paid: 'This order is already paid',
+  replaced: 'This payment link was replaced',
+  order_cancelled: 'This order was cancelled',
+};
+
+/** The buyer's status page, shown after PayPal: a small page that tells the buyer where their payment stands, refreshing until final. */
 function statusPage(result: ReturnResult | { title: string; message: string }, statusUrl?: string): string {
   const isResult = 'orderStatus' in result;
-  const final = !isResult || FINAL_ORDER_STATUSES.has(result.orderStatus) || result.attemptStatus === 'cancelled';
-  const title = isResult
+  const refused = isResult ? result.refused : undefined;
+  const final = !isResult || refused !== undefined || FINAL_ORDER_STATUSES.has(result.orderStatus) || result.attemptStatus === 'cancelled';
+  const title = refused
+    ? REFUSED_TITLES[refused]
+    : isResult
     ? result.orderStatus === 'paid'
       ? 'Payment received'
       : result.attemptStatus === 'cancelled'
@@ -25,7 +35,11 @@ function statusPage(result: ReturnResult | { title: string; message: string }, s
           ? 'Payment failed'
           : 'Confirming your payment…'
     : result.title;
-  const detail = isResult ? `Order ${result.orderId} is ${result.orderStatus.replace('_', ' ')}.` : result.message;
+  const detail = isResult && refused
+    ? `${result.message.charAt(0).toUpperCase()}${result.message.slice(1)}. Order ${result.orderId} is ${result.orderStatus.replace('_', ' ')}.`
+    : isResult
+      ? `Order ${result.orderId} is ${result.orderStatus.replace('_', ' ')}.`
+      : result.message;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 ${!final && statusUrl ? `<meta http-equiv="refresh" content="2;url=${escapeHtml(statusUrl)}">` : ''}
@@ -54,7 +68,8 @@ function sendHtml(reply: FastifyReply, status: number, html: string) {
 }
 
 function sendOutcome(reply: FastifyReply, result: ReturnResult) {
-  if (result.redirectTo) return reply.redirect(result.redirectTo, 303);
+  // A refused return is shown here, not handed to the shop's page as if it were this payment's outcome.
+  if (result.redirectTo && !result.refused) return reply.redirect(result.redirectTo, 303);
   return sendHtml(reply, 200, statusPage(result, `/paypal/status/${result.attemptId}`));
 }
 

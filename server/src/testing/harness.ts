@@ -30,7 +30,7 @@ export interface TestHarness {
 
 export const TABLES = [
   'product', 'cart', 'cart_line', 'order', 'order_line', 'order_payment_attempt', 'payment_event',
-  'staff_user', 'staff_session', 'api_key', 'audit_entry', 'order_refund', 'reconciliation_resolution',
+  'staff_user', 'staff_session', 'api_key', 'audit_entry', 'order_refund', 'reconciliation_resolution', 'money_movement',
 ] as const;
 
 export function customer(type: Customer['type'] = 'user', id = `c-${randomUUID()}`): Customer {
@@ -42,7 +42,7 @@ export async function createHarness(): Promise<TestHarness> {
   const db = await createTestDatabase();
   const orm = await initOrm(db.url);
   const logger = createLogger('silent');
-  const paypal = await setupPaypal({ mode: 'simulator', clientId: undefined, clientSecret: undefined, apiBase: undefined, ipnVerifyUrl: undefined, receiverEmail: undefined, webhookId: undefined, timeoutMs: 5_000 }, logger);
+  const paypal = await setupPaypal({ mode: 'simulator', clientId: undefined, clientSecret: undefined, apiBase: undefined, ipnVerifyUrl: undefined, receiverEmail: undefined, webhookId: undefined, timeoutMs: 5_000, refundDuplicates: true }, logger);
   const queue = await JobQueue.start(db.url, logger, { poolMax: 2 });
   const services = createServices({
     orm,
@@ -50,8 +50,9 @@ export async function createHarness(): Promise<TestHarness> {
     queue,
     logger,
     // No HTTP listener in this harness: PayPal is given an address nothing answers on.
-    payments: { publicBaseUrl: () => 'http://127.0.0.1:9', receiverEmail: paypal.receiverEmail, ipnVerifyUrl: paypal.ipnVerifyUrl },
+    payments: { publicBaseUrl: () => 'http://127.0.0.1:9', receiverEmail: paypal.receiverEmail, ipnVerifyUrl: paypal.ipnVerifyUrl, executeClaimMs: 10_000 },
     webhooks: { webhookId: paypal.webhookId },
+    refundDuplicates: true,
   });
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
   const caller = (principal?: Principal) => createCaller(createContextInner({ services, principal, logger }));

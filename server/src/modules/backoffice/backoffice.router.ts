@@ -30,6 +30,10 @@ export const backofficeRouter = router({
     refund: staffProcedure('admin')
       .input(backoffice.refundInput)
       .mutation(({ ctx, input }) => ctx.services.refunds.refund(input, ctx.actor)),
+    /** Refunds exactly one attempt's sale that did not pay the order (a duplicate payment), whole; the order stays as it is. */
+    refundDuplicate: staffProcedure('admin')
+      .input(backoffice.refundDuplicateInput)
+      .mutation(({ ctx, input }) => ctx.services.refunds.refundDuplicate(input, ctx.actor)),
   }),
   reconciliation: reconciliationRouter,
   staff: staffAdminRouter,

@@ -10,7 +10,8 @@ export const ORDER_TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatu
   failed: ['paid', 'pending', 'cancelled'],
   paid: ['refunded', 'partially_refunded'],
   partially_refunded: ['refunded', 'partially_refunded', 'paid'],
-  refunded: ['paid'],
+  // A cancelled reversal gives back what a chargeback took: a refunded order may be paid (or partly refunded) again.
+  refunded: ['paid', 'partially_refunded'],
   cancelled: [],
 };
 
@@ -29,3 +30,9 @@ export function assertTransition(from: OrderStatus, to: OrderStatus): void {
 export function sourcesOf(to: OrderStatus): OrderStatus[] {
   return (Object.keys(ORDER_TRANSITIONS) as OrderStatus[]).filter((from) => canTransition(from, to));
 }
+
+/**
+ * The payment_status of an order a service asserted paid (processOrderToPaid, updateAttempt) rather
+ * than PayPal: reconciliation lists it until a PayPal capture for it is recorded.
+ */
+export const ASSERTED_PAYMENT_STATUS = 'asserted';

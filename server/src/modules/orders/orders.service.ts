@@ -6,7 +6,8 @@ import { badRequest, conflict, notFound } from '../../errors.js';
 import { recordAudit, type Actor } from '../audit/audit.service.js';
 import { loadLines, lockOwnedCart, type CartLineDto } from '../carts/carts.service.js';
 import { OPEN_ATTEMPT_STATUSES } from '../payments/attempt-state.js';
-import { PAID_STATUSES, sourcesOf } from './order-state.js';
+import { returnedOf, saleBalance } from '../payments/money-ledger.js';
+import { ASSERTED_PAYMENT_STATUS, PAID_STATUSES, assertTransition, sourcesOf } from './order-state.js';
 
 export interface OrderLineDto {
   sku: string;
@@ -262,17 +263,22 @@ export async function transitionToUnpaidEnd(
  * delta). The status follows from how much of the total is refunded. Inside a transaction, with the
  * order row already locked by the caller.
  */
-export async function applyRefundDelta(
+/**
+ * The order's refunded amount and status, recomputed from the money ledger of the sale that paid it
+ * (refunds and reversals, less cancelled reversals), never moved by deltas: however PayPal's messages
+ * were ordered or repeated, the order says what the ledger says. Writes only when something changed.
+ */
+export async function settleRefunds(
   em: EntityManager,
   order: OrderRow,
-  delta: number,
   options: { actor: Actor; reason: string; paymentStatus: string },
 ): Promise<OrderRow> {
-  if (!PAID_STATUSES.includes(order.status)) throw conflict(`order is ${order.status}; nothing was paid to refund`);
-  const refunded = order.refundedAmount + delta;
-  if (refunded > order.total) throw conflict(`refunds would exceed the order total (${refunded} > ${order.total})`);
-  const refundedAmount = Math.max(0, refunded);
+  if (!PAID_STATUSES.includes(order.status) || !order.paymentTransactionId) return order;
+  const balance = await saleBalance(em, order.paymentTransactionId);
+  const refundedAmount = Math.min(order.total, Math.max(0, returnedOf(balance)));
   const status: OrderStatus = refundedAmount === 0 ? 'paid' : refundedAmount === order.total ? 'refunded' : 'partially_refunded';
+  if (refundedAmount === order.refundedAmount && status === order.status) return order;
+  assertTransition(order.status, status);
   const updated = await firstRow(
     em,
     sql<OrderRow>`update "order" o set refunded_amount = ${refundedAmount}, status = ${status},
@@ -281,7 +287,7 @@ export async function applyRefundDelta(
   );
   await recordAudit(em, {
     actor: options.actor,
-    action: delta >= 0 ? 'order.refunded' : 'order.refund_reversed',
+    action: refundedAmount >= order.refundedAmount ? 'order.refunded' : 'order.refund_reversed',
     orderId: order.id,
     before: { status: order.status, refundedAmount: order.refundedAmount },
     after: { status, refundedAmount },
@@ -410,7 +416,7 @@ export class OrdersService {
   /** Seed `process_order_to_paid`: idempotent; the second call changes nothing. */
   async processOrderToPaid(orderId: string, actor: Actor): Promise<OrderDto & { changed: boolean }> {
     return this.orm.em.fork().transactional(async (em) => {
-      const { changed, order } = await transitionToPaid(em, orderId, { actor, reason: 'processOrderToPaid' });
+      const { changed, order } = await transitionToPaid(em, orderId, { actor, reason: 'processOrderToPaid', paymentStatus: ASSERTED_PAYMENT_STATUS });
       const { lines, frozen } = await orderLines(em, order);
       return { ...toOrderDto(order, lines, frozen), changed };
     });

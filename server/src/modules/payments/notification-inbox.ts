@@ -1,9 +1,10 @@
-import { isSupportedCurrency, parseDecimalString } from '@orders/shared';
+import { isSupportedCurrency, maxMinorAmount, parseDecimalString } from '@orders/shared';
 import { affected, firstRow, rows, sql, type EntityManager } from '../../db/sql.js';
 import type { Logger } from '../../logger.js';
 import type { Actor } from '../audit/audit.service.js';
 import { recordPaymentEvent, type FlagKind, type NewPaymentEvent, type NotificationSource, type Processing } from './payment-events.js';
-import { applyPaymentOutcome, type AttemptRow, type PaymentOutcome } from './payment-outcome.js';
+import { parkMovement } from './money-ledger.js';
+import { applyPaymentOutcome, findAttempt, isMoneyMovement, lockSale, movementOf, type AttemptRow, type PaymentOutcome } from './payment-outcome.js';
 
 /*
  * What IPNs and webhooks share once they are in the inbox (payment_event rows in `received`): reading
@@ -20,20 +21,32 @@ export function inboxColumn(value: string | null | undefined, max: number): stri
   return value === undefined || value === null ? null : value.replaceAll('\u0000', '').slice(0, max);
 }
 
-/** A notification's amount in minor units, unsigned (refunds and reversals come negative), when readable. */
+/**
+ * A notification's amount in minor units, unsigned (refunds and reversals come negative), when readable:
+ * a decimal in the currency's digits, no larger than PayPal's maximum (which also keeps it inside the
+ * integer amount columns).
+ */
 export function unsignedMinor(total: string | undefined, currencyCode: string | undefined): { amount: number; currency: string } | null {
   const currency = (currencyCode ?? '').toUpperCase();
-  const minor = isSupportedCurrency(currency) ? parseDecimalString(total ?? '', currency) : null;
-  return minor === null ? null : { amount: Math.abs(minor), currency };
+  if (!isSupportedCurrency(currency)) return null;
+  const minor = parseDecimalString(total ?? '', currency);
+  return minor === null || Math.abs(minor) > maxMinorAmount(currency) ? null : { amount: Math.abs(minor), currency };
 }
 
-export type Mismatch = { kind: 'mismatch'; reason: string };
+export type Mismatch = { kind: 'mismatch'; reason: string; flag: 'amount_mismatch' | 'unreadable_amount' };
+
+/** The outcome for a notification whose amount cannot be read. */
+export const unreadableAmount = (total: string | undefined, currency: string | undefined): Mismatch => ({
+  kind: 'mismatch',
+  flag: 'unreadable_amount',
+  reason: `unreadable amount ${total ?? '(none)'} ${(currency ?? '').toUpperCase() || '(none)'}`,
+});
 export type NotificationOutcome = PaymentOutcome | Mismatch | undefined;
 
 /** A capture or pending sale must be for exactly what the attempt asked; `says` names the source ("IPN says 1.00 USD"). */
 export function amountMismatch(attempt: AttemptRow, money: { amount: number; currency: string }, says: string): Mismatch | undefined {
   if (money.currency === attempt.currency && money.amount === attempt.amount) return undefined;
-  return { kind: 'mismatch', reason: `${says}, attempt expects ${attempt.amount} minor ${attempt.currency}` };
+  return { kind: 'mismatch', flag: 'amount_mismatch', reason: `${says}, attempt expects ${attempt.amount} minor ${attempt.currency}` };
 }
 
 /**
@@ -107,8 +120,20 @@ export interface VerifiedNotification {
   gross: number | null;
   /** The outcome text when it maps to nothing to do. */
   noAction: string;
+  /**
+   * For a refund, reversal or cancelled reversal: the sale it moves money on. Such a message is applied
+   * only to the attempt holding that sale, and parked until that sale is recorded.
+   */
+  movementSaleId?: string | null;
   findAttempt(tx: EntityManager): Promise<AttemptRow | undefined>;
-  outcome(attempt: AttemptRow): NotificationOutcome;
+  /** Without an attempt, only what needs none (a money movement to park) is expected. */
+  outcome(attempt: AttemptRow | undefined): NotificationOutcome;
+}
+
+/** What becomes of a duplicate capture: refunded at once when the setting says so (sent after commit). */
+export interface DuplicatePolicy {
+  refundDuplicates: boolean;
+  sendRefund(refundId: string): Promise<unknown>;
 }
 
 /**
@@ -116,11 +141,18 @@ export interface VerifiedNotification {
  * duplicate, keep an unmatched one for reconciliation, flag a mismatch, else apply the outcome through
  * applyPaymentOutcome under the order+attempt locks, where IPNs, webhooks, return URLs and re-syncs meet.
  */
-export function applyVerifiedNotification(em: EntityManager, notification: VerifiedNotification, actor: Actor): Promise<Processing> {
+export async function applyVerifiedNotification(
+  em: EntityManager,
+  notification: VerifiedNotification,
+  actor: Actor,
+  policy: DuplicatePolicy,
+  logger: Logger,
+): Promise<Processing> {
   const { eventId, dedupKey } = notification;
   const finish = (tx: EntityManager, processing: Processing, outcome: string, details: FinishDetails = {}) =>
     finishNotification(tx, eventId, 'verified', processing, outcome, details);
-  return em.transactional(async (tx) => {
+  let duplicateRefundId: string | undefined;
+  const processing = await em.transactional(async (tx): Promise<Processing> => {
     // Two workers holding the same event (a re-queued job) must not both act on it.
     const mine = await firstRow(tx, sql<{ processing: Processing }>`select processing from payment_event where id = ${eventId} for update`);
     if (mine?.processing !== 'received') return mine?.processing ?? 'ignored';
@@ -130,8 +162,25 @@ export function applyVerifiedNotification(em: EntityManager, notification: Verif
       await finish(tx, 'duplicate', `already processed as event ${seen.id}`);
       return 'duplicate';
     }
-    const attempt = await notification.findAttempt(tx);
+    const sale = notification.movementSaleId;
+    // Taken before looking the sale up: the capture that records it takes the same lock, so one sees the other.
+    if (sale) await lockSale(tx, sale);
+    const attempt = sale ? await findAttempt(tx, { saleId: sale }) : await notification.findAttempt(tx);
     if (!attempt) {
+      const early = sale ? notification.outcome(undefined) : undefined;
+      if (early && early.kind !== 'mismatch' && isMoneyMovement(early)) {
+        const parked = await parkMovement(tx, movementOf(early, eventId));
+        if (!parked) {
+          await finish(tx, 'duplicate', `transaction ${early.kind === 'refunded' ? early.refundTxnId : early.txnId} is already known`);
+          return 'duplicate';
+        }
+        await finish(tx, 'parked', `${notification.subject}: sale ${sale} is not recorded yet; applied when it is`, { dedupKey, amount: notification.gross });
+        return 'parked';
+      }
+      if (early?.kind === 'mismatch') {
+        await finish(tx, 'flagged', early.reason, { dedupKey, amount: notification.gross, flagKind: early.flag });
+        return 'flagged';
+      }
       await finish(tx, 'unmatched', `no attempt matches ${notification.subject}; kept for reconciliation`, { dedupKey, amount: notification.gross });
       return 'unmatched';
     }
@@ -142,11 +191,12 @@ export function applyVerifiedNotification(em: EntityManager, notification: Verif
       return 'ignored';
     }
     if (outcome.kind === 'mismatch') {
-      await finish(tx, 'flagged', outcome.reason, { ...linked, amount: notification.gross, flagKind: 'amount_mismatch' });
+      await finish(tx, 'flagged', outcome.reason, { ...linked, amount: notification.gross, flagKind: outcome.flag });
       return 'flagged';
     }
-    const applied = await applyPaymentOutcome(tx, attempt.id, outcome, actor);
-    const processing: Processing = applied.result === 'flagged' ? 'flagged' : 'processed';
+    const applied = await applyPaymentOutcome(tx, attempt.id, outcome, actor, { eventId, refundDuplicates: policy.refundDuplicates });
+    duplicateRefundId = applied.duplicateRefundId;
+    const processing: Processing = applied.result === 'flagged' ? 'flagged' : applied.result === 'parked' ? 'parked' : 'processed';
     await finish(tx, processing, applied.message, {
       ...linked,
       amount: 'amount' in outcome && typeof outcome.amount === 'number' ? outcome.amount : null,
@@ -154,6 +204,17 @@ export function applyVerifiedNotification(em: EntityManager, notification: Verif
     });
     return processing;
   });
+  if (duplicateRefundId) await sendDuplicateRefund(policy, duplicateRefundId, logger);
+  return processing;
+}
+
+/** Best effort once committed: a refund PayPal cannot take now stays requested, and the payments sweep sends it. */
+export async function sendDuplicateRefund(policy: DuplicatePolicy, refundId: string, logger: Logger): Promise<void> {
+  try {
+    await policy.sendRefund(refundId);
+  } catch (err) {
+    logger.warn({ refundId, error: (err as Error).message }, 'duplicate payment: automatic refund not sent yet; the payments sweep retries it');
+  }
 }
 
 /** Notifications stored but never processed (a crash between the 200 and the queue), oldest first. */

@@ -5,7 +5,8 @@ export type PaymentEventSource = 'ipn' | 'webhook' | 'return' | 'cancel' | 'prov
 /** PayPal's own notifications, stored raw on arrival and processed by a job: the inbox. */
 export type NotificationSource = Extract<PaymentEventSource, 'ipn' | 'webhook'>;
 export type Verification = 'pending' | 'verified' | 'invalid' | 'not_applicable';
-export type Processing = 'received' | 'processed' | 'ignored' | 'flagged' | 'duplicate' | 'unmatched';
+/** `parked`: a refund, reversal or cancelled reversal for a sale not recorded yet; applied when the sale lands. */
+export type Processing = 'received' | 'processed' | 'ignored' | 'flagged' | 'duplicate' | 'unmatched' | 'parked';
 /** Why an event was flagged, stored beside the human-readable outcome so reconciliation can select on it. */
 export type FlagKind =
   | 'amount_mismatch'
@@ -16,7 +17,11 @@ export type FlagKind =
   | 'refund_exceeds_total'
   | 'receiver_mismatch'
   /** A webhook PayPal's verify-webhook-signature did not vouch for: forged, altered, or for another webhook. */
-  | 'signature_invalid';
+  | 'signature_invalid'
+  /** A cancelled reversal with no reversal open on its sale to cancel. */
+  | 'no_open_reversal'
+  /** An amount that is not a number PayPal could send: malformed, or beyond PayPal's maximum. */
+  | 'unreadable_amount';
 
 export interface NewPaymentEvent {
   source: PaymentEventSource;
@@ -52,16 +57,4 @@ export async function recordPaymentEvent(em: EntityManager, event: NewPaymentEve
       returning id`,
   );
   return row!.id;
-}
-
-/**
- * The IPN or webhook that already applied PayPal's transaction `txnId` (a refund or reversal), if any.
- * PayPal announces each one on both channels with the same transaction id; only the first may move money.
- */
-export async function notificationThatApplied(em: EntityManager, txnId: string): Promise<{ id: string; source: NotificationSource } | undefined> {
-  return firstRow(
-    em,
-    sql<{ id: string; source: NotificationSource }>`
-      select id, source from payment_event where txn_id = ${txnId} and source in ('ipn', 'webhook') and processing = 'processed' limit 1`,
-  );
 }

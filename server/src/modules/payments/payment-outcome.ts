@@ -3,10 +3,12 @@ import { affected, firstRow, sql, type EntityManager } from '../../db/sql.js';
 import { DomainError, notFound } from '../../errors.js';
 import { PaymentProviderError } from '../../paypal/gateway.js';
 import type { Actor } from '../audit/audit.service.js';
-import { PAID_STATUSES } from '../orders/order-state.js';
-import { ORDER_COLUMNS, applyRefundDelta, transitionToPaid, transitionToUnpaidEnd, type OrderRow } from '../orders/orders.service.js';
+import { ASSERTED_PAYMENT_STATUS, PAID_STATUSES } from '../orders/order-state.js';
+import { ORDER_COLUMNS, settleRefunds, transitionToPaid, transitionToUnpaidEnd, type OrderRow } from '../orders/orders.service.js';
 import { attemptCanBecome } from './attempt-state.js';
-import { notificationThatApplied, type FlagKind } from './payment-events.js';
+import { requestDuplicateRefund } from './duplicate-refund.js';
+import { applyMovement, applyParked, openOf, parkMovement, recordCapture, saleBalance, type Movement, type Owner } from './money-ledger.js';
+import type { FlagKind } from './payment-events.js';
 
 export interface AttemptRow {
   id: string;
@@ -30,12 +32,41 @@ export const ATTEMPT_COLUMNS = sql`a.id, a.order_id as "orderId", a.status, a.am
 
 /** What the provider says happened to a payment, in our terms (money in minor units). */
 export type PaymentOutcome =
-  | { kind: 'completed'; saleId: string; amount: number; currency: string; payerId?: string | null; payerEmail?: string | null }
+  /** `evidence: 'caller'`: a service asserted it (payments.updateAttempt), PayPal did not: no capture is recorded. */
+  | { kind: 'completed'; saleId: string; amount: number; currency: string; payerId?: string | null; payerEmail?: string | null; evidence?: 'paypal' | 'caller' }
   | { kind: 'pending'; saleId: string | null; reason?: string | null; amount?: number; currency?: string }
   | { kind: 'failed'; reason: string; saleId?: string | null }
-  /** `refundTxnId`: PayPal's transaction id of the refund or reversal, when known (the IPN's txn_id, the webhook resource's id). */
-  | { kind: 'refunded'; amount: number; currency: string; reason: string; refundTxnId?: string | null }
-  | { kind: 'reversal_canceled'; amount: number; currency: string };
+  /**
+   * Money back out of sale `saleId`: a refund or a reversal (chargeback). `refundTxnId`: PayPal's
+   * transaction id of the refund or reversal (the IPN's txn_id, the webhook resource's id).
+   */
+  | { kind: 'refunded'; movement: 'refund' | 'reversal'; saleId: string; amount: number; currency: string; reason: string; refundTxnId: string | null }
+  | { kind: 'reversal_canceled'; saleId: string; amount: number; currency: string; txnId: string | null };
+
+/** A refund, reversal or cancelled reversal as a ledger movement. */
+export function movementOf(outcome: Extract<PaymentOutcome, { kind: 'refunded' | 'reversal_canceled' }>, eventId?: string | null): Movement {
+  return outcome.kind === 'refunded'
+    ? { saleId: outcome.saleId, kind: outcome.movement, amount: outcome.amount, currency: outcome.currency, providerTxnId: outcome.refundTxnId, eventId: eventId ?? null, reason: outcome.reason }
+    : { saleId: outcome.saleId, kind: 'reversal_canceled', amount: outcome.amount, currency: outcome.currency, providerTxnId: outcome.txnId, eventId: eventId ?? null, reason: 'reversal canceled' };
+}
+
+export const isMoneyMovement = (outcome: PaymentOutcome): outcome is Extract<PaymentOutcome, { kind: 'refunded' | 'reversal_canceled' }> =>
+  outcome.kind === 'refunded' || outcome.kind === 'reversal_canceled';
+
+/** How an outcome is applied: the event that carries it, and whether a duplicate capture is refunded at once. */
+export interface ApplyOptions {
+  eventId?: string | null;
+  /** AUTO_REFUND_DUPLICATES: a second sale captured for an already paid order is refunded through PayPal. */
+  refundDuplicates?: boolean;
+}
+
+/**
+ * Serialises everything that concerns one PayPal sale, before its order is known: a refund parked for
+ * a sale and the capture that records that sale cannot miss each other. Transaction-scoped.
+ */
+export async function lockSale(em: EntityManager, saleId: string): Promise<void> {
+  await firstRow(em, sql`select pg_advisory_xact_lock(hashtextextended(${`sale:${saleId}`}, 0))`);
+}
 
 export type OutcomeResult =
   | 'paid'
@@ -44,13 +75,17 @@ export type OutcomeResult =
   | 'failed'
   | 'refund_applied'
   | 'flagged'
-  | 'ignored';
+  | 'ignored'
+  /** A refund, reversal or cancelled reversal kept until its sale is recorded. */
+  | 'parked';
 
 export interface AppliedOutcome {
   result: OutcomeResult;
   message: string;
   /** Set when `result` is 'flagged'. */
   flag?: FlagKind;
+  /** A refund of a duplicate capture was requested in this transaction; send it once committed. */
+  duplicateRefundId?: string;
   order: OrderRow;
   attempt: AttemptRow;
 }
@@ -99,6 +134,7 @@ async function setAttempt(
         payer_id = coalesce(${changes.payerId ?? null}, a.payer_id),
         payer_email = coalesce(${changes.payerEmail ?? null}, a.payer_email),
         succeeded_at = case when ${changes.status ?? null}::text = 'succeeded' then now() else a.succeeded_at end,
+        execute_started_at = null,
         updated_at = now()
       where a.id = ${attemptId}
       returning ${ATTEMPT_COLUMNS}`,
@@ -107,17 +143,20 @@ async function setAttempt(
 }
 
 /**
- * The single path by which any source (return URL, IPN, updateAttempt, staff re-sync) applies what
- * PayPal said. Under the order+attempt row locks it is idempotent: the same outcome twice changes
- * nothing the second time, and the order is paid once with one snapshot. Inside a transaction.
+ * The single path by which any source (return URL, IPN, webhook, updateAttempt, staff re-sync) applies
+ * what PayPal said. Under the order+attempt row locks it is idempotent: the same outcome twice changes
+ * nothing the second time, the order is paid once with one snapshot, and money movements are counted
+ * once each in the ledger. Inside a transaction.
  */
 export async function applyPaymentOutcome(
   em: EntityManager,
   attemptId: string,
   outcome: PaymentOutcome,
   actor: Actor,
+  options: ApplyOptions = {},
 ): Promise<AppliedOutcome> {
   const { order, attempt } = await lockOrderAndAttempt(em, attemptId);
+  const owner: Owner = { orderId: order.id, attemptId: attempt.id };
   const done = (result: OutcomeResult, message: string, o: OrderRow = order, a: AttemptRow = attempt): AppliedOutcome => ({
     result,
     message,
@@ -146,25 +185,50 @@ export async function applyPaymentOutcome(
                  (select id from order_payment_attempt
                    where order_id = ${order.id} and status = 'succeeded' and id <> ${attempt.id}) as "otherSuccess"`,
       );
-      const saleOwner = others?.saleOwner ? { id: others.saleOwner } : undefined;
-      const otherSuccess = others?.otherSuccess ? { id: others.otherSuccess } : undefined;
-      if (saleOwner) return done('flagged', `sale ${outcome.saleId} already belongs to attempt ${saleOwner.id}`);
-      if (otherSuccess) {
-        const a = await setAttempt(em, attempt.id, { saleId: outcome.saleId, saleState: 'completed' });
-        return flagged('double_payment', `double payment: the order was already paid by attempt ${otherSuccess.id}; refund sale ${outcome.saleId}`, order, a);
+      if (others?.saleOwner) return flagged('conflicting_sale', `sale ${outcome.saleId} already belongs to attempt ${others.saleOwner}`);
+      const fromPaypal = outcome.evidence !== 'caller';
+      const recordSale = async (a: AttemptRow) => {
+        if (!fromPaypal) return;
+        await lockSale(em, outcome.saleId);
+        await recordCapture(em, { saleId: outcome.saleId, amount: outcome.amount, currency: outcome.currency, eventId: options.eventId ?? null }, owner);
+        await applyParked(em, outcome.saleId, { orderId: order.id, attemptId: a.id });
+      };
+      const payer = { payerId: outcome.payerId ?? null, payerEmail: outcome.payerEmail ?? null };
+      if (others?.otherSuccess || PAID_STATUSES.includes(order.status)) {
+        // Money for an order that is already paid: a second sale, kept on its own attempt and given back.
+        const a = await setAttempt(em, attempt.id, { saleId: outcome.saleId, saleState: 'completed', ...payer });
+        await recordSale(a);
+        const paidBy = others?.otherSuccess ? `attempt ${others.otherSuccess}` : `sale ${order.paymentTransactionId ?? '(none)'}`;
+        const refundId = fromPaypal && options.refundDuplicates ? await requestDuplicateRefund(em, { orderId: order.id, attempt: a, saleId: outcome.saleId }) : null;
+        const after = await refreshedAttempt(em, a.id);
+        return {
+          ...flagged(
+            'double_payment',
+            refundId
+              ? `duplicate payment: the order was already paid by ${paidBy}; sale ${outcome.saleId} is refunded automatically (refund ${refundId})`
+              : `duplicate payment: the order was already paid by ${paidBy}; refund sale ${outcome.saleId}`,
+            order,
+            after,
+          ),
+          ...(refundId ? { duplicateRefundId: refundId } : {}),
+        };
       }
-      const a = await setAttempt(em, attempt.id, {
-        status: 'succeeded',
-        saleId: outcome.saleId,
-        saleState: 'completed',
-        payerId: outcome.payerId ?? null,
-        payerEmail: outcome.payerEmail ?? null,
-      });
+      const a = await setAttempt(em, attempt.id, { status: 'succeeded', saleId: outcome.saleId, saleState: 'completed', ...payer });
       if (order.status === 'cancelled') {
-        return flagged('paid_after_cancel', `paid after the order was cancelled: refund sale ${outcome.saleId}`, order, a);
+        await recordSale(a);
+        return flagged('paid_after_cancel', `paid after the order was cancelled: refund sale ${outcome.saleId}`, order, await refreshedAttempt(em, a.id));
       }
-      const paid = await transitionToPaid(em, order.id, { actor, saleId: outcome.saleId, paymentStatus: 'completed', reason: `sale ${outcome.saleId}` });
-      return done(paid.changed ? 'paid' : 'already_applied', paid.changed ? 'order paid' : 'order was already paid', paid.order, a);
+      const paid = await transitionToPaid(em, order.id, {
+        actor,
+        saleId: outcome.saleId,
+        paymentStatus: fromPaypal ? 'completed' : ASSERTED_PAYMENT_STATUS,
+        reason: fromPaypal ? `sale ${outcome.saleId}` : `reported paid by the caller (${outcome.saleId})`,
+      });
+      await recordSale(a);
+      // Refunds or reversals that arrived before the sale itself are in the ledger now.
+      const settled = await settleRefunds(em, paid.order, { actor, reason: 'refunds and reversals received before the sale', paymentStatus: 'completed' });
+      const after = settled === paid.order ? a : await setAttempt(em, a.id, { saleState: settled.status });
+      return done(paid.changed ? 'paid' : 'already_applied', paid.changed ? `order ${settled.status === 'paid' ? 'paid' : `paid, then ${settled.status.replace('_', ' ')}`}` : 'order was already paid', settled, after);
     }
     case 'pending': {
       if (attempt.status === 'succeeded') return done('ignored', 'pending reported for a succeeded attempt');
@@ -191,34 +255,38 @@ export async function applyPaymentOutcome(
     }
     case 'refunded':
     case 'reversal_canceled': {
-      if (outcome.kind === 'refunded' && outcome.refundTxnId) {
-        // A back-office refund applies itself when PayPal confirms it; PayPal's IPN for it then arrives too.
-        const refund = await firstRow(
-          em,
-          sql<{ id: string }>`select id from order_refund where provider_refund_id = ${outcome.refundTxnId} and status = 'completed'`,
-        );
-        if (refund) return done('already_applied', `refund ${outcome.refundTxnId} was already applied by back-office refund ${refund.id}`);
-        // The same refund or reversal announced on the other channel (IPN and webhook) and already applied from there.
-        const announced = await notificationThatApplied(em, outcome.refundTxnId);
-        if (announced) return done('already_applied', `transaction ${outcome.refundTxnId} was already applied by ${announced.source} event ${announced.id}`);
+      const movement = movementOf(outcome, options.eventId);
+      if (attempt.saleId !== outcome.saleId) {
+        // Matched by invoice, but this attempt's sale is not recorded yet: wait for it.
+        await lockSale(em, outcome.saleId);
+        const parked = await parkMovement(em, movement);
+        return parked
+          ? done('parked', `${movement.kind.replace('_', ' ')} for sale ${outcome.saleId}, which is not recorded yet: kept until it is`)
+          : done('already_applied', `transaction ${movement.providerTxnId} is already known`);
       }
-      if (outcome.currency !== attempt.currency) {
-        return flagged('amount_mismatch', `currency mismatch: ${outcome.currency} against ${attempt.currency}`);
+      const ownSale = order.paymentTransactionId === outcome.saleId && PAID_STATUSES.includes(order.status);
+      const verdict = await applyMovement(em, movement, owner, ownSale ? order.total : 0);
+      if (verdict.result === 'duplicate') return done('already_applied', verdict.message);
+      if (verdict.result === 'rejected') return flagged(verdict.flag, verdict.message);
+      if (ownSale) {
+        const updated = await settleRefunds(em, order, {
+          actor,
+          reason: outcome.kind === 'refunded' ? outcome.reason : 'reversal canceled',
+          paymentStatus: outcome.kind === 'refunded' ? outcome.reason : 'canceled_reversal',
+        });
+        const a = await setAttempt(em, attempt.id, { saleState: updated.status });
+        return done('refund_applied', `order is ${updated.status} (${updated.refundedAmount} of ${updated.total} refunded)`, updated, a);
       }
-      if (!PAID_STATUSES.includes(order.status)) return flagged('unexpected_state', `money movement on an order that is ${order.status}`);
-      const delta = outcome.kind === 'refunded' ? outcome.amount : -outcome.amount;
-      if (order.refundedAmount + delta > order.total) {
-        return flagged('refund_exceeds_total', `refunds would exceed the order total (${order.refundedAmount + delta} > ${order.total})`);
-      }
-      const updated = await applyRefundDelta(em, order, delta, {
-        actor,
-        reason: outcome.kind === 'refunded' ? outcome.reason : 'reversal canceled',
-        paymentStatus: outcome.kind === 'refunded' ? outcome.reason : 'canceled_reversal',
-      });
-      const a = await setAttempt(em, attempt.id, { saleState: updated.status });
-      return done('refund_applied', `order is ${updated.status} (${updated.refundedAmount} of ${updated.total} refunded)`, updated, a);
+      // A sale that did not pay the order (a duplicate, or paid after cancelling): its own ledger only.
+      const open = openOf(await saleBalance(em, outcome.saleId));
+      const a = await setAttempt(em, attempt.id, { saleState: open === 0 ? 'refunded' : open === attempt.amount ? 'completed' : 'partially_refunded' });
+      return done('refund_applied', `${verdict.message}; ${open} still captured on that sale, the order stays ${order.status}`, order, a);
     }
   }
+}
+
+async function refreshedAttempt(em: EntityManager, attemptId: string): Promise<AttemptRow> {
+  return (await firstRow(em, sql<AttemptRow>`select ${ATTEMPT_COLUMNS} from order_payment_attempt a where a.id = ${attemptId}`))!;
 }
 
 /** Provider trouble as the caller sees it: retryable → SERVICE_UNAVAILABLE, refusals → BAD_GATEWAY. */

@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { type AttemptStatus, type Currency, type Customer, type ResyncResult } from '@orders/shared';
+import { type AttemptStatus, type Currency, type Customer, type OrderStatus, type ResyncResult } from '@orders/shared';
 import { newId } from '../../db/base.entity.js';
 import { affected, firstRow, sql, type EntityManager } from '../../db/sql.js';
 import { DomainError, conflict, notFound } from '../../errors.js';
@@ -15,6 +15,9 @@ import {
   PAYPAL_ACTOR,
   amountMismatch,
   applyVerifiedNotification,
+  sendDuplicateRefund,
+  unreadableAmount,
+  type DuplicatePolicy,
   finishNotification,
   inboxColumn,
   pendingNotification,
@@ -40,7 +43,14 @@ export interface PaymentsConfig {
   publicBaseUrl: () => string;
   receiverEmail: string;
   ipnVerifyUrl: string;
+  /**
+   * How long an execution started at /paypal/return holds the order's door shut to a newer attempt:
+   * longer than PayPal's execute call can take (PAYPAL_TIMEOUT_MS), so a crashed one frees it.
+   */
+  executeClaimMs: number;
 }
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface IpnQueue {
   enqueueIpn(eventId: string, round?: string): Promise<void>;
@@ -60,6 +70,11 @@ export interface ReturnResult {
   /** The caller's URL to send the browser to, when it gave one. */
   redirectTo: string | null;
   message: string;
+  /**
+   * Set when the return was refused at the door and nothing was executed: the order is already paid
+   * (by another payment), this link was replaced by a newer attempt, or it expired / failed / was cancelled.
+   */
+  refused?: 'already_paid' | 'replaced' | 'order_cancelled';
 }
 
 function withQuery(url: string, params: Record<string, string>): string {
@@ -96,41 +111,57 @@ export function outcomeFromProvider(payment: ProviderPayment): PaymentOutcome | 
   }
 }
 
-/** Maps an IPN's payment_status to an outcome; amounts are parsed in the attempt's currency. */
-function outcomeFromIpn(fields: IpnFields, attempt: AttemptRow): NotificationOutcome {
+/** IPN statuses that move money back out of (or into) a sale already captured: their sale is parent_txn_id. */
+const IPN_MOVEMENTS = new Set(['Refunded', 'Reversed', 'Canceled_Reversal']);
+
+/**
+ * Maps an IPN's payment_status to an outcome. The status decides first: a failure needs no amount,
+ * and only a capture, a pending sale or a money movement has its amount read (and checked).
+ */
+function outcomeFromIpn(fields: IpnFields, attempt: AttemptRow | undefined): NotificationOutcome {
   const status = fields.payment_status ?? '';
-  const money = unsignedMinor(fields.mc_gross, fields.mc_currency);
-  if (!money) return { kind: 'mismatch', reason: `unreadable amount ${fields.mc_gross ?? '(none)'} ${(fields.mc_currency ?? '').toUpperCase() || '(none)'}` };
-  const { amount, currency } = money;
-  const says = `IPN says ${fields.mc_gross} ${currency}`;
   switch (status) {
-    case 'Completed':
-      return (
-        amountMismatch(attempt, money, says) ??
-        { kind: 'completed', saleId: fields.txn_id ?? '', amount, currency, payerId: fields.payer_id ?? null, payerEmail: fields.payer_email ?? null }
-      );
-    case 'Pending':
-      return amountMismatch(attempt, money, says) ?? { kind: 'pending', saleId: fields.txn_id ?? null, reason: fields.pending_reason ?? null };
     case 'Failed':
     case 'Denied':
     case 'Expired':
     case 'Voided':
-      return { kind: 'failed', reason: `PayPal IPN: ${status}`, saleId: fields.txn_id ?? null };
+      return attempt ? { kind: 'failed', reason: `PayPal IPN: ${status}`, saleId: fields.txn_id ?? null } : undefined;
+    case 'Completed':
+    case 'Pending':
     case 'Refunded':
     case 'Reversed':
-      return {
-        kind: 'refunded',
-        amount,
-        currency,
-        reason: status === 'Refunded' ? 'refunded' : `reversed (${fields.reason_code ?? 'no reason given'})`,
-        // The refund's or reversal's own transaction: the webhook for it names the same one.
-        refundTxnId: fields.txn_id ?? null,
-      };
     case 'Canceled_Reversal':
-      return { kind: 'reversal_canceled', amount, currency };
+      break;
     default:
       return undefined;
   }
+  const money = unsignedMinor(fields.mc_gross, fields.mc_currency);
+  if (!money) return unreadableAmount(fields.mc_gross, fields.mc_currency);
+  const { amount, currency } = money;
+  const says = `IPN says ${fields.mc_gross} ${currency}`;
+  if (status === 'Completed' || status === 'Pending') {
+    if (!attempt) return undefined;
+    return (
+      amountMismatch(attempt, money, says) ??
+      (status === 'Completed'
+        ? { kind: 'completed', saleId: fields.txn_id ?? '', amount, currency, payerId: fields.payer_id ?? null, payerEmail: fields.payer_email ?? null }
+        : { kind: 'pending', saleId: fields.txn_id ?? null, reason: fields.pending_reason ?? null })
+    );
+  }
+  const saleId = fields.parent_txn_id || attempt?.saleId;
+  if (!saleId) return undefined;
+  // The refund's, reversal's or cancelled reversal's own transaction: the webhook for it names the same one.
+  const txnId = fields.txn_id || null;
+  if (status === 'Canceled_Reversal') return { kind: 'reversal_canceled', saleId, amount, currency, txnId };
+  return {
+    kind: 'refunded',
+    movement: status === 'Refunded' ? 'refund' : 'reversal',
+    saleId,
+    amount,
+    currency,
+    reason: status === 'Refunded' ? 'refunded' : `reversed (${fields.reason_code ?? 'no reason given'})`,
+    refundTxnId: txnId,
+  };
 }
 
 /** The EC token in an approval URL we got from PayPal. */
@@ -150,6 +181,27 @@ function approvalToken(approvalUrl: string | null): string | null {
  */
 const EXECUTE_REQUEST_REFUSALS = new Set(['INVALID_PAYER_ID', 'PAYMENT_NOT_APPROVED_FOR_EXECUTION', 'INVALID_REQUEST']);
 
+type DoorVerdict = 'execute' | 'settled' | NonNullable<ReturnResult['refused']>;
+
+const REFUSAL_TEXT: Record<NonNullable<ReturnResult['refused']>, string> = {
+  already_paid: 'this order is already paid; nothing was charged through this link',
+  replaced: 'this payment link was replaced or has expired; nothing was charged',
+  order_cancelled: 'this order was cancelled; nothing was charged',
+};
+
+/** Whether `/paypal/return` may execute this attempt: only the open attempt of an order not yet paid. */
+function returnDoor(orderStatus: string, attempt: AttemptRow): DoorVerdict {
+  // This link's own payment went through (a reload, the back button): show where it stands.
+  if (attempt.status === 'succeeded' || (attempt.saleId && attempt.saleState !== 'failed')) return 'settled';
+  if (PAID_STATUSES.includes(orderStatus as OrderStatus)) return 'already_paid';
+  if (orderStatus === 'cancelled') return 'order_cancelled';
+  if (!OPEN_ATTEMPT_STATUSES.includes(attempt.status)) return 'replaced';
+  return 'execute';
+}
+
+/** A provider error as stored on a payment event. */
+const providerErrorPayload = (error: PaymentProviderError) => ({ name: error.providerErrorName, httpStatus: error.httpStatus, debugId: error.debugId, details: error.details });
+
 export class PaymentsService {
   constructor(
     private readonly orm: MikroORM,
@@ -157,6 +209,7 @@ export class PaymentsService {
     private readonly config: PaymentsConfig,
     private readonly queue: IpnQueue,
     private readonly logger: Logger,
+    private readonly duplicates: DuplicatePolicy,
   ) {}
 
   /**
@@ -179,6 +232,13 @@ export class PaymentsService {
       if (!full) throw notFound('order');
       if (PAID_STATUSES.includes(full.status)) throw conflict(`order is already ${full.status}`);
       if (full.status === 'cancelled') throw conflict('order is cancelled');
+      const executing = await firstRow(
+        tx,
+        sql<{ id: string }>`select id from order_payment_attempt where order_id = ${full.id} and status in (${sql.join([...OPEN_ATTEMPT_STATUSES])})
+                             and execute_started_at > now() - make_interval(secs => ${this.config.executeClaimMs / 1000})`,
+      );
+      // The buyer is back from PayPal and the payment is being executed: a new one now could be paid too.
+      if (executing) throw conflict('a payment for this order is being confirmed with PayPal; try again in a moment');
       const reopened = await reopenFailedOrder(tx, full, actor);
       await affected(
         tx,
@@ -240,7 +300,7 @@ export class PaymentsService {
           attemptId: attempt.id,
           orderId: order.id,
           providerStatus: error instanceof PaymentProviderError ? error.providerErrorName : 'error',
-          payload: error instanceof PaymentProviderError ? { name: error.providerErrorName, httpStatus: error.httpStatus, debugId: error.debugId, details: error.details } : null,
+          payload: error instanceof PaymentProviderError ? providerErrorPayload(error) : null,
           processing: 'flagged',
           outcome: `create failed: ${reason}`,
         });
@@ -250,80 +310,99 @@ export class PaymentsService {
   }
 
   /**
-   * The buyer is back from PayPal: execute the approved payment and apply the sale's state through
-   * the exactly-once path. Safe to call again (a reload, a racing IPN): PayPal-Request-Id and the row
-   * locks make repeats harmless.
+   * The buyer is back from PayPal. Only the order's current open attempt of an unpaid order is
+   * executed: an old link (superseded, expired, cancelled), or any link of an order already paid, is
+   * refused before PayPal is asked, so a buyer who approved two payments is charged once. The
+   * execution is claimed under the order's lock (a newer attempt is refused meanwhile), and the
+   * attempt changes only with PayPal's answer. Safe to call again (a reload, the back button, a racing
+   * IPN): PayPal-Request-Id and the row locks make repeats harmless.
    */
   async handleReturn(query: { paymentId?: string; payerId?: string; token?: string }): Promise<ReturnResult> {
     const em = this.orm.em.fork();
     if (!query.paymentId || !query.payerId) throw new DomainError('BAD_REQUEST', 'paymentId and PayerID are required');
-    const attempt = await findAttempt(em, { externalId: query.paymentId });
-    if (!attempt) throw notFound('payment');
-    await recordPaymentEvent(em, {
-      source: 'return',
-      attemptId: attempt.id,
-      orderId: attempt.orderId,
-      externalId: query.paymentId,
-      payload: { paymentId: query.paymentId, payerId: query.payerId, token: query.token ?? null },
-      outcome: 'buyer returned from PayPal',
+    const found = await findAttempt(em, { externalId: query.paymentId });
+    if (!found) throw notFound('payment');
+    const paymentId = query.paymentId;
+    const door = await em.transactional(async (tx) => {
+      await recordPaymentEvent(tx, {
+        source: 'return',
+        attemptId: found.id,
+        orderId: found.orderId,
+        externalId: paymentId,
+        payload: { paymentId, payerId: query.payerId, token: query.token ?? null },
+        outcome: 'buyer returned from PayPal',
+      });
+      const { order, attempt } = await lockOrderAndAttempt(tx, found.id);
+      const verdict = returnDoor(order.status, attempt);
+      // Claimed (or claimed again by a reload: PayPal-Request-Id makes a repeated execute return the first one's result).
+      if (verdict === 'execute') await affected(tx, sql`update order_payment_attempt set execute_started_at = now() where id = ${attempt.id}`);
+      return verdict;
     });
-    if (attempt.status === 'succeeded' || (attempt.status === 'approved' && attempt.saleState === 'pending')) {
-      return this.returnResult(em, attempt.id, 'already settled');
+    if (door === 'settled') return this.returnResult(em, found.id, 'already settled');
+    if (door !== 'execute') {
+      await recordPaymentEvent(em, {
+        source: 'return',
+        attemptId: found.id,
+        orderId: found.orderId,
+        externalId: paymentId,
+        processing: 'ignored',
+        outcome: `not executed: ${REFUSAL_TEXT[door]}`,
+      });
+      return { ...(await this.returnResult(em, found.id, REFUSAL_TEXT[door])), refused: door };
     }
-    if (attempt.status === 'created') {
-      await affected(
-        em,
-        sql`update order_payment_attempt set status = 'approved', payer_id = ${query.payerId}, updated_at = now()
-             where id = ${attempt.id} and status = 'created'`,
-      );
-    }
+    const release = () => affected(em, sql`update order_payment_attempt set execute_started_at = null where id = ${found.id}`);
     let payment: ProviderPayment;
     try {
-      payment = await this.gateway.executePayment({ requestId: `execute-${attempt.id}`, paymentId: query.paymentId, payerId: query.payerId });
+      payment = await this.gateway.executePayment({ requestId: `execute-${found.id}`, paymentId, payerId: query.payerId });
     } catch (error) {
       if (error instanceof PaymentProviderError && error.providerErrorName === 'PAYMENT_ALREADY_DONE') {
-        payment = await this.gateway.getPayment(query.paymentId);
+        payment = await this.gateway.getPayment(paymentId).catch(async (getError: unknown) => {
+          await release();
+          throw providerFailure(getError, 'PayPal did not confirm the payment yet; reload to retry');
+        });
       } else if (error instanceof PaymentProviderError && EXECUTE_REQUEST_REFUSALS.has(error.providerErrorName)) {
+        await release();
         await recordPaymentEvent(em, {
           source: 'provider',
-          attemptId: attempt.id,
-          orderId: attempt.orderId,
-          externalId: query.paymentId,
+          attemptId: found.id,
+          orderId: found.orderId,
+          externalId: paymentId,
           providerStatus: error.providerErrorName,
-          payload: { name: error.providerErrorName, httpStatus: error.httpStatus, debugId: error.debugId },
+          payload: providerErrorPayload(error),
           processing: 'ignored',
           outcome: `execute refused, attempt left as it was: ${error.message}`,
         });
         throw new DomainError('BAD_REQUEST', 'PayPal refused to execute the payment with these details');
       } else if (error instanceof PaymentProviderError && !error.retryable) {
-        const applied = await this.applyAndRecord('provider', attempt.id, { kind: 'failed', reason: `${error.providerErrorName}: ${error.message}` }, PAYPAL_ACTOR, {
-          externalId: query.paymentId,
-          payload: { name: error.providerErrorName, httpStatus: error.httpStatus, debugId: error.debugId },
+        const applied = await this.applyAndRecord('provider', found.id, { kind: 'failed', reason: `${error.providerErrorName}: ${error.message}` }, PAYPAL_ACTOR, {
+          externalId: paymentId,
+          payload: providerErrorPayload(error),
         });
-        return this.returnResult(em, attempt.id, applied.message);
+        return this.returnResult(em, found.id, applied.message);
       } else {
+        // PayPal may have executed it: the claim stays until it lapses, so no newer attempt is paid meanwhile.
         await recordPaymentEvent(em, {
           source: 'provider',
-          attemptId: attempt.id,
-          orderId: attempt.orderId,
-          externalId: query.paymentId,
+          attemptId: found.id,
+          orderId: found.orderId,
+          externalId: paymentId,
           processing: 'flagged',
           outcome: `execute did not answer: ${(error as Error).message}`,
         });
         throw providerFailure(error, 'PayPal did not confirm the payment yet; reload to retry');
       }
     }
-    await affected(em, sql`update order_payment_attempt set raw_execute = ${JSON.stringify(payment.raw)}::jsonb where id = ${attempt.id}`);
+    await affected(em, sql`update order_payment_attempt set raw_execute = ${JSON.stringify(payment.raw)}::jsonb where id = ${found.id}`);
     const outcome = outcomeFromProvider(payment);
     const applied = outcome
-      ? await this.applyAndRecord('provider', attempt.id, outcome, PAYPAL_ACTOR, { externalId: query.paymentId, payload: payment.raw, txnId: payment.sale?.id ?? null })
-      : undefined;
-    return this.returnResult(em, attempt.id, applied?.message ?? `PayPal says ${payment.state}`);
+      ? await this.applyAndRecord('provider', found.id, outcome, PAYPAL_ACTOR, { externalId: paymentId, payload: payment.raw, txnId: payment.sale?.id ?? null })
+      : (await release(), undefined);
+    return this.returnResult(em, found.id, applied?.message ?? `PayPal says ${payment.state}`);
   }
 
   async handleCancel(query: { attemptId?: string; token?: string }): Promise<ReturnResult> {
     const em = this.orm.em.fork();
-    if (!query.attemptId || !/^[0-9a-f-]{36}$/.test(query.attemptId)) throw notFound('payment');
+    if (!query.attemptId || !UUID_PATTERN.test(query.attemptId)) throw notFound('payment');
     const attempt = await findAttempt(em, { id: query.attemptId });
     // The EC token PayPal puts on the cancel URL must match the one in our approval URL.
     // Compared whole: a substring test let any prefix of the token (even `E`) cancel someone's payment.
@@ -389,6 +468,7 @@ export class PaymentsService {
             saleId: attempt.saleId ?? `manual-${attempt.id}`,
             amount: input.amount,
             currency: input.currency,
+            evidence: 'caller',
           }, actor);
           break;
         case 'failed':
@@ -454,12 +534,15 @@ export class PaymentsService {
         subject: `txn ${txnId || '(none)'}`,
         gross: unsignedMinor(fields.mc_gross, fields.mc_currency)?.amount ?? null,
         noAction: `payment_status ${status || '(none)'} needs no action`,
+        movementSaleId: IPN_MOVEMENTS.has(status) ? fields.parent_txn_id || null : null,
         findAttempt: async (tx) =>
           (saleId ? await findAttempt(tx, { saleId }) : undefined) ??
-          (fields.invoice && /^[0-9a-f-]{36}$/.test(fields.invoice) ? await findAttempt(tx, { id: fields.invoice }) : undefined),
+          (fields.invoice && UUID_PATTERN.test(fields.invoice) ? await findAttempt(tx, { id: fields.invoice }) : undefined),
         outcome: (attempt) => outcomeFromIpn(fields, attempt),
       },
       PAYPAL_ACTOR,
+      this.duplicates,
+      this.logger,
     );
   }
 
@@ -498,11 +581,14 @@ export class PaymentsService {
       throw providerFailure(error, 'PayPal could not be asked');
     }
     const outcome = outcomeFromProvider(payment);
-    return em.transactional(async (tx) => {
+    let duplicateRefundId: string | undefined;
+    const result = await em.transactional(async (tx) => {
       const before = await lockOrderAndAttempt(tx, attemptId);
       let applied: { result: string; message: string; order: OrderRow; attempt: AttemptRow };
       if (outcome) {
-        applied = await this.recordApplied(tx, 'resync', attemptId, outcome, actor, { externalId, payload: payment.raw, txnId: payment.sale?.id ?? null });
+        const recorded = await this.recordApplied(tx, 'resync', attemptId, outcome, actor, { externalId, payload: payment.raw, txnId: payment.sale?.id ?? null });
+        duplicateRefundId = recorded.duplicateRefundId;
+        applied = recorded;
       } else {
         const message = `PayPal says ${payment.state}`;
         await recordPaymentEvent(tx, { source: 'resync', attemptId, orderId: attempt.orderId, externalId, payload: payment.raw, outcome: message });
@@ -526,6 +612,8 @@ export class PaymentsService {
         message: applied.message,
       };
     });
+    if (duplicateRefundId) await sendDuplicateRefund(this.duplicates, duplicateRefundId, this.logger);
+    return result;
   }
 
   async attemptStatus(attemptId: string): Promise<ReturnResult> {
@@ -539,7 +627,14 @@ export class PaymentsService {
     actor: Actor,
     event: { externalId: string | null; payload: unknown; txnId?: string | null },
   ): Promise<AppliedOutcome> {
-    return this.orm.em.fork().transactional((tx) => this.recordApplied(tx, source, attemptId, outcome, actor, event));
+    const applied = await this.orm.em.fork().transactional((tx) => this.recordApplied(tx, source, attemptId, outcome, actor, event));
+    await this.afterCommit(applied);
+    return applied;
+  }
+
+  /** A duplicate capture's refund, requested in the transaction just committed, goes to PayPal now. */
+  private async afterCommit(applied: AppliedOutcome): Promise<void> {
+    if (applied.duplicateRefundId) await sendDuplicateRefund(this.duplicates, applied.duplicateRefundId, this.logger);
   }
 
   /** Applies an outcome and stores it as a payment event, inside the caller's transaction. */
@@ -551,7 +646,7 @@ export class PaymentsService {
     actor: Actor,
     event: { externalId: string | null; payload: unknown; txnId?: string | null },
   ): Promise<AppliedOutcome> {
-    const applied = await applyPaymentOutcome(tx, attemptId, outcome, actor);
+    const applied = await applyPaymentOutcome(tx, attemptId, outcome, actor, { refundDuplicates: this.duplicates.refundDuplicates });
     await recordPaymentEvent(tx, {
       source,
       attemptId,
@@ -562,7 +657,7 @@ export class PaymentsService {
       amount: 'amount' in outcome && typeof outcome.amount === 'number' ? outcome.amount : null,
       currency: 'currency' in outcome && typeof outcome.currency === 'string' ? outcome.currency : null,
       payload: event.payload,
-      processing: applied.result === 'flagged' ? 'flagged' : 'processed',
+      processing: applied.result === 'flagged' ? 'flagged' : applied.result === 'parked' ? 'parked' : 'processed',
       outcome: applied.message,
       flagKind: applied.flag ?? null,
     });

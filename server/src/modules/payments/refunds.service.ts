@@ -7,13 +7,17 @@ import type { Logger } from '../../logger.js';
 import { PaymentProviderError, type PaymentGateway, type ProviderRefund } from '../../paypal/gateway.js';
 import { recordAudit, SYSTEM_ACTOR, type Actor } from '../audit/audit.service.js';
 import { PAID_STATUSES } from '../orders/order-state.js';
-import { applyRefundDelta, findOrder } from '../orders/orders.service.js';
-import { notificationThatApplied, recordPaymentEvent } from './payment-events.js';
-import { findAttempt, providerFailure } from './payment-outcome.js';
+import { findOrder, settleRefunds } from '../orders/orders.service.js';
+import { requestDuplicateRefund } from './duplicate-refund.js';
+import { applyMovement, openOf, saleBalance } from './money-ledger.js';
+import { recordPaymentEvent } from './payment-events.js';
+import { findAttempt, lockOrderAndAttempt, providerFailure } from './payment-outcome.js';
 
 /** A refund row in `requested`: its amount is held against other refunds until PayPal answers. */
 interface RequestedRefund {
   id: string;
+  /** `order`: the order's own sale; `duplicate`: a second sale for an already paid order, which leaves the order as it is. */
+  kind: 'order' | 'duplicate';
   orderId: string;
   saleId: string;
   amount: number;
@@ -56,7 +60,7 @@ export class RefundsService {
       if (!order.paymentTransactionId) throw conflict('the order has no PayPal sale to refund');
       const inFlight = await firstRow(
         tx,
-        sql<{ amount: string }>`select coalesce(sum(amount), 0)::text as amount from order_refund where order_id = ${order.id} and status = 'requested'`,
+        sql<{ amount: string }>`select coalesce(sum(amount), 0)::text as amount from order_refund where order_id = ${order.id} and kind = 'order' and status = 'requested'`,
       );
       const remaining = order.total - order.refundedAmount - Number(inFlight?.amount ?? 0);
       if (remaining <= 0) throw conflict(`nothing is left to refund on this ${order.status} order`);
@@ -73,6 +77,7 @@ export class RefundsService {
       );
       return {
         id: row!.id,
+        kind: 'order',
         orderId: order.id,
         saleId: order.paymentTransactionId,
         amount,
@@ -96,6 +101,56 @@ export class RefundsService {
   }
 
   /**
+   * Staff "Refund duplicate": gives back exactly one attempt's sale that did not pay the order (a second
+   * capture, or money that arrived after the order was cancelled), whole. The order is left as it is.
+   */
+  async refundDuplicate(input: { attemptId: string; reason: string }, actor: Actor): Promise<RefundResult> {
+    const refundId = await this.orm.em.fork().transactional(async (tx) => {
+      const { order, attempt } = await lockOrderAndAttempt(tx, input.attemptId);
+      if (!attempt.saleId || attempt.saleId.startsWith('manual-')) throw conflict('this attempt has no PayPal sale to refund');
+      if (attempt.saleId === order.paymentTransactionId && PAID_STATUSES.includes(order.status)) {
+        throw conflict('this sale is what paid the order: refund the order instead');
+      }
+      if (openOf(await saleBalance(tx, attempt.saleId)) <= 0) throw conflict(`sale ${attempt.saleId} has nothing left to refund`);
+      const id = await requestDuplicateRefund(tx, { orderId: order.id, attempt, saleId: attempt.saleId }, { staffId: actor.type === 'staff' ? actor.id : null, reason: input.reason });
+      if (!id) throw conflict(`a refund of sale ${attempt.saleId} is already under way`);
+      return id;
+    });
+    return this.sendRequested(refundId, actor);
+  }
+
+  /** Sends a refund row still `requested` (a duplicate's, just committed) to PayPal and applies the answer. */
+  async sendRequested(refundId: string, actor: Actor = SYSTEM_ACTOR): Promise<RefundResult> {
+    const requested = await this.loadRequested(refundId);
+    if (!requested) throw conflict('this refund is no longer waiting to be sent');
+    let refund: ProviderRefund;
+    try {
+      refund = await this.gateway.refundSale({ requestId: requested.id, saleId: requested.saleId, amount: requested.amount, currency: requested.currency });
+    } catch (error) {
+      const retryable = !(error instanceof PaymentProviderError) || error.retryable;
+      // An automatic refund PayPal could not take now stays requested: the sweep sends it again.
+      if (!retryable || requested.kind === 'order') await this.fail(requested, error, actor);
+      throw providerFailure(error, 'PayPal did not refund');
+    }
+    return this.complete(requested, refund, actor, requested.reason);
+  }
+
+  private async loadRequested(refundId: string): Promise<RequestedRefund | undefined> {
+    const em = this.orm.em.fork();
+    const row = await firstRow(
+      em,
+      sql<Omit<RequestedRefund, 'before'>>`
+        select r.id, r.kind, r.order_id as "orderId", r.sale_id as "saleId", r.amount, r.currency, r.attempt_id as "attemptId",
+               a.external_id as "attemptExternalId", r.reason
+          from order_refund r left join order_payment_attempt a on a.id = r.attempt_id
+         where r.id = ${refundId} and r.status = 'requested'`,
+    );
+    if (!row) return undefined;
+    const order = (await findOrder(em, row.orderId))!;
+    return { ...row, before: { status: order.status, refundedAmount: order.refundedAmount } };
+  }
+
+  /**
    * The sweep: refunds left in `requested` for longer than `olderThanMs` (longer than any live
    * request can take, so none is still in flight) are sent to PayPal again with their own request id.
    * PayPal still unreachable → tried on a later sweep; after `giveUpAfterMs` it is marked failed, and
@@ -115,7 +170,7 @@ export class RefundsService {
                  select id from order_refund
                   where status = 'requested' and updated_at < now() - make_interval(secs => ${options.olderThanMs / 1000})
                   order by created_at limit ${options.limit ?? 10} for update skip locked)
-        returning r.id, r.order_id as "orderId", r.sale_id as "saleId", r.amount, r.currency, r.attempt_id as "attemptId",
+        returning r.id, r.kind, r.order_id as "orderId", r.sale_id as "saleId", r.amount, r.currency, r.attempt_id as "attemptId",
                   a.external_id as "attemptExternalId", r.reason, r.staff_id as "staffId",
                   (extract(epoch from now() - r.created_at) * 1000)::float8 as "ageMs"`,
     );
@@ -197,20 +252,33 @@ export class RefundsService {
               completed_at = now(), updated_at = now() where id = ${requested.id} and status <> 'completed'`,
       );
       if (claimed === 0) return result(current);
-      const appliedByNotification = await notificationThatApplied(tx, refund.refundId);
-      const updated = appliedByNotification ? current : await applyRefundDelta(tx, current, refund.amount, { actor, reason: auditReason, paymentStatus: 'refunded' });
-      if (appliedByNotification) {
-        // The money moved with the IPN or webhook (audited as PayPal's); who asked for it, and why, is recorded here.
+      const verdict = await applyMovement(
+        tx,
+        { saleId: requested.saleId, kind: 'refund', amount: refund.amount, currency: refund.currency, providerTxnId: refund.refundId, reason: auditReason },
+        { orderId: requested.orderId, attemptId: requested.attemptId ?? (await findAttempt(tx, { saleId: requested.saleId }))?.id ?? null },
+        requested.kind === 'order' ? current.total : 0,
+      );
+      const appliedByNotification = verdict.result === 'duplicate';
+      const updated =
+        requested.kind === 'order' && verdict.result === 'applied'
+          ? await settleRefunds(tx, current, { actor, reason: auditReason, paymentStatus: 'refunded' })
+          : current;
+      if (appliedByNotification || requested.kind === 'duplicate') {
+        // The money moved with the IPN or webhook (audited as PayPal's), or on a sale that is not the order's:
+        // who asked for it, and why, is recorded here.
         await recordAudit(tx, {
           actor,
-          action: 'order.refund_confirmed',
+          action: requested.kind === 'duplicate' ? 'payment.duplicate_refunded' : 'order.refund_confirmed',
           orderId: requested.orderId,
           before: requested.before,
-          after: { status: current.status, refundedAmount: current.refundedAmount, refundId: requested.id, providerRefundId: refund.refundId },
+          after: { status: updated.status, refundedAmount: updated.refundedAmount, refundId: requested.id, providerRefundId: refund.refundId, saleId: requested.saleId, amount: refund.amount },
           reason: auditReason,
         });
       }
-      if (requested.attemptId) await affected(tx, sql`update order_payment_attempt set sale_state = ${updated.status}, updated_at = now() where id = ${requested.attemptId}`);
+      if (requested.attemptId) {
+        const saleState = requested.kind === 'order' ? updated.status : openOf(await saleBalance(tx, requested.saleId)) === 0 ? 'refunded' : 'partially_refunded';
+        await affected(tx, sql`update order_payment_attempt set sale_state = ${saleState}, updated_at = now() where id = ${requested.attemptId}`);
+      }
       await recordPaymentEvent(tx, {
         source: 'provider',
         attemptId: requested.attemptId,
@@ -222,9 +290,16 @@ export class RefundsService {
         amount: refund.amount,
         currency: refund.currency,
         payload: refund.raw,
-        outcome: appliedByNotification
-          ? `refund ${refund.refundId} was already applied by its ${appliedByNotification.source === 'ipn' ? 'IPN' : 'webhook'} (event ${appliedByNotification.id})`
-          : `order is ${updated.status} (${updated.refundedAmount} of ${updated.total} refunded)`,
+        processing: verdict.result === 'rejected' ? 'flagged' : 'processed',
+        flagKind: verdict.result === 'rejected' ? verdict.flag : null,
+        outcome:
+          verdict.result === 'rejected'
+            ? `PayPal refunded, but ${verdict.message}`
+            : appliedByNotification
+              ? `refund ${refund.refundId} was already applied by its notification`
+              : requested.kind === 'duplicate'
+                ? `duplicate sale ${requested.saleId} refunded (${refund.amount} ${refund.currency}); the order stays ${updated.status}`
+                : `order is ${updated.status} (${updated.refundedAmount} of ${updated.total} refunded)`,
       });
       return result(updated);
     });

@@ -11,7 +11,9 @@ import {
   pendingNotification,
   storeNotification,
   strandedNotifications,
+  unreadableAmount,
   unsignedMinor,
+  type DuplicatePolicy,
   type NotificationOutcome,
 } from './notification-inbox.js';
 import type { Processing } from './payment-events.js';
@@ -35,34 +37,34 @@ function subjectOf(event: WebhookEnvelope): { saleId: string | undefined; paymen
   return { saleId: MONEY_OUT_EVENTS.has(event.eventType) ? resource.saleId : resource.id, paymentId: resource.parentPayment };
 }
 
-/** A verified webhook in our outcome vocabulary: the same outcomes, and the same amount checks, as its IPN. */
-function outcomeFromWebhook(event: WebhookEnvelope, attempt: AttemptRow): NotificationOutcome {
+/** A verified webhook in our outcome vocabulary: the same outcomes, and the same checks in the same order, as its IPN. */
+function outcomeFromWebhook(event: WebhookEnvelope, attempt: AttemptRow | undefined): NotificationOutcome {
   const { resource, eventType } = event;
+  const saleId = subjectOf(event).saleId ?? null;
+  if (eventType === 'PAYMENT.SALE.DENIED') return attempt ? { kind: 'failed', reason: `PayPal webhook: ${eventType}`, saleId } : undefined;
+  if (!['PAYMENT.SALE.COMPLETED', 'PAYMENT.SALE.PENDING', ...MONEY_OUT_EVENTS].includes(eventType)) return undefined;
   const money = unsignedMinor(resource.total, resource.currency);
-  if (!money) return { kind: 'mismatch', reason: `unreadable amount ${resource.total ?? '(none)'} ${resource.currency ?? '(none)'}` };
+  if (!money) return unreadableAmount(resource.total, resource.currency);
   const { amount, currency } = money;
   const says = `webhook says ${resource.total} ${currency}`;
-  const saleId = subjectOf(event).saleId ?? null;
-  switch (eventType) {
-    case 'PAYMENT.SALE.COMPLETED':
-      return amountMismatch(attempt, money, says) ?? { kind: 'completed', saleId: saleId ?? '', amount, currency };
-    case 'PAYMENT.SALE.PENDING':
-      return amountMismatch(attempt, money, says) ?? { kind: 'pending', saleId, reason: resource.reasonCode ?? null };
-    case 'PAYMENT.SALE.DENIED':
-      return { kind: 'failed', reason: `PayPal webhook: ${eventType}`, saleId };
-    case 'PAYMENT.SALE.REFUNDED':
-    case 'PAYMENT.SALE.REVERSED':
-      return {
-        kind: 'refunded',
-        amount,
-        currency,
-        reason: eventType === 'PAYMENT.SALE.REFUNDED' ? 'refunded' : `reversed (${resource.reasonCode ?? 'no reason given'})`,
-        // The refund's or reversal's own transaction: its IPN carries the same id as txn_id.
-        refundTxnId: resource.id ?? null,
-      };
-    default:
-      return undefined;
+  if (MONEY_OUT_EVENTS.has(eventType)) {
+    const sale = saleId ?? attempt?.saleId;
+    if (!sale) return undefined;
+    const refund = eventType === 'PAYMENT.SALE.REFUNDED';
+    return {
+      kind: 'refunded',
+      movement: refund ? 'refund' : 'reversal',
+      saleId: sale,
+      amount,
+      currency,
+      reason: refund ? 'refunded' : `reversed (${resource.reasonCode ?? 'no reason given'})`,
+      // The refund's or reversal's own transaction: its IPN carries the same id as txn_id.
+      refundTxnId: resource.id ?? null,
+    };
   }
+  if (!attempt) return undefined;
+  if (eventType === 'PAYMENT.SALE.COMPLETED') return amountMismatch(attempt, money, says) ?? { kind: 'completed', saleId: saleId ?? '', amount, currency };
+  return amountMismatch(attempt, money, says) ?? { kind: 'pending', saleId, reason: resource.reasonCode ?? null };
 }
 
 /**
@@ -76,6 +78,7 @@ export class WebhooksService {
     private readonly config: WebhooksConfig,
     private readonly queue: WebhookQueue,
     private readonly logger: Logger,
+    private readonly duplicates: DuplicatePolicy,
   ) {}
 
   get enabled(): boolean {
@@ -137,11 +140,14 @@ export class WebhooksService {
         subject: `sale ${saleId ?? '(none)'}`,
         gross: unsignedMinor(event.resource.total, event.resource.currency)?.amount ?? null,
         noAction: `${event.eventType} needs no action`,
+        movementSaleId: MONEY_OUT_EVENTS.has(event.eventType) ? (saleId ?? null) : null,
         findAttempt: async (tx) =>
           (saleId ? await findAttempt(tx, { saleId }) : undefined) ?? (paymentId ? await findAttempt(tx, { externalId: paymentId }) : undefined),
         outcome: (attempt) => outcomeFromWebhook(event, attempt),
       },
       PAYPAL_ACTOR,
+      this.duplicates,
+      this.logger,
     );
   }
 

@@ -14,7 +14,8 @@ import { firstRow, iso, rows, sql } from '../../db/sql.js';
 import { badRequest, conflict, notFound } from '../../errors.js';
 import { recordAudit, type Actor } from '../audit/audit.service.js';
 import { decodeCursor, encodeCursor } from '../backoffice/keyset-cursor.js';
-import { PAID_STATUSES } from '../orders/order-state.js';
+import { ASSERTED_PAYMENT_STATUS, PAID_STATUSES } from '../orders/order-state.js';
+import type { FlagKind } from '../payments/payment-events.js';
 
 export const DEFAULT_STUCK_AFTER_MINUTES = 30;
 
@@ -24,13 +25,30 @@ const CURSOR_ORDERING = 'discrepancies';
 
 type DiscrepancyRow = Omit<Discrepancy, 'detectedAt'> & { detectedAt: string };
 
+/** Flags a payment event can carry that staff work from the event itself, each listed as its own kind. */
+const EVENT_FLAG_KINDS = [
+  'amount_mismatch',
+  'unreadable_amount',
+  'conflicting_sale',
+  'unexpected_state',
+  'refund_exceeds_total',
+  'no_open_reversal',
+  'receiver_mismatch',
+  'signature_invalid',
+] as const satisfies readonly DiscrepancyKind[] & readonly FlagKind[];
+// double_payment and paid_after_cancel are listed from the state they leave (multiple_successes,
+// duplicate_refunded, paid_at_paypal_not_paid), which also tells whether the money went back.
+
 /*
  * Every discrepancy, computed on demand by one SQL statement; each branch starts from an index:
- *  - paid_at_paypal_not_paid: unpaid orders (order_status_idx) with an attempt holding a completed sale
- *  - amount_mismatch:         flagged events (payment_event_processing_idx) whose flag_kind says so
- *  - multiple_successes:      orders with a captured sale beside their success (attempt_extra_capture_idx)
- *  - stuck_attempt:           created/approved attempts not touched for a while (attempt_status_idx)
- *  - unmatched_ipn:           IPNs and webhooks that matched no attempt (payment_event_processing_idx)
+ *  - paid_at_paypal_not_paid:  unpaid orders (order_status_idx) with an attempt holding a completed sale not given back
+ *  - event flags:              flagged events (payment_event_processing_idx), one kind per flag_kind
+ *  - multiple_successes:       captured sales beside the order's success, still captured (attempt_extra_capture_idx)
+ *  - duplicate_refunded:       the same, given back whole
+ *  - paid_without_paypal_sale: orders a service asserted paid (order_asserted_paid_idx) with no capture in the ledger
+ *  - stuck_attempt:            created/approved attempts not touched for a while (attempt_status_idx)
+ *  - unmatched_ipn:            IPNs and webhooks that matched no attempt (payment_event_processing_idx)
+ *  - parked_movement:          refunds/reversals still waiting for their sale after the threshold (money_movement_parked_idx)
  * A discrepancy's id is `kind:subject`; resolving it records that id, and it no longer shows.
  */
 function discrepancies(stuckAfterMinutes: number): RawBuilder<DiscrepancyRow> {
@@ -41,21 +59,31 @@ function discrepancies(stuckAfterMinutes: number): RawBuilder<DiscrepancyRow> {
            coalesce(a.succeeded_at, a.updated_at) as "detectedAt"
       from "order" o join order_payment_attempt a on a.order_id = o.id
      where o.status in (${sql.join(UNPAID_STATUSES)}) and a.sale_id is not null and (a.status = 'succeeded' or a.sale_state = 'completed')
+       and coalesce(a.sale_state, '') <> 'refunded'
     union all
-    select 'amount_mismatch', 'amount_mismatch:' || e.id, e.order_id, e.attempt_id, e.id, o.status, e.amount, e.currency,
-           coalesce(e.outcome, 'amount or currency mismatch') || format(' (%s)', e.source), e.created_at
+    select e.flag_kind, e.flag_kind || ':' || e.id, e.order_id, e.attempt_id, e.id, o.status, e.amount, e.currency,
+           coalesce(e.outcome, e.flag_kind) || format(' (%s)', e.source), e.created_at
       from payment_event e left join "order" o on o.id = e.order_id
-     where e.processing = 'flagged' and e.flag_kind = 'amount_mismatch'
+     where e.processing = 'flagged' and e.flag_kind in (${sql.join([...EVENT_FLAG_KINDS])})
     union all
-    select 'multiple_successes', 'multiple_successes:' || o.id, o.id, null, null, o.status, (c.captured - o.total)::int, o.currency,
-           format('%s captured sales for one order: %s', c.sales, c.sale_ids), c.detected_at
-      from (select a.order_id, count(*) as sales, sum(a.amount) as captured, string_agg(a.sale_id, ', ' order by a.created_at) as sale_ids,
-                   max(a.updated_at) as detected_at
-              from order_payment_attempt a
-             where a.order_id in (select x.order_id from order_payment_attempt x where x.sale_id is not null and x.status <> 'succeeded')
-               and a.sale_id is not null and (a.status = 'succeeded' or a.sale_state = 'completed')
-             group by a.order_id having count(*) > 1) c
-      join "order" o on o.id = c.order_id
+    select case when a.sale_state = 'refunded' then 'duplicate_refunded' else 'multiple_successes' end,
+           case when a.sale_state = 'refunded' then 'duplicate_refunded:' else 'multiple_successes:' end || a.id,
+           o.id, a.id, null, o.status, a.amount, a.currency,
+           case when a.sale_state = 'refunded'
+                then format('second payment: sale %s (attempt %s) was refunded; the order was paid by sale %s', a.sale_id, a.id, o.payment_transaction_id)
+                else format('second payment: sale %s (attempt %s) is captured, %s; the order was paid by sale %s', a.sale_id, a.id,
+                            replace(coalesce(a.sale_state, 'completed'), '_', ' '), o.payment_transaction_id) end,
+           a.updated_at
+      from order_payment_attempt a join "order" o on o.id = a.order_id
+     where a.sale_id is not null and a.status <> 'succeeded' and a.sale_state in ('completed', 'partially_refunded', 'refunded')
+       and o.status in (${sql.join(PAID_STATUSES)}) and o.payment_transaction_id is distinct from a.sale_id
+    union all
+    select 'paid_without_paypal_sale', 'paid_without_paypal_sale:' || o.id, o.id, null, null, o.status, o.total, o.currency,
+           format('marked paid by a service (%s) with no PayPal sale captured for it', coalesce(o.payment_transaction_id, 'no sale id')),
+           coalesce(o.paid_at, o.updated_at)
+      from "order" o
+     where o.payment_status = ${ASSERTED_PAYMENT_STATUS} and o.status in (${sql.join(PAID_STATUSES)})
+       and not exists (select 1 from money_movement m where m.provider_txn_id = o.payment_transaction_id and m.kind = 'capture' and m.state = 'applied')
     union all
     select 'stuck_attempt', 'stuck_attempt:' || a.id, a.order_id, a.id, null, o.status, a.amount, a.currency,
            format('attempt %s for %s minutes%s', a.status, floor(extract(epoch from now() - a.updated_at) / 60)::int,
@@ -69,7 +97,14 @@ function discrepancies(stuckAfterMinutes: number): RawBuilder<DiscrepancyRow> {
                   coalesce(e.provider_status, '(no status)'), coalesce(e.txn_id, '(none)')),
            e.created_at
       from payment_event e
-     where e.processing = 'unmatched' and e.source in ('ipn', 'webhook')`;
+     where e.processing = 'unmatched' and e.source in ('ipn', 'webhook')
+    union all
+    select 'parked_movement', 'parked_movement:' || m.id, null, null, m.event_id, null, m.amount, m.currency,
+           format('%s of %s for sale %s, which PayPal has not confirmed to us; waiting since %s minutes', replace(m.kind, '_', ' '), m.amount,
+                  m.sale_id, floor(extract(epoch from now() - m.created_at) / 60)::int),
+           m.created_at
+      from money_movement m
+     where m.state = 'parked' and m.created_at < now() - make_interval(mins => ${stuckAfterMinutes})`;
 }
 
 const unresolved = sql`not exists (select 1 from reconciliation_resolution r where r.discrepancy_id = d.id)`;

@@ -97,6 +97,10 @@ export function useOrderActions() {
       mutationFn: (input: { orderId: string; reason: string; amount?: number }) => api.backoffice.payments.refund.mutate(input),
       onSuccess,
     }),
+    refundDuplicate: useMutation({
+      mutationFn: (input: { attemptId: string; reason: string }) => api.backoffice.payments.refundDuplicate.mutate(input),
+      onSuccess,
+    }),
     resolve: useMutation({
       mutationFn: (input: { discrepancyId: string; reason: string }) => api.backoffice.orders.resolve.mutate(input),
       onSuccess,

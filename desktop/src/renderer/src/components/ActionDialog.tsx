@@ -12,6 +12,8 @@ export type PendingAction =
   | { type: 'resync'; attemptId: string; externalId: string | null }
   | { type: 'cancel'; orderId: string }
   | { type: 'refund'; orderId: string; total: number; refundedAmount: number; currency: Currency }
+  /** Give back one attempt's sale that did not pay the order (a second payment), whole. */
+  | { type: 'refundDuplicate'; attemptId: string; amount: number; currency: string }
   | { type: 'resolve'; discrepancyId: string; summary: string };
 
 /** The reason dialog for each action, wired to its mutation; closes on success with a toast. */
@@ -88,6 +90,26 @@ export function ActionDialog({ action, onClose }: { action: PendingAction; onClo
         </ReasonDialog>
       );
     }
+    case 'refundDuplicate':
+      return (
+        <ReasonDialog
+          {...common}
+          title="Refund the duplicate payment"
+          description={
+            <p>
+              PayPal refunds the second payment ({money(action.amount, action.currency)}, attempt <span className="mono">{shortId(action.attemptId)}</span>) to
+              the buyer in full. The order stays paid by its first payment.
+            </p>
+          }
+          confirmLabel="Refund duplicate"
+          destructive
+          onSubmit={async (reason) => {
+            const result = await actions.refundDuplicate.mutateAsync({ attemptId: action.attemptId, reason });
+            toast.show('success', `Refunded the duplicate payment of ${money(result.amount, result.currency)}; the order stays ${result.status.replace('_', ' ')}.`);
+            onClose();
+          }}
+        />
+      );
     case 'resolve':
       return (
         <ReasonDialog

@@ -15,12 +15,50 @@ export const KIND_LABELS: Record<DiscrepancyKind, { title: string; one: string; 
   paid_at_paypal_not_paid: {
     title: 'Paid at PayPal, not here',
     one: 'Paid at PayPal, not here',
-    explain: 'PayPal captured the money but the order is not paid (or was cancelled). Re-sync, or refund.',
+    explain: 'PayPal captured the money but the order is not paid (or was cancelled). Re-sync, or refund the payment.',
   },
   amount_mismatch: { title: 'Amount or currency mismatch', one: 'Amount mismatch', explain: 'PayPal (or a service) reported a different amount or currency than the attempt expected.' },
-  multiple_successes: { title: 'Paid more than once', one: 'Paid more than once', explain: 'More than one captured sale for one order: refund the extra payment.' },
+  multiple_successes: {
+    title: 'Paid more than once',
+    one: 'Paid more than once',
+    explain: 'A second payment was captured for an order that was already paid, and it has not been given back yet. Refund the duplicate.',
+  },
+  duplicate_refunded: {
+    title: 'Duplicate payment refunded',
+    one: 'Duplicate payment refunded',
+    explain: 'A second payment for an already paid order was refunded to the buyer in full. Nothing is owed; mark it resolved once noted.',
+  },
+  paid_without_paypal_sale: {
+    title: 'Paid without a PayPal sale',
+    one: 'Paid without a PayPal sale',
+    explain: 'A service marked the order paid (processOrderToPaid or updateAttempt) but PayPal has not confirmed a captured sale for it. Check with the service, or re-sync.',
+  },
   stuck_attempt: { title: 'Stuck attempts', one: 'Stuck attempt', explain: 'Attempts still created/approved long after they began. Re-sync to learn what happened.' },
   unmatched_ipn: { title: 'Unmatched notifications', one: 'Unmatched notification', explain: 'Verified IPNs and webhooks that match no payment attempt.' },
+  parked_movement: {
+    title: 'Refunds waiting for their sale',
+    one: 'Refund waiting for its sale',
+    explain: 'PayPal told us about a refund, chargeback or cancelled chargeback for a sale it has not confirmed to us. It applies by itself when the sale arrives; re-sync the order if you know which it is.',
+  },
+  unreadable_amount: { title: 'Unreadable amounts', one: 'Unreadable amount', explain: 'A PayPal message whose amount is malformed or beyond what PayPal can send. Check it in PayPal, then resolve.' },
+  conflicting_sale: {
+    title: 'Conflicting sales',
+    one: 'Conflicting sale',
+    explain: 'PayPal named a sale for a payment that already has another one, or a sale that belongs to another payment. Re-sync both payments.',
+  },
+  unexpected_state: { title: 'Unexpected PayPal state', one: 'Unexpected state', explain: 'PayPal reported something the payment cannot do now, such as a failure after success. Re-sync to see what PayPal holds.' },
+  refund_exceeds_total: {
+    title: 'Refunds beyond the payment',
+    one: 'Refunds beyond the payment',
+    explain: 'Refunds and chargebacks that would exceed what the sale captured were not applied. Compare with PayPal’s activity.',
+  },
+  no_open_reversal: {
+    title: 'Cancelled chargeback without a chargeback',
+    one: 'Cancelled chargeback without a chargeback',
+    explain: 'PayPal cancelled a chargeback (Canceled_Reversal) that we have no open chargeback for; it was not applied. Compare with PayPal’s activity.',
+  },
+  receiver_mismatch: { title: 'For another merchant', one: 'For another merchant', explain: 'Verified messages addressed to a different PayPal account than ours: nothing was applied.' },
+  signature_invalid: { title: 'Unsigned webhooks', one: 'Unsigned webhook', explain: 'Webhooks PayPal did not vouch for (forged, altered or for another webhook): nothing was applied.' },
 };
 
 export function ReconciliationScreen({ kind }: { kind?: DiscrepancyKind }) {
@@ -93,7 +131,10 @@ function DiscrepancyItem({ item, operator, admin, onAction }: { item: Discrepanc
   const needsOperator = operator ? undefined : 'Requires the operator role';
   const canCancel = item.orderId && (item.orderStatus === 'pending' || item.orderStatus === 'failed');
   const currency = item.currency && isSupportedCurrency(item.currency) ? item.currency : null;
-  const canRefund = item.orderId && item.amount !== null && currency && (item.orderStatus === 'paid' || item.orderStatus === 'partially_refunded');
+  // A second payment, or money captured for a cancelled order: its own sale goes back, the order stays as it is.
+  const canRefundDuplicate = item.attemptId && item.amount !== null && (item.kind === 'multiple_successes' || (item.kind === 'paid_at_paypal_not_paid' && item.orderStatus === 'cancelled'));
+  const canRefund =
+    !canRefundDuplicate && item.kind !== 'duplicate_refunded' && item.orderId && item.amount !== null && currency && (item.orderStatus === 'paid' || item.orderStatus === 'partially_refunded');
   return (
     <li className="discrepancy" data-discrepancy-id={item.id} data-kind={item.kind}>
       <div className="discrepancy-main">
@@ -132,6 +173,17 @@ function DiscrepancyItem({ item, operator, admin, onAction }: { item: Discrepanc
         {canCancel ? (
           <button type="button" className="button small button-danger-outline" disabled={!operator} title={needsOperator} onClick={() => onAction({ type: 'cancel', orderId: item.orderId! })}>
             Cancel…
+          </button>
+        ) : null}
+        {canRefundDuplicate ? (
+          <button
+            type="button"
+            className="button small button-danger-outline"
+            disabled={!admin}
+            title={admin ? undefined : 'Refunds require the admin role'}
+            onClick={() => onAction({ type: 'refundDuplicate', attemptId: item.attemptId!, amount: item.amount!, currency: item.currency ?? '' })}
+          >
+            Refund duplicate…
           </button>
         ) : null}
         {canRefund ? (
