@@ -109,6 +109,8 @@ export class JobQueue {
           await handle(job.data.eventId);
           results.push({ id: job.id, status: 'completed' });
         } catch (error) {
+          // Retried with backoff; said once per failure so a message that keeps failing is seen, with its cause.
+          this.logger.warn({ queue, eventId: job.data.eventId, error: (error as Error).message }, 'notification job failed; it will be retried');
           results.push({ id: job.id, status: 'failed', output: { message: (error as Error).message } });
         }
       }
