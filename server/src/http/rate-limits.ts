@@ -12,15 +12,24 @@ export interface RateLimitSettings {
 const TRPC_ROUTE = '/trpc/:path';
 
 /**
- * The procedure names a request calls, read the way tRPC reads them: Fastify's router has already
- * matched the route and percent-decoded the `:path` parameter (so `auth%2Elogin` is `auth.login`
- * here, as in tRPC), and a batch names one procedure per comma. Every comma-separated name counts,
- * batch or not: counting a name tRPC will not run is harmless, missing one it runs is not.
+ * The procedure names a request calls, read the way tRPC reads them. Fastify's router matches the
+ * route and percent-decodes the `:path` parameter once; tRPC's resolveResponse then decodes it once
+ * more (`decodeURIComponent`, pathSeparator '.'), so `auth%2Elogin` and `auth%252Elogin` both run
+ * auth.login. A batch names one procedure per comma. Every comma-separated name counts, batch or
+ * not: counting a name tRPC will not run is harmless, missing one it runs is not.
  */
 export function calledProcedures(request: FastifyRequest): string[] {
   if (request.routeOptions.url !== TRPC_ROUTE) return [];
-  const path = (request.params as { path?: unknown }).path;
-  return typeof path === 'string' ? path.split(',') : [];
+  const param = (request.params as { path?: unknown }).path;
+  if (typeof param !== 'string') return [];
+  let path: string;
+  try {
+    path = decodeURIComponent(param);
+  } catch {
+    // tRPC refuses a malformed escape with BAD_REQUEST before resolving anything.
+    return [];
+  }
+  return path.split(',');
 }
 
 const postTo = (route: string) => (request: FastifyRequest) => (request.method === 'POST' && request.routeOptions.url === route ? 1 : 0);
