@@ -79,7 +79,8 @@ export async function startServer(
         void Promise.race([close(), new Promise((resolve) => setTimeout(resolve, 10_000))]).finally(() => process.exit(1));
       });
       const onEvent = (event: EmbeddedPostgresEvent) => {
-        if (event.kind === 'exited') logger.error({ code: event.code, signal: event.signal }, 'embedded PostgreSQL exited unexpectedly; restarting it');
+        if (event.kind === 'orphan-stopped') logger.warn({ pid: event.pid }, 'stopped the embedded PostgreSQL a killed server had left running');
+        else if (event.kind === 'exited') logger.error({ code: event.code, signal: event.signal }, 'embedded PostgreSQL exited unexpectedly; restarting it');
         else if (event.kind === 'restarting' && event.attempt > 1) logger.warn({ attempt: event.attempt, of: event.of, reason: event.reason }, 'embedded PostgreSQL did not restart; trying again');
         else if (event.kind === 'restarted') logger.info({ afterMs: event.afterMs }, 'embedded PostgreSQL restarted');
         else if (event.kind === 'gave-up') fatal(`embedded PostgreSQL could not be restarted (${event.attempts} attempts; last: ${event.reason})`);

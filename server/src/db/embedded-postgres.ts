@@ -30,6 +30,7 @@ export interface EmbeddedPostgresHandle {
 
 /** What a watched cluster reports when its PostgreSQL exits without being asked to. */
 export type EmbeddedPostgresEvent =
+  | { kind: 'orphan-stopped'; pid: number }
   | { kind: 'exited'; code: number | null; signal: string | null }
   | { kind: 'restarting'; attempt: number; of: number; delayMs: number; reason?: string }
   | { kind: 'restarted'; afterMs: number; pid: number }
@@ -132,17 +133,17 @@ async function acquireLock(dataDir: string): Promise<DataDirLock> {
 }
 
 /** A postmaster still running on `dataDir` although no server holds its lock: left by a killed server. */
-async function stopOrphan(dataDir: string, log: (line: string) => void): Promise<void> {
+async function stopOrphan(dataDir: string, log: (line: string) => void): Promise<number | undefined> {
   const lockFile = path.join(dataDir, 'postmaster.pid');
   if (!existsSync(lockFile)) return;
   const pid = Number((await readFile(lockFile, 'utf8')).split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
   // A recycled pid belongs to some other program: only a postmaster working in this directory is stopped.
   if (process.platform === 'linux') {
     try {
-      if (readlinkSync(`/proc/${pid}/cwd`) !== realpathSync(dataDir)) return;
+      if (readlinkSync(`/proc/${pid}/cwd`) !== realpathSync(dataDir)) return undefined;
     } catch {
-      return;
+      return undefined;
     }
   }
   log(`stopping PostgreSQL (pid ${pid}) left running on ${dataDir} by a server that did not stop it`);
@@ -151,11 +152,11 @@ async function stopOrphan(dataDir: string, log: (line: string) => void): Promise
     try {
       process.kill(pid, signal);
     } catch {
-      return;
+      return pid;
     }
     const deadline = Date.now() + waitMs;
     while (isAlive(pid) && Date.now() < deadline) await sleep(100);
-    if (!isAlive(pid)) return;
+    if (!isAlive(pid)) return pid;
   }
   throw new EmbeddedPostgresError(`PostgreSQL (pid ${pid}) left running on ${dataDir} could not be stopped; stop it and start again.`);
 }
@@ -356,7 +357,8 @@ export async function startEmbeddedPostgres(options: {
   let postmaster: Postmaster | undefined;
   let stopping = false;
   try {
-    await stopOrphan(dataDir, log);
+    const orphan = await stopOrphan(dataDir, log);
+    if (orphan) onEvent({ kind: 'orphan-stopped', pid: orphan });
     const runner = await chooseRunner(dataDir);
     if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
       const passwordFile = path.join(path.dirname(dataDir), `.pg-password-${process.pid}`);
