@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { UserConfig } from 'vite';
+import { defaultClientConditions, type UserConfig } from 'vite';
 import { DEFAULT_SERVER_URL } from './src/shared/server-url.ts';
 
 /**
@@ -11,6 +11,8 @@ export function rendererConfig(): UserConfig {
   const target = process.env.ORDERS_SERVER_URL ?? DEFAULT_SERVER_URL;
   return {
     root: path.join(import.meta.dirname, 'src/renderer'),
+    // @orders/shared from its sources (the "@orders/source" condition of its exports), not its build.
+    resolve: { conditions: ['@orders/source', ...defaultClientConditions] },
     // Vite transforms TSX itself (Oxc); no React plugin, so no inline dev preamble for the CSP to refuse.
     oxc: { jsx: { runtime: 'automatic', importSource: 'react' } },
     server: {

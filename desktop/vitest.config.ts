@@ -1,6 +1,10 @@
+import { defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // @orders/shared from its sources (the "@orders/source" condition of its exports), not its build.
+  resolve: { conditions: ['@orders/source', ...defaultClientConditions] },
+  ssr: { resolve: { conditions: ['@orders/source', ...defaultServerConditions] } },
   oxc: { jsx: { runtime: 'automatic', importSource: 'react' } },
   test: {
     projects: [

@@ -7,17 +7,20 @@ import {
   splitLink,
   type TRPCClient,
 } from '@trpc/client';
-// Type-only: the server's code never reaches a client bundle.
+// Type-only: the server's code never reaches a client bundle, and the package's declarations carry
+// the router's type inlined (tsdown.config.ts), so consumers need no server package.
 import type { AppRouter } from '@orders/server/trpc/root.ts';
 
+// `| undefined` on the optional fields: callers under exactOptionalPropertyTypes can pass
+// `process.env.ORDERS_API_KEY` as it is.
 export interface OrdersClientOptions {
   /** The tRPC endpoint, e.g. http://127.0.0.1:4000/trpc */
   url: string;
   /** A service API key or a staff session token; leave out for auth.login. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** Batch calls made in the same tick into one HTTP request (default true). */
-  batch?: boolean;
-  fetch?: typeof globalThis.fetch;
+  batch?: boolean | undefined;
+  fetch?: typeof globalThis.fetch | undefined;
 }
 
 export type OrdersClient = TRPCClient<AppRouter>;

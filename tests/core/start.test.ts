@@ -40,7 +40,7 @@ interface ServerProcess {
 const started: ServerProcess[] = [];
 
 function launch(env: Record<string, string>): ServerProcess {
-  const child = spawn(NODE, ['--import', 'tsx', MAIN], {
+  const child = spawn(NODE, ['--conditions=@orders/source', '--import', 'tsx', MAIN], {
     cwd: ROOT,
     env: {
       // The repository's own node (24) comes first, as under `npm start`.

@@ -17,7 +17,8 @@ export interface ServerProcess {
 /** `npm start`'s command as a child process, so a test can SIGKILL it like a crash would. */
 export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
   const port = env.PORT ?? String(await freePort());
-  const child = spawn(node, ['--import', 'tsx', main], {
+  // @orders/shared from its sources, as under `npm run dev`.
+  const child = spawn(node, ['--conditions=@orders/source', '--import', 'tsx', main], {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: port },
     stdio: ['ignore', 'pipe', 'pipe'],

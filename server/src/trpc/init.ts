@@ -14,6 +14,13 @@ export interface Context {
   logger: Logger;
 }
 
+/**
+ * The context as AppRouter's type states it. Other services compile against AppRouter (in the
+ * bundled declarations of @orders/shared), so it names nothing of the server's: no MikroORM, pg or
+ * pino reaches them. Procedures see the whole `Context` (mapErrors below passes it on).
+ */
+export type RouterContext = object;
+
 /** The context without any HTTP: what tests pass to `createCaller`. */
 export function createContextInner(options: Context): Context {
   return options;
@@ -23,7 +30,7 @@ function describeZodError(error: ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`).join('; ');
 }
 
-const t = initTRPC.context<Context>().create({
+const t = initTRPC.context<RouterContext>().create({
   // Subscriptions are served as server-sent events (GET, text/event-stream).
   sse: {
     // Pings keep proxies from closing a quiet stream; a client that hears nothing for longer reconnects.
@@ -135,8 +142,10 @@ async function* endWithSession<T>(stream: AsyncIterable<T>, watch: SessionWatch)
   }
 }
 
-const mapErrors = t.middleware(async ({ next, ctx, path }) => {
-  const result = await next();
+const mapErrors = t.middleware(async ({ next, ctx: adapterContext, path }) => {
+  // What the adapter made with createContextInner.
+  const ctx = adapterContext as Context;
+  const result = await next({ ctx });
   if (result.ok) return isAsyncIterable(result.data) ? { ...result, data: mapStreamErrors(result.data, ctx, path) } : result;
   const mapped = mapError(result.error, ctx, path);
   if (mapped === result.error) return result;

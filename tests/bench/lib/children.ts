@@ -32,7 +32,8 @@ export interface SpawnOptions {
 
 /** A TypeScript entry point run by the pinned Node with tsx as a loader (what `npm start` does). */
 export function spawnNode(options: SpawnOptions): Child {
-  const child = spawn(NODE, [...(options.nodeFlags ?? []), '--import', 'tsx', options.entry], {
+  // --conditions: @orders/shared from its sources.
+  const child = spawn(NODE, [...(options.nodeFlags ?? []), '--conditions=@orders/source', '--import', 'tsx', options.entry], {
     cwd: REPO_ROOT,
     env: { ...process.env, PATH: `${path.join(REPO_ROOT, 'node_modules/.bin')}:${process.env.PATH ?? ''}`, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

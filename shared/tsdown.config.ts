@@ -1,0 +1,20 @@
+import { defineConfig } from 'tsdown';
+
+/**
+ * The package other services install: ESM JavaScript plus one declaration file. The declarations
+ * carry AppRouter's type inlined from the server's sources, so a consumer needs no server package.
+ * Every package import stays an import (the server's own ones fall away with the declarations
+ * nobody references); the ones left must be peer dependencies: tests/install checks.
+ */
+export default defineConfig({
+  entry: ['src/index.ts'],
+  format: 'esm',
+  platform: 'neutral',
+  target: 'es2023',
+  outDir: 'dist',
+  clean: true,
+  tsconfig: 'tsconfig.build.json',
+  deps: { neverBundle: [/^(?!@orders\/)[^./]/] },
+  // eager: AppRouter's module is outside this package; tsc resolution: it honours @orders/source.
+  dts: { eager: true, resolver: 'tsc' },
+});
