@@ -126,6 +126,7 @@ it('PostgreSQL stopped and restarted under load: no crash, clean failures, recon
   };
   const someone = newCustomer();
   const healthzBodies = new Set<string>();
+  const readyzBodies = new Set<string>();
   const load = Array.from({ length: 4 }, async (_, worker) => {
     for (let i = 0; loadOn; i++) {
       const order = orders[(worker + i) % orders.length]!;
@@ -135,6 +136,12 @@ it('PostgreSQL stopped and restarted under load: no crash, clean failures, recon
           const response = await fetch(`${proc.url}/healthz`, { signal });
           const body = await response.text();
           if (response.status >= 500) healthzBodies.add(body);
+          return String(response.status);
+        }),
+        timed('readyz', async () => {
+          const response = await fetch(`${proc.url}/readyz`, { signal });
+          const body = await response.text();
+          if (response.status >= 500) readyzBodies.add(body);
           return String(response.status);
         }),
         timed('orders.get', async () => (await api.orders.get.query({ customer: order.customer, orderId: order.orderId }, { signal })).status),
@@ -211,7 +218,7 @@ it('PostgreSQL stopped and restarted under load: no crash, clean failures, recon
   phase = 'after';
   gate.mode = 'open';
   const recoveredMs =
-    (await waitUntil(async () => (await fetch(`${proc.url}/healthz`, { signal: AbortSignal.timeout(5_000) })).status === 200, 30_000, 'healthz after the restart'), Date.now() - restartedAt);
+    (await waitUntil(async () => (await fetch(`${proc.url}/readyz`, { signal: AbortSignal.timeout(5_000) })).status === 200, 30_000, 'readyz after the restart'), Date.now() - restartedAt);
   // Reloads after the outage work.
   for (const order of [...returnDuring!, ...lockedDuring!]) {
     await waitUntil(async () => (await fetch(order.redirectUrl!, { redirect: 'manual', signal: AbortSignal.timeout(REQUEST_BOUND_MS) })).status === 303, 30_000, 'a reload of the return URL');
@@ -258,7 +265,7 @@ it('PostgreSQL stopped and restarted under load: no crash, clean failures, recon
   const afterRecovery = outcomes.filter((o) => o.phase === 'after' && o.ms > 0).slice(-30);
   printSummary('PostgreSQL restarted under load', {
     'postgres stop took ms': stopMs,
-    'healthz back after restart ms': recoveredMs,
+    'readyz back after restart ms': recoveredMs,
     'all IPNs processed after ms more': settleMs,
     'load before': summarise('before'),
     'load during outage': summarise('outage'),
@@ -266,7 +273,7 @@ it('PostgreSQL stopped and restarted under load: no crash, clean failures, recon
     'return URLs during outage': duringReturn,
     'attemptToPay in flight at the stop': inFlightResults,
     'return URLs mid-transaction at the stop': blockedResults,
-    'healthz bodies during outage': [...healthzBodies].slice(0, 3),
+    'readyz bodies during outage': [...readyzBodies].slice(0, 3),
     'IPN rows stored': ledger.stored,
     'processed (acted on)': ledger.processed,
     'duplicates absorbed': ledger.duplicates,
@@ -301,7 +308,15 @@ it('PostgreSQL stopped and restarted under load: no crash, clean failures, recon
   expect(posts.undelivered).toBe(0);
   expect(ledger.stored).toBe(posts.answered200);
   expect(ledger.processed).toBe(all.length);
-  // Last, as it is a finding of its own: while the database is down, /healthz should say so (503)
+  // /healthz is liveness: the process serves, so it stays 200 (a supervisor must not restart it for
+  // a database outage). /readyz says the database is gone (503) and is 200 again afterwards.
+  expect(outcomes.filter((o) => o.what === 'healthz' && o.result !== '200')).toEqual([]);
+  expect(outage.some((o) => o.what === 'readyz' && o.result === '503')).toBe(true);
+  // Last, as it is a finding of its own: while the database is down, /readyz says so (503)
   // without handing out the driver's error text and the database's address.
-  for (const body of healthzBodies) expect(body, 'healthz during the outage leaks internals').not.toMatch(LEAK);
+  for (const body of [...healthzBodies, ...readyzBodies]) expect(body, 'health during the outage leaks internals').not.toMatch(LEAK);
+  // The outage is told once (then a summary a minute), not by every component at every poll.
+  const said = (text: string) => proc.output().split('\n').filter((line) => line.includes(text)).length;
+  expect(said('database unreachable'), proc.output()).toBe(1);
+  expect(said('job queue error'), proc.output()).toBeLessThanOrEqual(3);
 });
