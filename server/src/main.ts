@@ -2,13 +2,14 @@ import { ConfigError, loadConfig } from './config.js';
 import { AlreadyRunningError, EmbeddedPostgresError } from './db/embedded-postgres.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
+import { describeStartFailure, ensurePortFree, readyBanner } from './start-up.js';
 
 let config;
 try {
   config = loadConfig();
 } catch (error) {
   if (error instanceof ConfigError) {
-    console.error(error.message);
+    console.error(`Invalid configuration: ${error.problems.join('; ')}`);
     process.exit(2);
   }
   throw error;
@@ -16,8 +17,9 @@ try {
 
 const logger = createLogger(config.logLevel);
 try {
+  await ensurePortFree(config);
   const server = await startServer(config, { logger });
-  console.log(`Orders is running at ${server.url} (tRPC at ${server.trpcUrl}, health at ${server.url}/healthz)`);
+  console.log(readyBanner(server, config));
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -38,6 +40,11 @@ try {
   }
   if (error instanceof EmbeddedPostgresError) {
     console.error(error.message);
+    process.exit(1);
+  }
+  const problem = describeStartFailure(error, config);
+  if (problem) {
+    console.error(problem);
     process.exit(1);
   }
   logger.fatal({ err: error }, 'start-up failed');
