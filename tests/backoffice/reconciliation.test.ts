@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Discrepancy, DiscrepancyKind } from '@orders/shared';
+import { backoffice, type Discrepancy, type DiscrepancyKind } from '@orders/shared';
 import { SIMULATOR_RECEIVER_EMAIL } from '@orders/server/paypal/setup.ts';
 import { startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
-import { ipnEvents, pendingOrder, waitFor } from '../support/paypal-server.ts';
+import { executeUnrecorded, ipnEvents, pendingOrder, waitFor } from '../support/paypal-server.ts';
 
 let env: BackofficeTestEnv;
 let viewer: StaffSession;
@@ -42,24 +42,34 @@ beforeAll(async () => {
   [viewer, operator] = await Promise.all([env.staff('viewer'), env.staff('operator')]);
   const notifyUrl = `${env.server.url}/paypal/ipn`;
 
-  // The buyer approves at PayPal while staff cancel the order; then the browser comes back and PayPal captures.
+  // PayPal captured a payment whose answer we lost while staff cancelled the order; its IPN tells us afterwards.
   {
     const { customer, order } = await pendingOrder(env.client);
     const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
     const { redirectUrl } = env.sim.control.approve(attempt.externalId, 'approve');
+    env.sim.control.setIpnMode({ paused: true });
+    const sale = (await executeUnrecorded(env, redirectUrl)).sale!.id;
     await operator.client.backoffice.orders.cancel.mutate({ orderId: order.id, reason: 'the buyer asked by phone' });
-    await fetch(redirectUrl, { redirect: 'manual' });
+    env.sim.control.setIpnMode({ paused: false });
+    env.sim.control.flushIpns();
+    await processedIpn(sale);
     made.paidAfterCancel = { orderId: order.id, attemptId: attempt.attemptId };
   }
-  // Two attempts of one order, both paid at PayPal.
+  // Two attempts of one order, both paid at PayPal: the first executed but its answer lost, the second
+  // paid through the return page; the first one's IPN arrives last, while PayPal refuses refunds.
   {
     const { customer, order } = await pendingOrder(env.client);
     const first = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
-    const second = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
     const a = env.sim.control.approve(first.externalId, 'approve');
+    env.sim.control.setIpnMode({ paused: true });
+    const sale = (await executeUnrecorded(env, a.redirectUrl)).sale!.id;
+    const second = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
     const b = env.sim.control.approve(second.externalId, 'approve');
     await fetch(b.redirectUrl, { redirect: 'manual' });
-    await fetch(a.redirectUrl, { redirect: 'manual' });
+    env.sim.control.failNext({ count: 1, path: '/v1/payments/sale' });
+    env.sim.control.setIpnMode({ paused: false });
+    env.sim.control.flushIpns();
+    await processedIpn(sale);
     made.doublePaid = { orderId: order.id, attemptId: first.attemptId };
   }
   // An IPN reporting the wrong amount for a real attempt, and one for a payment nobody knows.
@@ -100,12 +110,13 @@ describe('reconciliation', () => {
       currency: 'USD',
       detail: expect.stringContaining('but the order is cancelled'),
     });
-    expect(byId.get(`multiple_successes:${made.doublePaid.orderId}`)).toMatchObject({
+    expect(byId.get(`multiple_successes:${made.doublePaid.attemptId}`)).toMatchObject({
       kind: 'multiple_successes',
       orderId: made.doublePaid.orderId,
+      attemptId: made.doublePaid.attemptId,
       orderStatus: 'paid',
       amount: 2500,
-      detail: expect.stringMatching(/^2 captured sales/),
+      detail: expect.stringMatching(/^second payment: sale \w+ \(attempt [0-9a-f-]+\) is captured, completed; the order was paid by sale \w+$/),
     });
     expect(byId.get(`amount_mismatch:${made.mismatchEventId}`)).toMatchObject({
       kind: 'amount_mismatch',
@@ -145,7 +156,14 @@ describe('reconciliation', () => {
   it('summary counts each kind; the threshold for stuck attempts is an input', async () => {
     const summary = await viewer.client.backoffice.reconciliation.summary.query();
     expect(summary).toEqual({
-      counts: { paid_at_paypal_not_paid: 1, amount_mismatch: 2, multiple_successes: 1, stuck_attempt: 1, unmatched_ipn: 1 },
+      counts: {
+        ...Object.fromEntries(backoffice.DISCREPANCY_KINDS.map((kind) => [kind, 0])),
+        paid_at_paypal_not_paid: 1,
+        amount_mismatch: 2,
+        multiple_successes: 1,
+        stuck_attempt: 1,
+        unmatched_ipn: 1,
+      },
       total: 6,
     });
     const patient = await viewer.client.backoffice.reconciliation.summary.query({ stuckAfterMinutes: 60 });

@@ -89,6 +89,18 @@ export async function buyerChooses(env: PaypalTestEnv, paymentId: string, action
   return { redirectUrl, response, body: await response.text() };
 }
 
+/**
+ * PayPal executes an approved payment whose answer we never recorded (our process was killed while
+ * PayPal executed it): from then on only PayPal's notifications tell us. `redirectUrl` is the
+ * buyer's way back from the approval page, which carries the payment and payer ids.
+ */
+export async function executeUnrecorded(env: PaypalTestEnv, redirectUrl: string) {
+  const back = new URL(redirectUrl);
+  const paymentId = back.searchParams.get('paymentId')!;
+  const payerId = back.searchParams.get('PayerID')!;
+  return env.server.paypal.gateway.executePayment({ requestId: `lost-${paymentId}`, paymentId, payerId });
+}
+
 export async function waitFor<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

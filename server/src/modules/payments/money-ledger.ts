@@ -106,8 +106,16 @@ function refusal(balance: SaleBalance, movement: Movement, paidTotal: number): {
  */
 export async function applyMovement(em: EntityManager, movement: Movement, owner: Owner, paidTotal = 0): Promise<MovementVerdict> {
   if (movement.providerTxnId) {
-    const seen = await firstRow(em, sql<{ state: string }>`select state from money_movement where provider_txn_id = ${movement.providerTxnId}`);
-    if (seen?.state === 'applied') return { result: 'duplicate', message: `transaction ${movement.providerTxnId} was already applied` };
+    const seen = await firstRow(
+      em,
+      sql<{ state: string; source: string | null; eventId: string | null }>`
+        select m.state, e.source, e.id as "eventId" from money_movement m left join payment_event e on e.id = m.event_id
+         where m.provider_txn_id = ${movement.providerTxnId}`,
+    );
+    if (seen?.state === 'applied') {
+      const by = seen.eventId ? `${seen.source} event ${seen.eventId}` : 'our own refund request';
+      return { result: 'duplicate', message: `transaction ${movement.providerTxnId} was already applied by ${by}` };
+    }
   }
   const refused = refusal(await saleBalance(em, movement.saleId), movement, paidTotal);
   if (refused) return { result: 'rejected', ...refused };
