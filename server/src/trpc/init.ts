@@ -170,13 +170,14 @@ export function serviceProcedure(scope: ApiKeyScope) {
 }
 
 /**
- * Calls that assert money was taken (`payments:settle`). Each one that is carried out is audited with
- * the key's name (an idempotent repeat too); a refused one changes nothing, not even the audit trail.
+ * Calls that assert money was taken (`payments:settle`). Each one that changes something is audited
+ * with the key's name; a refused call or an idempotent repeat (`changed: false`) changes nothing,
+ * not even the audit trail.
  */
 export function settleProcedure() {
   return serviceProcedure('payments:settle').use(async ({ ctx, next, path, getRawInput }) => {
     const result = await next();
-    if (!result.ok) return result;
+    if (!result.ok || (result.data as { changed?: unknown } | undefined)?.changed === false) return result;
     try {
       const rawInput = await getRawInput().catch(() => undefined);
       await recordSettleCall(ctx.services.orm, { apiKeyId: ctx.principal.apiKeyId, apiKeyName: ctx.principal.name, path, rawInput });

@@ -25,7 +25,7 @@ function summarise(rawInput: unknown): Record<string, string | number> {
 }
 
 /**
- * One audit entry per carried-out call that asserts money was taken, naming the key that made it,
+ * One audit entry per call that asserted money was taken and changed something, naming the key,
  * beside the transition's own entry (which names the key by id only). It is attached to the order
  * the call named (by id or by the PayPal payment id), so it shows in that order's trail.
  */
