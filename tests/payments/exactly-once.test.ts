@@ -1,0 +1,203 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
+import { executeUnrecorded, ipnEvents, pendingOrder, waitFor } from '../support/paypal-server.ts';
+
+/*
+ * Issue 8, from outside: the public API, the simulator's buyer page (its redirect back to us) and
+ * POST /paypal/ipn. What is asserted is what a merchant's accountant would check: the simulator's
+ * own ledger (sales captured, refunds made) against our order and reconciliation.
+ */
+
+let env: BackofficeTestEnv;
+let manual: BackofficeTestEnv;
+let operator: StaffSession;
+
+beforeAll(async () => {
+  [env, manual] = await Promise.all([startBackofficeEnv(), startBackofficeEnv({ AUTO_REFUND_DUPLICATES: '0' })]);
+  operator = await env.staff('operator');
+});
+afterAll(async () => {
+  await env?.close();
+  await manual?.close();
+});
+
+/** The simulator's truth about an order's payments: each sale and how much of it went back. */
+function paypalLedger(e: BackofficeTestEnv, paymentIds: string[]) {
+  const state = e.sim.control.getState();
+  const sales = state.sales.filter((s) => paymentIds.includes(s.paymentId));
+  return {
+    sales,
+    captured: sales.reduce((sum, s) => sum + s.amount, 0),
+    refunded: sales.reduce((sum, s) => sum + s.refunded, 0),
+  };
+}
+
+async function orderRow(e: BackofficeTestEnv, orderId: string) {
+  const { rows } = await e.pool.query('select status, total, refunded_amount, payment_transaction_id from "order" where id = $1', [orderId]);
+  return rows[0] as { status: string; total: number; refunded_amount: number; payment_transaction_id: string | null };
+}
+
+async function attemptRow(e: BackofficeTestEnv, attemptId: string) {
+  const { rows } = await e.pool.query('select status, payer_id, sale_id, sale_state from order_payment_attempt where id = $1', [attemptId]);
+  return rows[0] as { status: string; payer_id: string | null; sale_id: string | null; sale_state: string | null };
+}
+
+async function settled(e: BackofficeTestEnv, what: string) {
+  await e.sim.control.settleIpns();
+  await waitFor(async () => (await ipnEvents(e.pool, "processing = 'received'")).length === 0, 20_000, what);
+}
+
+/** Two attempts for one order; the first executed at PayPal with its answer lost, the second paid by the buyer. */
+async function doublePaid(e: BackofficeTestEnv) {
+  const { customer, order } = await pendingOrder(e.client);
+  const first = await e.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+  const a = e.sim.control.approve(first.externalId, 'approve');
+  e.sim.control.setIpnMode({ paused: true });
+  const lost = await executeUnrecorded(e, a.redirectUrl);
+  const second = await e.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+  const b = e.sim.control.approve(second.externalId, 'approve');
+  const back = await fetch(b.redirectUrl, { redirect: 'manual' });
+  expect(await back.text()).toContain('Payment received');
+  e.sim.control.setIpnMode({ paused: false });
+  e.sim.control.flushIpns();
+  await settled(e, 'the lost execution’s IPN');
+  return { order, customer, first, second, duplicateSale: lost.sale!.id, payments: [first.externalId, second.externalId] };
+}
+
+describe('one live attempt per order, at PayPal’s door', () => {
+  it('two attempts approved in two tabs: one is executed, the other link says it was replaced, PayPal captured once', async () => {
+    const { customer, order } = await pendingOrder(env.client);
+    const first = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    const second = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    const a = env.sim.control.approve(first.externalId, 'approve');
+    const b = env.sim.control.approve(second.externalId, 'approve');
+    const old = await fetch(a.redirectUrl, { redirect: 'manual' });
+    const oldPage = await old.text();
+    expect(oldPage).toContain('This payment link was replaced');
+    expect(oldPage).toContain('nothing was charged');
+    const current = await fetch(b.redirectUrl, { redirect: 'manual' });
+    expect(await current.text()).toContain('Payment received');
+    // The old link again, now that the order is paid: still not executed.
+    expect(await (await fetch(a.redirectUrl, { redirect: 'manual' })).text()).toMatch(/This payment link was replaced|This order is already paid/);
+    await settled(env, 'IPNs of the purchase');
+
+    const paypal = paypalLedger(env, [first.externalId, second.externalId]);
+    expect(paypal.sales).toHaveLength(1);
+    expect(paypal.sales[0]!.paymentId).toBe(second.externalId);
+    expect(await orderRow(env, order.id)).toMatchObject({ status: 'paid', refunded_amount: 0, payment_transaction_id: paypal.sales[0]!.id });
+    expect(await attemptRow(env, first.attemptId)).toMatchObject({ status: 'cancelled', sale_id: null });
+  });
+
+  it('reload and back button on the paid link show the payment, without a second execution', async () => {
+    const { customer, order } = await pendingOrder(env.client);
+    const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    const { redirectUrl } = env.sim.control.approve(attempt.externalId, 'approve');
+    for (let i = 0; i < 3; i++) expect(await (await fetch(redirectUrl, { redirect: 'manual' })).text()).toContain('Payment received');
+    await settled(env, 'IPNs');
+    expect(paypalLedger(env, [attempt.externalId]).sales).toHaveLength(1);
+    expect((await orderRow(env, order.id)).status).toBe('paid');
+  });
+
+  it('a return naming someone else’s payment changes nothing on that payment', async () => {
+    const { customer, order } = await pendingOrder(env.client);
+    const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    const forged = await fetch(`${env.server.url}/paypal/return?paymentId=${attempt.externalId}&PayerID=ATTACKER123&token=EC-0`, { redirect: 'manual' });
+    expect(forged.status).toBe(400);
+    expect(await attemptRow(env, attempt.attemptId)).toMatchObject({ status: 'created', payer_id: null });
+    // The real buyer still pays.
+    const { redirectUrl } = env.sim.control.approve(attempt.externalId, 'approve');
+    expect(await (await fetch(redirectUrl, { redirect: 'manual' })).text()).toContain('Payment received');
+    expect((await orderRow(env, order.id)).status).toBe('paid');
+  });
+
+  it('a cancelled order’s link is refused; a new attempt is refused while PayPal executes the current one', async () => {
+    const { customer, order } = await pendingOrder(env.client);
+    const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    const { redirectUrl } = env.sim.control.approve(attempt.externalId, 'approve');
+    await operator.client.backoffice.orders.cancel.mutate({ orderId: order.id, reason: 'the buyer changed their mind' });
+    expect(await (await fetch(redirectUrl, { redirect: 'manual' })).text()).toContain('This order was cancelled');
+    expect(paypalLedger(env, [attempt.externalId]).sales).toHaveLength(0);
+
+    const other = await pendingOrder(env.client);
+    const current = await env.client.payments.attemptToPay.mutate({ customer: other.customer, orderId: other.order.id });
+    // As /paypal/return leaves it while PayPal's execute call is out.
+    await env.pool.query('update order_payment_attempt set execute_started_at = now() where id = $1', [current.attemptId]);
+    await expect(env.client.payments.attemptToPay.mutate({ customer: other.customer, orderId: other.order.id })).rejects.toMatchObject({
+      data: { code: 'CONFLICT' },
+    });
+    await env.pool.query(`update order_payment_attempt set execute_started_at = now() - interval '1 hour' where id = $1`, [current.attemptId]);
+    await expect(env.client.payments.attemptToPay.mutate({ customer: other.customer, orderId: other.order.id })).resolves.toMatchObject({
+      externalId: expect.stringMatching(/^PAY-/),
+    });
+  });
+});
+
+describe('a duplicate capture is given back', () => {
+  it('automatically: PayPal refunds the second sale in full, the order stays paid, audited, listed as refunded', async () => {
+    const made = await doublePaid(env);
+    await waitFor(async () => paypalLedger(env, made.payments).refunded === 2500, 20_000, 'the automatic refund at PayPal');
+    await settled(env, 'the refund’s IPN');
+    const paypal = paypalLedger(env, made.payments);
+    expect(paypal).toMatchObject({ captured: 5000, refunded: 2500 });
+    expect(paypal.sales.find((s) => s.id === made.duplicateSale)).toMatchObject({ refunded: 2500 });
+    expect(await orderRow(env, made.order.id)).toMatchObject({ status: 'paid', refunded_amount: 0 });
+    expect(await attemptRow(env, made.first.attemptId)).toMatchObject({ sale_id: made.duplicateSale, sale_state: 'refunded' });
+
+    const { rows: audit } = await env.pool.query(`select actor_type, after from audit_entry where order_id = $1 and action = 'payment.duplicate_refunded'`, [made.order.id]);
+    expect(audit).toEqual([{ actor_type: 'system', after: expect.objectContaining({ saleId: made.duplicateSale, amount: 2500, status: 'paid' }) }]);
+    const items = (await env.admin.client.backoffice.reconciliation.list.query({ limit: 500 })).items.filter((d) => d.orderId === made.order.id);
+    expect(items.map((d) => d.kind)).toEqual(['duplicate_refunded']);
+    expect(items[0]).toMatchObject({ attemptId: made.first.attemptId, amount: 2500 });
+  });
+
+  it('by staff when automatic refunds are off: "Refund duplicate" refunds exactly that sale, the order keeps its own', async () => {
+    const made = await doublePaid(manual);
+    const open = (await manual.admin.client.backoffice.reconciliation.list.query({ kind: 'multiple_successes' })).items.find((d) => d.orderId === made.order.id);
+    expect(open).toMatchObject({ attemptId: made.first.attemptId, amount: 2500, orderStatus: 'paid' });
+    expect(paypalLedger(manual, made.payments).refunded).toBe(0);
+
+    const operatorHere = await manual.staff('operator');
+    await expect(
+      operatorHere.client.backoffice.payments.refundDuplicate.mutate({ attemptId: made.first.attemptId, reason: 'second payment' }),
+    ).rejects.toMatchObject({ data: { code: 'FORBIDDEN' } });
+    // The sale that paid the order is not a duplicate.
+    await expect(
+      manual.admin.client.backoffice.payments.refundDuplicate.mutate({ attemptId: made.second.attemptId, reason: 'wrong one' }),
+    ).rejects.toMatchObject({ data: { code: 'CONFLICT' } });
+
+    const refund = await manual.admin.client.backoffice.payments.refundDuplicate.mutate({ attemptId: made.first.attemptId, reason: 'the buyer paid twice' });
+    expect(refund).toMatchObject({ orderId: made.order.id, status: 'paid', refundedAmount: 0, amount: 2500, currency: 'USD' });
+    await settled(manual, 'the refund’s IPN');
+    const paypal = paypalLedger(manual, made.payments);
+    expect(paypal.sales.find((s) => s.id === made.duplicateSale)).toMatchObject({ refunded: 2500 });
+    expect(paypal.sales.find((s) => s.id !== made.duplicateSale)).toMatchObject({ refunded: 0 });
+    expect(await orderRow(manual, made.order.id)).toMatchObject({ status: 'paid', refunded_amount: 0 });
+    await expect(
+      manual.admin.client.backoffice.payments.refundDuplicate.mutate({ attemptId: made.first.attemptId, reason: 'again' }),
+    ).rejects.toMatchObject({ data: { code: 'CONFLICT' } });
+    const kinds = (await manual.admin.client.backoffice.reconciliation.list.query({ limit: 500 })).items.filter((d) => d.orderId === made.order.id).map((d) => d.kind);
+    expect(kinds).toEqual(['duplicate_refunded']);
+
+    // Refunding the order afterwards refunds the order's own sale, not the duplicate again.
+    await manual.admin.client.backoffice.payments.refund.mutate({ orderId: made.order.id, reason: 'returned the goods' });
+    await settled(manual, 'the order refund’s IPN');
+    expect(paypalLedger(manual, made.payments)).toMatchObject({ captured: 5000, refunded: 5000 });
+    expect(await orderRow(manual, made.order.id)).toMatchObject({ status: 'refunded', refunded_amount: 2500 });
+  });
+});
+
+describe('what a service asserts is checked against PayPal', () => {
+  it('an order marked paid by processOrderToPaid, with no PayPal sale, is listed as paid without a PayPal sale', async () => {
+    const { customer, order } = await pendingOrder(env.client);
+    await env.client.payments.processOrderToPaid.mutate({ orderId: order.id });
+    expect((await env.client.orders.get.query({ customer, orderId: order.id })).status).toBe('paid');
+    const items = (await env.admin.client.backoffice.reconciliation.list.query({ kind: 'paid_without_paypal_sale' })).items;
+    expect(items.find((d) => d.orderId === order.id)).toMatchObject({ id: `paid_without_paypal_sale:${order.id}`, amount: 2500, orderStatus: 'paid' });
+    // A PayPal-paid order is not.
+    const paid = await pendingOrder(env.client);
+    const attempt = await env.client.payments.attemptToPay.mutate({ customer: paid.customer, orderId: paid.order.id });
+    await fetch(env.sim.control.approve(attempt.externalId, 'approve').redirectUrl, { redirect: 'manual' });
+    const after = (await env.admin.client.backoffice.reconciliation.list.query({ kind: 'paid_without_paypal_sale' })).items;
+    expect(after.some((d) => d.orderId === paid.order.id)).toBe(false);
+  });
+});
