@@ -23,7 +23,7 @@ type Command =
   | { kind: 'completed'; attempt: number; sale: number; wrongAmount: boolean }
   | { kind: 'pending'; attempt: number }
   | { kind: 'failed'; attempt: number }
-  | { kind: 'refund'; amount: number }
+  | { kind: 'refund'; amount: number; movement: 'refund' | 'reversal' }
   | { kind: 'reversal_canceled'; amount: number }
   | { kind: 'cancel' }
   | { kind: 'processOrderToPaid' };
@@ -36,7 +36,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ kind: fc.constant('completed' as const), attempt: fc.nat(3), sale: fc.nat(2), wrongAmount: fc.boolean() }),
   fc.record({ kind: fc.constant('pending' as const), attempt: fc.nat(3) }),
   fc.record({ kind: fc.constant('failed' as const), attempt: fc.nat(3) }),
-  fc.record({ kind: fc.constant('refund' as const), amount: refundAmount }),
+  fc.record({ kind: fc.constant('refund' as const), amount: refundAmount, movement: fc.constantFrom('refund' as const, 'reversal' as const) }),
   fc.record({ kind: fc.constant('reversal_canceled' as const), amount: refundAmount }),
   fc.constant<Command>({ kind: 'cancel' }),
   fc.constant<Command>({ kind: 'processOrderToPaid' }),
@@ -88,17 +88,19 @@ async function apply(orderId: string, attempts: string[], sales: string[], cmd: 
       return onAttempt(cmd.attempt, { kind: 'pending', saleId: null });
     case 'failed':
       return onAttempt(cmd.attempt, { kind: 'failed', reason: 'property test' });
-    case 'refund': {
-      // Refunds and reversals name the sale of the succeeded attempt, as PayPal's IPNs do.
-      const { rows } = await h.pool.query(`select id from order_payment_attempt where order_id = $1 and status = 'succeeded'`, [orderId]);
-      const attemptId = rows[0]?.id ?? attempts[0];
-      if (attemptId) await em.transactional((tx) => applyPaymentOutcome(tx, attemptId, { kind: 'refunded', amount: cmd.amount, currency: 'USD', reason: 'refunded' }, actor));
-      return;
-    }
+    case 'refund':
     case 'reversal_canceled': {
-      const { rows } = await h.pool.query(`select id from order_payment_attempt where order_id = $1 and status = 'succeeded'`, [orderId]);
-      const attemptId = rows[0]?.id ?? attempts[0];
-      if (attemptId) await em.transactional((tx) => applyPaymentOutcome(tx, attemptId, { kind: 'reversal_canceled', amount: cmd.amount, currency: 'USD' }, actor));
+      // Refunds and reversals name the sale of the succeeded attempt, as PayPal's IPNs do (or one not
+      // recorded yet, when nothing succeeded: then they wait for it), each with a transaction id of its own.
+      const { rows } = await h.pool.query(`select id, sale_id from order_payment_attempt where order_id = $1 and status = 'succeeded'`, [orderId]);
+      const attemptId: string | undefined = rows[0]?.id ?? attempts[0];
+      const saleId: string = rows[0]?.sale_id ?? sales[0]!;
+      const txnId = randomUUID().replace(/-/g, '').slice(0, 17).toUpperCase();
+      const outcome: PaymentOutcome =
+        cmd.kind === 'refund'
+          ? { kind: 'refunded', movement: cmd.movement, saleId, amount: cmd.amount, currency: 'USD', reason: cmd.movement, refundTxnId: txnId }
+          : { kind: 'reversal_canceled', saleId, amount: cmd.amount, currency: 'USD', txnId };
+      if (attemptId) await em.transactional((tx) => applyPaymentOutcome(tx, attemptId, outcome, actor));
       return;
     }
     case 'cancel':
@@ -118,7 +120,9 @@ async function checkInvariants(orderId: string, sku: string) {
             (select count(*) from order_line l where l.order_id = o.id)::int as lines,
             (select coalesce(sum(l.line_total), 0) from order_line l where l.order_id = o.id)::int as snapshot_total,
             (select count(*) from audit_entry a where a.order_id = o.id and a.action = 'order.paid')::int as paid_entries,
-            (select count(*) from order_payment_attempt t where t.order_id = o.id and t.status = 'succeeded')::int as succeeded
+            (select count(*) from order_payment_attempt t where t.order_id = o.id and t.status = 'succeeded')::int as succeeded,
+            (select coalesce(sum(case m.kind when 'reversal_canceled' then -m.amount else m.amount end), 0) from money_movement m
+              where m.sale_id = o.payment_transaction_id and m.state = 'applied' and m.kind <> 'capture')::int as ledger_returned
        from "order" o join cart_line cl on cl.cart_id = o.cart_id join product p on p.sku = cl.sku
       where o.id = $1 and p.sku = $2`,
     [orderId, sku],
@@ -136,6 +140,8 @@ async function checkInvariants(orderId: string, sku: string) {
   if (o.status === 'refunded') expect(o.refunded_amount).toBe(o.total);
   if (o.status === 'partially_refunded') expect(o.refunded_amount > 0 && o.refunded_amount < o.total).toBe(true);
   if (o.refunded_amount > 0) expect(['partially_refunded', 'refunded']).toContain(o.status);
+  // The refunded amount is what the ledger of the order's sale says, however the messages came.
+  if (moneyReceived) expect(o.refunded_amount, 'refunded amount equals the ledger').toBe(Math.min(o.total, Math.max(0, o.ledger_returned)));
   // Stock is conserved: held exactly while the order holds it.
   expect(o.stock).toBe(o.stock_reserved ? STOCK - QUANTITY : STOCK);
   if (o.status === 'cancelled') expect(o.stock_reserved).toBe(false);
