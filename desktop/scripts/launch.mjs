@@ -29,6 +29,7 @@ if (!electronBinary()) {
 }
 
 const child = spawn(path.join(root, 'node_modules/.bin/electron-vite'), ['preview'], { cwd: desktop, stdio: 'inherit' });
-// Ctrl-C reaches electron-vite through the terminal; this process only waits for it.
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => {});
+// A terminal's Ctrl-C reaches electron-vite itself; this process waits for it to end.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => child.kill('SIGTERM'));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
