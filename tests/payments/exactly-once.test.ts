@@ -148,6 +148,13 @@ describe('a duplicate capture is given back', () => {
     const items = (await env.admin.client.backoffice.reconciliation.list.query({ limit: 500 })).items.filter((d) => d.orderId === made.order.id);
     expect(items.map((d) => d.kind)).toEqual(['duplicate_refunded']);
     expect(items[0]).toMatchObject({ attemptId: made.first.attemptId, amount: 2500 });
+
+    // A staff re-sync of the duplicate (PayPal says its sale is refunded) reopens nothing and refunds nothing more.
+    await operator.client.backoffice.payments.resync.mutate({ attemptId: made.first.attemptId, reason: 'checking' });
+    expect(await attemptRow(env, made.first.attemptId)).toMatchObject({ sale_state: 'refunded' });
+    const again = (await env.admin.client.backoffice.reconciliation.list.query({ limit: 500 })).items.filter((d) => d.orderId === made.order.id);
+    expect(again.map((d) => d.kind)).toEqual(['duplicate_refunded']);
+    expect(paypalLedger(env, made.payments)).toMatchObject({ captured: 5000, refunded: 2500 });
   });
 
   it('by staff when automatic refunds are off: "Refund duplicate" refunds exactly that sale, the order keeps its own', async () => {

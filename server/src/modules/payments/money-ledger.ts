@@ -38,6 +38,12 @@ export const returnedOf = (b: SaleBalance) => b.refunded + b.reversed - b.revers
 /** What is still captured on a sale and could be refunded. */
 export const openOf = (b: SaleBalance) => b.captured - returnedOf(b);
 
+/** A sale's state as its ledger tells it: captured, partly or wholly given back. */
+export function saleStateOf(balance: SaleBalance): 'completed' | 'partially_refunded' | 'refunded' {
+  const open = openOf(balance);
+  return open <= 0 ? 'refunded' : open === balance.captured ? 'completed' : 'partially_refunded';
+}
+
 export async function saleBalance(em: EntityManager, saleId: string): Promise<SaleBalance> {
   const row = await firstRow(
     em,

@@ -7,7 +7,7 @@ import { ASSERTED_PAYMENT_STATUS, PAID_STATUSES } from '../orders/order-state.js
 import { ORDER_COLUMNS, settleRefunds, transitionToPaid, transitionToUnpaidEnd, type OrderRow } from '../orders/orders.service.js';
 import { attemptCanBecome } from './attempt-state.js';
 import { requestDuplicateRefund } from './duplicate-refund.js';
-import { applyMovement, applyParked, openOf, parkMovement, recordCapture, saleBalance, type Movement, type Owner } from './money-ledger.js';
+import { applyMovement, applyParked, openOf, parkMovement, recordCapture, saleBalance, saleStateOf, type Movement, type Owner } from './money-ledger.js';
 import type { FlagKind } from './payment-events.js';
 
 export interface AttemptRow {
@@ -196,8 +196,10 @@ export async function applyPaymentOutcome(
       const payer = { payerId: outcome.payerId ?? null, payerEmail: outcome.payerEmail ?? null };
       if (others?.otherSuccess || PAID_STATUSES.includes(order.status)) {
         // Money for an order that is already paid: a second sale, kept on its own attempt and given back.
-        const a = await setAttempt(em, attempt.id, { saleId: outcome.saleId, saleState: 'completed', ...payer });
+        const a = await setAttempt(em, attempt.id, { saleId: outcome.saleId, ...payer });
         await recordSale(a);
+        // What is left of it, from the ledger: a re-sync of a duplicate already given back must not reopen it.
+        await setAttempt(em, a.id, { saleState: fromPaypal ? saleStateOf(await saleBalance(em, outcome.saleId)) : 'completed' });
         const paidBy = others?.otherSuccess ? `attempt ${others.otherSuccess}` : `sale ${order.paymentTransactionId ?? '(none)'}`;
         const refundId = fromPaypal && options.refundDuplicates ? await requestDuplicateRefund(em, { orderId: order.id, attempt: a, saleId: outcome.saleId }) : null;
         const after = await refreshedAttempt(em, a.id);
@@ -278,9 +280,9 @@ export async function applyPaymentOutcome(
         return done('refund_applied', `order is ${updated.status} (${updated.refundedAmount} of ${updated.total} refunded)`, updated, a);
       }
       // A sale that did not pay the order (a duplicate, or paid after cancelling): its own ledger only.
-      const open = openOf(await saleBalance(em, outcome.saleId));
-      const a = await setAttempt(em, attempt.id, { saleState: open === 0 ? 'refunded' : open === attempt.amount ? 'completed' : 'partially_refunded' });
-      return done('refund_applied', `${verdict.message}; ${open} still captured on that sale, the order stays ${order.status}`, order, a);
+      const balance = await saleBalance(em, outcome.saleId);
+      const a = await setAttempt(em, attempt.id, { saleState: saleStateOf(balance) });
+      return done('refund_applied', `${verdict.message}; ${openOf(balance)} still captured on that sale, the order stays ${order.status}`, order, a);
     }
   }
 }

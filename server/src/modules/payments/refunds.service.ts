@@ -9,7 +9,7 @@ import { recordAudit, SYSTEM_ACTOR, type Actor } from '../audit/audit.service.js
 import { PAID_STATUSES } from '../orders/order-state.js';
 import { findOrder, settleRefunds } from '../orders/orders.service.js';
 import { requestDuplicateRefund } from './duplicate-refund.js';
-import { applyMovement, openOf, saleBalance } from './money-ledger.js';
+import { applyMovement, openOf, saleBalance, saleStateOf } from './money-ledger.js';
 import { recordPaymentEvent } from './payment-events.js';
 import { findAttempt, lockOrderAndAttempt, providerFailure } from './payment-outcome.js';
 
@@ -276,7 +276,7 @@ export class RefundsService {
         });
       }
       if (requested.attemptId) {
-        const saleState = requested.kind === 'order' ? updated.status : openOf(await saleBalance(tx, requested.saleId)) === 0 ? 'refunded' : 'partially_refunded';
+        const saleState = requested.kind === 'order' ? updated.status : saleStateOf(await saleBalance(tx, requested.saleId));
         await affected(tx, sql`update order_payment_attempt set sale_state = ${saleState}, updated_at = now() where id = ${requested.attemptId}`);
       }
       await recordPaymentEvent(tx, {
