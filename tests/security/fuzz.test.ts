@@ -110,6 +110,7 @@ function seedFor(path: string): Record<string, unknown> {
     'backoffice.orders.resolve': { discrepancyId: `stuck_attempt:${f.attempt.attemptId}`, reason: 'fuzzing the resolve' },
     'backoffice.payments.resync': { attemptId: f.attempt.attemptId, reason: 'fuzzing the resync' },
     'backoffice.payments.refund': { orderId: f.paid.id, amount: 1, reason: 'fuzzing the refund' },
+    'backoffice.payments.refundDuplicate': { attemptId: f.paidAttempt.attemptId, reason: 'fuzzing the duplicate refund' },
     'backoffice.reconciliation.summary': { stuckAfterMinutes: 30 },
     'backoffice.reconciliation.list': { kind: 'stuck_attempt', limit: 10, stuckAfterMinutes: 30 },
     'backoffice.staff.create': { email: 'fuzz-new@orders.example', password: 'a-long-enough-password', role: 'viewer' },
