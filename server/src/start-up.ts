@@ -100,7 +100,7 @@ export function readyBanner(server: Pick<RunningServer, 'url' | 'trpcUrl' | 'pay
     // The first line's shape is what scripts and tests wait for.
     `Orders is running at ${server.url} (tRPC at ${server.trpcUrl}, health at ${server.url}/healthz)`,
     `  back office  ${server.url}/backoffice${backofficeBuilt ? '' : ' (not built yet: npm run build)'}`,
-    `  PayPal       ${PAYPAL_MODES[config.paypal.mode]}${simulator ? ` at ${simulator}` : ''}`,
+    `  PayPal       ${PAYPAL_MODES[config.paypal.mode]}${simulator ? ` (${simulator})` : ''}`,
     `  database     ${config.databaseUrl ? `PostgreSQL at ${describeDatabase(config.databaseUrl).where}` : `embedded PostgreSQL, data in ${config.dataDir}`}`,
     `  Ctrl-C stops it.`,
   ];
