@@ -23,6 +23,7 @@ describe('loadConfig', () => {
   it('has defaults for an empty environment', () => {
     expect(loadConfig({})).toEqual({
       databaseUrl: undefined,
+      databaseDirectUrl: undefined,
       host: '127.0.0.1',
       port: 4000,
       publicBaseUrl: undefined,
@@ -35,6 +36,7 @@ describe('loadConfig', () => {
         receiverEmail: undefined,
         webhookId: undefined,
         timeoutMs: 20_000,
+        refundDuplicates: true,
       },
       bootstrap: { serviceApiKey: undefined, adminEmail: undefined, adminPassword: undefined, resetAdminPassword: false },
       rateLimits: { loginPerMinute: 20, ipnPerMinute: 3000 },
@@ -47,6 +49,7 @@ describe('loadConfig', () => {
   it('reads every variable it knows', () => {
     const config = loadConfig({
       DATABASE_URL: 'postgres://u:p@db.internal:5433/orders',
+      DATABASE_DIRECT_URL: 'postgres://u:p@db.internal:5432/orders',
       HOST: '0.0.0.0',
       PORT: '8080',
       PUBLIC_BASE_URL: 'https://shop.example.com',
@@ -58,6 +61,7 @@ describe('loadConfig', () => {
       PAYPAL_RECEIVER_EMAIL: 'Merchant@Example.com',
       PAYPAL_TIMEOUT_MS: '15000',
       PAYPAL_WEBHOOK_ID: '8PT597110X687430LKGECATA',
+      AUTO_REFUND_DUPLICATES: '0',
       BOOTSTRAP_SERVICE_API_KEY: 'k'.repeat(24),
       BOOTSTRAP_ADMIN_EMAIL: 'Admin@Example.com',
       BOOTSTRAP_ADMIN_PASSWORD: 'twelve chars!',
@@ -70,6 +74,7 @@ describe('loadConfig', () => {
     });
     expect(config).toEqual({
       databaseUrl: 'postgres://u:p@db.internal:5433/orders',
+      databaseDirectUrl: 'postgres://u:p@db.internal:5432/orders',
       host: '0.0.0.0',
       port: 8080,
       publicBaseUrl: 'https://shop.example.com',
@@ -82,6 +87,7 @@ describe('loadConfig', () => {
         receiverEmail: 'merchant@example.com',
         webhookId: '8PT597110X687430LKGECATA',
         timeoutMs: 15_000,
+        refundDuplicates: false,
       },
       bootstrap: { serviceApiKey: 'k'.repeat(24), adminEmail: 'admin@example.com', adminPassword: 'twelve chars!', resetAdminPassword: true },
       rateLimits: { loginPerMinute: 5, ipnPerMinute: 0 },
