@@ -184,9 +184,9 @@ const EXECUTE_REQUEST_REFUSALS = new Set(['INVALID_PAYER_ID', 'PAYMENT_NOT_APPRO
 type DoorVerdict = 'execute' | 'settled' | NonNullable<ReturnResult['refused']>;
 
 const REFUSAL_TEXT: Record<NonNullable<ReturnResult['refused']>, string> = {
-  already_paid: 'this order is already paid; nothing was charged through this link',
-  replaced: 'this payment link was replaced or has expired; nothing was charged',
-  order_cancelled: 'this order was cancelled; nothing was charged',
+  already_paid: 'nothing was charged through this link: the order was paid with another payment',
+  replaced: 'nothing was charged through this link: a newer payment link replaced it, or it expired',
+  order_cancelled: 'nothing was charged: the order was cancelled',
 };
 
 /** Whether `/paypal/return` may execute this attempt: only the open attempt of an order not yet paid. */
