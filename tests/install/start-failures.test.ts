@@ -83,11 +83,11 @@ describe('a start that succeeds', () => {
   it('prints one ready banner (API, back office, PayPal simulated), serves, and stops on Ctrl-C without an error line', async () => {
     const dataDir = await tempDir('orders-ready-');
     dirs.push(dataDir);
-    const port = await freePort();
-    const server = launch(NODE, MAIN, { cwd: REPO, env: { LOG_LEVEL: 'info', DATA_DIR: dataDir, PORT: String(port), BOOTSTRAP_SERVICE_API_KEY: SERVICE_KEY } });
+    // PORT=0: the system picks a free one, and the banner says which.
+    const server = launch(NODE, MAIN, { cwd: REPO, env: { LOG_LEVEL: 'info', DATA_DIR: dataDir, PORT: '0', BOOTSTRAP_SERVICE_API_KEY: SERVICE_KEY } });
     try {
-      await server.waitFor(/Ctrl-C stops it\./, 90_000);
-      const url = `http://127.0.0.1:${port}`;
+      const [, url] = await server.waitFor(/Orders is running at (http:\/\/\S+) /, 90_000);
+      await server.waitFor(/Ctrl-C stops it\./, 10_000);
       const stdout = server.stdout();
       expect(stdout.match(/Orders is running at/g)).toHaveLength(1);
       expect(stdout).toContain(`Orders is running at ${url} (tRPC at ${url}/trpc, health at ${url}/healthz)`);
@@ -116,8 +116,7 @@ describe('a start that succeeds', () => {
   });
 
   it('logs human-readable lines on a terminal, JSON lines through a pipe', async () => {
-    const port = await freePort();
-    const env = { LOG_LEVEL: 'info', DATABASE_URL: db.url, PORT: String(port) };
+    const env = { LOG_LEVEL: 'info', DATABASE_URL: db.url, PORT: '0' };
     const command = [NODE, ...MAIN].join(' ');
     // util-linux `script` gives the server a terminal (a pty) as a user's shell would.
     const onTerminal = launch('script', ['-qefc', command, '/dev/null'], { cwd: REPO, env });
@@ -131,7 +130,7 @@ describe('a start that succeeds', () => {
       await onTerminal.finished;
     }
 
-    const piped = launch(NODE, MAIN, { cwd: REPO, env: { ...env, PORT: String(await freePort()) } });
+    const piped = launch(NODE, MAIN, { cwd: REPO, env });
     try {
       await piped.waitFor(/Ctrl-C stops it\./, 60_000);
       const logLines = lines(piped.stdout()).filter((line) => line.startsWith('{'));
