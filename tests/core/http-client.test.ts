@@ -72,7 +72,7 @@ describe('over HTTP with createOrdersClient', () => {
   it('GET /healthz answers 200', async () => {
     const response = await fetch(`${server.url}/healthz`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok' });
+    expect(await response.json()).toEqual({ status: 'ok', uptimeSeconds: expect.any(Number) });
   });
 
   it('batches queries made in the same tick into one request; one failing query fails alone', async () => {
