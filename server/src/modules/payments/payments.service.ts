@@ -324,6 +324,10 @@ export class PaymentsService {
     if (!found) throw notFound('payment');
     const paymentId = query.paymentId;
     const door = await em.transactional(async (tx) => {
+      // Locks first, then the event: the event's foreign keys take KEY SHARE on the order and the attempt,
+      // which a concurrent return holding their locks needs to upgrade (it writes their unique sale ids): a
+      // reload that took KEY SHARE before queueing for the locks deadlocked with the return it reloaded.
+      const { order, attempt } = await lockOrderAndAttempt(tx, found.id);
       await recordPaymentEvent(tx, {
         source: 'return',
         attemptId: found.id,
@@ -332,7 +336,6 @@ export class PaymentsService {
         payload: { paymentId, payerId: query.payerId, token: query.token ?? null },
         outcome: 'buyer returned from PayPal',
       });
-      const { order, attempt } = await lockOrderAndAttempt(tx, found.id);
       const verdict = returnDoor(order.status, attempt);
       // Claimed (or claimed again by a reload: PayPal-Request-Id makes a repeated execute return the first one's result).
       if (verdict === 'execute') await affected(tx, sql`update order_payment_attempt set execute_started_at = now() where id = ${attempt.id}`);
