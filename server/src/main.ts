@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from './config.js';
-import { AlreadyRunningError, EmbeddedPostgresError } from './db/embedded-postgres.js';
+import { AlreadyRunningError, EmbeddedPostgresError } from './db/embedded-postgres-types.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
 import { describeStartFailure, ensurePortFree, readyBanner } from './start-up.js';

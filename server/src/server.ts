@@ -2,7 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
 import type { AppConfig } from './config.js';
 import { initOrm, migrate, requestPoolCounts } from './db/orm.js';
-import { startEmbeddedPostgres, type EmbeddedPostgresEvent, type EmbeddedPostgresHandle } from './db/embedded-postgres.js';
+import type { EmbeddedPostgresEvent, EmbeddedPostgresHandle } from './db/embedded-postgres-types.js';
 import { DatabaseWatch } from './db/database-watch.js';
 import { registerOperationsRoutes } from './http/health.js';
 import { buildHttpApp } from './http/app.js';
@@ -85,6 +85,8 @@ export async function startServer(
         else if (event.kind === 'restarted') logger.info({ afterMs: event.afterMs }, 'embedded PostgreSQL restarted');
         else if (event.kind === 'gave-up') fatal(`embedded PostgreSQL could not be restarted (${event.attempts} attempts; last: ${event.reason})`);
       };
+      // Loaded only in this mode: a server given DATABASE_URL never loads the launcher.
+      const { startEmbeddedPostgres } = await import('./db/embedded-postgres.js');
       embedded = await startEmbeddedPostgres({ dataDir: `${config.dataDir}/postgres`, onEvent });
       cleanups.push(() => embedded!.stop());
       databaseUrl = directUrl = embedded.url;

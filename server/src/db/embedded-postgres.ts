@@ -7,6 +7,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { AlreadyRunningError, EmbeddedPostgresError, type EmbeddedPostgresEvent, type EmbeddedPostgresHandle } from './embedded-postgres-types.js';
+
+export { AlreadyRunningError, EmbeddedPostgresError, type EmbeddedPostgresEvent, type EmbeddedPostgresHandle } from './embedded-postgres-types.js';
 
 /*
  * PostgreSQL from the binaries of the `embedded-postgres` package, started and watched by this
@@ -18,38 +21,6 @@ import pg from 'pg';
  * means another server: refused. No holder but a running postmaster means a server was killed and
  * left its PostgreSQL behind: that orphan is stopped and a fresh one started.
  */
-
-export interface EmbeddedPostgresHandle {
-  url: string;
-  port: number;
-  dataDir: string;
-  /** The postmaster's pid (changes when it is restarted after a crash). */
-  readonly pid: number;
-  stop(): Promise<void>;
-}
-
-/** What a watched cluster reports when its PostgreSQL exits without being asked to. */
-export type EmbeddedPostgresEvent =
-  | { kind: 'orphan-stopped'; pid: number }
-  | { kind: 'exited'; code: number | null; signal: string | null }
-  | { kind: 'restarting'; attempt: number; of: number; delayMs: number; reason?: string }
-  | { kind: 'restarted'; afterMs: number; pid: number }
-  | { kind: 'gave-up'; attempts: number; reason: string };
-
-export class AlreadyRunningError extends Error {
-  constructor(dataDir: string, pid: number | undefined) {
-    super(`Another Orders server${pid ? ` (pid ${pid})` : ''} is already using ${dataDir}. Stop it first, or set DATABASE_URL.`);
-    this.name = 'AlreadyRunningError';
-  }
-}
-
-/** The embedded PostgreSQL cannot run here; the message says why and what to do, in one sentence. */
-export class EmbeddedPostgresError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'EmbeddedPostgresError';
-  }
-}
 
 /** Asks the kernel for a free loopback port. */
 export async function freePort(): Promise<number> {

@@ -3,7 +3,7 @@ import type { AppConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { PaymentGateway } from './gateway.js';
 import { PaypalRestGateway } from './paypal-rest-gateway.js';
-import { startPaypalSimulator, type PaypalSimulator } from './simulator/index.js';
+import type { PaypalSimulator } from './simulator/index.js';
 
 const IPN_VERIFY_URLS = {
   sandbox: 'https://ipnpb.sandbox.paypal.com/cgi-bin/webscr',
@@ -33,9 +33,13 @@ export const SIMULATOR_RECEIVER_EMAIL = 'merchant@orders.example';
  * simulator started in-process, so the whole purchase can be clicked through offline.
  */
 export async function setupPaypal(config: AppConfig['paypal'], logger: Logger): Promise<PaypalSetup> {
+  // Each failed call at warn (operation, PayPal's error name and debug id, retryable), each success at info.
+  const gatewayLogger = logger.child({ component: 'paypal' });
   if (config.mode === 'simulator' && !config.apiBase) {
     const clientId = 'orders-simulator';
     const clientSecret = randomBytes(18).toString('base64url');
+    // Loaded only in this mode: sandbox and live never load the simulator or its control API.
+    const { startPaypalSimulator } = await import('./simulator/index.js');
     const simulator = await startPaypalSimulator({
       clientId,
       clientSecret,
@@ -45,7 +49,7 @@ export async function setupPaypal(config: AppConfig['paypal'], logger: Logger): 
     // Printed so a developer (or a test driving `npm start`) can use the control API; it exists only in simulator mode.
     logger.info({ url: simulator.baseUrl, controlToken: simulator.controlToken }, 'PayPal simulator started');
     return {
-      gateway: new PaypalRestGateway({ mode: 'sandbox', clientId, clientSecret, apiBase: simulator.baseUrl, timeoutMs: config.timeoutMs }),
+      gateway: new PaypalRestGateway({ mode: 'sandbox', clientId, clientSecret, apiBase: simulator.baseUrl, timeoutMs: config.timeoutMs, logger: gatewayLogger }),
       ipnVerifyUrl: config.ipnVerifyUrl ?? simulator.ipnVerifyUrl,
       receiverEmail: config.receiverEmail ?? SIMULATOR_RECEIVER_EMAIL,
       webhookId: config.webhookId,
@@ -61,7 +65,7 @@ export async function setupPaypal(config: AppConfig['paypal'], logger: Logger): 
     throw new Error('PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET and PAYPAL_RECEIVER_EMAIL are required for an external PayPal');
   }
   return {
-    gateway: new PaypalRestGateway({ mode, clientId: config.clientId, clientSecret: config.clientSecret, apiBase: config.apiBase, timeoutMs: config.timeoutMs }),
+    gateway: new PaypalRestGateway({ mode, clientId: config.clientId, clientSecret: config.clientSecret, apiBase: config.apiBase, timeoutMs: config.timeoutMs, logger: gatewayLogger }),
     ipnVerifyUrl: config.ipnVerifyUrl ?? (config.apiBase ? `${config.apiBase}/cgi-bin/webscr` : IPN_VERIFY_URLS[mode]),
     receiverEmail: config.receiverEmail,
     webhookId: config.webhookId,
