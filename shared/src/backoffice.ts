@@ -4,14 +4,23 @@
  */
 import { z } from 'zod';
 import { SUPPORTED_CURRENCIES, type Currency } from './money.js';
-import { ATTEMPT_STATUSES, CUSTOMER_TYPES, ORDER_STATUSES, STAFF_ROLES, API_KEY_SCOPES, type AttemptStatus, type OrderStatus, type StaffRole, type ApiKeyScope } from './status.js';
+import type { OrderLineDto, OrderSummary } from './orders.js';
+import type { FlagKind, PaymentEventSource, Processing, Verification } from './payments.js';
+import { CUSTOMER_TYPES, ORDER_STATUSES, STAFF_ROLES, API_KEY_SCOPES, type ActorType, type AttemptStatus, type OrderStatus, type StaffRole, type ApiKeyScope } from './status.js';
 
 const isoDate = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' });
 const uuid = z.uuid({ error: 'must be a UUID' });
 const reason = z.string().trim().min(3, 'a reason of at least 3 characters is required').max(2000);
 
 export const ORDER_SORTS = ['created', 'total'] as const;
+export type OrderSort = (typeof ORDER_SORTS)[number];
 export const SORT_DIRECTIONS = ['asc', 'desc'] as const;
+export type SortDirection = (typeof SORT_DIRECTIONS)[number];
+/** How the orders list is sorted: by `sort`, then by id in the same direction. */
+export interface OrderOrdering {
+  sort: OrderSort;
+  direction: SortDirection;
+}
 
 export const orderSearchFilter = z.strictObject({
   status: z.array(z.enum(ORDER_STATUSES)).max(ORDER_STATUSES.length).optional(),
@@ -45,22 +54,11 @@ export const orderExportInput = orderSearchFilter.extend({
 });
 export type OrderExportInput = z.input<typeof orderExportInput>;
 
-export interface BackofficeOrderRow {
-  id: string;
-  status: OrderStatus;
-  total: number;
-  currency: Currency;
-  refundedAmount: number;
-  customer: { type: 'user' | 'anonymous'; id: string };
-  paymentStatus: string | null;
-  /** The PayPal sale id once paid. */
-  paymentTransactionId: string | null;
+/** An order as the back office lists it: the order, plus its latest attempt's PayPal payment id and payer. */
+export interface BackofficeOrderRow extends OrderSummary {
   /** The PayPal payment id (PAY-…) of the latest attempt, if any. */
   externalId: string | null;
   payerEmail: string | null;
-  createdAt: string;
-  updatedAt: string;
-  paidAt: string | null;
 }
 
 export interface OrderSearchResult {
@@ -90,7 +88,7 @@ export interface AttemptDto {
 
 export interface PaymentEventDto {
   id: string;
-  source: string;
+  source: PaymentEventSource;
   attemptId: string | null;
   externalId: string | null;
   txnId: string | null;
@@ -98,11 +96,11 @@ export interface PaymentEventDto {
   providerStatus: string | null;
   amount: number | null;
   currency: string | null;
-  verification: string;
-  processing: string;
+  verification: Verification;
+  processing: Processing;
   outcome: string | null;
-  /** Why a flagged event was flagged: amount_mismatch, double_payment, paid_after_cancel, … */
-  flagKind: string | null;
+  /** Why a flagged event was flagged. */
+  flagKind: FlagKind | null;
   /** The message exactly as received (IPN bodies), as text. */
   raw: string | null;
   payload: unknown;
@@ -112,7 +110,7 @@ export interface PaymentEventDto {
 
 export interface AuditDto {
   id: string;
-  actorType: string;
+  actorType: ActorType;
   actorId: string | null;
   /** The staff member's email when the actor is staff. */
   actorLabel: string | null;
@@ -125,7 +123,7 @@ export interface AuditDto {
 
 export interface BackofficeOrderDetail {
   order: BackofficeOrderRow;
-  lines: { sku: string; name: string; unitPrice: number; quantity: number; lineTotal: number; currency: Currency }[];
+  lines: OrderLineDto[];
   linesFrozen: boolean;
   attempts: AttemptDto[];
   events: PaymentEventDto[];
@@ -147,7 +145,7 @@ export const DISCREPANCY_KINDS = [
   'paid_without_paypal_sale',
   /** An attempt left in created/approved longer than the threshold. */
   'stuck_attempt',
-  /** A verified IPN or webhook that matches no attempt. */
+  /** A verified notification (IPN or webhook) that matches no attempt. The id predates webhooks: it is stored in resolutions and URLs, so it stays. */
   'unmatched_ipn',
   /** A refund, reversal or cancelled reversal for a sale that has not arrived within the threshold. */
   'parked_movement',

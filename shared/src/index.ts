@@ -1,5 +1,7 @@
 export * from './money.js';
 export * from './status.js';
+export * from './payments.js';
+export type * from './orders.js';
 export * as schemas from './schemas.js';
 export type { Customer } from './schemas.js';
 export * as backoffice from './backoffice.js';

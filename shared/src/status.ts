@@ -1,11 +1,19 @@
 export const ORDER_STATUSES = ['pending', 'paid', 'failed', 'cancelled', 'refunded', 'partially_refunded'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
+/** Orders staff may cancel: the order state machine's ways into `cancelled`. */
+export const CANCELLABLE_ORDER_STATUSES = ['pending', 'failed'] as const satisfies readonly OrderStatus[];
+/** Orders holding money that a refund can still give back. */
+export const REFUNDABLE_ORDER_STATUSES = ['paid', 'partially_refunded'] as const satisfies readonly OrderStatus[];
 
 export const ATTEMPT_STATUSES = ['created', 'approved', 'succeeded', 'failed', 'cancelled', 'expired'] as const;
 export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
 
 export const CUSTOMER_TYPES = ['user', 'anonymous'] as const;
 export type CustomerType = (typeof CUSTOMER_TYPES)[number];
+
+/** Who an audit entry says made a change. */
+export const ACTOR_TYPES = ['service', 'staff', 'system', 'paypal', 'customer'] as const;
+export type ActorType = (typeof ACTOR_TYPES)[number];
 
 export const STAFF_ROLES = ['viewer', 'operator', 'admin'] as const;
 export type StaffRole = (typeof STAFF_ROLES)[number];

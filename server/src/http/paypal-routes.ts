@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { DomainError, fromDatabaseError } from '../errors.js';
+import { ORDER_STATUSES } from '@orders/shared';
+import { DomainError, fromDatabaseError, httpStatusOf } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PaymentsService, ReturnResult } from '../modules/payments/payments.service.js';
 
@@ -10,7 +11,8 @@ function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
-const FINAL_ORDER_STATUSES = new Set(['paid', 'failed', 'cancelled', 'refunded', 'partially_refunded']);
+/** The buyer's page stops refreshing once the order has left `pending`. */
+const FINAL_ORDER_STATUSES: ReadonlySet<string> = new Set(ORDER_STATUSES.filter((status) => status !== 'pending'));
 
 /** A return that was not executed: the buyer learns why, and that nothing was charged through it. */
 const REFUSED_TITLES: Record<NonNullable<ReturnResult['refused']>, string> = {
@@ -79,11 +81,12 @@ function sendOutcome(reply: FastifyReply, result: ReturnResult) {
   return sendHtml(reply, 200, statusPage(result, `/paypal/status/${result.attemptId}`));
 }
 
+/** The buyer's page for a refusal: not found or bad input as such; anything else the buyer can only retry. */
 function sendError(reply: FastifyReply, logger: Logger, error: unknown) {
-  // A value PostgreSQL refuses (a malformed uuid, a NUL byte, an over-long id) is bad input, never a 500.
+  // A value PostgreSQL refuses (a malformed uuid, a NUL byte, an over-long id) names no payment, never a 500.
   if (!(error instanceof DomainError) && fromDatabaseError(error)?.code === 'BAD_REQUEST') error = new DomainError('NOT_FOUND', 'payment not found');
   if (error instanceof DomainError) {
-    const status = error.code === 'NOT_FOUND' ? 404 : error.code === 'BAD_REQUEST' ? 400 : 502;
+    const status = error.code === 'NOT_FOUND' || error.code === 'BAD_REQUEST' ? httpStatusOf(error.code) : 502;
     return sendHtml(reply, status, statusPage({ title: status === 404 ? 'Payment not found' : 'We could not confirm your payment yet', message: error.code === 'NOT_FOUND' ? 'This link does not match any payment.' : 'Please reload this page in a moment.' }));
   }
   logger.error({ err: error }, 'PayPal browser route failed');

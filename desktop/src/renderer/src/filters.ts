@@ -5,6 +5,7 @@ import {
   parseDecimalString,
   type Currency,
   type CustomerType,
+  type OrderOrdering,
   type OrderSearchFilter,
   type OrderStatus,
 } from '@orders/shared';
@@ -25,12 +26,9 @@ export interface OrderFilters {
   q?: string;
 }
 
-export type SortColumn = 'created' | 'total';
-export type SortDirection = 'asc' | 'desc';
-export interface OrderSort {
-  sort: SortColumn;
-  direction: SortDirection;
-}
+/** The table's sort, as the URL keeps it: the server's ordering. */
+export type OrderSort = OrderOrdering;
+export type SortColumn = OrderOrdering['sort'];
 export const DEFAULT_SORT: OrderSort = { sort: 'created', direction: 'desc' };
 
 export const STATUS_LABELS: Record<OrderStatus, string> = {

@@ -1,7 +1,8 @@
+import type { ActorType } from '@orders/shared';
 import { newId } from '../../db/base.entity.js';
 import { affected, sql, type EntityManager } from '../../db/sql.js';
 
-export type ActorType = 'service' | 'staff' | 'system' | 'paypal' | 'customer';
+export type { ActorType } from '@orders/shared';
 
 export interface Actor {
   type: ActorType;

@@ -1,5 +1,5 @@
 import type { RawBuilder } from 'kysely';
-import type { BackofficeOrderRow, Currency, OrderSearchFilter, OrderStatus } from '@orders/shared';
+import type { BackofficeOrderRow, CustomerType, OrderOrdering, OrderSearchFilter } from '@orders/shared';
 import { iso, sql } from '../../db/sql.js';
 import { encodeCursor, decodeCursor, type KeysetPosition } from './keyset-cursor.js';
 
@@ -14,31 +14,13 @@ import { encodeCursor, decodeCursor, type KeysetPosition } from './keyset-cursor
  *                             order's sale id, lower(payer_email)), then those orders by primary key
  */
 
-export type OrderSort = 'created' | 'total';
-export type SortDirection = 'asc' | 'desc';
+export type { OrderOrdering } from '@orders/shared';
 
-export interface OrderOrdering {
-  sort: OrderSort;
-  direction: SortDirection;
-}
-
-export interface SearchRow {
-  id: string;
-  status: OrderStatus;
-  total: number;
-  currency: Currency;
-  refundedAmount: number;
-  customerType: 'user' | 'anonymous';
-  customerId: string;
-  paymentStatus: string | null;
-  paymentTransactionId: string | null;
-  externalId: string | null;
-  payerEmail: string | null;
-  /** PostgreSQL's timestamp text, kept as is for cursors (a Date would round microseconds away). */
-  createdAt: string;
-  updatedAt: string;
-  paidAt: string | null;
-}
+/**
+ * A back-office row as the query returns it: the customer in two columns, and the timestamps as
+ * PostgreSQL's text, kept as is for cursors (a Date would round microseconds away).
+ */
+export type SearchRow = Omit<BackofficeOrderRow, 'customer'> & { customerType: CustomerType; customerId: string };
 
 /** Matches above this are estimated by the planner instead of counted. */
 export const EXACT_COUNT_LIMIT = 10_000;

@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { maxMinorAmount, type CancelResult, type Currency, type Customer, type OrderStatus } from '@orders/shared';
+import { maxMinorAmount, type CancelResult, type Currency, type Customer, type OrderDto, type OrderLineDto, type OrderStatus } from '@orders/shared';
 import { newId } from '../../db/base.entity.js';
 import { affected, firstRow, iso, rows, sql, type EntityManager } from '../../db/sql.js';
 import { badRequest, conflict, notFound } from '../../errors.js';
@@ -9,31 +9,8 @@ import { OPEN_ATTEMPT_STATUSES } from '../payments/attempt-state.js';
 import { returnedOf, saleBalance } from '../payments/money-ledger.js';
 import { ASSERTED_PAYMENT_STATUS, PAID_STATUSES, assertTransition, sourcesOf } from './order-state.js';
 
-export interface OrderLineDto {
-  sku: string;
-  name: string;
-  unitPrice: number;
-  quantity: number;
-  lineTotal: number;
-  currency: Currency;
-}
-
-export interface OrderDto {
-  id: string;
-  customer: Customer;
-  status: OrderStatus;
-  total: number;
-  currency: Currency;
-  refundedAmount: number;
-  paymentStatus: string | null;
-  paymentTransactionId: string | null;
-  /** The frozen snapshot once paid; before that, the lines at the prices quoted at checkout. */
-  lines: OrderLineDto[];
-  linesFrozen: boolean;
-  createdAt: string;
-  updatedAt: string;
-  paidAt: string | null;
-}
+// The order contract is declared once, in @orders/shared; these names stay here for the modules that import them.
+export type { OrderDto, OrderLineDto } from '@orders/shared';
 
 export interface OrderRow {
   id: string;

@@ -1,27 +1,9 @@
+import type { FlagKind, PaymentEventSource, Processing, Verification } from '@orders/shared';
 import { newId } from '../../db/base.entity.js';
 import { firstRow, sql, type EntityManager } from '../../db/sql.js';
 
-export type PaymentEventSource = 'ipn' | 'webhook' | 'return' | 'cancel' | 'provider' | 'update_attempt' | 'resync';
-/** PayPal's own notifications, stored raw on arrival and processed by a job: the inbox. */
-export type NotificationSource = Extract<PaymentEventSource, 'ipn' | 'webhook'>;
-export type Verification = 'pending' | 'verified' | 'invalid' | 'not_applicable';
-/** `parked`: a refund, reversal or cancelled reversal for a sale not recorded yet; applied when the sale lands. */
-export type Processing = 'received' | 'processed' | 'ignored' | 'flagged' | 'duplicate' | 'unmatched' | 'parked';
-/** Why an event was flagged, stored beside the human-readable outcome so reconciliation can select on it. */
-export type FlagKind =
-  | 'amount_mismatch'
-  | 'double_payment'
-  | 'paid_after_cancel'
-  | 'conflicting_sale'
-  | 'unexpected_state'
-  | 'refund_exceeds_total'
-  | 'receiver_mismatch'
-  /** A webhook PayPal's verify-webhook-signature did not vouch for: forged, altered, or for another webhook. */
-  | 'signature_invalid'
-  /** A cancelled reversal with no reversal open on its sale to cancel. */
-  | 'no_open_reversal'
-  /** An amount that is not a number PayPal could send: malformed, or beyond PayPal's maximum. */
-  | 'unreadable_amount';
+// The event vocabulary is part of the contract the back office reads: declared once, in @orders/shared.
+export type { FlagKind, NotificationSource, PaymentEventSource, Processing, Verification } from '@orders/shared';
 
 export interface NewPaymentEvent {
   source: PaymentEventSource;
