@@ -1,6 +1,7 @@
 /**
- * Domain errors carry the tRPC code they map to, so services stay transport-agnostic while the
- * mapping lives in one place (trpc/init.ts).
+ * Domain errors carry the tRPC code they map to, so services stay transport-agnostic. The mapping to
+ * transports lives here once: tRPC answers with the code itself (trpc/init.ts), plain HTTP routes
+ * with `httpStatusOf` (the status tRPC gives the same code).
  */
 export type DomainErrorCode =
   | 'BAD_REQUEST'
@@ -22,6 +23,23 @@ export class DomainError extends Error {
     super(message);
     this.name = 'DomainError';
   }
+}
+
+/** The HTTP status of each code: the one tRPC answers with for it (errors.test.ts checks they agree). */
+const HTTP_STATUS = {
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PRECONDITION_FAILED: 412,
+  TOO_MANY_REQUESTS: 429,
+  BAD_GATEWAY: 502,
+  SERVICE_UNAVAILABLE: 503,
+} as const satisfies Record<DomainErrorCode, number>;
+
+export function httpStatusOf(code: DomainErrorCode): number {
+  return HTTP_STATUS[code];
 }
 
 export const notFound = (what: string) => new DomainError('NOT_FOUND', `${what} not found`);
@@ -62,6 +80,11 @@ export function fromDatabaseError(error: unknown): DomainError | undefined {
       }
       return undefined;
   }
+}
+
+/** A refusal, ours or the database's, for anything thrown; undefined when something really broke. */
+export function asDomainError(error: unknown): DomainError | undefined {
+  return error instanceof DomainError ? error : fromDatabaseError(error);
 }
 
 export function isUniqueViolation(error: unknown, constraint?: string): boolean {

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { TRPCError } from '@trpc/server';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
-import { fromDatabaseError } from '../errors.js';
+import { asDomainError, fromDatabaseError, httpStatusOf } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services.js';
 import { appRouter, type AppRouter } from '../trpc/root.js';
@@ -37,8 +37,12 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     routerOptions: { maxParamLength: 4096 },
   });
 
-  // A 5xx never shows its cause (driver messages carry addresses); it is logged instead.
+  // A refusal (ours or the database's: bad input, unreachable) answers its status as tRPC would,
+  // untold (an outage is logged once by the database watch). A 5xx never shows its cause (driver
+  // messages carry addresses); it is logged instead.
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const refusal = asDomainError(error);
+    if (refusal) return reply.status(httpStatusOf(refusal.code)).send({ error: refusal.message });
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { backoffice } from '@orders/shared';
-import { DomainError, fromDatabaseError } from '../errors.js';
+import { asDomainError, httpStatusOf } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services.js';
 import { bearer } from './app.js';
@@ -28,8 +28,6 @@ function problem(reply: FastifyReply, status: number, code: string, message: str
   return reply.status(status).header('cache-control', 'no-store').send({ error: { code, message } });
 }
 
-const HTTP_STATUS: Partial<Record<DomainError['code'], number>> = { BAD_REQUEST: 400, NOT_FOUND: 404, CONFLICT: 409 };
-
 /**
  * `GET /backoffice/api/orders.csv?<filter>`: the same stream as `backoffice.orders.exportCsv`, as a
  * plain download for the browser build (fetched with `Authorization: Bearer <staff token>`, saved as a Blob).
@@ -53,8 +51,8 @@ export async function registerBackofficeExport(app: FastifyInstance, services: S
     try {
       first = await chunks.next();
     } catch (error) {
-      const refusal = error instanceof DomainError ? error : fromDatabaseError(error);
-      if (refusal) return problem(reply, HTTP_STATUS[refusal.code] ?? 500, refusal.code, refusal.message);
+      const refusal = asDomainError(error);
+      if (refusal) return problem(reply, httpStatusOf(refusal.code), refusal.code, refusal.message);
       logger.error({ err: error }, 'CSV export failed');
       return problem(reply, 500, 'INTERNAL_SERVER_ERROR', 'internal error');
     }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ORDER_STATUSES } from '@orders/shared';
 import { DomainError, fromDatabaseError, httpStatusOf } from '../errors.js';
+import { isUuid } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { PaymentsService, ReturnResult } from '../modules/payments/payments.service.js';
 
@@ -95,8 +96,6 @@ function sendError(reply: FastifyReply, logger: Logger, error: unknown) {
 
 const one = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
-/** Our attempt ids. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** PayPal's payment ids (PAY-…), payer ids and EC tokens: what the gateway accepts in a URL path. */
 const PAYPAL_ID = /^[A-Za-z0-9-]{1,64}$/;
 /** A query value that is present but cannot be one of PayPal's ids names no payment of ours. */
@@ -132,7 +131,7 @@ export async function registerPaypalRoutes(app: FastifyInstance, payments: Payme
   app.get('/paypal/cancel', async (request, reply) => {
     const query = request.query as Record<string, unknown>;
     const [attemptId, token] = [one(query.attemptId), one(query.token)];
-    if (!attemptId || !UUID.test(attemptId) || malformed(token)) return sendError(reply, logger, new DomainError('NOT_FOUND', 'payment not found'));
+    if (!attemptId || !isUuid(attemptId) || malformed(token)) return sendError(reply, logger, new DomainError('NOT_FOUND', 'payment not found'));
     try {
       return sendOutcome(reply, await payments.handleCancel({ attemptId, token }));
     } catch (error) {
@@ -142,7 +141,7 @@ export async function registerPaypalRoutes(app: FastifyInstance, payments: Payme
 
   app.get('/paypal/status/:attemptId', async (request, reply) => {
     const { attemptId } = request.params as { attemptId: string };
-    if (!UUID.test(attemptId)) return sendError(reply, logger, new DomainError('NOT_FOUND', 'payment not found'));
+    if (!isUuid(attemptId)) return sendError(reply, logger, new DomainError('NOT_FOUND', 'payment not found'));
     try {
       const result = await payments.attemptStatus(attemptId);
       return sendHtml(reply, 200, statusPage(result, `/paypal/status/${attemptId}`));

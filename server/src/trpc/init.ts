@@ -1,7 +1,7 @@
 import { getTRPCErrorFromUnknown, initTRPC, TRPCError } from '@trpc/server';
 import type { ApiKeyScope, StaffRole } from '@orders/shared';
 import { ZodError } from 'zod';
-import { DomainError, fromDatabaseError } from '../errors.js';
+import { asDomainError, DomainError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { roleAtLeast, type Principal } from '../modules/staff/staff.service.js';
 import type { Services } from '../services.js';
@@ -58,9 +58,8 @@ const t = initTRPC.context<RouterContext>().create({
 /** Domain and database refusals become the right tRPC code here, once; anything else stays a 500. */
 function mapError(error: TRPCError, ctx: Context, path: string): TRPCError {
   const cause = error.cause;
-  if (cause instanceof DomainError) return new TRPCError({ code: cause.code, message: cause.message, cause });
-  const fromDb = fromDatabaseError(cause);
-  if (fromDb) return new TRPCError({ code: fromDb.code, message: fromDb.message, cause: fromDb });
+  const refusal = asDomainError(cause);
+  if (refusal) return new TRPCError({ code: refusal.code, message: refusal.message, cause: refusal });
   if (error.code === 'INTERNAL_SERVER_ERROR') {
     ctx.logger.error({ err: cause ?? error, path }, 'procedure failed');
     return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'internal error' });

@@ -1,8 +1,8 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { firstRow, sql } from '../db/sql.js';
+import { isUuidIgnoringCase } from '../ids.js';
 import { recordAudit } from '../modules/audit/audit.service.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const INPUT_FIELDS = ['orderId', 'externalId', 'status', 'amount', 'currency'] as const;
 
 export interface SettleCall {
@@ -32,7 +32,7 @@ function summarise(rawInput: unknown): Record<string, string | number> {
 export async function recordSettleCall(orm: MikroORM, call: SettleCall): Promise<void> {
   const input = summarise(call.rawInput);
   const em = orm.em.fork();
-  const orderId = typeof input.orderId === 'string' && UUID.test(input.orderId) ? input.orderId : null;
+  const orderId = typeof input.orderId === 'string' && isUuidIgnoringCase(input.orderId) ? input.orderId : null;
   const externalId = typeof input.externalId === 'string' ? input.externalId : null;
   const order = await firstRow(
     em,

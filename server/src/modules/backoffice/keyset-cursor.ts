@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { badRequest } from '../../errors.js';
-import { isPgTimestampText } from '../orders/orders.service.js';
+import { UUID_SOURCE } from '../../ids.js';
 
 /** A row's place in an ordering: its sort key (PostgreSQL timestamp text or an int4) and its id. */
 export interface KeysetPosition {
@@ -10,7 +10,22 @@ export interface KeysetPosition {
 
 export type KeyType = 'timestamp' | 'integer';
 
-const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const PG_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
+
+/**
+ * Timestamp text as PostgreSQL writes it, within ranges it accepts back: what keyset cursors carry
+ * (a JS Date would round microseconds away and skip rows).
+ */
+export function isPgTimestampText(text: string): boolean {
+  const time = PG_TIMESTAMP.exec(text);
+  return (
+    time !== null &&
+    Number(time[1]) >= 1970 &&
+    Number(time[2]) >= 1 && Number(time[2]) <= 12 &&
+    Number(time[3]) >= 1 && Number(time[3]) <= 31 &&
+    Number(time[4]) <= 23 && Number(time[5]) <= 59 && Number(time[6]) <= 59
+  );
+}
 
 const keyOf: Record<KeyType, z.ZodType<string | number>> = {
   timestamp: z.string().max(40).refine(isPgTimestampText),
@@ -18,9 +33,11 @@ const keyOf: Record<KeyType, z.ZodType<string | number>> = {
 };
 
 /**
- * Opaque keyset cursors: base64url JSON naming the ordering they were issued for (sort and
- * direction) and the last row's key. A cursor from another ordering, or anything this server did not
- * issue, is BAD_REQUEST before it can reach SQL.
+ * The one keyset cursor format of the API: opaque base64url JSON naming the ordering it was issued
+ * for (e.g. `created:desc`) and the last row's key and id. A cursor from another ordering, or
+ * anything this server did not issue, is BAD_REQUEST before it can reach SQL. Every paged list uses
+ * it (back-office search, reconciliation; orders.list still has its own `createdAt|id` text until
+ * it moves here).
  */
 export function encodeCursor(ordering: string, position: KeysetPosition): string {
   return Buffer.from(JSON.stringify({ o: ordering, k: position.key, id: position.id })).toString('base64url');
@@ -31,7 +48,7 @@ export function decodeCursor(cursor: string, ordering: string, keyType: KeyType)
     o: z.literal(ordering),
     k: keyOf[keyType],
     // Orders are keyed by their uuid, discrepancies by `kind:uuid`.
-    id: z.string().regex(new RegExp(`^(?:[a-z_]{1,40}:)?${UUID}$`)),
+    id: z.string().regex(new RegExp(`^(?:[a-z_]{1,40}:)?${UUID_SOURCE}$`)),
   });
   let parsed: unknown;
   try {

@@ -1,0 +1,25 @@
+import { TRPCError } from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { describe, expect, it } from 'vitest';
+import { asDomainError, DomainError, httpStatusOf, type DomainErrorCode } from './errors.js';
+
+const CODES: DomainErrorCode[] = [
+  'BAD_REQUEST', 'NOT_FOUND', 'CONFLICT', 'PRECONDITION_FAILED', 'UNAUTHORIZED', 'FORBIDDEN', 'TOO_MANY_REQUESTS', 'BAD_GATEWAY', 'SERVICE_UNAVAILABLE',
+];
+
+describe('httpStatusOf', () => {
+  it.each(CODES)('%s: the status tRPC answers with for the same code', (code) => {
+    expect(httpStatusOf(code)).toBe(getHTTPStatusCodeFromError(new TRPCError({ code })));
+  });
+});
+
+describe('asDomainError', () => {
+  it('keeps a domain error, maps a database refusal, leaves a real failure alone', () => {
+    const domain = new DomainError('CONFLICT', 'taken');
+    expect(asDomainError(domain)).toBe(domain);
+    expect(asDomainError(Object.assign(new Error('duplicate key'), { code: '23505', constraint: 'order_pkey' }))?.code).toBe('CONFLICT');
+    expect(asDomainError({ cause: { code: '22P02' } })?.code).toBe('BAD_REQUEST');
+    expect(asDomainError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }))?.code).toBe('SERVICE_UNAVAILABLE');
+    expect(asDomainError(new Error('boom'))).toBeUndefined();
+  });
+});
