@@ -1,6 +1,7 @@
 import type { RawBuilder } from 'kysely';
 import type { BackofficeOrderRow, CustomerType, OrderOrdering, OrderSearchFilter } from '@orders/shared';
 import { iso, sql } from '../../db/sql.js';
+import { isUuidIgnoringCase } from '../../ids.js';
 import { encodeCursor, decodeCursor, type KeysetPosition } from './keyset-cursor.js';
 
 /*
@@ -25,7 +26,6 @@ export type SearchRow = Omit<BackofficeOrderRow, 'customer'> & { customerType: C
 /** Matches above this are estimated by the planner instead of counted. */
 export const EXACT_COUNT_LIMIT = 10_000;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const ROW_COLUMNS = sql`o.id, o.status, o.total, o.currency, o.refunded_amount as "refundedAmount",
   o.customer_type as "customerType", o.customer_id as "customerId", o.payment_status as "paymentStatus",
@@ -37,7 +37,7 @@ function and(conditions: RawBuilder<unknown>[]): RawBuilder<unknown> {
 
 /** Order ids the free text names: an order or attempt id, a PayPal payment or sale id, or a payer email. */
 function textMatch(q: string): RawBuilder<unknown> {
-  if (UUID.test(q)) {
+  if (isUuidIgnoringCase(q)) {
     const id = q.toLowerCase();
     return sql`o.id in (select ${id}::uuid union all select order_id from order_payment_attempt where id = ${id}::uuid)`;
   }
