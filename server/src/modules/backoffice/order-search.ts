@@ -26,7 +26,6 @@ export type SearchRow = Omit<BackofficeOrderRow, 'customer'> & { customerType: C
 /** Matches above this are estimated by the planner instead of counted. */
 export const EXACT_COUNT_LIMIT = 10_000;
 
-
 const ROW_COLUMNS = sql`o.id, o.status, o.total, o.currency, o.refunded_amount as "refundedAmount",
   o.customer_type as "customerType", o.customer_id as "customerId", o.payment_status as "paymentStatus",
   o.payment_transaction_id as "paymentTransactionId", o.created_at as "createdAt", o.updated_at as "updatedAt", o.paid_at as "paidAt"`;
