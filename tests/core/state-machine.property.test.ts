@@ -121,8 +121,9 @@ async function checkInvariants(orderId: string, sku: string) {
             (select coalesce(sum(l.line_total), 0) from order_line l where l.order_id = o.id)::int as snapshot_total,
             (select count(*) from audit_entry a where a.order_id = o.id and a.action = 'order.paid')::int as paid_entries,
             (select count(*) from order_payment_attempt t where t.order_id = o.id and t.status = 'succeeded')::int as succeeded,
-            (select coalesce(sum(case m.kind when 'reversal_canceled' then -m.amount else m.amount end), 0) from money_movement m
-              where m.sale_id = o.payment_transaction_id and m.state = 'applied' and m.kind <> 'capture')::int as ledger_returned
+            (select coalesce(sum(m.amount) filter (where m.kind = 'refund'), 0)
+                    + greatest(0, coalesce(sum(m.amount) filter (where m.kind = 'reversal'), 0) - coalesce(sum(m.amount) filter (where m.kind = 'reversal_canceled'), 0))
+               from money_movement m where m.sale_id = o.payment_transaction_id and m.state = 'applied')::int as ledger_returned
        from "order" o join cart_line cl on cl.cart_id = o.cart_id join product p on p.sku = cl.sku
       where o.id = $1 and p.sku = $2`,
     [orderId, sku],

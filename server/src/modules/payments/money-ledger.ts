@@ -33,8 +33,12 @@ export interface SaleBalance {
   currency: string | null;
 }
 
-/** Net money returned to the buyer on a sale: refunds and reversals, less cancelled reversals. */
-export const returnedOf = (b: SaleBalance) => b.refunded + b.reversed - b.reversalCanceled;
+/**
+ * Net money returned to the buyer on a sale: refunds, and reversals less their cancellations. A
+ * cancellation only ever gives back reversed money, so whatever order PayPal's messages arrive in,
+ * one with no reversal (yet) to cancel takes nothing from a refund; it waits, visibly, for its reversal.
+ */
+export const returnedOf = (b: SaleBalance) => b.refunded + Math.max(0, b.reversed - b.reversalCanceled);
 /** What is still captured on a sale and could be refunded. */
 export const openOf = (b: SaleBalance) => b.captured - returnedOf(b);
 
@@ -84,33 +88,24 @@ export type MovementVerdict =
   | { result: 'duplicate'; message: string }
   | { result: 'rejected'; flag: FlagKind; message: string };
 
-/** Why the sale's ledger cannot take a movement, or undefined when it can. */
-function refusal(balance: SaleBalance, movement: Movement, paidTotal: number): { flag: FlagKind; message: string } | undefined {
+/**
+ * Why the sale's ledger cannot take a movement: only a currency that is not the sale's. Everything else
+ * PayPal confirmed is a fact and is recorded whatever the order it arrives in (a cancellation before
+ * its reversal, a refund before a cancellation that makes room for it); what the facts add up to is
+ * computed from them, and an anomaly that remains is listed by reconciliation, never decided on arrival.
+ */
+function refusal(balance: SaleBalance, movement: Movement): { flag: FlagKind; message: string } | undefined {
   if (balance.currency && movement.currency !== balance.currency) {
     return { flag: 'amount_mismatch', message: `currency mismatch: ${movement.kind} in ${movement.currency} on a ${balance.currency} sale` };
-  }
-  // A sale the caller reported paid without PayPal's capture (processOrderToPaid) holds the order's total.
-  const captured = balance.captured || paidTotal;
-  if (movement.kind === 'reversal_canceled') {
-    const open = balance.reversed - balance.reversalCanceled;
-    if (movement.amount > open) {
-      return { flag: 'no_open_reversal', message: `cancelled reversal of ${movement.amount} but only ${open} is reversed on sale ${movement.saleId}` };
-    }
-    return undefined;
-  }
-  if (movement.kind === 'refund' || movement.kind === 'reversal') {
-    const after = returnedOf(balance) + movement.amount;
-    if (after > captured) return { flag: 'refund_exceeds_total', message: `${movement.kind}s would exceed what sale ${movement.saleId} captured (${after} > ${captured})` };
   }
   return undefined;
 }
 
 /**
  * Applies a refund, reversal or cancelled reversal to its (known) sale, once per PayPal transaction.
- * `paidTotal`: the order's total when this sale is what paid it (used only when no capture is recorded).
  * Inside the transaction that holds the order's lock.
  */
-export async function applyMovement(em: EntityManager, movement: Movement, owner: Owner, paidTotal = 0): Promise<MovementVerdict> {
+export async function applyMovement(em: EntityManager, movement: Movement, owner: Owner): Promise<MovementVerdict> {
   if (movement.providerTxnId) {
     const seen = await firstRow(
       em,
@@ -123,7 +118,7 @@ export async function applyMovement(em: EntityManager, movement: Movement, owner
       return { result: 'duplicate', message: `transaction ${movement.providerTxnId} was already applied by ${by}` };
     }
   }
-  const refused = refusal(await saleBalance(em, movement.saleId), movement, paidTotal);
+  const refused = refusal(await saleBalance(em, movement.saleId), movement);
   if (refused) return { result: 'rejected', ...refused };
   // A parked row for the same transaction (it arrived before its sale) is applied in place.
   const inserted = await affected(
@@ -159,7 +154,7 @@ export interface ParkedOutcome {
  * Applies, oldest first, what was parked waiting for `saleId`; in the transaction that records the
  * sale. Each parked notification is updated with what became of it.
  */
-export async function applyParked(em: EntityManager, saleId: string, owner: Owner, paidTotal = 0): Promise<ParkedOutcome[]> {
+export async function applyParked(em: EntityManager, saleId: string, owner: Owner): Promise<ParkedOutcome[]> {
   const parked = await rows(
     em,
     sql<Movement & { id: string }>`
@@ -169,7 +164,7 @@ export async function applyParked(em: EntityManager, saleId: string, owner: Owne
   const outcomes: ParkedOutcome[] = [];
   for (const row of parked) {
     const { id, ...movement } = row;
-    const refused = refusal(await saleBalance(em, saleId), movement, paidTotal);
+    const refused = refusal(await saleBalance(em, saleId), movement);
     await affected(
       em,
       sql`update money_movement set state = ${refused ? 'rejected' : 'applied'}, order_id = ${owner.orderId}, attempt_id = ${owner.attemptId},

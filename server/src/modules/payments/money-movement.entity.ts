@@ -37,6 +37,8 @@ export const MoneyMovement = defineEntity({
     { name: 'money_movement_sale_idx', properties: ['saleId', 'state'] },
     { name: 'money_movement_order_idx', properties: ['order'] },
     { name: 'money_movement_parked_idx', properties: ['createdAt'], where: "state = 'parked'" },
+    // Refunds, reversals and cancellations (few beside the captures): reconciliation sums them per sale.
+    { name: 'money_movement_out_idx', properties: ['saleId'], where: "kind <> 'capture' and state = 'applied'" },
   ],
   checks: [
     { name: 'money_movement_amount_check', expression: 'amount > 0' },

@@ -267,7 +267,7 @@ export async function applyPaymentOutcome(
           : done('already_applied', `transaction ${movement.providerTxnId} is already known`);
       }
       const ownSale = order.paymentTransactionId === outcome.saleId && PAID_STATUSES.includes(order.status);
-      const verdict = await applyMovement(em, movement, owner, ownSale ? order.total : 0);
+      const verdict = await applyMovement(em, movement, owner);
       if (verdict.result === 'duplicate') return done('already_applied', verdict.message);
       if (verdict.result === 'rejected') return flagged(verdict.flag, verdict.message);
       if (ownSale) {

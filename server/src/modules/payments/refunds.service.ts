@@ -256,7 +256,6 @@ export class RefundsService {
         tx,
         { saleId: requested.saleId, kind: 'refund', amount: refund.amount, currency: refund.currency, providerTxnId: refund.refundId, reason: auditReason },
         { orderId: requested.orderId, attemptId: requested.attemptId ?? (await findAttempt(tx, { saleId: requested.saleId }))?.id ?? null },
-        requested.kind === 'order' ? current.total : 0,
       );
       const appliedByNotification = verdict.result === 'duplicate';
       const updated =

@@ -31,13 +31,26 @@ const EVENT_FLAG_KINDS = [
   'unreadable_amount',
   'conflicting_sale',
   'unexpected_state',
-  'refund_exceeds_total',
-  'no_open_reversal',
   'receiver_mismatch',
   'signature_invalid',
 ] as const satisfies readonly DiscrepancyKind[] & readonly FlagKind[];
 // double_payment and paid_after_cancel are listed from the state they leave (multiple_successes,
-// duplicate_refunded, paid_at_paypal_not_paid), which also tells whether the money went back.
+// duplicate_refunded, paid_at_paypal_not_paid), which also tells whether the money went back;
+// no_open_reversal and refund_exceeds_total from what the sale's ledger adds up to now, so a
+// message that arrived early stops being a discrepancy once the one it waited for arrives.
+
+/** Per sale with money back out: its refunds, reversals and their cancellations, and its capture. */
+const SALE_MONEY_OUT = sql`
+  (select m.sale_id,
+          coalesce(sum(m.amount) filter (where m.kind = 'refund'), 0) as refunded,
+          coalesce(sum(m.amount) filter (where m.kind = 'reversal'), 0) as reversed,
+          coalesce(sum(m.amount) filter (where m.kind = 'reversal_canceled'), 0) as canceled,
+          (select coalesce(sum(c.amount), 0) from money_movement c where c.provider_txn_id = m.sale_id and c.kind = 'capture' and c.state = 'applied') as captured,
+          (array_agg(m.id order by m.created_at desc, m.id desc))[1] as last_id,
+          (array_agg(m.order_id order by m.created_at desc) filter (where m.order_id is not null))[1] as order_id,
+          (array_agg(m.attempt_id order by m.created_at desc) filter (where m.attempt_id is not null))[1] as attempt_id,
+          min(m.currency) as currency, max(m.created_at) as detected_at
+     from money_movement m where m.kind <> 'capture' and m.state = 'applied' group by m.sale_id)`;
 
 /*
  * Every discrepancy, computed on demand by one SQL statement; each branch starts from an index:
@@ -49,6 +62,7 @@ const EVENT_FLAG_KINDS = [
  *  - stuck_attempt:            created/approved attempts not touched for a while (attempt_status_idx)
  *  - unmatched_ipn:            IPNs and webhooks that matched no attempt (payment_event_processing_idx)
  *  - parked_movement:          refunds/reversals still waiting for their sale after the threshold (money_movement_parked_idx)
+ *  - no_open_reversal, refund_exceeds_total: sales whose money out adds up wrong (money_movement_out_idx)
  * A discrepancy's id is `kind:subject`; resolving it records that id, and it no longer shows.
  */
 function discrepancies(stuckAfterMinutes: number): RawBuilder<DiscrepancyRow> {
@@ -84,6 +98,21 @@ function discrepancies(stuckAfterMinutes: number): RawBuilder<DiscrepancyRow> {
       from "order" o
      where o.payment_status = ${ASSERTED_PAYMENT_STATUS} and o.status in (${sql.join(PAID_STATUSES)})
        and not exists (select 1 from money_movement m where m.provider_txn_id = o.payment_transaction_id and m.kind = 'capture' and m.state = 'applied')
+    union all
+    select 'no_open_reversal', 'no_open_reversal:' || x.last_id, x.order_id, x.attempt_id, null, o.status, (x.canceled - x.reversed)::int, x.currency,
+           format('PayPal cancelled %s of chargebacks on sale %s, which has %s reversed: the cancellation waits for its reversal and gives nothing back',
+                  x.canceled, x.sale_id, x.reversed),
+           x.detected_at
+      from ${SALE_MONEY_OUT} x left join "order" o on o.id = x.order_id
+     where x.canceled > x.reversed
+    union all
+    select 'refund_exceeds_total', 'refund_exceeds_total:' || x.last_id, x.order_id, x.attempt_id, null, o.status,
+           (x.refunded + greatest(0, x.reversed - x.canceled) - x.captured)::int, x.currency,
+           format('refunds and chargebacks on sale %s add up to %s, more than the %s it captured', x.sale_id,
+                  x.refunded + greatest(0, x.reversed - x.canceled), x.captured),
+           x.detected_at
+      from ${SALE_MONEY_OUT} x left join "order" o on o.id = x.order_id
+     where x.captured > 0 and x.refunded + greatest(0, x.reversed - x.canceled) > x.captured
     union all
     select 'stuck_attempt', 'stuck_attempt:' || a.id, a.order_id, a.id, null, o.status, a.amount, a.currency,
            format('attempt %s for %s minutes%s', a.status, floor(extract(epoch from now() - a.updated_at) / 60)::int,
