@@ -26,6 +26,9 @@ const envSchema = z
     PAYPAL_TIMEOUT_MS: optional(z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(100).max(120_000)).transform(
       (v) => v ?? 20_000,
     ),
+    PAYPAL_IPN_VERIFY_TIMEOUT_MS: optional(z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(100).max(120_000)).transform(
+      (v) => v ?? 10_000,
+    ),
     PAYPAL_RECEIVER_EMAIL: optional(z.email({ error: 'must be an email address' })),
     PAYPAL_WEBHOOK_ID: optional(z.string().trim().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a PayPal webhook id (letters, digits and dashes)')),
     BOOTSTRAP_SERVICE_API_KEY: optional(z.string().trim().min(24, 'must be at least 24 characters')),
@@ -40,6 +43,10 @@ const envSchema = z
     AUTO_REFUND_DUPLICATES: optional(z.enum(['0', '1'], { error: 'must be 1 (refund a second payment for a paid order at once) or 0' })).transform(
       (v) => v !== '0',
     ),
+    ATTEMPT_EXPIRY_MINUTES: optional(z.coerce.number({ error: 'must be a number of minutes' }).int().min(1).max(525_600)).transform((v) => v ?? 180),
+    REFUND_GIVE_UP_HOURS: optional(z.coerce.number({ error: 'must be a number of hours' }).int().min(1).max(8_760)).transform((v) => v ?? 24),
+    DATABASE_POOL_MAX: optional(z.coerce.number({ error: 'must be a number of connections' }).int().min(1).max(1_000)).transform((v) => v ?? 10),
+    JOB_QUEUE_POOL_MAX: optional(z.coerce.number({ error: 'must be a number of connections' }).int().min(1).max(1_000)).transform((v) => v ?? 5),
     LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).transform((v) => v ?? 'info'),
     DATA_DIR: optional(z.string().trim()).transform((v) => v ?? DEFAULT_DATA_DIR),
   })
@@ -88,6 +95,8 @@ export interface AppConfig {
     webhookId: string | undefined;
     /** Upper bound for one PayPal API call. */
     timeoutMs: number;
+    /** Upper bound for one IPN postback (`cmd=_notify-validate`); a verification that times out is retried by its job. */
+    ipnVerifyTimeoutMs: number;
     /** AUTO_REFUND_DUPLICATES (default on): a second sale captured for an already paid order is refunded through PayPal at once. */
     refundDuplicates: boolean;
   };
@@ -98,6 +107,14 @@ export interface AppConfig {
     /** BOOTSTRAP_RESET_ADMIN_PASSWORD=1: set an existing bootstrap admin's password on purpose (a forgotten one). */
     resetAdminPassword: boolean;
   };
+  payments: {
+    /** An attempt still open (no answer from the buyer, no pending sale) after this long is expired by the sweep. */
+    attemptExpiryMinutes: number;
+    /** A refund PayPal kept refusing as retryable is marked failed once it is this old. */
+    refundGiveUpAfterMs: number;
+  };
+  /** Connections per instance: MikroORM's pool for requests, pg-boss's on the direct URL. */
+  pools: { requestsMax: number; jobQueueMax: number };
   /** Per client address per minute; 0 turns a limit off. */
   rateLimits: { loginPerMinute: number; ipnPerMinute: number };
   /** Failed logins for one email (within 15 minutes) that lock it for 15 minutes; 0 turns locking off. */
@@ -135,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       receiverEmail: e.PAYPAL_RECEIVER_EMAIL?.toLowerCase(),
       webhookId: e.PAYPAL_WEBHOOK_ID,
       timeoutMs: e.PAYPAL_TIMEOUT_MS,
+      ipnVerifyTimeoutMs: e.PAYPAL_IPN_VERIFY_TIMEOUT_MS,
       refundDuplicates: e.AUTO_REFUND_DUPLICATES,
     },
     bootstrap: {
@@ -143,6 +161,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       adminPassword: e.BOOTSTRAP_ADMIN_PASSWORD,
       resetAdminPassword: e.BOOTSTRAP_RESET_ADMIN_PASSWORD,
     },
+    payments: { attemptExpiryMinutes: e.ATTEMPT_EXPIRY_MINUTES, refundGiveUpAfterMs: e.REFUND_GIVE_UP_HOURS * 3_600_000 },
+    pools: { requestsMax: e.DATABASE_POOL_MAX, jobQueueMax: e.JOB_QUEUE_POOL_MAX },
     rateLimits: { loginPerMinute: e.LOGIN_RATE_LIMIT, ipnPerMinute: e.IPN_RATE_LIMIT },
     loginLockAfterFailures: e.LOGIN_LOCK_AFTER_FAILURES,
     logLevel: e.LOG_LEVEL,

@@ -92,7 +92,7 @@ export async function startServer(
       databaseUrl = directUrl = embedded.url;
       logger.info({ dataDir: embedded.dataDir, port: embedded.port }, 'embedded PostgreSQL started');
     }
-    const orm = await initOrm(databaseUrl);
+    const orm = await initOrm(databaseUrl, { poolMax: config.pools.requestsMax });
     cleanups.push(() => orm.close());
     if (directUrl === databaseUrl) await migrate(orm);
     else {
@@ -105,7 +105,7 @@ export async function startServer(
     cleanups.push(async () => databaseWatch.stop());
     const paypal = await setupPaypal(config.paypal, logger);
     cleanups.push(() => paypal.close());
-    const queue = await JobQueue.start(directUrl!, logger, { absorbError: () => databaseWatch.absorb('job queue') });
+    const queue = await JobQueue.start(directUrl!, logger, { poolMax: config.pools.jobQueueMax, absorbError: () => databaseWatch.absorb('job queue') });
     cleanups.push(() => queue.stop());
     let publicBaseUrl = config.publicBaseUrl;
     // A refund still `requested` after this long has no live request behind it (each PayPal call is
@@ -157,8 +157,8 @@ export async function startServer(
         ...(services.webhooks.enabled ? { processWebhook: (eventId: string) => services.webhooks.processWebhook(eventId) } : {}),
         sweep: async () => {
           const requeued = (await services.payments.requeueStrandedIpns()) + (await services.webhooks.requeueStranded());
-          const expired = await services.payments.expireStaleAttempts();
-          const refunds = await services.refunds.resumeInterrupted({ olderThanMs: refundResumeAfterMs });
+          const expired = await services.payments.expireStaleAttempts(config.payments.attemptExpiryMinutes);
+          const refunds = await services.refunds.resumeInterrupted({ olderThanMs: refundResumeAfterMs, giveUpAfterMs: config.payments.refundGiveUpAfterMs });
           if (requeued || expired || refunds.completed || refunds.failed || refunds.retrying) logger.info({ requeued, expired, refunds }, 'payments sweep');
         },
       });

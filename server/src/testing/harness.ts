@@ -42,7 +42,7 @@ export async function createHarness(): Promise<TestHarness> {
   const db = await createTestDatabase();
   const orm = await initOrm(db.url);
   const logger = createLogger('silent');
-  const paypal = await setupPaypal({ mode: 'simulator', clientId: undefined, clientSecret: undefined, apiBase: undefined, ipnVerifyUrl: undefined, receiverEmail: undefined, webhookId: undefined, timeoutMs: 5_000, refundDuplicates: true }, logger);
+  const paypal = await setupPaypal({ mode: 'simulator', clientId: undefined, clientSecret: undefined, apiBase: undefined, ipnVerifyUrl: undefined, receiverEmail: undefined, webhookId: undefined, timeoutMs: 5_000, ipnVerifyTimeoutMs: 10_000, refundDuplicates: true }, logger);
   const queue = await JobQueue.start(db.url, logger, { poolMax: 2 });
   const services = createServices({
     orm,
