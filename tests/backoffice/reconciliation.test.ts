@@ -212,7 +212,7 @@ describe('reconciliation', () => {
     await expect(operator.client.backoffice.orders.resolve.mutate({ discrepancyId: id, reason: 'again' })).rejects.toMatchObject({ data: { code: 'CONFLICT' } });
   });
 
-  it('an unmatched IPN (no order) can be resolved; unknown and malformed ids are refused', async () => {
+  it('an unmatched notification (no order) can be resolved; unknown and malformed ids are refused', async () => {
     const id = `unmatched_ipn:${made.unmatchedEventId}`;
     await operator.client.backoffice.orders.resolve.mutate({ discrepancyId: id, reason: 'a test payment from the sandbox' });
     const { rows } = await env.pool.query(`select actor_id, order_id, reason from audit_entry where action = 'discrepancy.resolved' and before -> 'discrepancy' ->> 'id' = $1`, [id]);

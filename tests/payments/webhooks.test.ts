@@ -329,7 +329,7 @@ describe('PayPal webhooks', () => {
     env.sim.control.sendWebhook(saleEvent('PAYMENT.SALE.COMPLETED', { id: 'WRONGCURRENCYWH01', parent_payment: attempt.externalId, amount: { total: '25.00', currency: 'EUR' } }));
     const [unknown] = await settled('webhook', 'txn_id = $1', ['UNKNOWNWEBHOOK001']);
     expect(unknown).toMatchObject({ verification: 'verified', processing: 'unmatched', order_id: null });
-    // Kept where staff reconcile: the same list as unmatched IPNs, naming its channel.
+    // Kept where staff reconcile: listed with the other unmatched notifications, naming its channel.
     const { items } = await env.server.services.reconciliation.list({ kind: 'unmatched_ipn', limit: 500 });
     expect(items.filter((d) => d.eventId === unknown!.id)).toMatchObject([
       { kind: 'unmatched_ipn', amount: 999, currency: 'USD', detail: 'Webhook PAYMENT.SALE.COMPLETED for txn UNKNOWNWEBHOOK001 matches no attempt' },

@@ -2,12 +2,13 @@ import { useEffect } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { useLiveUpdates, type LiveState } from './api/live';
 import { useReconciliationSummary } from './api/queries';
+import { Brand } from './components/Brand';
 import { Spinner } from './components/States';
 import { useServices } from './context';
 import { navigate, routeHref, useRoute, type Route } from './router';
 import { AdminScreen } from './screens/AdminScreen';
 import { LoginScreen } from './screens/LoginScreen';
-import { OrderDetailScreen } from './screens/OrderDetailScreen';
+import { OrderDetailScreen } from './screens/order-detail/OrderDetailScreen';
 import { EXPORT_CSV_EVENT, OrdersScreen } from './screens/orders/OrdersScreen';
 import { ReconciliationScreen } from './screens/ReconciliationScreen';
 import { SettingsScreen } from './screens/SettingsScreen';
@@ -61,12 +62,7 @@ function Shell({ route }: { route: Route }) {
     <div className="shell">
       <header className="topbar">
         <a className="brand" href={routeHref({ name: 'orders' })}>
-          <span className="brand-mark" aria-hidden="true">
-            O
-          </span>
-          <span>
-            Orders <span className="brand-sub">Back office</span>
-          </span>
+          <Brand />
         </a>
         <nav className="nav" aria-label="Main">
           {nav.map((item) => (

@@ -46,3 +46,8 @@ export function humanize(value: string): string {
   const spaced = value.replace(/_/g, ' ');
   return spaced.charAt(0).toUpperCase() + spaced.slice(1);
 }
+
+/** A JSON value as indented text, for the raw views of the detail screen. */
+export function prettyJson(value: unknown): string {
+  return JSON.stringify(value, null, 2) ?? 'null';
+}

@@ -60,7 +60,7 @@ const SALE_MONEY_OUT = sql`
  *  - duplicate_refunded:       the same, given back whole
  *  - paid_without_paypal_sale: orders a service asserted paid (order_asserted_paid_idx) with no capture in the ledger
  *  - stuck_attempt:            created/approved attempts not touched for a while (attempt_status_idx)
- *  - unmatched_ipn:            IPNs and webhooks that matched no attempt (payment_event_processing_idx)
+ *  - unmatched_ipn:            notifications (IPNs and webhooks) that matched no attempt (payment_event_processing_idx)
  *  - parked_movement:          refunds/reversals still waiting for their sale after the threshold (money_movement_parked_idx)
  *  - no_open_reversal, refund_exceeds_total: sales whose money out adds up wrong (money_movement_out_idx)
  * A discrepancy's id is `kind:subject`; resolving it records that id, and it no longer shows.

@@ -1,5 +1,6 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import { describeError } from '../api/errors';
+import { Brand } from '../components/Brand';
 import { useServices } from '../context';
 import { routeHref } from '../router';
 import { useSession } from '../session';
@@ -38,12 +39,7 @@ export function LoginScreen({ notice }: { notice?: string | undefined }) {
     <main className="login">
       <form className="login-card" onSubmit={submit} noValidate aria-labelledby={`${ids}-title`}>
         <div className="brand brand-large">
-          <span className="brand-mark" aria-hidden="true">
-            O
-          </span>
-          <span>
-            Orders <span className="brand-sub">Back office</span>
-          </span>
+          <Brand />
         </div>
         <h1 id={`${ids}-title`}>Log in</h1>
         {notice && !error ? (

@@ -7,34 +7,31 @@ import { EmptyState, ErrorState, Spinner } from '../components/States';
 import { StatusBadge } from '../components/StatusBadge';
 import { Time } from '../components/Time';
 import { money, shortId } from '../format';
+import { isCancellable, isRefundable } from '../order-status';
 import { routeHref } from '../router';
 import { hasRole, useStaff } from '../session';
 
-/** `title` names the list, `one` a single item. */
-export const KIND_LABELS: Record<DiscrepancyKind, { title: string; one: string; explain: string }> = {
+/** `title` names the list, `one` a single item where it differs from the title. */
+export const KIND_LABELS: Record<DiscrepancyKind, { title: string; one?: string; explain: string }> = {
   paid_at_paypal_not_paid: {
     title: 'Paid at PayPal, not here',
-    one: 'Paid at PayPal, not here',
     explain: 'PayPal captured the money but the order is not paid (or was cancelled). Re-sync, or refund the payment.',
   },
   amount_mismatch: { title: 'Amount or currency mismatch', one: 'Amount mismatch', explain: 'PayPal (or a service) reported a different amount or currency than the attempt expected.' },
   multiple_successes: {
     title: 'Paid more than once',
-    one: 'Paid more than once',
     explain: 'A second payment was captured for an order that was already paid, and it has not been given back yet. Refund the duplicate.',
   },
   duplicate_refunded: {
     title: 'Duplicate payment refunded',
-    one: 'Duplicate payment refunded',
     explain: 'A second payment for an already paid order was refunded to the buyer in full. Nothing is owed; mark it resolved once noted.',
   },
   paid_without_paypal_sale: {
     title: 'Paid without a PayPal sale',
-    one: 'Paid without a PayPal sale',
     explain: 'A service marked the order paid (processOrderToPaid or updateAttempt) but PayPal has not confirmed a captured sale for it. Check with the service, or re-sync.',
   },
   stuck_attempt: { title: 'Stuck attempts', one: 'Stuck attempt', explain: 'Attempts still created/approved long after they began. Re-sync to learn what happened.' },
-  unmatched_ipn: { title: 'Unmatched notifications', one: 'Unmatched notification', explain: 'Verified IPNs and webhooks that match no payment attempt.' },
+  unmatched_ipn: { title: 'Unmatched notifications', one: 'Unmatched notification', explain: 'Verified notifications (IPNs and webhooks) that match no payment attempt.' },
   parked_movement: {
     title: 'Refunds waiting for their sale',
     one: 'Refund waiting for its sale',
@@ -49,17 +46,20 @@ export const KIND_LABELS: Record<DiscrepancyKind, { title: string; one: string; 
   unexpected_state: { title: 'Unexpected PayPal state', one: 'Unexpected state', explain: 'PayPal reported something the payment cannot do now, such as a failure after success. Re-sync to see what PayPal holds.' },
   refund_exceeds_total: {
     title: 'Refunds beyond the payment',
-    one: 'Refunds beyond the payment',
     explain: 'Refunds and chargebacks that would exceed what the sale captured were not applied. Compare with PayPal’s activity.',
   },
   no_open_reversal: {
     title: 'Cancelled chargeback without a chargeback',
-    one: 'Cancelled chargeback without a chargeback',
     explain: 'PayPal cancelled a chargeback (Canceled_Reversal) that we have no open chargeback for; it was not applied. Compare with PayPal’s activity.',
   },
-  receiver_mismatch: { title: 'For another merchant', one: 'For another merchant', explain: 'Verified messages addressed to a different PayPal account than ours: nothing was applied.' },
+  receiver_mismatch: { title: 'For another merchant', explain: 'Verified messages addressed to a different PayPal account than ours: nothing was applied.' },
   signature_invalid: { title: 'Unsigned webhooks', one: 'Unsigned webhook', explain: 'Webhooks PayPal did not vouch for (forged, altered or for another webhook): nothing was applied.' },
 };
+
+/** A single discrepancy of this kind, as its badge names it. */
+export function kindLabel(kind: DiscrepancyKind): string {
+  return KIND_LABELS[kind].one ?? KIND_LABELS[kind].title;
+}
 
 export function ReconciliationScreen({ kind }: { kind?: DiscrepancyKind }) {
   const summary = useReconciliationSummary();
@@ -127,19 +127,36 @@ export function ReconciliationScreen({ kind }: { kind?: DiscrepancyKind }) {
   );
 }
 
+const NEEDS_OPERATOR = 'Requires the operator role';
+const NEEDS_ADMIN = 'Refunds require the admin role';
+
+/** One action on a discrepancy; greyed out, saying why, for a role that may not take it. */
+function ItemAction(props: { label: string; allowed: boolean; why: string; danger?: boolean; onClick(): void }) {
+  return (
+    <button
+      type="button"
+      className={`button small${props.danger ? ' button-danger-outline' : ''}`}
+      disabled={!props.allowed}
+      title={props.allowed ? undefined : props.why}
+      onClick={props.onClick}
+    >
+      {props.label}
+    </button>
+  );
+}
+
 function DiscrepancyItem({ item, operator, admin, onAction }: { item: Discrepancy; operator: boolean; admin: boolean; onAction(action: PendingAction): void }) {
-  const needsOperator = operator ? undefined : 'Requires the operator role';
-  const canCancel = item.orderId && (item.orderStatus === 'pending' || item.orderStatus === 'failed');
+  const canCancel = item.orderId && isCancellable(item.orderStatus);
   const currency = item.currency && isSupportedCurrency(item.currency) ? item.currency : null;
   // A second payment, or money captured for a cancelled order: its own sale goes back, the order stays as it is.
   const canRefundDuplicate = item.attemptId && item.amount !== null && (item.kind === 'multiple_successes' || (item.kind === 'paid_at_paypal_not_paid' && item.orderStatus === 'cancelled'));
   const canRefund =
-    !canRefundDuplicate && item.kind !== 'duplicate_refunded' && item.orderId && item.amount !== null && currency && (item.orderStatus === 'paid' || item.orderStatus === 'partially_refunded');
+    !canRefundDuplicate && item.kind !== 'duplicate_refunded' && item.orderId && item.amount !== null && currency && isRefundable(item.orderStatus);
   return (
     <li className="discrepancy" data-discrepancy-id={item.id} data-kind={item.kind}>
       <div className="discrepancy-main">
         <div className="discrepancy-head">
-          <span className={`badge kind-${item.kind}`}>{KIND_LABELS[item.kind].one}</span>
+          <span className={`badge kind-${item.kind}`}>{kindLabel(item.kind)}</span>
           {item.orderId ? (
             <a className="mono" href={routeHref({ name: 'order', orderId: item.orderId })} title={item.orderId}>
               order {shortId(item.orderId)}
@@ -157,45 +174,32 @@ function DiscrepancyItem({ item, operator, admin, onAction }: { item: Discrepanc
       </div>
       <div className="discrepancy-actions">
         {item.attemptId ? (
-          <button type="button" className="button small" disabled={!operator} title={needsOperator} onClick={() => onAction({ type: 'resync', attemptId: item.attemptId!, externalId: null })}>
-            Re-sync
-          </button>
+          <ItemAction label="Re-sync" allowed={operator} why={NEEDS_OPERATOR} onClick={() => onAction({ type: 'resync', attemptId: item.attemptId!, externalId: null })} />
         ) : null}
-        <button
-          type="button"
-          className="button small"
-          disabled={!operator}
-          title={needsOperator}
-          onClick={() => onAction({ type: 'resolve', discrepancyId: item.id, summary: `${KIND_LABELS[item.kind].one}: ${item.detail}` })}
-        >
-          Resolve…
-        </button>
-        {canCancel ? (
-          <button type="button" className="button small button-danger-outline" disabled={!operator} title={needsOperator} onClick={() => onAction({ type: 'cancel', orderId: item.orderId! })}>
-            Cancel…
-          </button>
-        ) : null}
+        <ItemAction
+          label="Resolve…"
+          allowed={operator}
+          why={NEEDS_OPERATOR}
+          onClick={() => onAction({ type: 'resolve', discrepancyId: item.id, summary: `${kindLabel(item.kind)}: ${item.detail}` })}
+        />
+        {canCancel ? <ItemAction label="Cancel…" danger allowed={operator} why={NEEDS_OPERATOR} onClick={() => onAction({ type: 'cancel', orderId: item.orderId! })} /> : null}
         {canRefundDuplicate ? (
-          <button
-            type="button"
-            className="button small button-danger-outline"
-            disabled={!admin}
-            title={admin ? undefined : 'Refunds require the admin role'}
+          <ItemAction
+            label="Refund duplicate…"
+            danger
+            allowed={admin}
+            why={NEEDS_ADMIN}
             onClick={() => onAction({ type: 'refundDuplicate', attemptId: item.attemptId!, amount: item.amount!, currency: item.currency ?? '' })}
-          >
-            Refund duplicate…
-          </button>
+          />
         ) : null}
         {canRefund ? (
-          <button
-            type="button"
-            className="button small button-danger-outline"
-            disabled={!admin}
-            title={admin ? undefined : 'Refunds require the admin role'}
+          <ItemAction
+            label="Refund…"
+            danger
+            allowed={admin}
+            why={NEEDS_ADMIN}
             onClick={() => onAction({ type: 'refund', orderId: item.orderId!, total: item.amount!, refundedAmount: 0, currency: currency! })}
-          >
-            Refund…
-          </button>
+          />
         ) : null}
       </div>
     </li>

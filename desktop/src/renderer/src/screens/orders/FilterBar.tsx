@@ -1,5 +1,5 @@
 import { useEffect, useId, useState, type KeyboardEvent } from 'react';
-import { CUSTOMER_TYPES, ORDER_STATUSES, SUPPORTED_CURRENCIES, type Currency, type CustomerType, type OrderStatus } from '@orders/shared';
+import { CUSTOMER_TYPES, ORDER_STATUSES, SUPPORTED_CURRENCIES, type Currency, type OrderStatus } from '@orders/shared';
 import { Dropdown } from '../../components/Dropdown';
 import { STATUS_LABELS, filterChips, removeFilter, toMinor, type OrderFilters } from '../../filters';
 
@@ -18,22 +18,65 @@ function withValue<K extends keyof OrderFilters>(filters: OrderFilters, key: K, 
   return next;
 }
 
+/** A text field's draft. The URL is the source of truth: the draft follows it when a chip is removed or Back is pressed. */
+function useDraft(value: string | undefined): [string, (draft: string) => void] {
+  const [draft, setDraft] = useState(value ?? '');
+  useEffect(() => setDraft(value ?? ''), [value]);
+  return [draft, setDraft];
+}
+
+/** A select of one filter's values, with "any" (no filter) first. */
+function AnyOfSelect<T extends string>(props: { id?: string; label: string; anyLabel: string; options: readonly T[]; value: T | undefined; onChange(value: T | ''): void }) {
+  return (
+    <select id={props.id} aria-label={props.label} value={props.value ?? ''} onChange={(event) => props.onChange(event.target.value as T | '')}>
+      <option value="">{props.anyLabel}</option>
+      {props.options.map((option) => (
+        <option key={option} value={option}>
+          {option}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+/** A bound of the amount filter, typed in major units; marked invalid (and applied as nothing) when it is not an amount in the currency. */
+function AmountInput(props: {
+  id?: string;
+  label: string;
+  placeholder: string;
+  value: string;
+  invalid: boolean;
+  currency: Currency | undefined;
+  onChange(value: string): void;
+  onKeyDown(event: KeyboardEvent<HTMLInputElement>): void;
+  onBlur(): void;
+}) {
+  return (
+    <input
+      id={props.id}
+      aria-label={props.label}
+      inputMode="decimal"
+      placeholder={props.placeholder}
+      value={props.value}
+      aria-invalid={props.invalid}
+      title={props.invalid ? `Not an amount in ${props.currency ?? 'a 2-decimal currency'}` : undefined}
+      onChange={(event) => props.onChange(event.target.value)}
+      onKeyDown={props.onKeyDown}
+      onBlur={props.onBlur}
+    />
+  );
+}
+
 /**
  * Every filter the search takes, with the active ones repeated as removable chips. Selects and
  * dates apply at once; text fields on Enter, blur, or (search) after a short pause.
  */
 export function FilterBar({ filters, onChange }: FilterBarProps) {
   const ids = useId();
-  const [q, setQ] = useState(filters.q ?? '');
-  const [customerId, setCustomerId] = useState(filters.customerId ?? '');
-  const [amountMin, setAmountMin] = useState(filters.amountMin ?? '');
-  const [amountMax, setAmountMax] = useState(filters.amountMax ?? '');
-
-  // The URL is the source of truth: follow it when a chip is removed or Back is pressed.
-  useEffect(() => setQ(filters.q ?? ''), [filters.q]);
-  useEffect(() => setCustomerId(filters.customerId ?? ''), [filters.customerId]);
-  useEffect(() => setAmountMin(filters.amountMin ?? ''), [filters.amountMin]);
-  useEffect(() => setAmountMax(filters.amountMax ?? ''), [filters.amountMax]);
+  const [q, setQ] = useDraft(filters.q);
+  const [customerId, setCustomerId] = useDraft(filters.customerId);
+  const [amountMin, setAmountMin] = useDraft(filters.amountMin);
+  const [amountMax, setAmountMax] = useDraft(filters.amountMax);
 
   useEffect(() => {
     if (q.trim() === (filters.q ?? '')) return;
@@ -41,8 +84,9 @@ export function FilterBar({ filters, onChange }: FilterBarProps) {
     return () => clearTimeout(timer);
   }, [q, filters, onChange]);
 
-  const minInvalid = amountMin.trim() !== '' && toMinor(amountMin.trim(), filters.currency) === undefined;
-  const maxInvalid = amountMax.trim() !== '' && toMinor(amountMax.trim(), filters.currency) === undefined;
+  const notAnAmount = (text: string) => text.trim() !== '' && toMinor(text.trim(), filters.currency) === undefined;
+  const minInvalid = notAnAmount(amountMin);
+  const maxInvalid = notAnAmount(amountMax);
 
   function applyText() {
     let next = withValue(filters, 'q', q.trim());
@@ -59,6 +103,8 @@ export function FilterBar({ filters, onChange }: FilterBarProps) {
       applyText();
     }
   };
+
+  const amountField = { currency: filters.currency, onKeyDown: onEnter, onBlur: applyText };
 
   function toggleStatus(status: OrderStatus, checked: boolean) {
     const selected = checked ? [...filters.status, status] : filters.status.filter((s) => s !== status);
@@ -121,19 +167,14 @@ export function FilterBar({ filters, onChange }: FilterBarProps) {
 
         <div className="field field-customer">
           <label htmlFor={`${ids}-ctype`}>Customer</label>
-          <select
+          <AnyOfSelect
             id={`${ids}-ctype`}
-            aria-label="Customer type"
-            value={filters.customerType ?? ''}
-            onChange={(event) => onChange(withValue(filters, 'customerType', event.target.value as CustomerType | ''))}
-          >
-            <option value="">Any type</option>
-            {CUSTOMER_TYPES.map((type) => (
-              <option key={type} value={type}>
-                {type}
-              </option>
-            ))}
-          </select>
+            label="Customer type"
+            anyLabel="Any type"
+            options={CUSTOMER_TYPES}
+            value={filters.customerType}
+            onChange={(value) => onChange(withValue(filters, 'customerType', value))}
+          />
           <input
             aria-label="Customer id"
             placeholder="Customer id"
@@ -147,42 +188,16 @@ export function FilterBar({ filters, onChange }: FilterBarProps) {
 
         <div className="field field-amount">
           <label htmlFor={`${ids}-min`}>Amount</label>
-          <input
-            id={`${ids}-min`}
-            aria-label="Minimum amount"
-            inputMode="decimal"
-            placeholder="min"
-            value={amountMin}
-            aria-invalid={minInvalid}
-            title={minInvalid ? `Not an amount in ${filters.currency ?? 'a 2-decimal currency'}` : undefined}
-            onChange={(event) => setAmountMin(event.target.value)}
-            onKeyDown={onEnter}
-            onBlur={applyText}
-          />
+          <AmountInput id={`${ids}-min`} label="Minimum amount" placeholder="min" value={amountMin} invalid={minInvalid} onChange={setAmountMin} {...amountField} />
           <span aria-hidden="true">–</span>
-          <input
-            aria-label="Maximum amount"
-            inputMode="decimal"
-            placeholder="max"
-            value={amountMax}
-            aria-invalid={maxInvalid}
-            title={maxInvalid ? `Not an amount in ${filters.currency ?? 'a 2-decimal currency'}` : undefined}
-            onChange={(event) => setAmountMax(event.target.value)}
-            onKeyDown={onEnter}
-            onBlur={applyText}
+          <AmountInput label="Maximum amount" placeholder="max" value={amountMax} invalid={maxInvalid} onChange={setAmountMax} {...amountField} />
+          <AnyOfSelect
+            label="Currency"
+            anyLabel="Any currency"
+            options={SUPPORTED_CURRENCIES}
+            value={filters.currency}
+            onChange={(value) => onChange(withValue(filters, 'currency', value))}
           />
-          <select
-            aria-label="Currency"
-            value={filters.currency ?? ''}
-            onChange={(event) => onChange(withValue(filters, 'currency', event.target.value as Currency | ''))}
-          >
-            <option value="">Any currency</option>
-            {SUPPORTED_CURRENCIES.map((currency) => (
-              <option key={currency} value={currency}>
-                {currency}
-              </option>
-            ))}
-          </select>
         </div>
       </div>
 

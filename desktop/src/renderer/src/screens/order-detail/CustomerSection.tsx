@@ -1,0 +1,41 @@
+import type { BackofficeOrderRow } from '@orders/shared';
+import { Time } from '../../components/Time';
+import { orderQueryString } from '../../filters';
+import { navigate } from '../../router';
+
+/** Who ordered (and how many other orders they have), and what PayPal knows of the payment. */
+export function CustomerSection({ order, customerOrderCount }: { order: BackofficeOrderRow; customerOrderCount: number }) {
+  return (
+    <section className="card">
+      <h2>Customer & payment</h2>
+      <dl className="facts">
+        <dt>Customer</dt>
+        <dd>
+          <span className={`customer-type customer-${order.customer.type}`}>{order.customer.type}</span> <span className="selectable">{order.customer.id}</span>
+          <div className="subtle">
+            {customerOrderCount} other order{customerOrderCount === 1 ? '' : 's'} —{' '}
+            <button
+              type="button"
+              className="link-button"
+              onClick={() => navigate({ name: 'orders' }, orderQueryString({ status: [], customerType: order.customer.type, customerId: order.customer.id }))}
+            >
+              show all
+            </button>
+          </div>
+        </dd>
+        <dt>Payer</dt>
+        <dd>{order.payerEmail ?? <span className="muted">—</span>}</dd>
+        <dt>PayPal payment</dt>
+        <dd className="mono selectable">{order.externalId ?? <span className="muted">—</span>}</dd>
+        <dt>Sale id</dt>
+        <dd className="mono selectable">{order.paymentTransactionId ?? <span className="muted">—</span>}</dd>
+        <dt>Payment status</dt>
+        <dd>{order.paymentStatus ?? <span className="muted">—</span>}</dd>
+        <dt>Updated</dt>
+        <dd>
+          <Time value={order.updatedAt} />
+        </dd>
+      </dl>
+    </section>
+  );
+}

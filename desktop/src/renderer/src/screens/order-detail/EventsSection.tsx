@@ -1,0 +1,67 @@
+import type { PaymentEventDto, PaymentEventSource } from '@orders/shared';
+import { Tag } from '../../components/StatusBadge';
+import { Time } from '../../components/Time';
+import { humanize, money, prettyJson } from '../../format';
+import { ListSection } from './ListSection';
+
+/** Where a payment event came from, in the words staff use. */
+const SOURCE_LABELS: Record<PaymentEventSource, string> = {
+  ipn: 'IPN',
+  webhook: 'Webhook',
+  provider: 'PayPal API',
+  return: 'Buyer return',
+  cancel: 'Buyer cancel',
+  update_attempt: 'Reported by service',
+  resync: 'Re-sync',
+};
+
+/** As it arrives over JSON, where the `unknown` payload becomes optional. */
+export type EventView = Omit<PaymentEventDto, 'payload'> & { payload?: unknown };
+
+/** Everything PayPal (or a caller) told us about the order, each message exactly as received. */
+export function EventsSection({ events }: { events: EventView[] }) {
+  return (
+    <ListSection title="Payment events" count={events.length} empty="Nothing received from PayPal for this order.">
+      <ol className="events" aria-label="Payment events">
+        {events.map((event) => (
+          <EventItem key={event.id} event={event} />
+        ))}
+      </ol>
+    </ListSection>
+  );
+}
+
+function EventItem({ event }: { event: EventView }) {
+  return (
+    <li className="event" data-event-id={event.id}>
+      <div className="event-head">
+        <span className="badge tone-info">{SOURCE_LABELS[event.source]}</span>
+        <strong>{event.providerStatus ?? humanize(event.source)}</strong>
+        {event.amount !== null ? <span className="money">{money(event.amount, event.currency)}</span> : null}
+        {event.txnId ? <span className="mono subtle">txn {event.txnId}</span> : null}
+        {event.parentTxnId ? <span className="mono subtle">parent {event.parentTxnId}</span> : null}
+        <span className="spacer" />
+        {event.verification !== 'not_applicable' ? <Tag value={event.verification} /> : null}
+        <Tag value={event.processing} />
+        <span className="subtle">
+          <Time value={event.createdAt} />
+        </span>
+      </div>
+      {event.outcome ? <p className="event-outcome">{event.outcome}</p> : null}
+      {event.raw !== null ? (
+        <>
+          <div className="field-label">{event.source === 'ipn' ? 'Raw IPN' : 'Raw message'}, exactly as received</div>
+          <pre className="raw" data-testid="raw-event">
+            {event.raw}
+          </pre>
+        </>
+      ) : null}
+      {event.payload !== null && event.payload !== undefined ? (
+        <details>
+          <summary>Parsed</summary>
+          <pre className="raw">{prettyJson(event.payload)}</pre>
+        </details>
+      ) : null}
+    </li>
+  );
+}

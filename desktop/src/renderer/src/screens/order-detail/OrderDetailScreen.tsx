@@ -1,0 +1,55 @@
+import { useState } from 'react';
+import { describeError } from '../../api/errors';
+import { useOrderDetail } from '../../api/queries';
+import { ActionDialog, type PendingAction } from '../../components/ActionDialog';
+import { ErrorState, Spinner } from '../../components/States';
+import { routeHref } from '../../router';
+import { hasRole, useStaff } from '../../session';
+import { AttemptsSection } from './AttemptsSection';
+import { AuditSection } from './AuditSection';
+import { CustomerSection } from './CustomerSection';
+import { EventsSection } from './EventsSection';
+import { LinesSection } from './LinesSection';
+import { OrderHeader } from './OrderHeader';
+
+/** One order: a header with its actions, then one section each for customer, lines, attempts, events and audit. */
+export function OrderDetailScreen({ orderId }: { orderId: string }) {
+  const detail = useOrderDetail(orderId);
+  const staff = useStaff();
+  const [action, setAction] = useState<PendingAction | null>(null);
+
+  const backLink = (
+    <a className="back-link" href={routeHref({ name: 'orders' })}>
+      ← Orders
+    </a>
+  );
+  if (detail.isPending) return <Spinner label="Loading order…" />;
+  if (detail.isError) {
+    return (
+      <div className="screen">
+        {backLink}
+        <ErrorState message={describeError(detail.error, 'load')} onRetry={() => void detail.refetch()} />
+      </div>
+    );
+  }
+  const data = detail.data;
+
+  return (
+    <div className="screen screen-detail">
+      {backLink}
+      <OrderHeader order={data.order} attempts={data.attempts} onAction={setAction} />
+      <div className="detail-grid">
+        <CustomerSection order={data.order} customerOrderCount={data.customerOrderCount} />
+        <LinesSection order={data.order} lines={data.lines} frozen={data.linesFrozen} />
+      </div>
+      <AttemptsSection
+        attempts={data.attempts}
+        canResync={hasRole(staff, 'operator')}
+        onResync={(attempt) => setAction({ type: 'resync', attemptId: attempt.id, externalId: attempt.externalId })}
+      />
+      <EventsSection events={data.events} />
+      <AuditSection entries={data.audit} />
+      {action ? <ActionDialog action={action} onClose={() => setAction(null)} /> : null}
+    </div>
+  );
+}
