@@ -1,41 +1,27 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import pg from 'pg';
+import type pg from 'pg';
 import { createOrdersClient } from '@orders/shared';
-import { loadConfig } from '@orders/server/config.ts';
-import { startServer, type RunningServer } from '@orders/server/server.ts';
-import { startPaypalSimulator, type PaypalSimulator } from '@orders/server/paypal/simulator/index.ts';
-import { createTestDatabase, type TestDatabase } from '@orders/server/testing/test-database.ts';
-import { externalPaypalEnv, pendingOrder, waitFor, SERVICE_KEY } from '../support/paypal-server.ts';
+import type { RunningServer } from '@orders/server/server.ts';
+import type { PaypalSimulator } from '@orders/server/paypal/simulator/index.ts';
+import { pendingOrder, waitFor, SERVICE_KEY } from '../support/paypal-server.ts';
+import { openTestBed, type TestBed } from '../support/test-bed.ts';
 
 const RECEIVER = 'two-instances@orders.example';
+let bed: TestBed<PaypalSimulator>;
 let sim: PaypalSimulator;
-let db: TestDatabase;
 let pool: pg.Pool;
 let a: RunningServer;
 let b: RunningServer;
 
 beforeAll(async () => {
   // One PayPal, one PostgreSQL, two stateless server instances.
-  sim = await startPaypalSimulator({ clientId: 'two-instances', clientSecret: 'two-instances-secret', receiverEmail: RECEIVER });
-  db = await createTestDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 2 });
-  const config = () =>
-    loadConfig({
-      DATABASE_URL: db.url,
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      ...externalPaypalEnv(sim, { clientId: 'two-instances', clientSecret: 'two-instances-secret', receiverEmail: RECEIVER }),
-      BOOTSTRAP_SERVICE_API_KEY: SERVICE_KEY,
-    });
-  a = await startServer(config());
-  b = await startServer(config());
+  bed = await openTestBed({ paypal: { clientId: 'two-instances', clientSecret: 'two-instances-secret', receiverEmail: RECEIVER }, poolMax: 2 });
+  ({ sim, pool } = bed);
+  a = await bed.startServer({ BOOTSTRAP_SERVICE_API_KEY: SERVICE_KEY });
+  b = await bed.startServer({ BOOTSTRAP_SERVICE_API_KEY: SERVICE_KEY });
 });
 afterAll(async () => {
-  await pool.end();
-  await a.close();
-  await b.close();
-  await sim.close();
-  await db.drop();
+  await bed?.close();
 });
 
 it('return URLs and duplicate IPNs spread over two instances: every order paid exactly once, every message stored', async () => {

@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import pg from 'pg';
+import type pg from 'pg';
 import { createOrdersClient, type OrdersClient } from '@orders/shared';
-import { loadConfig } from '@orders/server/config.ts';
-import { createLogger } from '@orders/server/logger.ts';
-import { startServer, type RunningServer } from '@orders/server/server.ts';
+import type { RunningServer } from '@orders/server/server.ts';
 import { appRouter } from '@orders/server/trpc/root.ts';
-import { createTestDatabase, type TestDatabase } from '@orders/server/testing/test-database.ts';
 import { SERVICE_KEY } from '../support/paypal-server.ts';
+import { openTestBed, type TestBed } from '../support/test-bed.ts';
 import { LEAK, changedTables, dbFingerprint, listProcedures, prototypeIsClean, type ProcedureInfo } from './support.ts';
 
 /*
@@ -25,7 +23,7 @@ const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
 const ADMIN = { email: 'fuzz-admin@orders.example', password: 'fuzz-admin-password-0123' };
 const ANSWER_BOUND_MS = 10_000;
 
-let db: TestDatabase;
+let bed: TestBed;
 let server: RunningServer;
 let pool: pg.Pool;
 let api: OrdersClient;
@@ -33,12 +31,11 @@ let adminToken: string;
 let fixtures: Awaited<ReturnType<typeof makeFixtures>>;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
+  bed = await openTestBed();
+  pool = bed.pool;
   // No background workers: nothing but the request under test may write while it is checked.
-  server = await startServer(
-    loadConfig({
-      DATABASE_URL: db.url,
-      PORT: '0',
+  server = await bed.startServer(
+    {
       BOOTSTRAP_SERVICE_API_KEY: SERVICE_KEY,
       BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
       BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
@@ -47,18 +44,15 @@ beforeAll(async () => {
       IPN_RATE_LIMIT: '0',
       // Webhooks on, so POST /paypal/webhook exists to be fuzzed.
       PAYPAL_WEBHOOK_ID: 'FUZZWEBHOOK0000000000001',
-    }),
-    { logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), workers: false },
+    },
+    { workers: false },
   );
-  pool = new pg.Pool({ connectionString: db.url, max: 3 });
   api = createOrdersClient({ url: server.trpcUrl, apiKey: SERVICE_KEY, batch: false });
   adminToken = (await createOrdersClient({ url: server.trpcUrl }).auth.login.mutate(ADMIN)).token;
   fixtures = await makeFixtures();
 });
 afterAll(async () => {
-  await pool?.end();
-  await server?.close();
-  await db?.drop();
+  await bed?.close();
 });
 
 /** Real rows for the seeds to point at: a customer's cart, pending and paid orders, an attempt, a spare staff member and key. */

@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
-import { loadConfig } from '@orders/server/config.ts';
+import type pg from 'pg';
 import { createLogger } from '@orders/server/logger.ts';
-import { startServer, type RunningServer } from '@orders/server/server.ts';
-import { startPaypalSimulator, type PaypalSimulator } from '@orders/server/paypal/simulator/index.ts';
-import { createTestDatabase, type TestDatabase } from '@orders/server/testing/test-database.ts';
-import { externalPaypalEnv } from '../support/paypal-server.ts';
+import type { RunningServer } from '@orders/server/server.ts';
+import type { PaypalSimulator } from '@orders/server/paypal/simulator/index.ts';
+import { openTestBed, type TestBed } from '../support/test-bed.ts';
 import { loginRequest, median, rawRequest, type RawAnswer } from './raw-http.ts';
 
 /**
@@ -53,8 +51,8 @@ const NOT_RESOLVING = [
   '/trpc/auth.login%00',
 ];
 
+let bed: TestBed<PaypalSimulator>;
 let sim: PaypalSimulator;
-let db: TestDatabase;
 let server: RunningServer;
 let pool: pg.Pool;
 let addressCounter = 10;
@@ -71,28 +69,21 @@ const sessionsOf = async (email: string) =>
 const gaveToken = (answer: RawAnswer) => answer.text.includes('"token":"oss_');
 
 beforeAll(async () => {
-  sim = await startPaypalSimulator(ACCOUNT);
-  db = await createTestDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 2 });
-  server = await startServer(
-    loadConfig({
-      DATABASE_URL: db.url,
-      PORT: '0',
-      ...externalPaypalEnv(sim, ACCOUNT),
+  bed = await openTestBed({ paypal: ACCOUNT, poolMax: 2 });
+  ({ sim, pool } = bed);
+  server = await bed.startServer(
+    {
       PAYPAL_WEBHOOK_ID: 'WH-BYPASS-1',
       BOOTSTRAP_SERVICE_API_KEY: SERVICE_KEY,
       LOGIN_RATE_LIMIT: String(LOGIN_LIMIT),
       IPN_RATE_LIMIT: String(IPN_LIMIT),
       LOGIN_LOCK_AFTER_FAILURES: String(LOCK_AFTER),
-    }),
+    },
     { logger: createLogger('silent') },
   );
 });
 afterAll(async () => {
-  await pool?.end();
-  await server?.close();
-  await sim?.close();
-  await db?.drop();
+  await bed?.close();
 });
 
 describe('the login limit counts what tRPC resolves', () => {

@@ -1,56 +1,39 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
-import pg from 'pg';
+import type pg from 'pg';
 import { createOrdersClient } from '@orders/shared';
-import { loadConfig } from '@orders/server/config.ts';
 import { createLogger } from '@orders/server/logger.ts';
-import { startServer, type RunningServer } from '@orders/server/server.ts';
-import { startPaypalSimulator, type PaypalSimulator } from '@orders/server/paypal/simulator/index.ts';
-import { createTestDatabase, type TestDatabase } from '@orders/server/testing/test-database.ts';
-import { externalPaypalEnv, pendingOrder, waitFor } from '../support/paypal-server.ts';
+import type { RunningServer } from '@orders/server/server.ts';
+import type { PaypalSimulator } from '@orders/server/paypal/simulator/index.ts';
+import { pendingOrder, waitFor } from '../support/paypal-server.ts';
+import { openTestBed, type TestBed } from '../support/test-bed.ts';
+import { SECRETS, SECRETS_ADMIN, SECRETS_PAYPAL } from './support.ts';
 
-const SECRETS = {
-  serviceKey: 'secret-service-key-QWERTY-0123456789',
-  adminPassword: 'hunter2-but-longer-Passw0rd',
-  clientSecret: 'paypal-client-secret-ZXCVBN-987654',
-};
-const ADMIN = 'admin@limits.example';
-const RECEIVER = 'limits@orders.example';
+const ADMIN = SECRETS_ADMIN;
 
+let bed: TestBed<PaypalSimulator>;
 let sim: PaypalSimulator;
-let db: TestDatabase;
 let server: RunningServer;
 let pool: pg.Pool;
 let logs = '';
 
 beforeAll(async () => {
-  sim = await startPaypalSimulator({ clientId: 'limits-client', clientSecret: SECRETS.clientSecret, receiverEmail: RECEIVER });
-  db = await createTestDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  bed = await openTestBed({ paypal: SECRETS_PAYPAL, poolMax: 2 });
+  ({ sim, pool } = bed);
   const capture = new Writable({
     write(chunk, _encoding, done) {
       logs += chunk.toString();
       done();
     },
   });
-  server = await startServer(
-    loadConfig({
-      DATABASE_URL: db.url,
-      PORT: '0',
-      ...externalPaypalEnv(sim, { clientId: 'limits-client', clientSecret: SECRETS.clientSecret, receiverEmail: RECEIVER }),
-      BOOTSTRAP_SERVICE_API_KEY: SECRETS.serviceKey,
-      BOOTSTRAP_ADMIN_EMAIL: ADMIN,
-      BOOTSTRAP_ADMIN_PASSWORD: SECRETS.adminPassword,
-    }),
+  server = await bed.startServer(
+    { BOOTSTRAP_SERVICE_API_KEY: SECRETS.serviceKey, BOOTSTRAP_ADMIN_EMAIL: ADMIN, BOOTSTRAP_ADMIN_PASSWORD: SECRETS.adminPassword },
     // Everything the server logs, at the most talkative level.
     { logger: createLogger('trace', capture) },
   );
 });
 afterAll(async () => {
-  await pool.end();
-  await server.close();
-  await sim.close();
-  await db.drop();
+  await bed?.close();
 });
 
 it('no secret reaches the logs through a whole purchase, a login and a failing PayPal call', async () => {

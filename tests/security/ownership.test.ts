@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
+import type pg from 'pg';
 import { API_KEY_SCOPES, STAFF_ROLES, createOrdersClient, type ApiKeyScope, type Customer, type OrdersClient, type StaffRole } from '@orders/shared';
-import { loadConfig } from '@orders/server/config.ts';
-import { createLogger } from '@orders/server/logger.ts';
 import { hashSecret } from '@orders/server/modules/staff/credentials.ts';
-import { startServer, type RunningServer } from '@orders/server/server.ts';
+import type { RunningServer } from '@orders/server/server.ts';
 import { appRouter } from '@orders/server/trpc/root.ts';
-import { createTestDatabase, type TestDatabase } from '@orders/server/testing/test-database.ts';
 import { SERVICE_KEY } from '../support/paypal-server.ts';
+import { openTestBed, type TestBed } from '../support/test-bed.ts';
 import { LEAK, callProcedure, changedTables, dbFingerprint, listProcedures, type ProcType, type TrpcAnswer } from './support.ts';
 
 /*
@@ -23,7 +21,7 @@ import { LEAK, callProcedure, changedTables, dbFingerprint, listProcedures, type
 const ADMIN = { email: 'owner-admin@orders.example', password: 'owner-admin-password-01' };
 const PASSWORD = 'staff-password-0123456789';
 
-let db: TestDatabase;
+let bed: TestBed;
 let server: RunningServer;
 let pool: pg.Pool;
 let api: OrdersClient;
@@ -56,20 +54,13 @@ async function login(email: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer(
-    loadConfig({
-      DATABASE_URL: db.url,
-      PORT: '0',
-      BOOTSTRAP_SERVICE_API_KEY: SERVICE_KEY,
-      BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
-      BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
-      LOGIN_RATE_LIMIT: '0',
-    }),
-    // No background jobs: only the request under test writes while it is checked.
-    { logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), workers: false },
+  bed = await openTestBed();
+  pool = bed.pool;
+  // No background jobs: only the request under test writes while it is checked.
+  server = await bed.startServer(
+    { BOOTSTRAP_SERVICE_API_KEY: SERVICE_KEY, BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password, LOGIN_RATE_LIMIT: '0' },
+    { workers: false },
   );
-  pool = new pg.Pool({ connectionString: db.url, max: 3 });
   api = createOrdersClient({ url: server.trpcUrl, apiKey: SERVICE_KEY, batch: false });
 
   // Alice: an open cart with a line, a pending order with a PayPal payment, and a paid order.
@@ -127,9 +118,7 @@ beforeAll(async () => {
   await pool.query(`update staff_user set disabled = true where email = 'disabled@orders.example'`);
 });
 afterAll(async () => {
-  await pool?.end();
-  await server?.close();
-  await db?.drop();
+  await bed?.close();
 });
 
 /** Everything of Alice's that must never show up in an answer to someone else. */

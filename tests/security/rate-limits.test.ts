@@ -1,49 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
+import type pg from 'pg';
 import { createOrdersClient } from '@orders/shared';
-import { loadConfig } from '@orders/server/config.ts';
 import { createLogger } from '@orders/server/logger.ts';
-import { startServer, type RunningServer } from '@orders/server/server.ts';
-import { startPaypalSimulator, type PaypalSimulator } from '@orders/server/paypal/simulator/index.ts';
-import { createTestDatabase, type TestDatabase } from '@orders/server/testing/test-database.ts';
-import { externalPaypalEnv } from '../support/paypal-server.ts';
+import type { RunningServer } from '@orders/server/server.ts';
+import type { PaypalSimulator } from '@orders/server/paypal/simulator/index.ts';
+import { openTestBed, type TestBed } from '../support/test-bed.ts';
+import { SECRETS, SECRETS_ADMIN, SECRETS_PAYPAL } from './support.ts';
 
-const SECRETS = {
-  serviceKey: 'secret-service-key-QWERTY-0123456789',
-  adminPassword: 'hunter2-but-longer-Passw0rd',
-  clientSecret: 'paypal-client-secret-ZXCVBN-987654',
-};
-const ADMIN = 'admin@limits.example';
-const RECEIVER = 'limits@orders.example';
+const ADMIN = SECRETS_ADMIN;
 
+let bed: TestBed<PaypalSimulator>;
 let sim: PaypalSimulator;
-let db: TestDatabase;
 let server: RunningServer;
 let pool: pg.Pool;
 
 beforeAll(async () => {
-  sim = await startPaypalSimulator({ clientId: 'limits-client', clientSecret: SECRETS.clientSecret, receiverEmail: RECEIVER });
-  db = await createTestDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 2 });
-  server = await startServer(
-    loadConfig({
-      DATABASE_URL: db.url,
-      PORT: '0',
-      ...externalPaypalEnv(sim, { clientId: 'limits-client', clientSecret: SECRETS.clientSecret, receiverEmail: RECEIVER }),
-      BOOTSTRAP_SERVICE_API_KEY: SECRETS.serviceKey,
-      BOOTSTRAP_ADMIN_EMAIL: ADMIN,
-      BOOTSTRAP_ADMIN_PASSWORD: SECRETS.adminPassword,
-      LOGIN_RATE_LIMIT: '3',
-      IPN_RATE_LIMIT: '5',
-    }),
+  bed = await openTestBed({ paypal: SECRETS_PAYPAL, poolMax: 2 });
+  ({ sim, pool } = bed);
+  server = await bed.startServer(
+    { BOOTSTRAP_SERVICE_API_KEY: SECRETS.serviceKey, BOOTSTRAP_ADMIN_EMAIL: ADMIN, BOOTSTRAP_ADMIN_PASSWORD: SECRETS.adminPassword, LOGIN_RATE_LIMIT: '3', IPN_RATE_LIMIT: '5' },
     { logger: createLogger('silent') },
   );
 });
 afterAll(async () => {
-  await pool.end();
-  await server.close();
-  await sim.close();
-  await db.drop();
+  await bed?.close();
 });
 
 describe('rate limits', () => {

@@ -21,6 +21,16 @@ export function changedTables(before: Record<string, string>, after: Record<stri
   return [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((t) => before[t] !== after[t]);
 }
 
+/** Credentials of the limits and log suites, each recognisable wherever it would leak. */
+export const SECRETS = {
+  serviceKey: 'secret-service-key-QWERTY-0123456789',
+  adminPassword: 'hunter2-but-longer-Passw0rd',
+  clientSecret: 'paypal-client-secret-ZXCVBN-987654',
+};
+export const SECRETS_ADMIN = 'admin@limits.example';
+/** The PayPal account those suites' servers use, with SECRETS.clientSecret. */
+export const SECRETS_PAYPAL = { clientId: 'limits-client', clientSecret: SECRETS.clientSecret, receiverEmail: 'limits@orders.example' };
+
 /** What no answer to a client may contain: stack frames, SQL, driver or file-system details. */
 export const LEAK = /node_modules|\bat [\w.<>]+ \(|\.ts:\d+|\bselect\b.+\bfrom\b|insert into|update "?\w+"? set|violates|relation "|syntax error|duplicate key|ECONNREFUSED|127\.0\.0\.1:\d+|postgres(ql)?:\/\//i;
 
