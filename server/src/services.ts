@@ -51,7 +51,7 @@ export function createServices(deps: ServiceDependencies): Services {
     catalog: new CatalogService(deps.orm),
     carts: new CartsService(deps.orm),
     orders: new OrdersService(deps.orm),
-    payments: new PaymentsService(deps.orm, deps.gateway, deps.payments, deps.queue, deps.logger, duplicates),
+    payments: new PaymentsService({ orm: deps.orm, gateway: deps.gateway, config: deps.payments, queue: deps.queue, logger: deps.logger, duplicates }),
     webhooks: new WebhooksService(deps.orm, deps.gateway, deps.webhooks, deps.queue, deps.logger.child({ component: 'webhooks' }), duplicates),
     refunds,
     staff: new StaffService(

@@ -3,8 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createHarness, customer, type TestHarness } from '@orders/server/testing/harness.ts';
 import { DomainError } from '@orders/server/errors.ts';
-import { applyPaymentOutcome, type PaymentOutcome } from '@orders/server/modules/payments/payment-outcome.ts';
-import { transitionToUnpaidEnd } from '@orders/server/modules/orders/orders.service.ts';
+import { applyPaymentOutcome } from '@orders/server/modules/payments/payment-outcome.ts';
+import type { PaymentOutcome } from '@orders/server/paypal/outcomes.ts';
+import { transitionToUnpaidEnd } from '@orders/server/modules/orders/order.transitions.ts';
 
 /*
  * Random sequences of everything that can happen to an order's payments — attempts, PayPal saying

@@ -2,7 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { AttemptDto, AuditDto, BackofficeOrderDetail, OrderSearchFilter, OrderSearchResult, PaymentEventDto } from '@orders/shared';
 import { firstRow, iso, rows, sql } from '../../db/sql.js';
 import { notFound } from '../../errors.js';
-import { findOrder, orderLines } from '../orders/orders.service.js';
+import { findOrder, orderLines } from '../orders/order.repository.js';
 import { ORDER_CSV_HEADER, orderCsvLine } from './csv.js';
 import type { KeysetPosition } from './keyset-cursor.js';
 import {

@@ -1,10 +1,11 @@
-import { isSupportedCurrency, maxMinorAmount, parseDecimalString } from '@orders/shared';
 import { affected, firstRow, rows, sql, type EntityManager } from '../../db/sql.js';
 import type { Logger } from '../../logger.js';
 import type { Actor } from '../audit/audit.service.js';
 import { recordPaymentEvent, type FlagKind, type NewPaymentEvent, type NotificationSource, type Processing } from './payment-events.js';
 import { parkMovement } from './money-ledger.js';
-import { applyPaymentOutcome, findAttempt, isMoneyMovement, lockSale, movementOf, type AttemptRow, type PaymentOutcome } from './payment-outcome.js';
+import type { NotificationOutcome } from '../../paypal/outcomes.js';
+import { findAttempt, type AttemptRow } from './attempt.repository.js';
+import { applyPaymentOutcome, isMoneyMovement, lockSale, movementOf } from './payment-outcome.js';
 
 /*
  * What IPNs and webhooks share once they are in the inbox (payment_event rows in `received`): reading
@@ -19,34 +20,6 @@ export const PAYPAL_ACTOR: Actor = { type: 'paypal', id: null };
  */
 export function inboxColumn(value: string | null | undefined, max: number): string | null {
   return value === undefined || value === null ? null : value.replaceAll('\u0000', '').slice(0, max);
-}
-
-/**
- * A notification's amount in minor units, unsigned (refunds and reversals come negative), when readable:
- * a decimal in the currency's digits, no larger than PayPal's maximum (which also keeps it inside the
- * integer amount columns).
- */
-export function unsignedMinor(total: string | undefined, currencyCode: string | undefined): { amount: number; currency: string } | null {
-  const currency = (currencyCode ?? '').toUpperCase();
-  if (!isSupportedCurrency(currency)) return null;
-  const minor = parseDecimalString(total ?? '', currency);
-  return minor === null || Math.abs(minor) > maxMinorAmount(currency) ? null : { amount: Math.abs(minor), currency };
-}
-
-export type Mismatch = { kind: 'mismatch'; reason: string; flag: 'amount_mismatch' | 'unreadable_amount' };
-
-/** The outcome for a notification whose amount cannot be read. */
-export const unreadableAmount = (total: string | undefined, currency: string | undefined): Mismatch => ({
-  kind: 'mismatch',
-  flag: 'unreadable_amount',
-  reason: `unreadable amount ${total ?? '(none)'} ${(currency ?? '').toUpperCase() || '(none)'}`,
-});
-export type NotificationOutcome = PaymentOutcome | Mismatch | undefined;
-
-/** A capture or pending sale must be for exactly what the attempt asked; `says` names the source ("IPN says 1.00 USD"). */
-export function amountMismatch(attempt: AttemptRow, money: { amount: number; currency: string }, says: string): Mismatch | undefined {
-  if (money.currency === attempt.currency && money.amount === attempt.amount) return undefined;
-  return { kind: 'mismatch', flag: 'amount_mismatch', reason: `${says}, attempt expects ${attempt.amount} minor ${attempt.currency}` };
 }
 
 /**

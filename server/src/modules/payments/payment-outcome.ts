@@ -1,47 +1,16 @@
-import type { AttemptStatus, Currency } from '@orders/shared';
 import { affected, firstRow, sql, type EntityManager } from '../../db/sql.js';
-import { DomainError, notFound } from '../../errors.js';
+import { DomainError } from '../../errors.js';
 import { PaymentProviderError } from '../../paypal/gateway.js';
 import type { Actor } from '../audit/audit.service.js';
 import { ASSERTED_PAYMENT_STATUS, PAID_STATUSES } from '../orders/order-state.js';
-import { ORDER_COLUMNS, settleRefunds, transitionToPaid, transitionToUnpaidEnd, type OrderRow } from '../orders/orders.service.js';
-import { attemptCanBecome } from './attempt-state.js';
+import type { OrderRow } from '../orders/order.repository.js';
+import { settleRefunds, transitionToPaid, transitionToUnpaidEnd } from '../orders/order.transitions.js';
+import { attemptCanBecome, changeAttempt } from './attempt.transitions.js';
+import { lockOrderAndAttempt, refreshedAttempt, type AttemptRow } from './attempt.repository.js';
 import { requestDuplicateRefund } from './duplicate-refund.js';
 import { applyMovement, applyParked, openOf, parkMovement, recordCapture, saleBalance, saleStateOf, type Movement, type Owner } from './money-ledger.js';
 import type { FlagKind } from './payment-events.js';
-
-export interface AttemptRow {
-  id: string;
-  orderId: string;
-  status: AttemptStatus;
-  amount: number;
-  currency: Currency;
-  externalId: string | null;
-  saleId: string | null;
-  saleState: string | null;
-  approvalUrl: string | null;
-  returnUrl: string | null;
-  cancelUrl: string | null;
-  payerId: string | null;
-  createdAt: string;
-}
-
-export const ATTEMPT_COLUMNS = sql`a.id, a.order_id as "orderId", a.status, a.amount, a.currency, a.external_id as "externalId",
-  a.sale_id as "saleId", a.sale_state as "saleState", a.approval_url as "approvalUrl", a.return_url as "returnUrl",
-  a.cancel_url as "cancelUrl", a.payer_id as "payerId", a.created_at as "createdAt"`;
-
-/** What the provider says happened to a payment, in our terms (money in minor units). */
-export type PaymentOutcome =
-  /** `evidence: 'caller'`: a service asserted it (payments.updateAttempt), PayPal did not: no capture is recorded. */
-  | { kind: 'completed'; saleId: string; amount: number; currency: string; payerId?: string | null; payerEmail?: string | null; evidence?: 'paypal' | 'caller' }
-  | { kind: 'pending'; saleId: string | null; reason?: string | null; amount?: number; currency?: string }
-  | { kind: 'failed'; reason: string; saleId?: string | null }
-  /**
-   * Money back out of sale `saleId`: a refund or a reversal (chargeback). `refundTxnId`: PayPal's
-   * transaction id of the refund or reversal (the IPN's txn_id, the webhook resource's id).
-   */
-  | { kind: 'refunded'; movement: 'refund' | 'reversal'; saleId: string; amount: number; currency: string; reason: string; refundTxnId: string | null }
-  | { kind: 'reversal_canceled'; saleId: string; amount: number; currency: string; txnId: string | null };
+import type { PaymentOutcome } from '../../paypal/outcomes.js';
 
 /** A refund, reversal or cancelled reversal as a ledger movement. */
 export function movementOf(outcome: Extract<PaymentOutcome, { kind: 'refunded' | 'reversal_canceled' }>, eventId?: string | null): Movement {
@@ -88,58 +57,6 @@ export interface AppliedOutcome {
   duplicateRefundId?: string;
   order: OrderRow;
   attempt: AttemptRow;
-}
-
-export async function findAttempt(em: EntityManager, where: { id?: string; externalId?: string; saleId?: string }) {
-  if (where.id) return firstRow(em, sql<AttemptRow>`select ${ATTEMPT_COLUMNS} from order_payment_attempt a where a.id = ${where.id}`);
-  if (where.externalId) {
-    return firstRow(em, sql<AttemptRow>`select ${ATTEMPT_COLUMNS} from order_payment_attempt a where a.external_id = ${where.externalId}`);
-  }
-  if (where.saleId) return firstRow(em, sql<AttemptRow>`select ${ATTEMPT_COLUMNS} from order_payment_attempt a where a.sale_id = ${where.saleId}`);
-  return undefined;
-}
-
-/**
- * Locks the order, then the attempt — always in that order, so the return URL, IPN workers and
- * staff re-syncs queue behind each other instead of deadlocking. Inside a transaction.
- * FOR NO KEY UPDATE, not FOR UPDATE: the foreign-key checks of concurrent inserts that reference these
- * rows (payment events, audit entries) take KEY SHARE locks one row at a time, and against FOR UPDATE
- * those deadlocked with this order+attempt sequence.
- */
-export async function lockOrderAndAttempt(em: EntityManager, attemptId: string): Promise<{ order: OrderRow; attempt: AttemptRow }> {
-  // One statement finds the attempt's order and locks it; then the attempt row itself.
-  const order = await firstRow(
-    em,
-    sql<OrderRow>`select ${ORDER_COLUMNS} from "order" o
-                   where o.id = (select order_id from order_payment_attempt where id = ${attemptId}) for no key update`,
-  );
-  if (!order) throw notFound('payment attempt');
-  const attempt = await firstRow(em, sql<AttemptRow>`select ${ATTEMPT_COLUMNS} from order_payment_attempt a where a.id = ${attemptId} for no key update`);
-  return { order, attempt: attempt! };
-}
-
-async function setAttempt(
-  em: EntityManager,
-  attemptId: string,
-  changes: { status?: AttemptStatus; saleId?: string | null; saleState?: string | null; failureReason?: string | null; payerId?: string | null; payerEmail?: string | null },
-): Promise<AttemptRow> {
-  const row = await firstRow(
-    em,
-    sql<AttemptRow>`
-      update order_payment_attempt a set
-        status = coalesce(${changes.status ?? null}, a.status),
-        sale_id = coalesce(${changes.saleId ?? null}, a.sale_id),
-        sale_state = coalesce(${changes.saleState ?? null}, a.sale_state),
-        failure_reason = coalesce(${changes.failureReason ?? null}, a.failure_reason),
-        payer_id = coalesce(${changes.payerId ?? null}, a.payer_id),
-        payer_email = coalesce(${changes.payerEmail ?? null}, a.payer_email),
-        succeeded_at = case when ${changes.status ?? null}::text = 'succeeded' then now() else a.succeeded_at end,
-        execute_started_at = null,
-        updated_at = now()
-      where a.id = ${attemptId}
-      returning ${ATTEMPT_COLUMNS}`,
-  );
-  return row!;
 }
 
 /**
@@ -196,10 +113,10 @@ export async function applyPaymentOutcome(
       const payer = { payerId: outcome.payerId ?? null, payerEmail: outcome.payerEmail ?? null };
       if (others?.otherSuccess || PAID_STATUSES.includes(order.status)) {
         // Money for an order that is already paid: a second sale, kept on its own attempt and given back.
-        const a = await setAttempt(em, attempt.id, { saleId: outcome.saleId, ...payer });
+        const a = await changeAttempt(em, attempt.id, { saleId: outcome.saleId, ...payer });
         await recordSale(a);
         // What is left of it, from the ledger: a re-sync of a duplicate already given back must not reopen it.
-        await setAttempt(em, a.id, { saleState: fromPaypal ? saleStateOf(await saleBalance(em, outcome.saleId)) : 'completed' });
+        await changeAttempt(em, a.id, { saleState: fromPaypal ? saleStateOf(await saleBalance(em, outcome.saleId)) : 'completed' });
         const paidBy = others?.otherSuccess ? `attempt ${others.otherSuccess}` : `sale ${order.paymentTransactionId ?? '(none)'}`;
         const refundId = fromPaypal && options.refundDuplicates ? await requestDuplicateRefund(em, { orderId: order.id, attempt: a, saleId: outcome.saleId }) : null;
         const after = await refreshedAttempt(em, a.id);
@@ -215,7 +132,7 @@ export async function applyPaymentOutcome(
           ...(refundId ? { duplicateRefundId: refundId } : {}),
         };
       }
-      const a = await setAttempt(em, attempt.id, { status: 'succeeded', saleId: outcome.saleId, saleState: 'completed', ...payer });
+      const a = await changeAttempt(em, attempt.id, { status: 'succeeded', saleId: outcome.saleId, saleState: 'completed', ...payer });
       if (order.status === 'cancelled') {
         await recordSale(a);
         return flagged('paid_after_cancel', `paid after the order was cancelled: refund sale ${outcome.saleId}`, order, await refreshedAttempt(em, a.id));
@@ -229,12 +146,12 @@ export async function applyPaymentOutcome(
       await recordSale(a);
       // Refunds or reversals that arrived before the sale itself are in the ledger now.
       const settled = await settleRefunds(em, paid.order, { actor, reason: 'refunds and reversals received before the sale', paymentStatus: 'completed' });
-      const after = settled === paid.order ? a : await setAttempt(em, a.id, { saleState: settled.status });
+      const after = settled === paid.order ? a : await changeAttempt(em, a.id, { saleState: settled.status });
       return done(paid.changed ? 'paid' : 'already_applied', paid.changed ? `order ${settled.status === 'paid' ? 'paid' : `paid, then ${settled.status.replace('_', ' ')}`}` : 'order was already paid', settled, after);
     }
     case 'pending': {
       if (attempt.status === 'succeeded') return done('ignored', 'pending reported for a succeeded attempt');
-      const a = await setAttempt(em, attempt.id, {
+      const a = await changeAttempt(em, attempt.id, {
         status: attemptCanBecome(attempt.status, 'approved') ? 'approved' : undefined,
         saleId: outcome.saleId,
         saleState: 'pending',
@@ -245,7 +162,7 @@ export async function applyPaymentOutcome(
     case 'failed': {
       if (attempt.status === 'succeeded') return flagged('unexpected_state', `failure (${outcome.reason}) reported for a succeeded attempt`);
       if (attempt.status === 'failed') return done('already_applied', 'already failed');
-      const a = await setAttempt(em, attempt.id, {
+      const a = await changeAttempt(em, attempt.id, {
         status: attemptCanBecome(attempt.status, 'failed') ? 'failed' : undefined,
         saleId: outcome.saleId ?? null,
         saleState: outcome.saleId ? 'failed' : null,
@@ -276,20 +193,24 @@ export async function applyPaymentOutcome(
           reason: outcome.kind === 'refunded' ? outcome.reason : 'reversal canceled',
           paymentStatus: outcome.kind === 'refunded' ? outcome.reason : 'canceled_reversal',
         });
-        const a = await setAttempt(em, attempt.id, { saleState: updated.status });
+        const a = await changeAttempt(em, attempt.id, { saleState: updated.status });
         return done('refund_applied', `order is ${updated.status} (${updated.refundedAmount} of ${updated.total} refunded)`, updated, a);
       }
       // A sale that did not pay the order (a duplicate, or paid after cancelling): its own ledger only.
       const balance = await saleBalance(em, outcome.saleId);
-      const a = await setAttempt(em, attempt.id, { saleState: saleStateOf(balance) });
+      const a = await changeAttempt(em, attempt.id, { saleState: saleStateOf(balance) });
       return done('refund_applied', `${verdict.message}; ${openOf(balance)} still captured on that sale, the order stays ${order.status}`, order, a);
     }
   }
 }
 
-async function refreshedAttempt(em: EntityManager, attemptId: string): Promise<AttemptRow> {
-  return (await firstRow(em, sql<AttemptRow>`select ${ATTEMPT_COLUMNS} from order_payment_attempt a where a.id = ${attemptId}`))!;
-}
+/** A provider error as stored on a payment event. */
+export const providerErrorPayload = (error: PaymentProviderError) => ({
+  name: error.providerErrorName,
+  httpStatus: error.httpStatus,
+  debugId: error.debugId,
+  details: error.details,
+});
 
 /** Provider trouble as the caller sees it: retryable → SERVICE_UNAVAILABLE, refusals → BAD_GATEWAY. */
 export function providerFailure(error: unknown, message: string): DomainError {

@@ -7,11 +7,13 @@ import type { Logger } from '../../logger.js';
 import { PaymentProviderError, type PaymentGateway, type ProviderRefund } from '../../paypal/gateway.js';
 import { recordAudit, SYSTEM_ACTOR, type Actor } from '../audit/audit.service.js';
 import { PAID_STATUSES } from '../orders/order-state.js';
-import { findOrder, settleRefunds } from '../orders/orders.service.js';
+import { findOrder } from '../orders/order.repository.js';
+import { settleRefunds } from '../orders/order.transitions.js';
 import { requestDuplicateRefund } from './duplicate-refund.js';
 import { applyMovement, openOf, saleBalance, saleStateOf } from './money-ledger.js';
 import { recordPaymentEvent } from './payment-events.js';
-import { findAttempt, lockOrderAndAttempt, providerFailure } from './payment-outcome.js';
+import { findAttempt, lockOrderAndAttempt } from './attempt.repository.js';
+import { providerFailure } from './payment-outcome.js';
 
 /** A refund row in `requested`: its amount is held against other refunds until PayPal answers. */
 interface RequestedRefund {

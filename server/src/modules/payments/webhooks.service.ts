@@ -2,22 +2,19 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../../logger.js';
 import { PaymentProviderError, type PaymentGateway, type WebhookTransmission, type WebhookVerdict } from '../../paypal/gateway.js';
 import { parseWebhookEvent, transmissionFromHeaders, transmissionHeaders, type WebhookEnvelope } from '../../paypal/webhook/webhook-event.js';
+import { MONEY_OUT_EVENTS, outcomeFromWebhook, subjectOf, unsignedMinor } from '../../paypal/outcomes.js';
 import {
   PAYPAL_ACTOR,
-  amountMismatch,
   applyVerifiedNotification,
   finishNotification,
   inboxColumn,
   pendingNotification,
   storeNotification,
   strandedNotifications,
-  unreadableAmount,
-  unsignedMinor,
   type DuplicatePolicy,
-  type NotificationOutcome,
 } from './notification-inbox.js';
 import type { Processing } from './payment-events.js';
-import { findAttempt, type AttemptRow } from './payment-outcome.js';
+import { findAttempt } from './attempt.repository.js';
 
 export interface WebhooksConfig {
   /** PAYPAL_WEBHOOK_ID: the webhook PayPal signs our deliveries for. Without it the channel is off. */
@@ -26,45 +23,6 @@ export interface WebhooksConfig {
 
 export interface WebhookQueue {
   enqueueWebhook(eventId: string, round?: string): Promise<void>;
-}
-
-/** Events whose resource is money leaving a sale (a refund or a chargeback), not the sale itself. */
-const MONEY_OUT_EVENTS = new Set(['PAYMENT.SALE.REFUNDED', 'PAYMENT.SALE.REVERSED']);
-
-/** The sale and payment a webhook is about, whichever of its two resource shapes it has. */
-function subjectOf(event: WebhookEnvelope): { saleId: string | undefined; paymentId: string | undefined } {
-  const { resource } = event;
-  return { saleId: MONEY_OUT_EVENTS.has(event.eventType) ? resource.saleId : resource.id, paymentId: resource.parentPayment };
-}
-
-/** A verified webhook in our outcome vocabulary: the same outcomes, and the same checks in the same order, as its IPN. */
-function outcomeFromWebhook(event: WebhookEnvelope, attempt: AttemptRow | undefined): NotificationOutcome {
-  const { resource, eventType } = event;
-  const saleId = subjectOf(event).saleId ?? null;
-  if (eventType === 'PAYMENT.SALE.DENIED') return attempt ? { kind: 'failed', reason: `PayPal webhook: ${eventType}`, saleId } : undefined;
-  if (!['PAYMENT.SALE.COMPLETED', 'PAYMENT.SALE.PENDING', ...MONEY_OUT_EVENTS].includes(eventType)) return undefined;
-  const money = unsignedMinor(resource.total, resource.currency);
-  if (!money) return unreadableAmount(resource.total, resource.currency);
-  const { amount, currency } = money;
-  const says = `webhook says ${resource.total} ${currency}`;
-  if (MONEY_OUT_EVENTS.has(eventType)) {
-    const sale = saleId ?? attempt?.saleId;
-    if (!sale) return undefined;
-    const refund = eventType === 'PAYMENT.SALE.REFUNDED';
-    return {
-      kind: 'refunded',
-      movement: refund ? 'refund' : 'reversal',
-      saleId: sale,
-      amount,
-      currency,
-      reason: refund ? 'refunded' : `reversed (${resource.reasonCode ?? 'no reason given'})`,
-      // The refund's or reversal's own transaction: its IPN carries the same id as txn_id.
-      refundTxnId: resource.id ?? null,
-    };
-  }
-  if (!attempt) return undefined;
-  if (eventType === 'PAYMENT.SALE.COMPLETED') return amountMismatch(attempt, money, says) ?? { kind: 'completed', saleId: saleId ?? '', amount, currency };
-  return amountMismatch(attempt, money, says) ?? { kind: 'pending', saleId, reason: resource.reasonCode ?? null };
 }
 
 /**

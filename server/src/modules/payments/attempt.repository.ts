@@ -1,0 +1,58 @@
+import type { AttemptStatus, Currency } from '@orders/shared';
+import { firstRow, sql, type EntityManager } from '../../db/sql.js';
+import { notFound } from '../../errors.js';
+import { ORDER_COLUMNS, type OrderRow } from '../orders/order.repository.js';
+
+/** Payment attempts as the payments module reads them; the status is written only by attempt.transitions.ts. */
+export interface AttemptRow {
+  id: string;
+  orderId: string;
+  status: AttemptStatus;
+  amount: number;
+  currency: Currency;
+  externalId: string | null;
+  saleId: string | null;
+  saleState: string | null;
+  approvalUrl: string | null;
+  returnUrl: string | null;
+  cancelUrl: string | null;
+  payerId: string | null;
+  createdAt: string;
+}
+
+export const ATTEMPT_COLUMNS = sql`a.id, a.order_id as "orderId", a.status, a.amount, a.currency, a.external_id as "externalId",
+  a.sale_id as "saleId", a.sale_state as "saleState", a.approval_url as "approvalUrl", a.return_url as "returnUrl",
+  a.cancel_url as "cancelUrl", a.payer_id as "payerId", a.created_at as "createdAt"`;
+
+export async function findAttempt(em: EntityManager, where: { id?: string; externalId?: string; saleId?: string }) {
+  if (where.id) return firstRow(em, sql<AttemptRow>`select ${ATTEMPT_COLUMNS} from order_payment_attempt a where a.id = ${where.id}`);
+  if (where.externalId) {
+    return firstRow(em, sql<AttemptRow>`select ${ATTEMPT_COLUMNS} from order_payment_attempt a where a.external_id = ${where.externalId}`);
+  }
+  if (where.saleId) return firstRow(em, sql<AttemptRow>`select ${ATTEMPT_COLUMNS} from order_payment_attempt a where a.sale_id = ${where.saleId}`);
+  return undefined;
+}
+
+/**
+ * Locks the order, then the attempt — always in that order, so the return URL, IPN workers and
+ * staff re-syncs queue behind each other instead of deadlocking. Inside a transaction.
+ * FOR NO KEY UPDATE, not FOR UPDATE: the foreign-key checks of concurrent inserts that reference these
+ * rows (payment events, audit entries) take KEY SHARE locks one row at a time, and against FOR UPDATE
+ * those deadlocked with this order+attempt sequence.
+ */
+export async function lockOrderAndAttempt(em: EntityManager, attemptId: string): Promise<{ order: OrderRow; attempt: AttemptRow }> {
+  // One statement finds the attempt's order and locks it; then the attempt row itself.
+  const order = await firstRow(
+    em,
+    sql<OrderRow>`select ${ORDER_COLUMNS} from "order" o
+                   where o.id = (select order_id from order_payment_attempt where id = ${attemptId}) for no key update`,
+  );
+  if (!order) throw notFound('payment attempt');
+  const attempt = await firstRow(em, sql<AttemptRow>`select ${ATTEMPT_COLUMNS} from order_payment_attempt a where a.id = ${attemptId} for no key update`);
+  return { order, attempt: attempt! };
+}
+
+/** The attempt as it is now, inside the caller's transaction. */
+export async function refreshedAttempt(em: EntityManager, attemptId: string): Promise<AttemptRow> {
+  return (await firstRow(em, sql<AttemptRow>`select ${ATTEMPT_COLUMNS} from order_payment_attempt a where a.id = ${attemptId}`))!;
+}

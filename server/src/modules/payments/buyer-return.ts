@@ -1,0 +1,207 @@
+import type { AttemptStatus, OrderStatus } from '@orders/shared';
+import { affected, firstRow, sql, type EntityManager } from '../../db/sql.js';
+import { DomainError, notFound } from '../../errors.js';
+import { isUuid } from '../../ids.js';
+import { PaymentProviderError, type ProviderPayment } from '../../paypal/gateway.js';
+import { outcomeFromProvider } from '../../paypal/outcomes.js';
+import { PAID_STATUSES } from '../orders/order-state.js';
+import { findAttempt, lockOrderAndAttempt, type AttemptRow } from './attempt.repository.js';
+import { OPEN_ATTEMPT_STATUSES, cancelAttempt } from './attempt.transitions.js';
+import { withQuery } from './checkout.js';
+import { PAYPAL_ACTOR } from './notification-inbox.js';
+import { recordPaymentEvent } from './payment-events.js';
+import { providerErrorPayload, providerFailure } from './payment-outcome.js';
+import type { PaymentsDeps } from './payments.deps.js';
+import { applyAndRecord } from './provider-answers.js';
+
+/*
+ * The buyer's way back from PayPal: /paypal/return (execute, at most once per order), /paypal/cancel,
+ * and the status page both lead to.
+ */
+
+export interface ReturnResult {
+  attemptId: string;
+  orderId: string;
+  orderStatus: string;
+  attemptStatus: AttemptStatus;
+  /** The caller's URL to send the browser to, when it gave one. */
+  redirectTo: string | null;
+  message: string;
+  /**
+   * Set when the return was refused at the door and nothing was executed: the order is already paid
+   * (by another payment), this link was replaced by a newer attempt, or it expired / failed / was cancelled.
+   */
+  refused?: 'already_paid' | 'replaced' | 'order_cancelled';
+}
+/** The EC token in an approval URL we got from PayPal. */
+function approvalToken(approvalUrl: string | null): string | null {
+  if (!approvalUrl) return null;
+  try {
+    return new URL(approvalUrl).searchParams.get('token');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * PayPal refusing to execute *this request* (a PayerID that is not the buyer's, a payment the buyer has
+ * not approved yet): a statement about the request, not the payment, which the real buyer can still
+ * approve and execute. Anyone who knows a payment id can send such a request.
+ */
+const EXECUTE_REQUEST_REFUSALS = new Set(['INVALID_PAYER_ID', 'PAYMENT_NOT_APPROVED_FOR_EXECUTION', 'INVALID_REQUEST']);
+
+type DoorVerdict = 'execute' | 'settled' | NonNullable<ReturnResult['refused']>;
+
+const REFUSAL_TEXT: Record<NonNullable<ReturnResult['refused']>, string> = {
+  already_paid: 'nothing was charged through this link: the order was paid with another payment',
+  replaced: 'nothing was charged through this link: a newer payment link replaced it, or it expired',
+  order_cancelled: 'nothing was charged: the order was cancelled',
+};
+
+/** Whether `/paypal/return` may execute this attempt: only the open attempt of an order not yet paid. */
+function returnDoor(orderStatus: string, attempt: AttemptRow): DoorVerdict {
+  // This link's own payment went through (a reload, the back button): show where it stands.
+  if (attempt.status === 'succeeded' || (attempt.saleId && attempt.saleState !== 'failed')) return 'settled';
+  if (PAID_STATUSES.includes(orderStatus as OrderStatus)) return 'already_paid';
+  if (orderStatus === 'cancelled') return 'order_cancelled';
+  if (!OPEN_ATTEMPT_STATUSES.includes(attempt.status)) return 'replaced';
+  return 'execute';
+}
+
+/**
+ * The buyer is back from PayPal. Only the order's current open attempt of an unpaid order is
+ * executed: an old link (superseded, expired, cancelled), or any link of an order already paid, is
+ * refused before PayPal is asked, so a buyer who approved two payments is charged once. The
+ * execution is claimed under the order's lock (a newer attempt is refused meanwhile), and the
+ * attempt changes only with PayPal's answer. Safe to call again (a reload, the back button, a racing
+ * IPN): PayPal-Request-Id and the row locks make repeats harmless.
+ */
+export async function handleReturn(deps: PaymentsDeps, query: { paymentId?: string; payerId?: string; token?: string }): Promise<ReturnResult> {
+  const em = deps.orm.em.fork();
+  if (!query.paymentId || !query.payerId) throw new DomainError('BAD_REQUEST', 'paymentId and PayerID are required');
+  const found = await findAttempt(em, { externalId: query.paymentId });
+  if (!found) throw notFound('payment');
+  const paymentId = query.paymentId;
+  const door = await em.transactional(async (tx) => {
+    // Locks first, then the event: the event's foreign keys take KEY SHARE on the order and the attempt,
+    // which a concurrent return holding their locks needs to upgrade (it writes their unique sale ids): a
+    // reload that took KEY SHARE before queueing for the locks deadlocked with the return it reloaded.
+    const { order, attempt } = await lockOrderAndAttempt(tx, found.id);
+    await recordPaymentEvent(tx, {
+      source: 'return',
+      attemptId: found.id,
+      orderId: found.orderId,
+      externalId: paymentId,
+      payload: { paymentId, payerId: query.payerId, token: query.token ?? null },
+      outcome: 'buyer returned from PayPal',
+    });
+    const verdict = returnDoor(order.status, attempt);
+    // Claimed (or claimed again by a reload: PayPal-Request-Id makes a repeated execute return the first one's result).
+    if (verdict === 'execute') await affected(tx, sql`update order_payment_attempt set execute_started_at = now() where id = ${attempt.id}`);
+    return verdict;
+  });
+  if (door === 'settled') return returnResult(em, found.id, 'already settled');
+  if (door !== 'execute') {
+    await recordPaymentEvent(em, {
+      source: 'return',
+      attemptId: found.id,
+      orderId: found.orderId,
+      externalId: paymentId,
+      processing: 'ignored',
+      outcome: `not executed: ${REFUSAL_TEXT[door]}`,
+    });
+    return { ...(await returnResult(em, found.id, REFUSAL_TEXT[door])), refused: door };
+  }
+  const release = () => affected(em, sql`update order_payment_attempt set execute_started_at = null where id = ${found.id}`);
+  let payment: ProviderPayment;
+  try {
+    payment = await deps.gateway.executePayment({ requestId: `execute-${found.id}`, paymentId, payerId: query.payerId });
+  } catch (error) {
+    if (error instanceof PaymentProviderError && error.providerErrorName === 'PAYMENT_ALREADY_DONE') {
+      payment = await deps.gateway.getPayment(paymentId).catch(async (getError: unknown) => {
+        await release();
+        throw providerFailure(getError, 'PayPal did not confirm the payment yet; reload to retry');
+      });
+    } else if (error instanceof PaymentProviderError && EXECUTE_REQUEST_REFUSALS.has(error.providerErrorName)) {
+      await release();
+      await recordPaymentEvent(em, {
+        source: 'provider',
+        attemptId: found.id,
+        orderId: found.orderId,
+        externalId: paymentId,
+        providerStatus: error.providerErrorName,
+        payload: providerErrorPayload(error),
+        processing: 'ignored',
+        outcome: `execute refused, attempt left as it was: ${error.message}`,
+      });
+      throw new DomainError('BAD_REQUEST', 'PayPal refused to execute the payment with these details');
+    } else if (error instanceof PaymentProviderError && !error.retryable) {
+      const applied = await applyAndRecord(deps, 'provider', found.id, { kind: 'failed', reason: `${error.providerErrorName}: ${error.message}` }, PAYPAL_ACTOR, {
+        externalId: paymentId,
+        payload: providerErrorPayload(error),
+      });
+      return returnResult(em, found.id, applied.message);
+    } else {
+      // PayPal may have executed it: the claim stays until it lapses, so no newer attempt is paid meanwhile.
+      await recordPaymentEvent(em, {
+        source: 'provider',
+        attemptId: found.id,
+        orderId: found.orderId,
+        externalId: paymentId,
+        processing: 'flagged',
+        outcome: `execute did not answer: ${(error as Error).message}`,
+      });
+      throw providerFailure(error, 'PayPal did not confirm the payment yet; reload to retry');
+    }
+  }
+  await affected(em, sql`update order_payment_attempt set raw_execute = ${JSON.stringify(payment.raw)}::jsonb where id = ${found.id}`);
+  const outcome = outcomeFromProvider(payment);
+  const applied = outcome
+    ? await applyAndRecord(deps, 'provider', found.id, outcome, PAYPAL_ACTOR, { externalId: paymentId, payload: payment.raw, txnId: payment.sale?.id ?? null })
+    : (await release(), undefined);
+  return returnResult(em, found.id, applied?.message ?? `PayPal says ${payment.state}`);
+}
+
+export async function handleCancel(deps: PaymentsDeps, query: { attemptId?: string; token?: string }): Promise<ReturnResult> {
+  const em = deps.orm.em.fork();
+  if (!query.attemptId || !isUuid(query.attemptId)) throw notFound('payment');
+  const attempt = await findAttempt(em, { id: query.attemptId });
+  // The EC token PayPal puts on the cancel URL must match the one in our approval URL.
+  // Compared whole: a substring test let any prefix of the token (even `E`) cancel someone's payment.
+  if (!attempt || !query.token || approvalToken(attempt.approvalUrl) !== query.token) throw notFound('payment');
+  await em.transactional(async (tx) => {
+    await recordPaymentEvent(tx, {
+      source: 'cancel',
+      attemptId: attempt.id,
+      orderId: attempt.orderId,
+      externalId: attempt.externalId,
+      payload: { token: query.token },
+      outcome: 'buyer cancelled at PayPal',
+    });
+    await cancelAttempt(tx, attempt.id, 'buyer cancelled');
+  });
+  return returnResult(em, attempt.id, 'payment cancelled', attempt.cancelUrl);
+}
+
+export async function attemptStatus(deps: PaymentsDeps, attemptId: string): Promise<ReturnResult> {
+  return returnResult(deps.orm.em.fork(), attemptId, '');
+}
+
+async function returnResult(em: EntityManager, attemptId: string, message: string, redirectBase?: string | null): Promise<ReturnResult> {
+  const row = await firstRow(
+    em,
+    sql<{ attemptStatus: AttemptStatus; orderId: string; orderStatus: string; returnUrl: string | null }>`
+      select a.status as "attemptStatus", a.order_id as "orderId", o.status as "orderStatus", a.return_url as "returnUrl"
+        from order_payment_attempt a join "order" o on o.id = a.order_id where a.id = ${attemptId}`,
+  );
+  if (!row) throw notFound('payment attempt');
+  const base = redirectBase === undefined ? row.returnUrl : redirectBase;
+  return {
+    attemptId,
+    orderId: row.orderId,
+    orderStatus: row.orderStatus,
+    attemptStatus: row.attemptStatus,
+    redirectTo: base ? withQuery(base, { orderId: row.orderId, status: row.orderStatus }) : null,
+    message,
+  };
+}

@@ -1,0 +1,69 @@
+import type { AttemptStatus, Currency } from '@orders/shared';
+import { DomainError, conflict, notFound } from '../../errors.js';
+import type { Actor } from '../audit/audit.service.js';
+import { findOrder } from '../orders/order.repository.js';
+import { findAttempt } from './attempt.repository.js';
+import { attemptCanBecome, transitionAttempt } from './attempt.transitions.js';
+import { recordPaymentEvent, type FlagKind, type Processing } from './payment-events.js';
+import { applyPaymentOutcome, type AppliedOutcome } from './payment-outcome.js';
+import type { PaymentsDeps } from './payments.deps.js';
+
+/** Seed `update_attempt_to_pay`: a caller reports an outcome; amount and currency must match. */
+export async function updateAttempt(deps: PaymentsDeps, 
+  input: { externalId: string; status: AttemptStatus; amount: number; currency: Currency },
+  actor: Actor,
+): Promise<{ attemptId: string; status: AttemptStatus; orderId: string; orderStatus: string; changed: boolean }> {
+  const em = deps.orm.em.fork();
+  const attempt = await findAttempt(em, { externalId: input.externalId });
+  if (!attempt) throw notFound('payment attempt');
+  // What the caller reported is kept as a payment event either way, for reconciliation.
+  const reported = (processing: Processing, outcome: string, flagKind?: FlagKind) => ({
+    source: 'update_attempt' as const,
+    attemptId: attempt.id,
+    orderId: attempt.orderId,
+    externalId: input.externalId,
+    providerStatus: input.status,
+    amount: input.amount,
+    currency: input.currency,
+    payload: input,
+    processing,
+    outcome,
+    flagKind: flagKind ?? null,
+  });
+  if (input.amount !== attempt.amount || input.currency !== attempt.currency) {
+    await recordPaymentEvent(
+      em,
+      reported('flagged', `amount mismatch: reported ${input.amount} ${input.currency}, expected ${attempt.amount} ${attempt.currency}`, 'amount_mismatch'),
+    );
+    throw new DomainError('PRECONDITION_FAILED', `amount or currency does not match the attempt (expected ${attempt.amount} ${attempt.currency})`, 'amount');
+  }
+  if (input.status === attempt.status) {
+    const order = await findOrder(em, attempt.orderId);
+    return { attemptId: attempt.id, status: attempt.status, orderId: attempt.orderId, orderStatus: order!.status, changed: false };
+  }
+  if (!attemptCanBecome(attempt.status, input.status)) throw conflict(`attempt is ${attempt.status}; it cannot become ${input.status}`);
+  const applied = await em.transactional(async (tx) => {
+    let result: AppliedOutcome | undefined;
+    switch (input.status) {
+      case 'succeeded':
+        result = await applyPaymentOutcome(tx, attempt.id, {
+          kind: 'completed',
+          saleId: attempt.saleId ?? `manual-${attempt.id}`,
+          amount: input.amount,
+          currency: input.currency,
+          evidence: 'caller',
+        }, actor);
+        break;
+      case 'failed':
+        result = await applyPaymentOutcome(tx, attempt.id, { kind: 'failed', reason: 'reported failed by caller' }, actor);
+        break;
+      default:
+        await transitionAttempt(tx, attempt.id, input.status, 'reported by the caller');
+    }
+    await recordPaymentEvent(tx, reported(result?.result === 'flagged' ? 'flagged' : 'processed', result?.message ?? `attempt ${input.status}`, result?.flag));
+    return result;
+  });
+  const order = await findOrder(em, attempt.orderId);
+  const now = await findAttempt(em, { id: attempt.id });
+  return { attemptId: attempt.id, status: now!.status, orderId: attempt.orderId, orderStatus: order!.status, changed: applied?.result !== 'already_applied' };
+}

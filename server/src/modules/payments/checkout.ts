@@ -1,0 +1,117 @@
+import type { Customer } from '@orders/shared';
+import { newId } from '../../db/base.entity.js';
+import { affected, firstRow, sql } from '../../db/sql.js';
+import { conflict, notFound } from '../../errors.js';
+import { PaymentProviderError } from '../../paypal/gateway.js';
+import type { Actor } from '../audit/audit.service.js';
+import { loadLines } from '../carts/carts.service.js';
+import { ORDER_COLUMNS, type OrderRow } from '../orders/order.repository.js';
+import { PAID_STATUSES } from '../orders/order-state.js';
+import { reopenFailedOrder } from '../orders/order.transitions.js';
+import { ATTEMPT_COLUMNS, type AttemptRow } from './attempt.repository.js';
+import { OPEN_ATTEMPT_STATUSES, cancelOpenAttempts, transitionAttempt } from './attempt.transitions.js';
+import { recordPaymentEvent } from './payment-events.js';
+import { providerErrorPayload, providerFailure } from './payment-outcome.js';
+import type { PaymentsDeps } from './payments.deps.js';
+
+export interface AttemptToPayResult {
+  attemptId: string;
+  externalId: string;
+  approvalUrl: string;
+}
+
+/** `url` with `params` set in its query. */
+export function withQuery(url: string, params: Record<string, string>): string {
+  const target = new URL(url);
+  for (const [key, value] of Object.entries(params)) target.searchParams.set(key, value);
+  return target.toString();
+}
+
+/**
+ * Seed `attempt_to_pay_for_order`: a new attempt (superseding the order's open ones), then a PayPal
+ * payment created with the attempt id as PayPal-Request-Id, so a retried call cannot pay twice.
+ */
+export async function attemptToPay(deps: PaymentsDeps, 
+  customer: Customer,
+  input: { orderId: string; returnUrl?: string; cancelUrl?: string },
+  actor: Actor,
+): Promise<AttemptToPayResult> {
+  const em = deps.orm.em.fork();
+  const { attempt, order, lines } = await em.transactional(async (tx) => {
+    // The customer's own order, locked, in one statement.
+    const full = await firstRow(
+      tx,
+      sql<OrderRow>`select ${ORDER_COLUMNS} from "order" o
+        where o.id = ${input.orderId} and o.customer_type = ${customer.type} and o.customer_id = ${customer.id} for no key update`,
+    );
+    if (!full) throw notFound('order');
+    if (PAID_STATUSES.includes(full.status)) throw conflict(`order is already ${full.status}`);
+    if (full.status === 'cancelled') throw conflict('order is cancelled');
+    const executing = await firstRow(
+      tx,
+      sql<{ id: string }>`select id from order_payment_attempt where order_id = ${full.id} and status in (${sql.join([...OPEN_ATTEMPT_STATUSES])})
+                           and execute_started_at > now() - make_interval(secs => ${deps.config.executeClaimMs / 1000})`,
+    );
+    // The buyer is back from PayPal and the payment is being executed: a new one now could be paid too.
+    if (executing) throw conflict('a payment for this order is being confirmed with PayPal; try again in a moment');
+    const reopened = await reopenFailedOrder(tx, full, actor);
+    await cancelOpenAttempts(tx, reopened.id, 'superseded by a newer attempt');
+    const attempt = await firstRow(
+      tx,
+      sql<AttemptRow>`
+        insert into order_payment_attempt as a (id, created_at, updated_at, order_id, provider, status, amount, currency, return_url, cancel_url)
+        values (${newId()}, now(), now(), ${reopened.id}, 'paypal', 'created', ${reopened.total}, ${reopened.currency},
+                ${input.returnUrl ?? null}, ${input.cancelUrl ?? null})
+        returning ${ATTEMPT_COLUMNS}`,
+    );
+    return { attempt: attempt!, order: reopened, lines: await loadLines(tx, reopened.cartId) };
+  });
+
+  const base = deps.config.publicBaseUrl();
+  try {
+    const created = await deps.gateway.createPayment({
+      requestId: attempt.id,
+      amount: attempt.amount,
+      currency: attempt.currency,
+      items: lines.map((l) => ({ sku: l.sku, name: l.name, unitPrice: l.unitPrice, quantity: l.quantity })),
+      description: `Order ${order.id}`,
+      invoiceNumber: attempt.id,
+      custom: order.id,
+      notifyUrl: `${base}/paypal/ipn`,
+      returnUrl: withQuery(`${base}/paypal/return`, { attemptId: attempt.id }),
+      cancelUrl: withQuery(`${base}/paypal/cancel`, { attemptId: attempt.id }),
+    });
+    await em.transactional(async (tx) => {
+      await affected(
+        tx,
+        sql`update order_payment_attempt set external_id = ${created.paymentId}, approval_url = ${created.approvalUrl},
+              raw_create = ${JSON.stringify(created.raw)}::jsonb, updated_at = now() where id = ${attempt.id}`,
+      );
+      await recordPaymentEvent(tx, {
+        source: 'provider',
+        attemptId: attempt.id,
+        orderId: order.id,
+        externalId: created.paymentId,
+        providerStatus: 'created',
+        payload: created.raw,
+        outcome: 'payment created',
+      });
+    });
+    return { attemptId: attempt.id, externalId: created.paymentId, approvalUrl: created.approvalUrl };
+  } catch (error) {
+    const reason = error instanceof PaymentProviderError ? error.message : 'PayPal call failed';
+    await em.transactional(async (tx) => {
+      await transitionAttempt(tx, attempt.id, 'failed', reason);
+      await recordPaymentEvent(tx, {
+        source: 'provider',
+        attemptId: attempt.id,
+        orderId: order.id,
+        providerStatus: error instanceof PaymentProviderError ? error.providerErrorName : 'error',
+        payload: error instanceof PaymentProviderError ? providerErrorPayload(error) : null,
+        processing: 'flagged',
+        outcome: `create failed: ${reason}`,
+      });
+    });
+    throw providerFailure(error, 'PayPal could not create the payment');
+  }
+}

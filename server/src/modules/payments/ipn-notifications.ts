@@ -1,0 +1,85 @@
+import { parseIpn, verifyIpn } from '../../paypal/ipn/ipn-message.js';
+import { IPN_MOVEMENTS, outcomeFromIpn, unsignedMinor } from '../../paypal/outcomes.js';
+import { isUuid } from '../../ids.js';
+import { findAttempt } from './attempt.repository.js';
+import {
+  PAYPAL_ACTOR,
+  applyVerifiedNotification,
+  finishNotification,
+  inboxColumn,
+  pendingNotification,
+  storeNotification,
+  strandedNotifications,
+} from './notification-inbox.js';
+import type { Processing } from './payment-events.js';
+import type { PaymentsDeps } from './payments.deps.js';
+
+/** PayPal's IPNs: stored raw by the listener, verified by postback and applied by a job. */
+
+/** The IPN listener's whole synchronous job: store the exact bytes, queue the work. */
+export async function receiveIpn(deps: PaymentsDeps, raw: Buffer): Promise<string> {
+  const fields = parseIpn(raw);
+  return storeNotification(
+    deps.orm.em.fork(),
+    {
+      source: 'ipn',
+      txnId: inboxColumn(fields.txn_id, 64),
+      parentTxnId: inboxColumn(fields.parent_txn_id, 64),
+      providerStatus: inboxColumn(fields.payment_status, 64),
+      currency: inboxColumn(fields.mc_currency, 3),
+      rawBody: raw,
+    },
+    (eventId) => deps.queue.enqueueIpn(eventId),
+    deps.logger,
+  );
+}
+
+/**
+ * The IPN job: verify by postback, run PayPal's checklist, apply through the exactly-once path.
+ * Throws only for temporary trouble (verification unreachable), so the queue retries with backoff.
+ */
+export async function processIpn(deps: PaymentsDeps, eventId: string): Promise<Processing> {
+  const em = deps.orm.em.fork();
+  const event = await pendingNotification(em, eventId, 'ipn');
+  if (typeof event === 'string') return event;
+  const verdict = await verifyIpn(deps.config.ipnVerifyUrl, event.rawBody);
+  if (verdict === 'INVALID') {
+    await finishNotification(em, eventId, 'invalid', 'ignored', 'PayPal answered INVALID: not from PayPal or altered');
+    return 'ignored';
+  }
+  const fields = parseIpn(event.rawBody);
+  const receiver = (fields.receiver_email ?? fields.business ?? '').toLowerCase();
+  if (receiver !== deps.config.receiverEmail) {
+    await finishNotification(em, eventId, 'verified', 'flagged', `receiver ${receiver || '(none)'} is not ours`, { flagKind: 'receiver_mismatch' });
+    return 'flagged';
+  }
+  const txnId = fields.txn_id ?? '';
+  const status = fields.payment_status ?? '';
+  // Refunds and reversals carry a new txn_id; the original sale is parent_txn_id.
+  const saleId = fields.parent_txn_id || txnId;
+  return applyVerifiedNotification(
+    em,
+    {
+      eventId,
+      dedupKey: `ipn:${txnId}:${status}`,
+      subject: `txn ${txnId || '(none)'}`,
+      gross: unsignedMinor(fields.mc_gross, fields.mc_currency)?.amount ?? null,
+      noAction: `payment_status ${status || '(none)'} needs no action`,
+      movementSaleId: IPN_MOVEMENTS.has(status) ? fields.parent_txn_id || null : null,
+      findAttempt: async (tx) =>
+        (saleId ? await findAttempt(tx, { saleId }) : undefined) ??
+        (fields.invoice && isUuid(fields.invoice) ? await findAttempt(tx, { id: fields.invoice }) : undefined),
+      outcome: (attempt) => outcomeFromIpn(fields, attempt),
+    },
+    PAYPAL_ACTOR,
+    deps.duplicates,
+    deps.logger,
+  );
+}
+
+/** IPNs stored but never processed (a crash between the 200 and the queue): queue them again. */
+export async function requeueStrandedIpns(deps: PaymentsDeps, olderThanSeconds = 30, round?: string): Promise<number> {
+  const stranded = await strandedNotifications(deps.orm.em.fork(), 'ipn', olderThanSeconds);
+  for (const id of stranded) await deps.queue.enqueueIpn(id, round);
+  return stranded.length;
+}

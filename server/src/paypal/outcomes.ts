@@ -1,0 +1,179 @@
+import { isSupportedCurrency, maxMinorAmount, parseDecimalString } from '@orders/shared';
+import type { ProviderPayment } from './gateway.js';
+import type { IpnFields } from './ipn/ipn-message.js';
+import type { WebhookEnvelope } from './webhook/webhook-event.js';
+
+/*
+ * PayPal's messages in our vocabulary: what a REST answer, an IPN or a webhook says happened to a
+ * payment, with the checks PayPal asks for (status first, then the amount where money moves).
+ * Pure functions; the payments module applies what they return.
+ */
+
+/** What a capture or pending sale is checked against: the attempt's amount, currency and recorded sale. */
+export interface Expected {
+  amount: number;
+  currency: string;
+  saleId: string | null;
+}
+
+/** What the provider says happened to a payment, in our terms (money in minor units). */
+export type PaymentOutcome =
+  /** `evidence: 'caller'`: a service asserted it (payments.updateAttempt), PayPal did not: no capture is recorded. */
+  | { kind: 'completed'; saleId: string; amount: number; currency: string; payerId?: string | null; payerEmail?: string | null; evidence?: 'paypal' | 'caller' }
+  | { kind: 'pending'; saleId: string | null; reason?: string | null; amount?: number; currency?: string }
+  | { kind: 'failed'; reason: string; saleId?: string | null }
+  /**
+   * Money back out of sale `saleId`: a refund or a reversal (chargeback). `refundTxnId`: PayPal's
+   * transaction id of the refund or reversal (the IPN's txn_id, the webhook resource's id).
+   */
+  | { kind: 'refunded'; movement: 'refund' | 'reversal'; saleId: string; amount: number; currency: string; reason: string; refundTxnId: string | null }
+  | { kind: 'reversal_canceled'; saleId: string; amount: number; currency: string; txnId: string | null };
+
+/**
+ * A notification's amount in minor units, unsigned (refunds and reversals come negative), when readable:
+ * a decimal in the currency's digits, no larger than PayPal's maximum (which also keeps it inside the
+ * integer amount columns).
+ */
+export function unsignedMinor(total: string | undefined, currencyCode: string | undefined): { amount: number; currency: string } | null {
+  const currency = (currencyCode ?? '').toUpperCase();
+  if (!isSupportedCurrency(currency)) return null;
+  const minor = parseDecimalString(total ?? '', currency);
+  return minor === null || Math.abs(minor) > maxMinorAmount(currency) ? null : { amount: Math.abs(minor), currency };
+}
+
+export type Mismatch = { kind: 'mismatch'; reason: string; flag: 'amount_mismatch' | 'unreadable_amount' };
+
+/** The outcome for a notification whose amount cannot be read. */
+export const unreadableAmount = (total: string | undefined, currency: string | undefined): Mismatch => ({
+  kind: 'mismatch',
+  flag: 'unreadable_amount',
+  reason: `unreadable amount ${total ?? '(none)'} ${(currency ?? '').toUpperCase() || '(none)'}`,
+});
+export type NotificationOutcome = PaymentOutcome | Mismatch | undefined;
+
+/** A capture or pending sale must be for exactly what the attempt asked; `says` names the source ("IPN says 1.00 USD"). */
+export function amountMismatch(attempt: Expected, money: { amount: number; currency: string }, says: string): Mismatch | undefined {
+  if (money.currency === attempt.currency && money.amount === attempt.amount) return undefined;
+  return { kind: 'mismatch', flag: 'amount_mismatch', reason: `${says}, attempt expects ${attempt.amount} minor ${attempt.currency}` };
+}
+
+/** The provider's view of a payment turned into our outcome vocabulary. */
+export function outcomeFromProvider(payment: ProviderPayment): PaymentOutcome | undefined {
+  const sale = payment.sale;
+  if (!sale) return payment.state === 'failed' ? { kind: 'failed', reason: 'payment failed at PayPal' } : undefined;
+  switch (sale.state) {
+    case 'completed':
+    case 'refunded':
+    case 'partially_refunded':
+      return {
+        kind: 'completed',
+        saleId: sale.id,
+        amount: sale.amount,
+        currency: sale.currency,
+        payerId: payment.payerId ?? null,
+        payerEmail: payment.payerEmail ?? null,
+      };
+    case 'pending':
+      return { kind: 'pending', saleId: sale.id, reason: sale.reasonCode ?? null };
+    case 'denied':
+    case 'failed':
+    case 'voided':
+    case 'expired':
+      return { kind: 'failed', reason: `sale ${sale.state}`, saleId: sale.id };
+    default:
+      return undefined;
+  }
+}
+
+/** IPN statuses that move money back out of (or into) a sale already captured: their sale is parent_txn_id. */
+export const IPN_MOVEMENTS = new Set(['Refunded', 'Reversed', 'Canceled_Reversal']);
+
+/**
+ * Maps an IPN's payment_status to an outcome. The status decides first: a failure needs no amount,
+ * and only a capture, a pending sale or a money movement has its amount read (and checked).
+ */
+export function outcomeFromIpn(fields: IpnFields, attempt: Expected | undefined): NotificationOutcome {
+  const status = fields.payment_status ?? '';
+  switch (status) {
+    case 'Failed':
+    case 'Denied':
+    case 'Expired':
+    case 'Voided':
+      return attempt ? { kind: 'failed', reason: `PayPal IPN: ${status}`, saleId: fields.txn_id ?? null } : undefined;
+    case 'Completed':
+    case 'Pending':
+    case 'Refunded':
+    case 'Reversed':
+    case 'Canceled_Reversal':
+      break;
+    default:
+      return undefined;
+  }
+  const money = unsignedMinor(fields.mc_gross, fields.mc_currency);
+  if (!money) return unreadableAmount(fields.mc_gross, fields.mc_currency);
+  const { amount, currency } = money;
+  const says = `IPN says ${fields.mc_gross} ${currency}`;
+  if (status === 'Completed' || status === 'Pending') {
+    if (!attempt) return undefined;
+    return (
+      amountMismatch(attempt, money, says) ??
+      (status === 'Completed'
+        ? { kind: 'completed', saleId: fields.txn_id ?? '', amount, currency, payerId: fields.payer_id ?? null, payerEmail: fields.payer_email ?? null }
+        : { kind: 'pending', saleId: fields.txn_id ?? null, reason: fields.pending_reason ?? null })
+    );
+  }
+  const saleId = fields.parent_txn_id || attempt?.saleId;
+  if (!saleId) return undefined;
+  // The refund's, reversal's or cancelled reversal's own transaction: the webhook for it names the same one.
+  const txnId = fields.txn_id || null;
+  if (status === 'Canceled_Reversal') return { kind: 'reversal_canceled', saleId, amount, currency, txnId };
+  return {
+    kind: 'refunded',
+    movement: status === 'Refunded' ? 'refund' : 'reversal',
+    saleId,
+    amount,
+    currency,
+    reason: status === 'Refunded' ? 'refunded' : `reversed (${fields.reason_code ?? 'no reason given'})`,
+    refundTxnId: txnId,
+  };
+}
+
+/** Events whose resource is money leaving a sale (a refund or a chargeback), not the sale itself. */
+export const MONEY_OUT_EVENTS = new Set(['PAYMENT.SALE.REFUNDED', 'PAYMENT.SALE.REVERSED']);
+
+/** The sale and payment a webhook is about, whichever of its two resource shapes it has. */
+export function subjectOf(event: WebhookEnvelope): { saleId: string | undefined; paymentId: string | undefined } {
+  const { resource } = event;
+  return { saleId: MONEY_OUT_EVENTS.has(event.eventType) ? resource.saleId : resource.id, paymentId: resource.parentPayment };
+}
+
+/** A verified webhook in our outcome vocabulary: the same outcomes, and the same checks in the same order, as its IPN. */
+export function outcomeFromWebhook(event: WebhookEnvelope, attempt: Expected | undefined): NotificationOutcome {
+  const { resource, eventType } = event;
+  const saleId = subjectOf(event).saleId ?? null;
+  if (eventType === 'PAYMENT.SALE.DENIED') return attempt ? { kind: 'failed', reason: `PayPal webhook: ${eventType}`, saleId } : undefined;
+  if (!['PAYMENT.SALE.COMPLETED', 'PAYMENT.SALE.PENDING', ...MONEY_OUT_EVENTS].includes(eventType)) return undefined;
+  const money = unsignedMinor(resource.total, resource.currency);
+  if (!money) return unreadableAmount(resource.total, resource.currency);
+  const { amount, currency } = money;
+  const says = `webhook says ${resource.total} ${currency}`;
+  if (MONEY_OUT_EVENTS.has(eventType)) {
+    const sale = saleId ?? attempt?.saleId;
+    if (!sale) return undefined;
+    const refund = eventType === 'PAYMENT.SALE.REFUNDED';
+    return {
+      kind: 'refunded',
+      movement: refund ? 'refund' : 'reversal',
+      saleId: sale,
+      amount,
+      currency,
+      reason: refund ? 'refunded' : `reversed (${resource.reasonCode ?? 'no reason given'})`,
+      // The refund's or reversal's own transaction: its IPN carries the same id as txn_id.
+      refundTxnId: resource.id ?? null,
+    };
+  }
+  if (!attempt) return undefined;
+  if (eventType === 'PAYMENT.SALE.COMPLETED') return amountMismatch(attempt, money, says) ?? { kind: 'completed', saleId: saleId ?? '', amount, currency };
+  return amountMismatch(attempt, money, says) ?? { kind: 'pending', saleId, reason: resource.reasonCode ?? null };
+}
+
