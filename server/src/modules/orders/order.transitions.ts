@@ -43,8 +43,8 @@ async function releaseStock(em: EntityManager, order: OrderRow): Promise<void> {
   await affected(em, sql`update "order" set stock_reserved = false where id = ${order.id}`);
 }
 
-export interface PaidTransition {
-  /** False when the order was already paid: the call changed nothing. */
+export interface OrderTransition {
+  /** False when the order already was where the call would take it (already paid, already failed or cancelled): nothing changed. */
   changed: boolean;
   order: OrderRow;
 }
@@ -58,7 +58,7 @@ export async function transitionToPaid(
   em: EntityManager,
   orderId: string,
   options: { actor: Actor; saleId?: string | null; paymentStatus?: string; reason?: string },
-): Promise<PaidTransition> {
+): Promise<OrderTransition> {
   const won = await firstRow(
     em,
     sql<OrderRow & { previousStatus: OrderStatus }>`
@@ -113,7 +113,7 @@ export async function transitionToUnpaidEnd(
   orderId: string,
   to: 'failed' | 'cancelled',
   options: { actor: Actor; reason?: string | null; paymentStatus?: string },
-): Promise<PaidTransition> {
+): Promise<OrderTransition> {
   const order = await findOrder(em, orderId, { lock: true });
   if (!order) throw notFound('order');
   if (order.status === to) return { changed: false, order };

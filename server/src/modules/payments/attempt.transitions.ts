@@ -55,7 +55,7 @@ export async function changeAttempt(
         execute_started_at = null,
         updated_at = now()
       where a.id = ${attemptId}
-        ${changes.status ? sql`and (a.status = ${changes.status} or a.status in (${sql.join(attemptSourcesOf(changes.status))}))` : sql``}
+        ${changes.status ? sql`and (a.status = ${changes.status} or a.status = any(${attemptSourcesOf(changes.status)}::text[]))` : sql``}
       returning ${ATTEMPT_COLUMNS}`,
   );
   if (!row) throw conflict(`attempt ${attemptId} cannot become ${changes.status}`);
@@ -67,6 +67,7 @@ export async function changeAttempt(
  * status that may become `to` (someone else moved it first).
  */
 export async function transitionAttempt(em: EntityManager, attemptId: string, to: AttemptStatus, reason: string | null = null): Promise<boolean> {
+  if (attemptSourcesOf(to).length === 0) return false;
   const changed = await affected(
     em,
     sql`update order_payment_attempt set status = ${to}, failure_reason = coalesce(${reason}, failure_reason),
