@@ -5,23 +5,10 @@ import type pg from 'pg';
 import { createOrdersClient, type OrderChangeEvent } from '@orders/shared';
 import { freePort } from '@orders/server/db/embedded-postgres.ts';
 import type { PaypalSimulator } from '@orders/server/paypal/simulator/index.ts';
-import { createTestDatabase, type TestDatabase } from '@orders/server/testing/test-database.ts';
+import type { TestDatabase } from '@orders/server/testing/test-database.ts';
 import { openSse, type SseStream } from '../support/sse.ts';
-import {
-  approveAll,
-  assertionPool,
-  client,
-  discrepancies,
-  ipnLedger,
-  ipnPosts,
-  orderChecks,
-  payableOrders,
-  printSummary,
-  serverEnv,
-  sleep,
-  startSimulator,
-  waitUntil,
-} from '../reliability/helpers.ts';
+import { openTestBed, type TestBed } from '../support/test-bed.ts';
+import { approveAll, client, discrepancies, ipnLedger, ipnPosts, ipnsSettled, orderChecks, payableOrders, printSummary, serverEnv, simulatorOptions, sleep, waitUntil } from '../reliability/helpers.ts';
 import { startPgBouncer, type PgBouncer } from './pgbouncer.ts';
 import { killGroup, launch, waitReady, type Launched } from './support.ts';
 
@@ -38,6 +25,7 @@ import { killGroup, launch, waitReady, type Launched } from './support.ts';
 const N = Number(process.env.OPS_ORDERS ?? 24);
 const RECEIVER = 'three@orders.example';
 const ADMIN = { email: 'ops-admin@orders.example', password: 'a long ops password 0123' };
+let bed: TestBed<PaypalSimulator>;
 let sim: PaypalSimulator;
 let db: TestDatabase;
 let bouncer: PgBouncer;
@@ -79,9 +67,8 @@ async function startBalancer(): Promise<void> {
 }
 
 beforeAll(async () => {
-  sim = await startSimulator(RECEIVER);
-  db = await createTestDatabase();
-  pool = assertionPool(db.url);
+  bed = await openTestBed({ paypal: simulatorOptions(RECEIVER) });
+  ({ sim, db, pool } = bed);
   bouncer = await startPgBouncer(db.url);
   await startBalancer();
   const ports = await Promise.all([0, 1, 2].map(() => freePort()));
@@ -105,10 +92,8 @@ afterAll(async () => {
   for (const stream of streams) stream.close();
   for (const instance of instances) await killGroup(instance);
   await new Promise((resolve) => balancer?.close(resolve));
-  await pool?.end();
   await bouncer?.stop();
-  await sim?.close();
-  await db?.drop();
+  await bed?.close();
 });
 
 it(`three instances through PgBouncer (transaction pooling), ${N} orders, one instance SIGKILLed mid-burst: nothing lost, nothing paid twice, every change streamed`, { timeout: 240_000 }, async () => {
@@ -190,15 +175,7 @@ it(`three instances through PgBouncer (transaction pooling), ${N} orders, one in
   sim.control.setIpnMode({ duplicates: 0 });
 
   const posts = ipnPosts(sim.control.ipnLog());
-  let ledger = await ipnLedger(pool);
-  ledger = await waitUntil(
-    async () => {
-      ledger = await ipnLedger(pool);
-      return ledger.stored >= posts.answered200 && ledger.waiting === 0 ? ledger : undefined;
-    },
-    90_000,
-    'every stored IPN processed by the survivors',
-  );
+  const ledger = await ipnsSettled(pool, posts, 90_000, 'every stored IPN processed by the survivors');
   const checks = await orderChecks(pool, orders.map((o) => o.orderId));
   const problems = discrepancies(checks, N);
   const lost = [...new Set([...posts.okByBody.keys(), ...replays.okByBody.keys()])].filter(

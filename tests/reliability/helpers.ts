@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { createOrdersClient, type OrdersClient } from '@orders/shared';
-import { startPaypalSimulator, type IpnLogEntry, type PaypalSimulator } from '@orders/server/paypal/simulator/index.ts';
+import { startPaypalSimulator, type IpnLogEntry, type PaypalSimulator, type PaypalSimulatorOptions } from '@orders/server/paypal/simulator/index.ts';
 import { PaypalRestGateway } from '@orders/server/paypal/paypal-rest-gateway.ts';
 import { SERVICE_KEY, externalPaypalEnv, pendingOrder } from '../support/paypal-server.ts';
 
@@ -18,14 +18,19 @@ export const CLIENT_SECRET = 'reliability-secret-0123456789';
 /** PayPal resends an IPN until it gets a 200; these delays (≈60 s in all) outlast a restart. */
 export const PATIENT_IPN_RETRIES_MS = [250, 500, 1_000, 2_000, 3_000, 4_000, 5_000, 5_000, 5_000, 5_000, 10_000, 10_000, 10_000];
 
-export async function startSimulator(receiverEmail: string, options: { ipnRetryDelaysMs?: number[]; ipnAttemptTimeoutMs?: number } = {}): Promise<PaypalSimulator> {
-  return startPaypalSimulator({
+/** The simulator of these suites (for `openTestBed({ paypal })`): patient IPN resends, a bounded wait per post. */
+export function simulatorOptions(receiverEmail: string, options: { ipnRetryDelaysMs?: number[]; ipnAttemptTimeoutMs?: number } = {}): PaypalSimulatorOptions {
+  return {
     clientId: CLIENT_ID,
     clientSecret: CLIENT_SECRET,
     receiverEmail,
     ipnRetryDelaysMs: options.ipnRetryDelaysMs ?? PATIENT_IPN_RETRIES_MS,
     ipnAttemptTimeoutMs: options.ipnAttemptTimeoutMs ?? 5_000,
-  });
+  };
+}
+
+export async function startSimulator(receiverEmail: string, options: { ipnRetryDelaysMs?: number[]; ipnAttemptTimeoutMs?: number } = {}): Promise<PaypalSimulator> {
+  return startPaypalSimulator(simulatorOptions(receiverEmail, options));
 }
 
 /** Environment for a server (in-process through loadConfig, or a child process) using `sim` as PayPal. */
@@ -112,6 +117,24 @@ export async function waitUntil<T>(probe: () => Promise<T | undefined | false>, 
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
     await sleep(150);
   }
+}
+
+/**
+ * Waits until every message PayPal got a 200 for is stored and nothing stored waits to be processed;
+ * the ledger then. On time-out the error says how far it got.
+ */
+export async function ipnsSettled(pool: pg.Pool, posts: { answered200: number }, timeoutMs: number, what: string) {
+  let ledger = await ipnLedger(pool);
+  return waitUntil(
+    async () => {
+      ledger = await ipnLedger(pool);
+      return ledger.stored >= posts.answered200 && ledger.waiting === 0 ? ledger : undefined;
+    },
+    timeoutMs,
+    what,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}: stored ${ledger.stored}, PayPal got 200 for ${posts.answered200}, waiting ${ledger.waiting}`);
+  });
 }
 
 /** Every POST PayPal made, with its outcome: the other side of the "nothing lost" ledger. */

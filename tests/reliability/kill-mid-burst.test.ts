@@ -2,24 +2,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type pg from 'pg';
 import { freePort } from '@orders/server/db/embedded-postgres.ts';
 import type { PaypalSimulator } from '@orders/server/paypal/simulator/index.ts';
-import { createTestDatabase, type TestDatabase } from '@orders/server/testing/test-database.ts';
 import { startServerProcess, type ServerProcess } from '../support/server-process.ts';
-import {
-  approveAll,
-  assertionPool,
-  client,
-  discrepancies,
-  ipnLedger,
-  ipnPosts,
-  orderChecks,
-  payableOrders,
-  paypalFromOutside,
-  printSummary,
-  serverEnv,
-  sleep,
-  startSimulator,
-  waitUntil,
-} from './helpers.ts';
+import { openTestBed, type TestBed } from '../support/test-bed.ts';
+import { approveAll, client, discrepancies, ipnLedger, ipnPosts, ipnsSettled, orderChecks, payableOrders, paypalFromOutside, printSummary, serverEnv, simulatorOptions, sleep, waitUntil } from './helpers.ts';
 
 /*
  * A crash in the middle of a payment burst. The server runs as a child process (as `npm start` does)
@@ -34,23 +19,20 @@ import {
 
 const N = Number(process.env.RELIABILITY_ORDERS ?? 30);
 const RECEIVER = 'crash-burst@orders.example';
+let bed: TestBed<PaypalSimulator>;
 let sim: PaypalSimulator;
-let db: TestDatabase;
 let pool: pg.Pool;
 let port: number;
 let server: ServerProcess | undefined;
 
 beforeAll(async () => {
-  sim = await startSimulator(RECEIVER);
-  db = await createTestDatabase();
-  pool = assertionPool(db.url);
+  bed = await openTestBed({ paypal: simulatorOptions(RECEIVER) });
+  ({ sim, pool } = bed);
   port = await freePort();
 });
 afterAll(async () => {
   await stop(server);
-  await pool?.end();
-  await sim?.close();
-  await db?.drop();
+  await bed?.close();
 });
 
 async function stop(proc: ServerProcess | undefined) {
@@ -60,7 +42,7 @@ async function stop(proc: ServerProcess | undefined) {
   if (stopped === 'timeout') proc.child.kill('SIGKILL');
 }
 
-const start = () => startServerProcess({ ...serverEnv(sim, db.url, RECEIVER), PORT: String(port) });
+const start = () => startServerProcess({ ...serverEnv(sim, bed.db.url, RECEIVER), PORT: String(port) });
 
 it(`SIGKILL mid-burst (${N} orders, return URLs and IPNs in flight), restart: nothing lost, nothing doubled`, { timeout: 180_000 }, async () => {
   const started = Date.now();
@@ -121,17 +103,7 @@ it(`SIGKILL mid-burst (${N} orders, return URLs and IPNs in flight), restart: no
   sim.control.setIpnMode({ duplicates: 0 });
 
   const posts = ipnPosts(sim.control.ipnLog());
-  let ledger = await ipnLedger(pool);
-  ledger = await waitUntil(
-    async () => {
-      ledger = await ipnLedger(pool);
-      return ledger.stored >= posts.answered200 && ledger.waiting === 0 ? ledger : undefined;
-    },
-    60_000,
-    'every delivered IPN to be processed after the restart',
-  ).catch((error: Error) => {
-    throw new Error(`${error.message}: stored ${ledger.stored}, PayPal got 200 for ${posts.answered200}, waiting ${ledger.waiting}`);
-  });
+  const ledger = await ipnsSettled(pool, posts, 60_000, 'every delivered IPN to be processed after the restart');
 
   // Lost = a message PayPal got a 200 for more often than it is stored. (Stored more often is fine:
   // a server killed after storing, before answering, makes PayPal resend a message already kept.)

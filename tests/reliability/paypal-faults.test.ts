@@ -1,29 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { TRPCClientError } from '@trpc/client';
-import { loadConfig } from '@orders/server/config.ts';
-import { startServer, type RunningServer } from '@orders/server/server.ts';
+import type { RunningServer } from '@orders/server/server.ts';
 import type { PaypalSimulator } from '@orders/server/paypal/simulator/index.ts';
 import { SIMULATOR_RECEIVER_EMAIL } from '@orders/server/paypal/setup.ts';
-import { createTestDatabase, type TestDatabase } from '@orders/server/testing/test-database.ts';
 import { pendingOrder } from '../support/paypal-server.ts';
-import {
-  approveAll,
-  assertionPool,
-  client,
-  discrepancies,
-  ipnLedger,
-  orderChecks,
-  payableOrders,
-  paypalFromOutside,
-  printSummary,
-  serverEnv,
-  sleep,
-  startSimulator,
-  startVerificationGate,
-  waitUntil,
-  type VerificationGate,
-} from './helpers.ts';
+import { openTestBed, type TestBed } from '../support/test-bed.ts';
+import { approveAll, client, discrepancies, ipnLedger, orderChecks, payableOrders, paypalFromOutside, printSummary, serverEnv, simulatorOptions, sleep } from './helpers.ts';
+import { startVerificationGate, waitUntil, type VerificationGate } from './helpers.ts';
 
 /*
  * PayPal slow or failing. With PAYPAL_TIMEOUT_MS small, a PayPal call that hangs or crawls costs the
@@ -37,33 +21,23 @@ const RECEIVER = 'faults@orders.example';
 const TIMEOUT_MS = 1_500;
 /** A call bounded by PAYPAL_TIMEOUT_MS, plus the server's own work and a token fetch. */
 const BOUND_MS = TIMEOUT_MS * 2 + 1_500;
+let bed: TestBed<PaypalSimulator>;
 let sim: PaypalSimulator;
 let gate: VerificationGate;
-let db: TestDatabase;
 let pool: pg.Pool;
 let server: RunningServer;
 let api: ReturnType<typeof client>;
 
 beforeAll(async () => {
-  sim = await startSimulator(RECEIVER);
+  bed = await openTestBed({ paypal: simulatorOptions(RECEIVER) });
+  ({ sim, pool } = bed);
   gate = await startVerificationGate(sim.ipnVerifyUrl);
-  db = await createTestDatabase();
-  pool = assertionPool(db.url);
-  server = await startServer(
-    loadConfig({
-      ...serverEnv(sim, db.url, RECEIVER, { PAYPAL_IPN_VERIFY_URL: gate.url, PAYPAL_TIMEOUT_MS: String(TIMEOUT_MS) }),
-      PORT: '0',
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    }),
-  );
+  bed.onClose(() => gate.close());
+  server = await bed.startServer(serverEnv(sim, bed.db.url, RECEIVER, { PAYPAL_IPN_VERIFY_URL: gate.url, PAYPAL_TIMEOUT_MS: String(TIMEOUT_MS) }));
   api = client(server.url);
 });
 afterAll(async () => {
-  await pool?.end();
-  await server?.close();
-  await gate?.close();
-  await sim?.close();
-  await db?.drop();
+  await bed?.close();
 });
 
 async function timed<T>(call: () => Promise<T>): Promise<{ ms: number; value?: T; code?: string; message?: string; status?: number }> {

@@ -1,25 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type pg from 'pg';
-import { loadConfig } from '@orders/server/config.ts';
-import { startServer, type RunningServer } from '@orders/server/server.ts';
+import type { RunningServer } from '@orders/server/server.ts';
 import type { PaypalSimulator } from '@orders/server/paypal/simulator/index.ts';
-import { createTestDatabase, type TestDatabase } from '@orders/server/testing/test-database.ts';
-import {
-  approveAll,
-  assertionPool,
-  client,
-  discrepancies,
-  ipnLedger,
-  ipnPosts,
-  orderChecks,
-  payableOrders,
-  printSummary,
-  serverEnv,
-  sleep,
-  startSimulator,
-  via,
-  waitUntil,
-} from './helpers.ts';
+import { openTestBed, type TestBed } from '../support/test-bed.ts';
+import { approveAll, client, discrepancies, ipnLedger, ipnPosts, orderChecks, payableOrders, printSummary, serverEnv, simulatorOptions, sleep, via, waitUntil } from './helpers.ts';
 
 /*
  * Scale-out under a burst: two stateless instances on one PostgreSQL, one PayPal. Thirty buyers come
@@ -31,25 +15,19 @@ import {
 
 const N = Number(process.env.RELIABILITY_ORDERS ?? 30);
 const RECEIVER = 'burst@orders.example';
+let bed: TestBed<PaypalSimulator>;
 let sim: PaypalSimulator;
-let db: TestDatabase;
 let pool: pg.Pool;
 let a: RunningServer;
 let b: RunningServer;
 
 beforeAll(async () => {
-  sim = await startSimulator(RECEIVER);
-  db = await createTestDatabase();
-  pool = assertionPool(db.url);
-  const config = () => loadConfig({ ...serverEnv(sim, db.url, RECEIVER), PORT: '0', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  [a, b] = await Promise.all([startServer(config()), startServer(config())]);
+  bed = await openTestBed({ paypal: simulatorOptions(RECEIVER) });
+  ({ sim, pool } = bed);
+  [a, b] = await Promise.all([bed.startServer(serverEnv(sim, bed.db.url, RECEIVER)), bed.startServer(serverEnv(sim, bed.db.url, RECEIVER))]);
 });
 afterAll(async () => {
-  await pool?.end();
-  await a?.close();
-  await b?.close();
-  await sim?.close();
-  await db?.drop();
+  await bed?.close();
 });
 
 it(`${N} orders paid through two instances with duplicated and replayed IPNs: each paid exactly once, every message stored`, { timeout: 120_000 }, async () => {
