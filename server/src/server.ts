@@ -7,6 +7,7 @@ import { DatabaseWatch } from './db/database-watch.js';
 import { registerOperationsRoutes } from './http/health.js';
 import { buildHttpApp } from './http/app.js';
 import { createLogger, type Logger } from './logger.js';
+import { bootstrapCredentials } from './modules/staff/bootstrap.js';
 import { createServices, type Services } from './services.js';
 import { JobQueue } from './jobs/queue.js';
 import { registerPaypalRoutes } from './http/paypal-routes.js';
@@ -25,25 +26,6 @@ export interface RunningServer {
   paypal: PaypalSetup;
   queue: JobQueue;
   close(): Promise<void>;
-}
-
-/**
- * Creates the bootstrap credentials from the environment when missing, so a fresh install can be used
- * at once. What exists is left as staff made it: a disabled key or admin stays disabled, a password
- * is kept (unless BOOTSTRAP_RESET_ADMIN_PASSWORD=1 asks for a reset on purpose).
- */
-async function bootstrap(services: Services, config: AppConfig, logger: Logger): Promise<void> {
-  const { serviceApiKey, adminEmail, adminPassword, resetAdminPassword } = config.bootstrap;
-  if (serviceApiKey) {
-    const key = await services.staff.bootstrapApiKey(serviceApiKey);
-    if (key.disabled) logger.warn({ apiKeyId: key.id }, 'bootstrap service API key is disabled by staff; left disabled');
-    else logger.info({ created: key.created, addedScopes: key.addedScopes }, 'bootstrap service API key ensured');
-  }
-  if (adminEmail && adminPassword) {
-    const admin = await services.staff.bootstrapAdmin(adminEmail, adminPassword, { resetPassword: resetAdminPassword });
-    if (admin.disabled) logger.warn({ email: adminEmail }, 'bootstrap admin is disabled by staff; left disabled');
-    else logger.info({ email: adminEmail, created: admin.created, passwordReset: admin.passwordReset }, 'bootstrap admin ensured');
-  }
 }
 
 /**
@@ -127,7 +109,7 @@ export async function startServer(
       refundDuplicates: config.paypal.refundDuplicates,
       loginLockAfterFailures: config.loginLockAfterFailures,
     });
-    await bootstrap(services, config, logger);
+    await bootstrapCredentials(orm, config, logger);
     const http = await buildHttpApp({ services, logger, rateLimits: config.rateLimits });
     registerOperationsRoutes(http, {
       services,

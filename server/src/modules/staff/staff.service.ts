@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { API_KEY_SCOPES, CUSTOMER_SCOPES, STAFF_ROLES, type ApiKeyListItem, type ApiKeyScope, type StaffListItem, type StaffRole } from '@orders/shared';
+import { CUSTOMER_SCOPES, STAFF_ROLES, type ApiKeyListItem, type ApiKeyScope, type StaffListItem, type StaffRole } from '@orders/shared';
 import { affected, firstRow, iso, rows, sql } from '../../db/sql.js';
 import { newId } from '../../db/base.entity.js';
 import { DomainError, conflict, notFound } from '../../errors.js';
@@ -136,77 +136,6 @@ export class StaffService {
         returning id, email, role`,
     );
     return row!;
-  }
-
-  /**
-   * The bootstrap service key (BOOTSTRAP_SERVICE_API_KEY), with every scope. Creates it when missing;
-   * an existing key only gains scopes it lacks (a scope added in a new version). A key staff disabled
-   * stays disabled: a restart must not undo an admin's decision.
-   */
-  async bootstrapApiKey(key: string): Promise<{ id: string; created: boolean; addedScopes: ApiKeyScope[]; disabled: boolean }> {
-    const hash = hashSecret(key);
-    return this.orm.em.fork().transactional(async (em) => {
-      const inserted = await firstRow(
-        em,
-        sql<{ id: string }>`
-          insert into api_key (id, created_at, updated_at, name, prefix, key_hash, scopes, disabled)
-          values (${newId()}, now(), now(), 'bootstrap', ${key.slice(0, 8)}, ${hash}, ${[...API_KEY_SCOPES]}, false)
-          on conflict (key_hash) do nothing
-          returning id`,
-      );
-      if (inserted) {
-        await recordAudit(em, { actor: SYSTEM_ACTOR, action: 'api_key.created', orderId: null, after: { apiKeyId: inserted.id, name: 'bootstrap', scopes: API_KEY_SCOPES }, reason: 'bootstrap' });
-        return { id: inserted.id, created: true, addedScopes: [], disabled: false };
-      }
-      const existing = (await firstRow(em, sql<{ id: string; scopes: ApiKeyScope[]; disabled: boolean }>`select id, scopes, disabled from api_key where key_hash = ${hash} for update`))!;
-      const addedScopes = API_KEY_SCOPES.filter((scope) => !existing.scopes.includes(scope));
-      if (addedScopes.length > 0) {
-        await affected(em, sql`update api_key set scopes = ${[...existing.scopes, ...addedScopes]}, updated_at = now() where id = ${existing.id}`);
-        await recordAudit(em, {
-          actor: SYSTEM_ACTOR,
-          action: 'api_key.scopes_added',
-          orderId: null,
-          before: { apiKeyId: existing.id, scopes: existing.scopes },
-          after: { apiKeyId: existing.id, scopes: [...existing.scopes, ...addedScopes] },
-          reason: 'bootstrap',
-        });
-      }
-      return { id: existing.id, created: false, addedScopes, disabled: existing.disabled };
-    });
-  }
-
-  /**
-   * The bootstrap admin (BOOTSTRAP_ADMIN_EMAIL/PASSWORD). Creates it when missing; an existing member
-   * is left as staff made it (role, disabled, password), unless `resetPassword` is asked for on
-   * purpose (BOOTSTRAP_RESET_ADMIN_PASSWORD=1): then only the password changes and its sessions end.
-   */
-  async bootstrapAdmin(
-    email: string,
-    password: string,
-    options: { resetPassword: boolean },
-  ): Promise<{ id: string; created: boolean; passwordReset: boolean; disabled: boolean }> {
-    const normalized = email.toLowerCase();
-    const passwordHash = await hashPassword(password);
-    return this.orm.em.fork().transactional(async (em) => {
-      const inserted = await firstRow(
-        em,
-        sql<{ id: string }>`
-          insert into staff_user (id, created_at, updated_at, email, password_hash, role, disabled)
-          values (${newId()}, now(), now(), ${normalized}, ${passwordHash}, 'admin', false)
-          on conflict (email) do nothing
-          returning id`,
-      );
-      if (inserted) {
-        await recordAudit(em, { actor: SYSTEM_ACTOR, action: 'staff.created', orderId: null, after: { staffId: inserted.id, email: normalized, role: 'admin' }, reason: 'bootstrap' });
-        return { id: inserted.id, created: true, passwordReset: false, disabled: false };
-      }
-      const existing = (await firstRow(em, sql<{ id: string; disabled: boolean }>`select id, disabled from staff_user where email = ${normalized} for update`))!;
-      if (!options.resetPassword) return { id: existing.id, created: false, passwordReset: false, disabled: existing.disabled };
-      await affected(em, sql`update staff_user set password_hash = ${passwordHash}, updated_at = now() where id = ${existing.id}`);
-      await affected(em, sql`update staff_session set revoked_at = now(), updated_at = now() where staff_id = ${existing.id} and revoked_at is null`);
-      await recordAudit(em, { actor: SYSTEM_ACTOR, action: 'staff.password_reset', orderId: null, after: { staffId: existing.id, email: normalized }, reason: 'BOOTSTRAP_RESET_ADMIN_PASSWORD' });
-      return { id: existing.id, created: false, passwordReset: true, disabled: existing.disabled };
-    });
   }
 
   /** Whether a staff session still works (not revoked, not expired, its member not disabled). */
