@@ -1,6 +1,6 @@
-import { newId } from '../../db/base.entity.js';
-import { firstRow, sql, type EntityManager } from '../../db/sql.js';
+import type { EntityManager } from '../../db/sql.js';
 import { openOf, saleBalance } from './money-ledger.js';
+import { requestRefund, requestedAmount } from './refund.transitions.js';
 
 export const AUTOMATIC_DUPLICATE_REASON = 'automatic refund of a duplicate payment';
 
@@ -17,20 +17,16 @@ export async function requestDuplicateRefund(
 ): Promise<string | null> {
   const balance = await saleBalance(em, target.saleId);
   const open = openOf(balance);
-  const inFlight = await firstRow(
-    em,
-    sql<{ amount: number }>`
-      select coalesce(sum(amount), 0)::int as amount from order_refund where sale_id = ${target.saleId} and status = 'requested'`,
-  );
-  const amount = open - (inFlight?.amount ?? 0);
-  if (amount <= 0) return null;
-  const row = await firstRow(
-    em,
-    sql<{ id: string }>`
-      insert into order_refund (id, created_at, updated_at, order_id, attempt_id, sale_id, kind, amount, currency, status, staff_id, reason)
-      values (${newId()}, now(), now(), ${target.orderId}, ${target.attempt.id}, ${target.saleId}, 'duplicate', ${amount}, ${balance.currency}, 'requested',
-              ${requestedBy.staffId}, ${requestedBy.reason})
-      returning id`,
-  );
-  return row!.id;
+  const amount = open - (await requestedAmount(em, { saleId: target.saleId }));
+  if (amount <= 0 || !balance.currency) return null;
+  return requestRefund(em, {
+    orderId: target.orderId,
+    attemptId: target.attempt.id,
+    saleId: target.saleId,
+    kind: 'duplicate',
+    amount,
+    currency: balance.currency,
+    staffId: requestedBy.staffId,
+    reason: requestedBy.reason,
+  });
 }

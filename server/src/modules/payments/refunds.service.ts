@@ -1,6 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Currency, RefundResult } from '@orders/shared';
-import { newId } from '../../db/base.entity.js';
 import { affected, firstRow, rows, sql } from '../../db/sql.js';
 import { badRequest, conflict, notFound } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -12,6 +11,7 @@ import { settleRefunds } from '../orders/order.transitions.js';
 import { requestDuplicateRefund } from './duplicate-refund.js';
 import { applyMovement, openOf, saleBalance, saleStateOf } from './money-ledger.js';
 import { recordPaymentEvent } from './payment-events.js';
+import { completeRefund, failRefund, requestRefund, requestedAmount } from './refund.transitions.js';
 import { findAttempt, lockOrderAndAttempt } from './attempt.repository.js';
 import { providerFailure } from './payment-outcome.js';
 
@@ -60,25 +60,23 @@ export class RefundsService {
       if (!order) throw notFound('order');
       if (!PAID_STATUSES.includes(order.status)) throw conflict(`order is ${order.status}; nothing was paid to refund`);
       if (!order.paymentTransactionId) throw conflict('the order has no PayPal sale to refund');
-      const inFlight = await firstRow(
-        tx,
-        sql<{ amount: string }>`select coalesce(sum(amount), 0)::text as amount from order_refund where order_id = ${order.id} and kind = 'order' and status = 'requested'`,
-      );
-      const remaining = order.total - order.refundedAmount - Number(inFlight?.amount ?? 0);
+      const remaining = order.total - order.refundedAmount - (await requestedAmount(tx, { orderId: order.id, kind: 'order' }));
       if (remaining <= 0) throw conflict(`nothing is left to refund on this ${order.status} order`);
       const amount = input.amount ?? remaining;
       if (amount > remaining) throw badRequest(`amount: at most ${remaining} can still be refunded`, 'amount');
       const attempt = await findAttempt(tx, { saleId: order.paymentTransactionId });
-      const row = await firstRow(
-        tx,
-        sql<{ id: string }>`
-          insert into order_refund (id, created_at, updated_at, order_id, attempt_id, sale_id, amount, currency, status, staff_id, reason)
-          values (${newId()}, now(), now(), ${order.id}, ${attempt?.id ?? null}, ${order.paymentTransactionId}, ${amount}, ${order.currency},
-                  'requested', ${actor.type === 'staff' ? actor.id : null}, ${input.reason})
-          returning id`,
-      );
+      const id = await requestRefund(tx, {
+        orderId: order.id,
+        attemptId: attempt?.id ?? null,
+        saleId: order.paymentTransactionId,
+        kind: 'order',
+        amount,
+        currency: order.currency,
+        staffId: actor.type === 'staff' ? actor.id : null,
+        reason: input.reason,
+      });
       return {
-        id: row!.id,
+        id,
         kind: 'order',
         orderId: order.id,
         saleId: order.paymentTransactionId,
@@ -205,12 +203,8 @@ export class RefundsService {
   private async fail(requested: RequestedRefund, error: unknown, actor: Actor): Promise<void> {
     const reason = error instanceof PaymentProviderError ? error.message : 'PayPal call failed';
     await this.orm.em.fork().transactional(async (tx) => {
-      const marked = await affected(
-        tx,
-        sql`update order_refund set status = 'failed', failure_reason = ${reason}, updated_at = now() where id = ${requested.id} and status = 'requested'`,
-      );
       // Someone else settled it meanwhile (a resumed request that got PayPal's answer): theirs stands.
-      if (marked === 0) return;
+      if (!(await failRefund(tx, requested.id, reason))) return;
       await recordPaymentEvent(tx, {
         source: 'provider',
         attemptId: requested.attemptId,
@@ -248,12 +242,7 @@ export class RefundsService {
         currency: refund.currency,
       });
       // Not when another path (the sweep, or the request it resumed) completed it first.
-      const claimed = await affected(
-        tx,
-        sql`update order_refund set status = 'completed', provider_refund_id = ${refund.refundId}, raw_response = ${JSON.stringify(refund.raw)}::jsonb,
-              completed_at = now(), updated_at = now() where id = ${requested.id} and status <> 'completed'`,
-      );
-      if (claimed === 0) return result(current);
+      if (!(await completeRefund(tx, requested.id, refund))) return result(current);
       const verdict = await applyMovement(
         tx,
         { saleId: requested.saleId, kind: 'refund', amount: refund.amount, currency: refund.currency, providerTxnId: refund.refundId, reason: auditReason },
