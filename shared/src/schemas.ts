@@ -52,7 +52,7 @@ export const listOrdersInput = z.strictObject({
   pageSize: z.number().int().min(1).max(100).default(20),
   /**
    * Keyset cursor from a previous page's `nextCursor`: pages stay free of duplicates and gaps
-   * while new orders arrive. Without it, `page` is an offset (the seed's behaviour).
+   * while new orders arrive. Without it, `page` is an offset, as `orders.list` paged before cursors existed.
    */
   cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/, 'is not a cursor this server issued').optional(),
 });

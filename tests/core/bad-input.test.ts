@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CUSTOMER_SCOPES, type ApiKeyScope, type Customer } from '@orders/shared';
-import { DomainError } from '@orders/server/errors.js';
-import type { Principal } from '@orders/server/modules/staff/staff.service.js';
-import { createHarness, customer, type TestHarness } from '@orders/server/testing/harness.js';
+import { DomainError } from '@orders/server/errors.ts';
+import type { Principal } from '@orders/server/modules/staff/staff.service.ts';
+import { createHarness, customer, type TestHarness } from '@orders/server/testing/harness.ts';
 
 /*
  * Every row is one bad call through createCaller. Each must fail with exactly the expected tRPC

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Customer } from '@orders/shared';
-import { createHarness, customer, type TestHarness } from '@orders/server/testing/harness.js';
+import { createHarness, customer, type TestHarness } from '@orders/server/testing/harness.ts';
 
 let h: TestHarness;
 beforeAll(async () => {
@@ -158,7 +158,7 @@ describe('orders.list paging while orders keep arriving', () => {
     expect(totals.at(-1)).toBeGreaterThan(totals[0]!);
   });
 
-  it('without a cursor, `page` is an offset and the result has the seed’s { items, page, pageSize, total } shape', async () => {
+  it('without a cursor, `page` is an offset and the result keeps its original { items, page, pageSize, total } shape', async () => {
     const api = h.serviceCaller();
     const all = await idsNewestFirst();
     const page2 = await api.orders.list({ customer: pager, page: 2, pageSize: PAGE });

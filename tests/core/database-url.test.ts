@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { createOrdersClient } from '@orders/shared';
-import { loadConfig } from '@orders/server/config.js';
-import { startServer, type RunningServer } from '@orders/server/server.js';
-import { TABLES } from '@orders/server/testing/harness.js';
+import { loadConfig } from '@orders/server/config.ts';
+import { startServer, type RunningServer } from '@orders/server/server.ts';
+import { TABLES } from '@orders/server/testing/harness.ts';
 
 /*
  * DATABASE_URL pointing at an existing PostgreSQL (the machine's own, trust auth) instead of the

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { CUSTOMER_SCOPES, createOrdersClient } from '@orders/shared';
-import { loadConfig } from '@orders/server/config.js';
-import { startServer, type RunningServer } from '@orders/server/server.js';
-import { TABLES } from '@orders/server/testing/harness.js';
-import { createTestDatabase, type TestDatabase } from '@orders/server/testing/test-database.js';
+import { loadConfig } from '@orders/server/config.ts';
+import { startServer, type RunningServer } from '@orders/server/server.ts';
+import { TABLES } from '@orders/server/testing/harness.ts';
+import { createTestDatabase, type TestDatabase } from '@orders/server/testing/test-database.ts';
 
 /* The real server on a loopback port, and the published client over real HTTP. */
 

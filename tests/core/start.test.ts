@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrdersClient } from '@orders/shared';
-import { freePort } from '@orders/server/db/embedded-postgres.js';
+import { freePort } from '@orders/server/db/embedded-postgres.ts';
 
 /* `npm start` as a user runs it: the real entry point in its own process, embedded PostgreSQL under DATA_DIR. */
 

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CORPUS_DIR, loadIpnCorpus, loadManifest, loadWebhookCorpus, rewriteIpn } from './corpus.js';
+import { CORPUS_DIR, loadIpnCorpus, loadManifest, loadWebhookCorpus, rewriteIpn } from './corpus.ts';
 
 const isAscii = (b: Buffer): boolean => b.every((c) => c < 0x80);
 
