@@ -13,6 +13,7 @@ import { newId } from '../../db/base.entity.js';
 import { firstRow, iso, rows, sql } from '../../db/sql.js';
 import { badRequest, conflict, notFound } from '../../errors.js';
 import { recordAudit, type Actor } from '../audit/audit.service.js';
+import { UUID_SOURCE } from '../../ids.js';
 import { decodeCursor, encodeCursor } from '../backoffice/keyset-cursor.js';
 import { ASSERTED_PAYMENT_STATUS, PAID_STATUSES } from '../orders/order-state.js';
 import type { FlagKind } from '../payments/payment-events.js';
@@ -142,7 +143,7 @@ function toDiscrepancy(row: DiscrepancyRow): Discrepancy {
   return { ...row, detectedAt: iso(row.detectedAt) };
 }
 
-const DISCREPANCY_ID = /^([a-z_]+):([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+const DISCREPANCY_ID = new RegExp(`^([a-z_]+):(${UUID_SOURCE})$`);
 
 export class ReconciliationService {
   constructor(private readonly orm: MikroORM) {}
