@@ -104,6 +104,7 @@ export async function startServer(
         receiverEmail: paypal.receiverEmail,
         ipnVerifyUrl: paypal.ipnVerifyUrl,
         executeClaimMs: 2 * config.paypal.timeoutMs,
+        ipnVerifyTimeoutMs: config.paypal.ipnVerifyTimeoutMs,
       },
       webhooks: { webhookId: paypal.webhookId },
       refundDuplicates: config.paypal.refundDuplicates,

@@ -1,8 +1,24 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager, InferKyselyDB } from '@mikro-orm/postgresql';
 import type { RawBuilder } from 'kysely';
+import type { entities } from './orm.js';
 
 export { sql } from 'kysely';
 export type { EntityManager };
+
+/*
+ * The rule for queries: a repository reads through `db(em)`, Kysely typed from the entities, so a
+ * column or table that does not exist (or has another type) is a compile error. A hand-written
+ * `sql` statement stays only where the database must decide a race — a conditional update, a row
+ * or advisory lock, `on conflict` — and types its rows from the repository's typed row.
+ */
+
+/** The tables and columns of every entity, as Kysely sees them (snake_case, as in the database). */
+export type Database = InferKyselyDB<(typeof entities)[number]>;
+
+/** Kysely over the entities, inside the entity manager's transaction when there is one. */
+export function db(em: EntityManager) {
+  return em.getKysely<Database>();
+}
 
 /**
  * Runs a parameterised statement on the entity manager's connection, inside its transaction when

@@ -50,7 +50,7 @@ export async function createHarness(): Promise<TestHarness> {
     queue,
     logger,
     // No HTTP listener in this harness: PayPal is given an address nothing answers on.
-    payments: { publicBaseUrl: () => 'http://127.0.0.1:9', receiverEmail: paypal.receiverEmail, ipnVerifyUrl: paypal.ipnVerifyUrl, executeClaimMs: 10_000 },
+    payments: { publicBaseUrl: () => 'http://127.0.0.1:9', receiverEmail: paypal.receiverEmail, ipnVerifyUrl: paypal.ipnVerifyUrl, executeClaimMs: 10_000, ipnVerifyTimeoutMs: 10_000 },
     webhooks: { webhookId: paypal.webhookId },
     refundDuplicates: true,
   });

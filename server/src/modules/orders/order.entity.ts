@@ -24,9 +24,9 @@ export const Order = defineEntity({
     customerId: p.string().length(200),
     cart: () => p.oneToOne(Cart).owner().unique('order_cart_unique'),
     status: p.string().length(32),
-    /** Seed name: the status of the payment as last learned from the provider. */
+    /** The payment's status as last learned (completed, pending, refunded, … or `asserted` when a service said it was paid): the SPEC's name. */
     paymentStatus: p.string().length(32).nullable(),
-    /** Seed name: the PayPal sale id once paid. */
+    /** The PayPal sale id once paid (the SPEC's name; `orders.get` returns it as paymentTransactionId). */
     paymentTransactionId: p.string().length(64).nullable().unique('order_payment_transaction_id_unique'),
     total: p.integer(),
     currency: p.string().length(3),

@@ -7,7 +7,7 @@ import { recordAudit, type Actor } from '../audit/audit.service.js';
 import { decodeCursor, encodeCursor } from '../backoffice/keyset-cursor.js';
 import { loadLines, lockOwnedCart } from '../carts/carts.service.js';
 import { cancelOpenAttempts } from '../payments/attempt.transitions.js';
-import { ORDER_COLUMNS, findOrder, findOwnedOrder, orderLines, toOrderDto, type OrderRow } from './order.repository.js';
+import { ORDER_COLUMNS, customerOrders, findOrder, findOwnedOrder, orderLines, toOrderDto, type OrderRow } from './order.repository.js';
 import { ASSERTED_PAYMENT_STATUS, PAID_STATUSES } from './order-state.js';
 import { reserveStock, transitionToPaid, transitionToUnpaidEnd } from './order.transitions.js';
 
@@ -57,27 +57,14 @@ export class OrdersService {
     return toOrderDto(order, lines, frozen);
   }
 
-  /** Newest first, from the (customer_type, customer_id, created_at, id) index. */
+  /** Newest first; by `page`, or by `cursor` (stable while orders arrive). */
   async list(customer: Customer, page: number, pageSize: number, cursor?: string) {
-    const em = this.orm.em.fork();
     const after = cursor === undefined ? undefined : decodeCursor(cursor, LIST_ORDERING, 'timestamp');
-    const position = after
-      ? sql`and (o.created_at, o.id) < (${after.key}::timestamptz, ${after.id}::uuid)`
-      : sql``;
-    const offset = after ? 0 : (page - 1) * pageSize;
-    const [items, count] = await Promise.all([
-      rows(
-        em,
-        sql<OrderRow>`select ${ORDER_COLUMNS} from "order" o
-                       where o.customer_type = ${customer.type} and o.customer_id = ${customer.id} ${position}
-                       order by o.created_at desc, o.id desc limit ${pageSize} offset ${offset}`,
-      ),
-      firstRow(
-        em,
-        sql<{ total: string }>`select count(*) as total from "order"
-                                where customer_type = ${customer.type} and customer_id = ${customer.id}`,
-      ),
-    ]);
+    const { items, total } = await customerOrders(this.orm.em.fork(), customer, {
+      limit: pageSize,
+      offset: after ? 0 : (page - 1) * pageSize,
+      ...(after ? { after: { createdAt: String(after.key), id: after.id } } : {}),
+    });
     const last = items.length === pageSize ? items[items.length - 1] : undefined;
     return {
       items: items.map((o) => {
@@ -86,7 +73,7 @@ export class OrdersService {
       }),
       page,
       pageSize,
-      total: Number(count?.total ?? 0),
+      total,
       // PostgreSQL's own timestamp text: a JS Date would round microseconds away and skip rows.
       nextCursor: last ? encodeCursor(LIST_ORDERING, { key: String(last.createdAt), id: last.id }) : null,
     };
@@ -112,7 +99,7 @@ export class OrdersService {
     });
   }
 
-  /** Seed `process_order_to_paid`: idempotent; the second call changes nothing. */
+  /** `payments.processOrderToPaid` (scope payments:settle): paid on the caller's word, idempotent; listed in reconciliation until PayPal's capture is recorded. */
   async processOrderToPaid(orderId: string, actor: Actor): Promise<OrderDto & { changed: boolean }> {
     return this.orm.em.fork().transactional(async (em) => {
       const { changed, order } = await transitionToPaid(em, orderId, { actor, reason: 'processOrderToPaid', paymentStatus: ASSERTED_PAYMENT_STATUS });

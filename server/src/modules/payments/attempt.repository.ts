@@ -1,35 +1,43 @@
 import type { AttemptStatus, Currency } from '@orders/shared';
-import { firstRow, sql, type EntityManager } from '../../db/sql.js';
+import { db, firstRow, sql, type EntityManager } from '../../db/sql.js';
 import { notFound } from '../../errors.js';
 import { ORDER_COLUMNS, type OrderRow } from '../orders/order.repository.js';
 
 /** Payment attempts as the payments module reads them; the status is written only by attempt.transitions.ts. */
-export interface AttemptRow {
-  id: string;
-  orderId: string;
-  status: AttemptStatus;
-  amount: number;
-  currency: Currency;
-  externalId: string | null;
-  saleId: string | null;
-  saleState: string | null;
-  approvalUrl: string | null;
-  returnUrl: string | null;
-  cancelUrl: string | null;
-  payerId: string | null;
-  createdAt: string;
+/** An attempt's columns under the names the code uses, checked against the entity by the typed builder. */
+const ATTEMPT_SELECTION = [
+  'a.id',
+  'a.order_id as orderId',
+  'a.status',
+  'a.amount',
+  'a.currency',
+  'a.external_id as externalId',
+  'a.sale_id as saleId',
+  'a.sale_state as saleState',
+  'a.approval_url as approvalUrl',
+  'a.return_url as returnUrl',
+  'a.cancel_url as cancelUrl',
+  'a.payer_id as payerId',
+  'a.created_at as createdAt',
+] as const;
+
+function selectAttempts(em: EntityManager) {
+  return db(em).selectFrom('order_payment_attempt as a').select(ATTEMPT_SELECTION).$narrowType<{ status: AttemptStatus; currency: Currency }>();
 }
 
+export type AttemptRow = NonNullable<Awaited<ReturnType<ReturnType<typeof selectAttempts>['executeTakeFirst']>>>;
+
+/** The same columns for the statements that decide races (row locks, conditional updates): `returning ${ATTEMPT_COLUMNS}`. */
 export const ATTEMPT_COLUMNS = sql`a.id, a.order_id as "orderId", a.status, a.amount, a.currency, a.external_id as "externalId",
   a.sale_id as "saleId", a.sale_state as "saleState", a.approval_url as "approvalUrl", a.return_url as "returnUrl",
   a.cancel_url as "cancelUrl", a.payer_id as "payerId", a.created_at as "createdAt"`;
 
-export async function findAttempt(em: EntityManager, where: { id?: string; externalId?: string; saleId?: string }) {
-  if (where.id) return firstRow(em, sql<AttemptRow>`select ${ATTEMPT_COLUMNS} from order_payment_attempt a where a.id = ${where.id}`);
-  if (where.externalId) {
-    return firstRow(em, sql<AttemptRow>`select ${ATTEMPT_COLUMNS} from order_payment_attempt a where a.external_id = ${where.externalId}`);
-  }
-  if (where.saleId) return firstRow(em, sql<AttemptRow>`select ${ATTEMPT_COLUMNS} from order_payment_attempt a where a.sale_id = ${where.saleId}`);
+/** The attempt with this id, PayPal payment id or sale id. */
+export async function findAttempt(em: EntityManager, where: { id?: string; externalId?: string; saleId?: string }): Promise<AttemptRow | undefined> {
+  const query = selectAttempts(em);
+  if (where.id) return query.where('a.id', '=', where.id).executeTakeFirst();
+  if (where.externalId) return query.where('a.external_id', '=', where.externalId).executeTakeFirst();
+  if (where.saleId) return query.where('a.sale_id', '=', where.saleId).executeTakeFirst();
   return undefined;
 }
 
@@ -54,5 +62,5 @@ export async function lockOrderAndAttempt(em: EntityManager, attemptId: string):
 
 /** The attempt as it is now, inside the caller's transaction. */
 export async function refreshedAttempt(em: EntityManager, attemptId: string): Promise<AttemptRow> {
-  return (await firstRow(em, sql<AttemptRow>`select ${ATTEMPT_COLUMNS} from order_payment_attempt a where a.id = ${attemptId}`))!;
+  return (await findAttempt(em, { id: attemptId }))!;
 }

@@ -8,7 +8,7 @@ import { recordPaymentEvent, type FlagKind, type Processing } from './payment-ev
 import { applyPaymentOutcome, type AppliedOutcome } from './payment-outcome.js';
 import type { PaymentsDeps } from './payments.deps.js';
 
-/** Seed `update_attempt_to_pay`: a caller reports an outcome; amount and currency must match. */
+/** `payments.updateAttempt` (scope payments:settle): a caller reports an outcome; amount and currency must match. */
 export async function updateAttempt(deps: PaymentsDeps, 
   input: { externalId: string; status: AttemptStatus; amount: number; currency: Currency },
   actor: Actor,

@@ -28,7 +28,7 @@ export function withQuery(url: string, params: Record<string, string>): string {
 }
 
 /**
- * Seed `attempt_to_pay_for_order`: a new attempt (superseding the order's open ones), then a PayPal
+ * `payments.attemptToPay`: a new attempt (superseding the order's open ones), then a PayPal
  * payment created with the attempt id as PayPal-Request-Id, so a retried call cannot pay twice.
  */
 export async function attemptToPay(deps: PaymentsDeps, 

@@ -42,7 +42,7 @@ export async function processIpn(deps: PaymentsDeps, eventId: string): Promise<P
   const em = deps.orm.em.fork();
   const event = await pendingNotification(em, eventId, 'ipn');
   if (typeof event === 'string') return event;
-  const verdict = await verifyIpn(deps.config.ipnVerifyUrl, event.rawBody);
+  const verdict = await verifyIpn(deps.config.ipnVerifyUrl, event.rawBody, deps.config.ipnVerifyTimeoutMs);
   if (verdict === 'INVALID') {
     await finishNotification(em, eventId, 'invalid', 'ignored', 'PayPal answered INVALID: not from PayPal or altered');
     return 'ignored';

@@ -13,6 +13,8 @@ export interface PaymentsConfig {
    * longer than PayPal's execute call can take (PAYPAL_TIMEOUT_MS), so a crashed one frees it.
    */
   executeClaimMs: number;
+  /** PAYPAL_IPN_VERIFY_TIMEOUT_MS: how long one `_notify-validate` postback may take before the job retries. */
+  ipnVerifyTimeoutMs: number;
 }
 
 export interface IpnQueue {
