@@ -85,7 +85,8 @@ export async function startServer(
     const databaseWatch = new DatabaseWatch(() => orm.em.fork().getConnection().execute('select 1'), logger.child({ component: 'database' }));
     databaseWatch.start();
     cleanups.push(async () => databaseWatch.stop());
-    const paypal = await setupPaypal(config.paypal, logger);
+    // In simulator mode the simulator keeps its state in this database (schema paypal_sim).
+    const paypal = await setupPaypal(config.paypal, logger, { databaseUrl: directUrl! });
     cleanups.push(() => paypal.close());
     const queue = await JobQueue.start(directUrl!, logger, { poolMax: config.pools.jobQueueMax, absorbError: () => databaseWatch.absorb('job queue') });
     cleanups.push(() => queue.stop());
@@ -102,7 +103,10 @@ export async function startServer(
       payments: {
         publicBaseUrl: () => publicBaseUrl!,
         receiverEmail: paypal.receiverEmail,
-        ipnVerifyUrl: paypal.ipnVerifyUrl,
+        // The mounted simulator's postback address is known once this server listens.
+        get ipnVerifyUrl() {
+          return paypal.ipnVerifyUrl;
+        },
         executeClaimMs: 2 * config.paypal.timeoutMs,
         ipnVerifyTimeoutMs: config.paypal.ipnVerifyTimeoutMs,
       },
@@ -124,6 +128,7 @@ export async function startServer(
     if (services.webhooks.enabled) await registerPaypalWebhookRoute(http, services.webhooks);
     await registerBackofficeExport(http, services, logger);
     await registerBackofficeStatic(http, { root: options.backofficeWebDir });
+    await paypal.mount(http);
     cleanups.push(() => http.close());
     // Closed before HTTP (cleanups run in reverse): live subscriptions end, so closing HTTP never waits on them.
     await services.orderChanges.start();
@@ -133,6 +138,7 @@ export async function startServer(
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://${config.host}:${port}`;
     publicBaseUrl ??= url;
+    paypal.listening({ localUrl: url, publicBaseUrl });
     paypal.connectWebhook(`${publicBaseUrl}/paypal/webhook`);
     if (options.workers !== false) {
       await queue.work({

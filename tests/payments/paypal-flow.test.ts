@@ -25,7 +25,7 @@ describe('PayPal purchase end to end', () => {
     const { customer, order } = await pendingOrder(env.client);
     const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
     expect(attempt.externalId).toMatch(/^PAY(ID)?-/);
-    expect(attempt.approvalUrl).toContain(`${env.sim.baseUrl}/cgi-bin/webscr?cmd=_express-checkout&token=EC-`);
+    expect(attempt.approvalUrl).toContain(`${env.sim.pagesUrl}/cgi-bin/webscr?cmd=_express-checkout&token=EC-`);
 
     // The approval page a buyer would see renders the order total.
     const page = await fetch(attempt.approvalUrl).then((r) => r.text());

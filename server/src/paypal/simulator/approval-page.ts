@@ -2,6 +2,8 @@ import { formatMoney } from '@orders/shared';
 import type { SimPayment } from './store.js';
 
 export const DECISION_PATH = '/checkoutnow/decision';
+/** Relative to the approval page (…/cgi-bin/webscr), so it holds wherever the simulator is mounted. */
+const DECISION_ACTION = `..${DECISION_PATH}`;
 
 const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
@@ -37,7 +39,7 @@ export function renderApprovalPage(payment: SimPayment, merchant: string): strin
     )
     .join('');
   const button = (action: string, label: string) =>
-    `<form method="post" action="${DECISION_PATH}">
+    `<form method="post" action="${DECISION_ACTION}">
       <input type="hidden" name="token" value="${escapeHtml(payment.token)}">
       <input type="hidden" name="action" value="${action}">
       <button class="${action}" type="submit">${label}</button></form>`;

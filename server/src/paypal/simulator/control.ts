@@ -129,75 +129,81 @@ export function hasControlToken(header: string | undefined, token: string): bool
   return presented !== undefined && timingSafeEqual(digest(presented), digest(token));
 }
 
+const isLoopback = (address: string | undefined) =>
+  address !== undefined && (address === '::1' || /^(::ffff:)?127\./.test(address));
+
 /**
  * The control API over HTTP (JSON), for a test driving a simulator that runs in another process.
  * It approves payments and makes IPNs "genuine", so every call needs `Authorization: Bearer <token>`
  * (the token the simulator was started with). Checked on the route Fastify matched, after decoding.
  */
-export function registerControlRoutes(app: FastifyInstance, control: SimulatorControl, token: string): void {
-  app.addHook('onRequest', async (req, reply) => {
-    if (!req.routeOptions.url?.startsWith('/_sim/')) return;
-    if (!hasControlToken(req.headers.authorization, token)) return reply.code(401).send({ error: 'the simulator control API needs its token' });
-  });
-  app.post('/_sim/approve', async (req) => {
-    const { paymentId, action } = schemas.approve.parse(req.body);
-    return control.approve(paymentId, action);
-  });
-  app.post('/_sim/fail-next', async (req, reply) => {
-    control.failNext(schemas.failNext.parse(req.body));
-    return reply.code(204).send();
-  });
-  app.post('/_sim/latency', async (req, reply) => {
-    control.setLatency(schemas.latency.parse(req.body).ms);
-    return reply.code(204).send();
-  });
-  app.post('/_sim/pending-sales', async (req, reply) => {
-    control.setPendingSales(schemas.pendingSales.parse(req.body).enabled);
-    return reply.code(204).send();
-  });
-  app.post('/_sim/sales/:saleId/:action', async (req, reply) => {
-    const { saleId, action } = schemas.saleParams.parse(req.params);
-    control[saleActions[action]](saleId);
-    return reply.code(204).send();
-  });
-  app.post('/_sim/ipn/mode', async (req, reply) => {
-    control.setIpnMode(schemas.dispatchMode.parse(req.body));
-    return reply.code(204).send();
-  });
-  app.post('/_sim/ipn/flush', async (_req, reply) => {
-    control.flushIpns();
-    return reply.code(204).send();
-  });
-  app.post('/_sim/ipn/send', async (req) => {
-    const { fields, notifyUrl } = schemas.sendIpn.parse(req.body);
-    return control.sendIpn(fields, notifyUrl);
-  });
-  app.post('/_sim/ipn/settle', async (_req, reply) => {
-    await control.settleIpns();
-    return reply.code(204).send();
-  });
-  app.get('/_sim/ipn/log', async () => control.ipnLog());
-  app.post('/_sim/webhooks', async (req) => {
-    const { url, id } = schemas.registerWebhook.parse(req.body);
-    return control.registerWebhook(url, id);
-  });
-  app.post('/_sim/webhooks/mode', async (req, reply) => {
-    control.setWebhookMode(schemas.dispatchMode.parse(req.body));
-    return reply.code(204).send();
-  });
-  app.post('/_sim/webhooks/flush', async (_req, reply) => {
-    control.flushWebhooks();
-    return reply.code(204).send();
-  });
-  app.post('/_sim/webhooks/send', async (req) => control.sendWebhook(schemas.sendWebhook.parse(req.body).event));
-  app.post('/_sim/webhooks/settle', async (_req, reply) => {
-    await control.settleWebhooks();
-    return reply.code(204).send();
-  });
-  app.get('/_sim/webhooks/log', async () => control.webhookLog());
-  app.get('/_sim/state', async () => control.getState());
-  app.post('/_sim/reset', async (_req, reply) => {
-    control.reset();
-    return reply.code(204).send();
+export function registerControlRoutes(parent: FastifyInstance, control: SimulatorControl, token: string, options: { loopbackOnly: boolean } = { loopbackOnly: false }): void {
+  // A scope of its own: these hooks see only the control routes, whatever prefix the simulator is under.
+  void parent.register(async (app) => {
+    app.addHook('onRequest', async (req, reply) => {
+      if (options.loopbackOnly && !isLoopback(req.socket.remoteAddress)) return reply.code(403).send({ error: 'the simulator control API answers loopback callers only' });
+      if (!hasControlToken(req.headers.authorization, token)) return reply.code(401).send({ error: 'the simulator control API needs its token' });
+    });
+    app.post('/_sim/approve', async (req) => {
+      const { paymentId, action } = schemas.approve.parse(req.body);
+      return control.approve(paymentId, action);
+    });
+    app.post('/_sim/fail-next', async (req, reply) => {
+      control.failNext(schemas.failNext.parse(req.body));
+      return reply.code(204).send();
+    });
+    app.post('/_sim/latency', async (req, reply) => {
+      control.setLatency(schemas.latency.parse(req.body).ms);
+      return reply.code(204).send();
+    });
+    app.post('/_sim/pending-sales', async (req, reply) => {
+      control.setPendingSales(schemas.pendingSales.parse(req.body).enabled);
+      return reply.code(204).send();
+    });
+    app.post('/_sim/sales/:saleId/:action', async (req, reply) => {
+      const { saleId, action } = schemas.saleParams.parse(req.params);
+      control[saleActions[action]](saleId);
+      return reply.code(204).send();
+    });
+    app.post('/_sim/ipn/mode', async (req, reply) => {
+      control.setIpnMode(schemas.dispatchMode.parse(req.body));
+      return reply.code(204).send();
+    });
+    app.post('/_sim/ipn/flush', async (_req, reply) => {
+      control.flushIpns();
+      return reply.code(204).send();
+    });
+    app.post('/_sim/ipn/send', async (req) => {
+      const { fields, notifyUrl } = schemas.sendIpn.parse(req.body);
+      return control.sendIpn(fields, notifyUrl);
+    });
+    app.post('/_sim/ipn/settle', async (_req, reply) => {
+      await control.settleIpns();
+      return reply.code(204).send();
+    });
+    app.get('/_sim/ipn/log', async () => control.ipnLog());
+    app.post('/_sim/webhooks', async (req) => {
+      const { url, id } = schemas.registerWebhook.parse(req.body);
+      return control.registerWebhook(url, id);
+    });
+    app.post('/_sim/webhooks/mode', async (req, reply) => {
+      control.setWebhookMode(schemas.dispatchMode.parse(req.body));
+      return reply.code(204).send();
+    });
+    app.post('/_sim/webhooks/flush', async (_req, reply) => {
+      control.flushWebhooks();
+      return reply.code(204).send();
+    });
+    app.post('/_sim/webhooks/send', async (req) => control.sendWebhook(schemas.sendWebhook.parse(req.body).event));
+    app.post('/_sim/webhooks/settle', async (_req, reply) => {
+      await control.settleWebhooks();
+      return reply.code(204).send();
+    });
+    app.get('/_sim/webhooks/log', async () => control.webhookLog());
+    app.get('/_sim/state', async () => control.getState());
+    app.post('/_sim/reset', async (_req, reply) => {
+      control.reset();
+      return reply.code(204).send();
+    });
   });
 }

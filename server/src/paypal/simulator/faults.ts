@@ -59,9 +59,11 @@ export class FaultInjector {
  * Applies latency and pending failures to every PayPal-facing request (never to /_sim/*), before
  * authentication — a real outage does not care whether the caller's token is valid.
  */
-export function installFaultHook(app: FastifyInstance, faults: FaultInjector, closing: AbortSignal): void {
+export function installFaultHook(app: FastifyInstance, faults: FaultInjector, closing: AbortSignal, mountPath = ''): void {
   app.addHook('onRequest', async (request, reply) => {
-    const path = request.url.split('?', 1)[0] ?? '';
+    // Rules name paths as the simulator knows them, wherever it is mounted.
+    const fullPath = request.url.split('?', 1)[0] ?? '';
+    const path = mountPath && fullPath.startsWith(`${mountPath}/`) ? fullPath.slice(mountPath.length) : fullPath;
     if (path.startsWith('/_sim/')) return;
     if (faults.latencyMs > 0) {
       try {

@@ -27,7 +27,7 @@ export interface IpnLogEntry {
 export class IpnDispatcher extends NotificationDispatcher<IpnLogEntry> {
   private genuineBodies = new Set<string>();
 
-  constructor(options: DispatcherOptions) {
+  constructor(options: DispatcherOptions, saved: { id: string; body: unknown }[] = []) {
     super(
       {
         name: 'IPN',
@@ -44,7 +44,10 @@ export class IpnDispatcher extends NotificationDispatcher<IpnLogEntry> {
         logContext: (entry) => ({ txnId: entry.fields.txn_id, paymentStatus: entry.fields.payment_status }),
       },
       options,
+      'ipn_message',
     );
+    // What an earlier run sent stays genuine: its listener may verify it only after this restart.
+    for (const entry of this.restore(saved)) this.genuineBodies.add(entry.body);
   }
 
   /** `fields` as name/value pairs keeps their order, which is part of the bytes verification compares. */

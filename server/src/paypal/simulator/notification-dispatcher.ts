@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PaypalLogger } from '../logger.js';
+import { memoryOnlyJournal, type RecordKind, type SimulatorJournal } from './journal.js';
 
 /** Delivery faults PayPal shows in practice, switchable per notification channel. */
 export interface DispatchMode {
@@ -44,6 +46,8 @@ export interface DispatcherOptions {
   retryDelaysMs: number[];
   attemptTimeoutMs: number;
   logger: PaypalLogger;
+  /** Where each message and every delivery attempt is written down; nothing is kept by default. */
+  journal?: SimulatorJournal;
 }
 
 const DEFAULT_MODE: DispatchMode = { duplicates: 0, outOfOrder: false, paused: false };
@@ -60,23 +64,33 @@ export class NotificationDispatcher<E extends DispatchedEntry> {
   /** Per listener, so one slow listener does not reorder or delay another's messages. */
   private sendOrder = new Map<string, Promise<void>>();
   private lifetime = new AbortController();
+  /** Each message's key in the journal. */
+  private ids = new WeakMap<E, string>();
+  protected readonly journal: SimulatorJournal;
 
   constructor(
     private readonly format: NotificationFormat<E>,
     private readonly options: DispatcherOptions,
-  ) {}
+    /** The journal's name for this channel's messages. */
+    private readonly kind: RecordKind,
+  ) {
+    this.journal = options.journal ?? memoryOnlyJournal;
+  }
 
   /** Logs the entry and releases (or holds) it according to the mode; returns a copy. */
   protected dispatch(entry: E): E {
     this.log.push(entry);
+    this.ids.set(entry, randomUUID());
     if (this.mode.paused || (this.mode.outOfOrder && this.held.length === 0)) {
       entry.held = true;
       this.held.push(entry);
+      this.save(entry);
     } else if (this.mode.outOfOrder) {
       this.release([entry, ...this.takeHeld().reverse()]);
     } else {
       this.release([entry]);
     }
+    if (!entry.held) this.save(entry);
     return structuredClone(entry);
   }
 
@@ -102,6 +116,37 @@ export class NotificationDispatcher<E extends DispatchedEntry> {
     return structuredClone(this.log);
   }
 
+  /** Messages an earlier run logged, back in the log (in order); `resume()` sends what they still owe. */
+  protected restore(saved: { id: string; body: unknown }[]): E[] {
+    const entries = saved.map(({ id, body }) => {
+      const entry = body as E;
+      this.ids.set(entry, id);
+      this.log.push(entry);
+      return entry;
+    });
+    return entries;
+  }
+
+  /**
+   * After a restart: every message that was held, queued or still being resent when the last run
+   * stopped goes out again — a restart is one more resend, then the remaining schedule follows.
+   */
+  resume(): void {
+    const signal = this.lifetime.signal;
+    for (const entry of this.log) {
+      const unfinished = entry.deliveries.filter((d) => d.state === 'sending' || d.state === 'retrying');
+      if (entry.held || entry.deliveries.length === 0) {
+        entry.held = false;
+        this.release([entry]);
+      } else if (unfinished.length > 0) {
+        const done = Promise.all(unfinished.map((delivery) => this.deliver(entry, delivery.copy, signal, delivery).finished))
+          .then(() => undefined)
+          .finally(() => this.inFlight.delete(done));
+        this.inFlight.add(done);
+      }
+    }
+  }
+
   /** Resolves once every released message is delivered or given up (held ones are not waited for). */
   async settle(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
@@ -110,6 +155,7 @@ export class NotificationDispatcher<E extends DispatchedEntry> {
   reset(): void {
     this.lifetime.abort();
     this.lifetime = new AbortController();
+    this.journal.clear([this.kind]);
     this.log = [];
     this.held = [];
     this.mode = { ...DEFAULT_MODE };
@@ -150,34 +196,48 @@ export class NotificationDispatcher<E extends DispatchedEntry> {
     }
   }
 
-  private deliver(entry: E, copy: number, signal: AbortSignal) {
-    const delivery: Delivery = { copy, state: 'sending', attempts: [] };
-    entry.deliveries.push(delivery);
+  /** Writes the entry down as it is now (deliveries included). */
+  protected save(entry: E): void {
+    const id = this.ids.get(entry);
+    if (id) this.journal.save(this.kind, id, entry);
+  }
+
+  private deliver(entry: E, copy: number, signal: AbortSignal, resumed?: Delivery) {
+    const delivery: Delivery = resumed ?? { copy, state: 'sending', attempts: [] };
+    if (!resumed) {
+      entry.deliveries.push(delivery);
+      this.save(entry);
+    }
     let markFirstAttempt = () => {};
     const firstAttempt = new Promise<void>((resolve) => (markFirstAttempt = resolve));
     const finished = (async () => {
       try {
-        for (let retry = 0; ; retry++) {
+        // A resumed delivery goes on where its schedule stopped: its earlier attempts count.
+        for (let retry = delivery.attempts.length; ; retry++) {
+          delivery.state = 'sending';
           const attempt = await this.post(entry, signal);
           delivery.attempts.push(attempt);
           markFirstAttempt();
           if (attempt.status !== undefined && this.format.accepted(attempt.status)) {
             delivery.state = 'delivered';
+            this.save(entry);
             return;
           }
           const delay = this.options.retryDelaysMs[retry];
           const context = { ...this.format.logContext(entry), ...attempt };
           if (delay === undefined) {
             delivery.state = 'failed';
+            this.save(entry);
             this.options.logger.warn(context, `paypal simulator: ${this.format.name} not accepted, giving up`);
             return;
           }
           this.options.logger.info({ ...context, retryInMs: delay }, `paypal simulator: ${this.format.name} not accepted, will resend`);
           delivery.state = 'retrying';
+          this.save(entry);
           await sleep(delay, undefined, { signal });
-          delivery.state = 'sending';
         }
       } catch {
+        // Not written down: to the journal the delivery is still owed, and the next run resumes it.
         delivery.state = 'abandoned';
       } finally {
         markFirstAttempt();

@@ -4,14 +4,16 @@ import type { SimPayment, SimRefund, SimSale, SimulatorStore } from './store.js'
 /** Renders stored state as PayPal's v1 JSON resources, links pointing back at this simulator. */
 export class ResourceRenderer {
   constructor(
-    /** Known only once the server listens, hence read per request. */
+    /** Where the REST API is; known only once the server listens, hence read per request. */
     private readonly getBaseUrl: () => string,
     private readonly store: SimulatorStore,
     private readonly receiverEmail: string,
+    /** Where buyers' browsers reach the approval pages (the REST API's base unless the simulator is mounted elsewhere). */
+    private readonly getPagesUrl: () => string = getBaseUrl,
   ) {}
 
   approvalUrl(payment: SimPayment): string {
-    return `${this.getBaseUrl()}/cgi-bin/webscr?cmd=_express-checkout&token=${payment.token}`;
+    return `${this.getPagesUrl()}/cgi-bin/webscr?cmd=_express-checkout&token=${payment.token}`;
   }
 
   payment(payment: SimPayment) {

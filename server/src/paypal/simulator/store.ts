@@ -13,6 +13,7 @@ import {
   validationError,
 } from './errors.js';
 import { newAccessToken, newCheckoutToken, newPayerId, newPaymentId, newTransactionId } from './ids.js';
+import { memoryOnlyJournal, type JournalContents, type SimulatorJournal } from './journal.js';
 import type { ValidPaymentRequest } from './validate-payment.js';
 
 export type BuyerAction = 'approve' | 'decline' | 'cancel';
@@ -79,17 +80,21 @@ const TOKEN_LIFETIME_SECONDS = 32_400;
 /** PayPal's timestamp style: ISO 8601 in UTC without milliseconds. */
 export const paypalTime = (date = new Date()) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-/** All simulated PayPal state of one simulator instance; every instance owns its own. */
+interface Account {
+  buyer: Buyer;
+  merchantId: string;
+  pendingSales: boolean;
+}
+
+/**
+ * All simulated PayPal state of one simulator instance; every instance owns its own. It works on an
+ * in-memory copy and tells its journal every change: the default journal keeps nothing, the
+ * PostgreSQL one (a simulator inside the server) keeps it across restarts.
+ */
 export class SimulatorStore {
-  readonly buyer: Buyer = {
-    payerId: newPayerId(),
-    email: 'buyer@example.com',
-    firstName: 'Test',
-    lastName: 'Buyer',
-    countryCode: 'US',
-  };
-  readonly merchantId = newPayerId();
-  pendingSales = false;
+  readonly buyer: Buyer;
+  readonly merchantId: string;
+  private pendingSalesOn = false;
 
   private payments = new Map<string, SimPayment>();
   private paymentsByToken = new Map<string, SimPayment>();
@@ -98,11 +103,50 @@ export class SimulatorStore {
   private tokens = new Map<string, number>();
   private idempotent = new Map<string, StoredResponse>();
 
-  constructor(private readonly onSaleEvent: (event: SaleEvent) => void) {}
+  constructor(
+    private readonly onSaleEvent: (event: SaleEvent) => void,
+    private readonly journal: SimulatorJournal = memoryOnlyJournal,
+    /** What the journal kept from an earlier run. */
+    saved?: JournalContents,
+  ) {
+    const account = saved?.account[0]?.body as Account | undefined;
+    this.buyer = account?.buyer ?? { payerId: newPayerId(), email: 'buyer@example.com', firstName: 'Test', lastName: 'Buyer', countryCode: 'US' };
+    this.merchantId = account?.merchantId ?? newPayerId();
+    this.pendingSalesOn = account?.pendingSales ?? false;
+    if (!account) this.saveAccount();
+    for (const { body } of saved?.payment ?? []) {
+      const payment = body as SimPayment;
+      this.payments.set(payment.id, payment);
+      this.paymentsByToken.set(payment.token, payment);
+    }
+    for (const { body } of saved?.sale ?? []) this.sales.set((body as SimSale).id, body as SimSale);
+    for (const { body } of saved?.refund ?? []) this.refunds.set((body as SimRefund).id, body as SimRefund);
+    for (const { id, body } of saved?.access_token ?? []) {
+      const expiresAt = (body as { expiresAt: number }).expiresAt;
+      if (expiresAt > Date.now()) this.tokens.set(id, expiresAt);
+    }
+    for (const { id, body } of saved?.idempotent_response ?? []) this.idempotent.set(id, body as StoredResponse);
+  }
+
+  get pendingSales(): boolean {
+    return this.pendingSalesOn;
+  }
+
+  set pendingSales(enabled: boolean) {
+    this.pendingSalesOn = enabled;
+    this.saveAccount();
+  }
+
+  /** Resolves once every change so far is as durable as the journal makes it. */
+  flush(): Promise<void> {
+    return this.journal.flush();
+  }
 
   issueToken(): { token: string; expiresIn: number } {
     const token = newAccessToken();
-    this.tokens.set(token, Date.now() + TOKEN_LIFETIME_SECONDS * 1000);
+    const expiresAt = Date.now() + TOKEN_LIFETIME_SECONDS * 1000;
+    this.tokens.set(token, expiresAt);
+    this.journal.save('access_token', token, { expiresAt });
     return { token, expiresIn: TOKEN_LIFETIME_SECONDS };
   }
 
@@ -118,6 +162,7 @@ export class SimulatorStore {
 
   remember(key: string, response: StoredResponse): void {
     this.idempotent.set(key, response);
+    this.journal.save('idempotent_response', key, response);
   }
 
   createPayment(request: ValidPaymentRequest): SimPayment {
@@ -132,6 +177,7 @@ export class SimulatorStore {
     };
     this.payments.set(payment.id, payment);
     this.paymentsByToken.set(payment.token, payment);
+    this.savePayment(payment);
     return payment;
   }
 
@@ -159,12 +205,14 @@ export class SimulatorStore {
     payment.updateTime = paypalTime();
     if (action === 'cancel') {
       payment.buyerDecision = 'cancelled';
+      this.savePayment(payment);
       const url = new URL(payment.request.cancelUrl);
       url.searchParams.append('token', payment.token);
       return url.toString();
     }
     payment.buyerDecision = action === 'approve' ? 'approved' : 'declined';
     payment.payerId = this.buyer.payerId;
+    this.savePayment(payment);
     const url = new URL(payment.request.returnUrl);
     url.searchParams.append('paymentId', payment.id);
     url.searchParams.append('token', payment.token);
@@ -203,6 +251,8 @@ export class SimulatorStore {
     payment.state = 'approved';
     payment.saleId = sale.id;
     payment.updateTime = now;
+    this.saveSale(sale);
+    this.savePayment(payment);
     this.onSaleEvent({ kind: 'sale-created', sale, payment });
     return payment;
   }
@@ -230,6 +280,8 @@ export class SimulatorStore {
     sale.refundIds.push(refund.id);
     sale.state = sale.refunded === sale.amount ? 'refunded' : 'partially_refunded';
     sale.updateTime = refund.createTime;
+    this.journal.save('refund', refund.id, refund);
+    this.saveSale(sale);
     this.onSaleEvent({ kind: 'refunded', sale, payment: this.paymentOf(sale), refund });
     return refund;
   }
@@ -279,10 +331,11 @@ export class SimulatorStore {
   }
 
   reset(): void {
-    this.pendingSales = false;
     for (const map of [this.payments, this.paymentsByToken, this.sales, this.refunds, this.tokens, this.idempotent]) {
       map.clear();
     }
+    this.journal.clear(['payment', 'sale', 'refund', 'access_token', 'idempotent_response']);
+    this.pendingSales = false;
   }
 
   private requestedRefundAmount(body: unknown, currency: Currency): number | undefined {
@@ -317,5 +370,18 @@ export class SimulatorStore {
 
   private touch(sale: SimSale): void {
     sale.updateTime = paypalTime();
+    this.saveSale(sale);
+  }
+
+  private savePayment(payment: SimPayment): void {
+    this.journal.save('payment', payment.id, payment);
+  }
+
+  private saveSale(sale: SimSale): void {
+    this.journal.save('sale', sale.id, sale);
+  }
+
+  private saveAccount(): void {
+    this.journal.save('account', 'account', { buyer: this.buyer, merchantId: this.merchantId, pendingSales: this.pendingSalesOn } satisfies Account);
   }
 }

@@ -56,6 +56,7 @@ export class WebhookDispatcher extends NotificationDispatcher<WebhookLogEntry> {
     options: DispatcherOptions,
     /** Known only once the simulator listens, hence read per event. */
     private readonly getBaseUrl: () => string,
+    saved: { registrations: { id: string; body: unknown }[]; messages: { id: string; body: unknown }[] } = { registrations: [], messages: [] },
   ) {
     super(
       {
@@ -69,13 +70,17 @@ export class WebhookDispatcher extends NotificationDispatcher<WebhookLogEntry> {
         logContext: (entry) => ({ eventId: entry.eventId, eventType: entry.eventType, webhookId: entry.webhookId }),
       },
       options,
+      'webhook_message',
     );
+    for (const { body } of saved.registrations) this.registrations.set((body as WebhookRegistration).id, body as WebhookRegistration);
+    for (const entry of this.restore(saved.messages)) this.transmissions.set(entry.transmission.transmissionId, entry);
   }
 
   /** Adds a webhook, or points an existing id at a new URL; every event type unless told otherwise. */
   register(url: string, options: { id?: string; eventTypes?: string[] } = {}): WebhookRegistration {
     const registration = { id: options.id ?? newWebhookId(), url, eventTypes: options.eventTypes ?? ['*'] };
     this.registrations.set(registration.id, registration);
+    this.journal.save('webhook', registration.id, registration);
     return { ...registration };
   }
 
