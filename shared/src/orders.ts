@@ -15,6 +15,8 @@ export interface OrderLineDto {
 /** An order without its lines: each item of `orders.list`. */
 export interface OrderSummary {
   id: string;
+  /** Sequential, for people: shown as `#1001`. The id stays the unguessable key. */
+  number: number;
   customer: Customer;
   status: OrderStatus;
   total: number;

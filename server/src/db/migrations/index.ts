@@ -4,10 +4,12 @@ import { Migration20261123141404_search_indexes } from './Migration2026112314140
 import { Migration20261130081007_ledger } from './Migration20261130081007_ledger.js';
 import { Migration20261130081452_asserted_paid_index } from './Migration20261130081452_asserted_paid_index.js';
 import { Migration20261130084334_money_out_index } from './Migration20261130084334_money_out_index.js';
+import { Migration20261130090556_order_number } from './Migration20261130090556_order_number.js';
 
 /** Every migration, in order. `npm run migration:create -w @orders/server` generates the next one. */
 export const migrations = [
   Migration20261123102440_initial, Migration20261123110626_backoffice, Migration20261123141404_search_indexes, Migration20261130081007_ledger,
   Migration20261130081452_asserted_paid_index,
   Migration20261130084334_money_out_index,
+  Migration20261130090556_order_number,
 ];

@@ -26,7 +26,7 @@ export type SearchRow = Omit<BackofficeOrderRow, 'customer'> & { customerType: C
 /** Matches above this are estimated by the planner instead of counted. */
 export const EXACT_COUNT_LIMIT = 10_000;
 
-const ROW_COLUMNS = sql`o.id, o.status, o.total, o.currency, o.refunded_amount as "refundedAmount",
+const ROW_COLUMNS = sql`o.id, o.number, o.status, o.total, o.currency, o.refunded_amount as "refundedAmount",
   o.customer_type as "customerType", o.customer_id as "customerId", o.payment_status as "paymentStatus",
   o.payment_transaction_id as "paymentTransactionId", o.created_at as "createdAt", o.updated_at as "updatedAt", o.paid_at as "paidAt"`;
 
@@ -36,6 +36,9 @@ function and(conditions: RawBuilder<unknown>[]): RawBuilder<unknown> {
 
 /** Order ids the free text names: an order or attempt id, a PayPal payment or sale id, or a payer email. */
 function textMatch(q: string): RawBuilder<unknown> {
+  // An order number as people write it: #1001 or 1001 (the unique index finds it).
+  const number = /^#?(\d{1,9})$/.exec(q);
+  if (number) return sql`o.number = ${Number(number[1])}`;
   if (isUuidIgnoringCase(q)) {
     const id = q.toLowerCase();
     return sql`o.id in (select ${id}::uuid union all select order_id from order_payment_attempt where id = ${id}::uuid)`;
@@ -141,6 +144,7 @@ export function planRows(plan: { Plan?: { 'Plan Rows'?: number } }[] | undefined
 export function toBackofficeRow(row: SearchRow): BackofficeOrderRow {
   return {
     id: row.id,
+    number: row.number,
     status: row.status,
     total: row.total,
     currency: row.currency,

@@ -47,6 +47,34 @@ export async function lockOwnedCart(em: EntityManager, customer: Customer, cartI
   return cart;
 }
 
+/**
+ * A one-call checkout's cart: created with its lines in one statement each, owned by `customer`, the
+ * lines referencing catalog products (an unknown sku is bad input, naming the item). Inside the
+ * transaction that then checks it out.
+ */
+export async function createCartWithItems(em: EntityManager, customer: Customer, items: readonly { sku: string; quantity: number }[]): Promise<string> {
+  const cartId = newId();
+  await affected(
+    em,
+    sql`insert into cart (id, created_at, updated_at, customer_type, customer_id) values (${cartId}, now(), now(), ${customer.type}, ${customer.id})`,
+  );
+  const inserted = await rows(
+    em,
+    sql<{ sku: string }>`
+      insert into cart_line (id, created_at, updated_at, cart_id, sku, quantity)
+      select gen_random_uuid(), now(), now(), ${cartId}, i.sku, i.quantity
+        from unnest(${items.map((i) => i.sku)}::text[], ${items.map((i) => i.quantity)}::int[]) as i(sku, quantity)
+        join product p on p.sku = i.sku
+      returning sku`,
+  );
+  if (inserted.length < items.length) {
+    const known = new Set(inserted.map((line) => line.sku));
+    const index = items.findIndex((item) => !known.has(item.sku));
+    throw badRequest(`items.${index}.sku: no product ${items[index]!.sku}`, `items.${index}.sku`);
+  }
+  return cartId;
+}
+
 export class CartsService {
   constructor(private readonly orm: MikroORM) {}
 

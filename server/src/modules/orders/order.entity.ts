@@ -20,6 +20,8 @@ export const Order = defineEntity({
   tableName: 'order',
   properties: {
     ...baseProperties(),
+    /** For people (`#1001`): sequential, from order_number_seq. Ids stay unguessable UUIDs. */
+    number: p.integer().defaultRaw(`nextval('order_number_seq')`).unique('order_number_unique'),
     customerType: p.string().length(16),
     customerId: p.string().length(200),
     cart: () => p.oneToOne(Cart).owner().unique('order_cart_unique'),

@@ -6,6 +6,7 @@ import { loadLines, type CartLineDto } from '../carts/carts.service.js';
 /** An order's columns under the names the code uses, checked against the entity by the typed builder. */
 const ORDER_SELECTION = [
   'o.id',
+  'o.number',
   'o.customer_type as customerType',
   'o.customer_id as customerId',
   'o.cart_id as cartId',
@@ -32,7 +33,7 @@ function selectOrders(em: EntityManager) {
 export type OrderRow = NonNullable<Awaited<ReturnType<ReturnType<typeof selectOrders>['executeTakeFirst']>>>;
 
 /** The same columns for the statements that decide races (row locks, conditional updates): `returning ${ORDER_COLUMNS}`. */
-export const ORDER_COLUMNS = sql`o.id, o.customer_type as "customerType", o.customer_id as "customerId", o.cart_id as "cartId",
+export const ORDER_COLUMNS = sql`o.id, o.number, o.customer_type as "customerType", o.customer_id as "customerId", o.cart_id as "cartId",
   o.status, o.total, o.currency, o.refunded_amount as "refundedAmount", o.payment_status as "paymentStatus",
   o.payment_transaction_id as "paymentTransactionId", o.stock_reserved as "stockReserved",
   o.created_at as "createdAt", o.updated_at as "updatedAt", o.paid_at as "paidAt"`;
@@ -91,6 +92,7 @@ export async function orderLines(em: EntityManager, order: OrderRow): Promise<{ 
 export function toOrderDto(order: OrderRow, lines: OrderLineDto[], frozen: boolean): OrderDto {
   return {
     id: order.id,
+    number: order.number,
     customer: { type: order.customerType, id: order.customerId },
     status: order.status,
     total: order.total,

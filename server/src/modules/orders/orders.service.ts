@@ -1,11 +1,11 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { maxMinorAmount, type CancelResult, type Currency, type Customer, type OrderDto } from '@orders/shared';
+import { maxMinorAmount, type CancelResult, type Currency, type Customer, type OrderDto, type OrderItem } from '@orders/shared';
 import { newId } from '../../db/base.entity.js';
 import { affected, firstRow, rows, sql } from '../../db/sql.js';
 import { badRequest, conflict, notFound } from '../../errors.js';
 import { recordAudit, type Actor } from '../audit/audit.service.js';
 import { decodeCursor, encodeCursor } from '../backoffice/keyset-cursor.js';
-import { loadLines, lockOwnedCart } from '../carts/carts.service.js';
+import { createCartWithItems, loadLines, lockOwnedCart } from '../carts/carts.service.js';
 import { cancelOpenAttempts } from '../payments/attempt.transitions.js';
 import { ORDER_COLUMNS, customerOrders, findOrder, findOwnedOrder, orderLines, toOrderDto, type OrderRow } from './order.repository.js';
 import { ASSERTED_PAYMENT_STATUS, PAID_STATUSES } from './order-state.js';
@@ -18,8 +18,9 @@ export class OrdersService {
   constructor(private readonly orm: MikroORM) {}
 
   /** A pending order from the customer's cart, with its stock reserved, in one transaction. */
-  async create(customer: Customer, cartId: string, actor: Actor): Promise<OrderDto> {
+  async create(customer: Customer, source: { cartId: string } | { items: readonly OrderItem[] }, actor: Actor): Promise<OrderDto> {
     return this.orm.em.fork().transactional(async (em) => {
+      const cartId = 'cartId' in source ? source.cartId : await createCartWithItems(em, customer, source.items);
       const cart = await lockOwnedCart(em, customer, cartId);
       if (cart.checkedOutAt) throw conflict('cart is already checked out');
       const quoted = await rows(

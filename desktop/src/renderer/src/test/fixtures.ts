@@ -8,6 +8,7 @@ export function orderRow(overrides: Partial<BackofficeOrderRow> = {}): Backoffic
   const n = String(counter).padStart(12, '0');
   return {
     id: `0193a5c2-7b1e-7000-8000-${n}`,
+    number: 1000 + counter,
     status: 'paid' as OrderStatus,
     total: 2500,
     currency: 'USD' as Currency,

@@ -26,7 +26,10 @@ export function OrderHeader({ order, attempts, onAction }: { order: BackofficeOr
     <header className="detail-header">
       <div className="detail-title">
         <h1>
-          Order <span className="mono selectable">{order.id}</span>
+          Order <span className="mono selectable order-number">#{order.number}</span>{' '}
+          <span className="mono selectable subtle order-id" title="The order's id, for services and PayPal">
+            {order.id}
+          </span>
         </h1>
         <div className="detail-meta">
           <StatusBadge status={order.status} />

@@ -6,7 +6,7 @@ import { StatusBadge } from '../../components/StatusBadge';
 import { Time } from '../../components/Time';
 import { EmptyState, ErrorState, Spinner } from '../../components/States';
 import type { OrderSort, SortColumn } from '../../filters';
-import { money, shortId } from '../../format';
+import { money } from '../../format';
 
 export const ROW_HEIGHT = 44;
 /** Start fetching the next page this many rows before the end. */
@@ -16,11 +16,11 @@ const column = createColumnHelper<BackofficeOrderRow>();
 
 const columns = [
   column.accessor('status', { header: 'Status', cell: (info) => <StatusBadge status={info.getValue()} />, enableSorting: false }),
-  column.accessor('id', {
+  column.accessor('number', {
     header: 'Order',
     cell: (info) => (
-      <span className="mono" title={info.getValue()}>
-        {shortId(info.getValue())}
+      <span className="mono order-number" title={`Order id ${info.row.original.id}`}>
+        #{info.getValue()}
       </span>
     ),
     enableSorting: false,
