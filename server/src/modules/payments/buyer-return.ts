@@ -136,7 +136,8 @@ export async function handleReturn(deps: PaymentsDeps, query: { paymentId?: stri
       });
       throw new DomainError('BAD_REQUEST', 'PayPal refused to execute the payment with these details');
     } else if (error instanceof PaymentProviderError && !error.retryable) {
-      const applied = await applyAndRecord(deps, 'provider', found.id, { kind: 'failed', reason: `${error.providerErrorName}: ${error.message}` }, PAYPAL_ACTOR, {
+      const applied = await applyAndRecord(deps, found.id, { kind: 'failed', reason: `${error.providerErrorName}: ${error.message}` }, PAYPAL_ACTOR, {
+      source: 'provider',
         externalId: paymentId,
         payload: providerErrorPayload(error),
       });
@@ -157,7 +158,7 @@ export async function handleReturn(deps: PaymentsDeps, query: { paymentId?: stri
   await affected(em, sql`update order_payment_attempt set raw_execute = ${JSON.stringify(payment.raw)}::jsonb where id = ${found.id}`);
   const outcome = outcomeFromProvider(payment);
   const applied = outcome
-    ? await applyAndRecord(deps, 'provider', found.id, outcome, PAYPAL_ACTOR, { externalId: paymentId, payload: payment.raw, txnId: payment.sale?.id ?? null })
+    ? await applyAndRecord(deps, found.id, outcome, PAYPAL_ACTOR, { source: 'provider', externalId: paymentId, payload: payment.raw, txnId: payment.sale?.id ?? null })
     : (await release(), undefined);
   return returnResult(em, found.id, applied?.message ?? `PayPal says ${payment.state}`);
 }

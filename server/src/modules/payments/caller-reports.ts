@@ -9,7 +9,8 @@ import { applyPaymentOutcome, type AppliedOutcome } from './payment-outcome.js';
 import type { PaymentsDeps } from './payments.deps.js';
 
 /** `payments.updateAttempt` (scope payments:settle): a caller reports an outcome; amount and currency must match. */
-export async function updateAttempt(deps: PaymentsDeps, 
+export async function updateAttempt(
+  deps: PaymentsDeps,
   input: { externalId: string; status: AttemptStatus; amount: number; currency: Currency },
   actor: Actor,
 ): Promise<{ attemptId: string; status: AttemptStatus; orderId: string; orderStatus: string; changed: boolean }> {

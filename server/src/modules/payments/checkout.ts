@@ -31,7 +31,8 @@ export function withQuery(url: string, params: Record<string, string>): string {
  * `payments.attemptToPay`: a new attempt (superseding the order's open ones), then a PayPal
  * payment created with the attempt id as PayPal-Request-Id, so a retried call cannot pay twice.
  */
-export async function attemptToPay(deps: PaymentsDeps, 
+export async function attemptToPay(
+  deps: PaymentsDeps,
   customer: Customer,
   input: { orderId: string; returnUrl?: string; cancelUrl?: string },
   actor: Actor,

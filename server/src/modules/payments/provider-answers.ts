@@ -8,14 +8,16 @@ import type { PaymentsDeps } from './payments.deps.js';
 
 /** PayPal's REST answers (execute, a re-sync's payment), applied like its notifications and stored as payment events. */
 
-export async function applyAndRecord(deps: PaymentsDeps, 
-  source: 'provider' | 'resync',
-  attemptId: string,
-  outcome: PaymentOutcome,
-  actor: Actor,
-  event: { externalId: string | null; payload: unknown; txnId?: string | null },
-): Promise<AppliedOutcome> {
-  const applied = await deps.orm.em.fork().transactional((tx) => recordApplied(deps, tx, source, attemptId, outcome, actor, event));
+/** What PayPal answered and where it came from, as stored on the payment event. */
+export interface ProviderAnswer {
+  source: 'provider' | 'resync';
+  externalId: string | null;
+  payload: unknown;
+  txnId?: string | null;
+}
+
+export async function applyAndRecord(deps: PaymentsDeps, attemptId: string, outcome: PaymentOutcome, actor: Actor, answer: ProviderAnswer): Promise<AppliedOutcome> {
+  const applied = await deps.orm.em.fork().transactional((tx) => recordApplied(deps, tx, attemptId, outcome, actor, answer));
   await afterCommit(deps, applied);
   return applied;
 }
@@ -26,25 +28,25 @@ export async function afterCommit(deps: PaymentsDeps, applied: AppliedOutcome): 
 }
 
 /** Applies an outcome and stores it as a payment event, inside the caller's transaction. */
-export async function recordApplied(deps: PaymentsDeps, 
+export async function recordApplied(
+  deps: PaymentsDeps,
   tx: EntityManager,
-  source: 'provider' | 'resync',
   attemptId: string,
   outcome: PaymentOutcome,
   actor: Actor,
-  event: { externalId: string | null; payload: unknown; txnId?: string | null },
+  answer: ProviderAnswer,
 ): Promise<AppliedOutcome> {
   const applied = await applyPaymentOutcome(tx, attemptId, outcome, actor, { refundDuplicates: deps.duplicates.refundDuplicates });
   await recordPaymentEvent(tx, {
-    source,
+    source: answer.source,
     attemptId,
     orderId: applied.order.id,
-    externalId: event.externalId,
-    txnId: event.txnId ?? null,
+    externalId: answer.externalId,
+    txnId: answer.txnId ?? null,
     providerStatus: outcome.kind,
     amount: 'amount' in outcome && typeof outcome.amount === 'number' ? outcome.amount : null,
     currency: 'currency' in outcome && typeof outcome.currency === 'string' ? outcome.currency : null,
-    payload: event.payload,
+    payload: answer.payload,
     processing: applied.result === 'flagged' ? 'flagged' : applied.result === 'parked' ? 'parked' : 'processed',
     outcome: applied.message,
     flagKind: applied.flag ?? null,

@@ -33,7 +33,7 @@ export async function resync(deps: PaymentsDeps, attemptId: string, actor: Actor
     const before = await lockOrderAndAttempt(tx, attemptId);
     let applied: { result: string; message: string; order: OrderRow; attempt: AttemptRow };
     if (outcome) {
-      const recorded = await recordApplied(deps, tx, 'resync', attemptId, outcome, actor, { externalId, payload: payment.raw, txnId: payment.sale?.id ?? null });
+      const recorded = await recordApplied(deps, tx, attemptId, outcome, actor, { source: 'resync', externalId, payload: payment.raw, txnId: payment.sale?.id ?? null });
       duplicateRefundId = recorded.duplicateRefundId;
       applied = recorded;
     } else {
