@@ -129,6 +129,12 @@ export async function startServer(
     await registerBackofficeExport(http, services, logger);
     await registerBackofficeStatic(http, { root: options.backofficeWebDir });
     await paypal.mount(http);
+    let url = '';
+    if (config.paypal.mode === 'simulator') {
+      // Loaded only in this mode: sandbox and live have no /demo (404).
+      const { registerDemoShop } = await import('./demo/demo-shop.js');
+      await registerDemoShop(http, { orm, services, logger, urls: () => ({ trpcUrl: `${url}/trpc`, publicBaseUrl: publicBaseUrl ?? url }) });
+    }
     cleanups.push(() => http.close());
     // Closed before HTTP (cleanups run in reverse): live subscriptions end, so closing HTTP never waits on them.
     await services.orderChanges.start();
@@ -136,7 +142,7 @@ export async function startServer(
     await http.listen({ host: config.host, port: config.port });
     const address = http.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    const url = `http://${config.host}:${port}`;
+    url = `http://${config.host}:${port}`;
     publicBaseUrl ??= url;
     paypal.listening({ localUrl: url, publicBaseUrl });
     paypal.connectWebhook(`${publicBaseUrl}/paypal/webhook`);

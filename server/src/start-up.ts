@@ -95,10 +95,11 @@ const PAYPAL_MODES: Record<AppConfig['paypal']['mode'], string> = {
 /** What `npm start` prints once it serves: where everything is, in a few aligned lines. */
 export function readyBanner(server: Pick<RunningServer, 'url' | 'trpcUrl' | 'paypal'>, config: AppConfig, backofficeWebDir = DEFAULT_WEB_BUILD_DIR): string {
   const backofficeBuilt = existsSync(path.join(backofficeWebDir, 'index.html'));
-  const simulator = server.paypal.simulator?.baseUrl;
+  const simulator = server.paypal.simulator?.pagesUrl;
   const lines = [
     // The first line's shape is what scripts and tests wait for.
     `Orders is running at ${server.url} (tRPC at ${server.trpcUrl}, health at ${server.url}/healthz)`,
+    ...(config.paypal.mode === 'simulator' ? [`  demo shop    ${server.url}/demo  ← start here: buy something, pay with the simulated PayPal`] : []),
     `  back office  ${server.url}/backoffice${backofficeBuilt ? '' : ' (not built yet: npm run build)'}`,
     `  PayPal       ${PAYPAL_MODES[config.paypal.mode]}${simulator ? ` (${simulator})` : ''}`,
     `  database     ${config.databaseUrl ? `PostgreSQL at ${describeDatabase(config.databaseUrl).where}` : `embedded PostgreSQL, data in ${config.dataDir}`}`,

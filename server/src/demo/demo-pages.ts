@@ -1,0 +1,142 @@
+import { formatMoney, type Currency } from '@orders/shared';
+
+export interface DemoProduct {
+  sku: string;
+  name: string;
+  description: string;
+  unitPrice: number;
+  currency: Currency;
+}
+
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+
+const STYLE = `
+  :root { color-scheme: light; font-family: system-ui, sans-serif; color: #1a1a1a; }
+  body { margin: 0; background: #f6f5f2; }
+  header { background: #233142; color: #fff; padding: 1rem 1.5rem; display: flex; align-items: baseline; gap: 1rem; }
+  header h1 { font-size: 1.25rem; margin: 0; } header p { margin: 0; color: #c9d3df; font-size: .9rem; }
+  main { max-width: 60rem; margin: 1.5rem auto; padding: 0 1rem; display: grid; gap: 1.5rem; grid-template-columns: 1fr 18rem; }
+  @media (max-width: 700px) { main { grid-template-columns: 1fr; } }
+  .products { display: grid; gap: 1rem; grid-template-columns: repeat(auto-fill, minmax(12rem, 1fr)); align-content: start; }
+  .card { background: #fff; border-radius: 10px; padding: 1rem; box-shadow: 0 1px 4px rgba(0,0,0,.08); }
+  .product h2 { font-size: 1.05rem; margin: 0 0 .25rem; } .product p { color: #555; font-size: .9rem; margin: 0 0 .75rem; min-height: 2.4em; }
+  .price { font-weight: 600; margin-bottom: .75rem; }
+  button { font: inherit; padding: .55rem .9rem; border-radius: 6px; border: 1px solid #233142; background: #233142; color: #fff; cursor: pointer; }
+  button:disabled { opacity: .5; cursor: default; }
+  .paypal { width: 100%; background: #ffc439; color: #111; border-color: #ffc439; border-radius: 22px; font-weight: 600; padding: .75rem; }
+  .cart h2 { font-size: 1.05rem; margin: 0 0 .75rem; }
+  .cart ul { list-style: none; padding: 0; margin: 0 0 .75rem; } .cart li { display: flex; justify-content: space-between; padding: .3rem 0; border-bottom: 1px solid #eee; }
+  .total { display: flex; justify-content: space-between; font-weight: 600; margin: .5rem 0 1rem; }
+  .muted { color: #666; font-size: .85rem; } .error { color: #b00020; }
+  .status { text-align: center; grid-column: 1 / -1; max-width: 30rem; margin: 0 auto; }
+  .status h2 { font-size: 1.5rem; margin: .25rem 0; } .badge { display: inline-block; padding: .2rem .7rem; border-radius: 999px; background: #eee; font-weight: 600; }
+  .badge.paid { background: #d7f5dd; color: #116329; } .badge.pending { background: #fff3cd; color: #7a5b00; }
+  .badge.failed, .badge.cancelled { background: #fde2e1; color: #8a1c1c; } a { color: #0b5cad; }`;
+
+function page(title: string, body: string, script: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
+<body><header><h1>Orders demo shop</h1><p>PayPal is simulated: no real money moves.</p></header>
+${body}<script type="module" src="${script}"></script></body></html>`;
+}
+
+/** The shop: the seeded products, a cart, and "Pay with PayPal" (through the simulator). */
+export function renderShopPage(products: readonly DemoProduct[]): string {
+  const cards = products
+    .map(
+      (p) => `<article class="card product" data-sku="${escapeHtml(p.sku)}">
+  <h2>${escapeHtml(p.name)}</h2><p>${escapeHtml(p.description)}</p>
+  <div class="price">${escapeHtml(formatMoney(p.unitPrice, p.currency))}</div>
+  <button type="button" data-add="${escapeHtml(p.sku)}">Add to cart</button></article>`,
+    )
+    .join('\n');
+  return page(
+    'Orders demo shop',
+    `<main><section class="products" aria-label="Products">${cards}</section>
+<aside class="card cart" aria-label="Cart"><h2>Cart</h2><ul data-testid="cart-lines"><li class="muted">Your cart is empty.</li></ul>
+<div class="total"><span>Total</span><span data-testid="cart-total">—</span></div>
+<button type="button" class="paypal" data-testid="pay" disabled>Pay with PayPal</button>
+<p class="muted">After paying you come back to your order's page. The back office shows every order: <a href="/backoffice">/backoffice</a>.</p>
+<p class="error" data-testid="shop-error" hidden></p></aside></main>`,
+    '/demo/shop.js',
+  );
+}
+
+/** The customer's order page: its status, updated without a reload until it is final. */
+export function renderOrderPage(orderId: string): string {
+  return page(
+    'Your order',
+    `<main><section class="card status" data-order-id="${escapeHtml(orderId)}">
+<p class="muted">Order <span data-testid="order-id">${escapeHtml(orderId)}</span></p>
+<h2 data-testid="order-title">Checking your order…</h2>
+<p><span class="badge" data-testid="order-status">…</span></p>
+<p data-testid="order-total"></p>
+<p class="muted" data-testid="order-note">This page updates by itself.</p>
+<p><a href="/demo">Back to the shop</a> · <a href="/backoffice">Back office</a></p></section></main>`,
+    '/demo/order.js',
+  );
+}
+
+const SHARED_SCRIPT = `
+const money = (minor, currency) => new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(minor / 10 ** (new Intl.NumberFormat('en-US', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits));
+async function call(path, body) {
+  const response = await fetch('/demo/api/' + path, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(answer.error || 'Something went wrong');
+  return answer;
+}`;
+
+export const SHOP_SCRIPT = `${SHARED_SCRIPT}
+const lines = document.querySelector('[data-testid=cart-lines]');
+const total = document.querySelector('[data-testid=cart-total]');
+const pay = document.querySelector('[data-testid=pay]');
+const error = document.querySelector('[data-testid=shop-error]');
+function showError(e) { error.hidden = false; error.textContent = e.message; }
+function showCart(cart) {
+  lines.replaceChildren();
+  if (!cart || cart.items.length === 0) {
+    const empty = document.createElement('li'); empty.className = 'muted'; empty.textContent = 'Your cart is empty.'; lines.append(empty);
+    total.textContent = '—'; pay.disabled = true; return;
+  }
+  for (const item of cart.items) {
+    const li = document.createElement('li');
+    const name = document.createElement('span'); name.textContent = item.quantity + ' × ' + item.name;
+    const price = document.createElement('span'); price.textContent = money(item.unitPrice * item.quantity, cart.currency);
+    li.append(name, price); lines.append(li);
+  }
+  total.textContent = money(cart.total, cart.currency); pay.disabled = false;
+}
+for (const button of document.querySelectorAll('[data-add]')) {
+  button.addEventListener('click', async () => {
+    button.disabled = true; error.hidden = true;
+    try { showCart(await call('cart/add', { sku: button.dataset.add })); } catch (e) { showError(e); } finally { button.disabled = false; }
+  });
+}
+pay.addEventListener('click', async () => {
+  pay.disabled = true; error.hidden = true;
+  try { const { approvalUrl } = await call('checkout', {}); location.assign(approvalUrl); } catch (e) { showError(e); pay.disabled = false; }
+});
+call('cart').then(showCart, showError);`;
+
+export const ORDER_SCRIPT = `${SHARED_SCRIPT}
+const section = document.querySelector('[data-order-id]');
+const orderId = section.dataset.orderId;
+const TITLES = { pending: 'Waiting for your payment…', paid: 'Thank you: your order is paid', failed: 'The payment failed', cancelled: 'This order was cancelled', refunded: 'This order was refunded', partially_refunded: 'Part of this order was refunded' };
+async function refresh() {
+  let final = false;
+  try {
+    const order = await call('orders/' + encodeURIComponent(orderId));
+    document.querySelector('[data-testid=order-title]').textContent = TITLES[order.status] || order.status;
+    const badge = document.querySelector('[data-testid=order-status]');
+    badge.textContent = order.status.replace('_', ' '); badge.className = 'badge ' + order.status;
+    document.querySelector('[data-testid=order-total]').textContent = 'Total ' + money(order.total, order.currency);
+    final = order.status !== 'pending';
+    if (final) document.querySelector('[data-testid=order-note]').textContent = 'Final: nothing more will change here.';
+  } catch (e) {
+    document.querySelector('[data-testid=order-title]').textContent = e.message;
+  }
+  if (!final) setTimeout(refresh, 1000);
+}
+refresh();`;

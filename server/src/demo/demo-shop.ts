@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { createOrdersClient, CUSTOMER_SCOPES, type Customer, type OrdersClient } from '@orders/shared';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { affected, firstRow, sql } from '../db/sql.js';
+import { isUuid } from '../ids.js';
+import type { Logger } from '../logger.js';
+import { hashSecret, newSecret } from '../modules/staff/credentials.js';
+import type { Services } from '../services.js';
+import { ORDER_SCRIPT, renderOrderPage, renderShopPage, SHOP_SCRIPT, type DemoProduct } from './demo-pages.js';
+
+/** What the demo shop sells; created in the catalog when missing. */
+export const DEMO_PRODUCTS: readonly DemoProduct[] = [
+  { sku: 'DEMO-MUG', name: 'Enamel mug', description: 'Camp mug, 350 ml, speckled blue.', unitPrice: 1250, currency: 'USD' },
+  { sku: 'DEMO-TEE', name: 'Logo T-shirt', description: 'Organic cotton, one size fits most.', unitPrice: 2400, currency: 'USD' },
+  { sku: 'DEMO-NOTEBOOK', name: 'Dot-grid notebook', description: 'A5, 160 pages, lies flat.', unitPrice: 900, currency: 'USD' },
+];
+const DEMO_STOCK = 1_000;
+const DEMO_KEY_NAME = 'demo shop';
+const CUSTOMER_COOKIE = 'orders_demo_customer';
+const CART_COOKIE = 'orders_demo_cart';
+
+export interface DemoShopOptions {
+  orm: MikroORM;
+  services: Services;
+  logger: Logger;
+  /** Where this server reaches its own tRPC endpoint, and where buyers' browsers reach it; known once listening. */
+  urls: () => { trpcUrl: string; publicBaseUrl: string };
+}
+
+/**
+ * The demo key: a service key with the customer scopes only (no `catalog:write`, no `payments:settle`),
+ * the key a storefront would hold. Created once (audited); its secret is new in each process (only its
+ * hash is stored), and a key staff disabled stays off — then so does the shop.
+ */
+async function demoApiKey(orm: MikroORM, services: Services): Promise<string | undefined> {
+  const em = orm.em.fork();
+  const existing = await firstRow(em, sql<{ id: string; disabled: boolean }>`select id, disabled from api_key where name = ${DEMO_KEY_NAME} order by created_at limit 1`);
+  if (!existing) return (await services.staff.createApiKey(DEMO_KEY_NAME, CUSTOMER_SCOPES)).key;
+  if (existing.disabled) return undefined;
+  const key = newSecret('ok');
+  await affected(em, sql`update api_key set key_hash = ${hashSecret(key)}, prefix = ${key.slice(0, 8)}, updated_at = now() where id = ${existing.id}`);
+  return key;
+}
+
+/**
+ * `/demo` (simulator mode only): a small shop for a first purchase — the products, a cart, "Pay with
+ * PayPal" through the simulator, then the order's page, which follows its status without a reload.
+ * Built on the public client (`createOrdersClient`) with the demo key, held here, never by the page:
+ * the browser only knows its own anonymous customer id (a cookie). Products and key are prepared on
+ * the first visit, so a server nobody opens the shop on has neither.
+ */
+export async function registerDemoShop(app: FastifyInstance, options: DemoShopOptions): Promise<void> {
+  let ready: Promise<OrdersClient | undefined> | undefined;
+  const client = () =>
+    (ready ??= (async () => {
+      for (const product of DEMO_PRODUCTS) {
+        const exists = await firstRow(options.orm.em.fork(), sql<{ id: string }>`select id from product where sku = ${product.sku}`);
+        if (!exists) await options.services.catalog.upsertProduct({ sku: product.sku, name: product.name, unitPrice: product.unitPrice, currency: product.currency, stock: DEMO_STOCK });
+      }
+      const key = await demoApiKey(options.orm, options.services);
+      if (key === undefined) {
+        options.logger.warn('the demo shop is off: staff disabled its API key');
+        return undefined;
+      }
+      return createOrdersClient({ url: options.urls().trpcUrl, apiKey: key, batch: false });
+    })().catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    }));
+
+  const html = (reply: FastifyReply, body: string) =>
+    reply
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .header('content-security-policy', "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'")
+      .send(body);
+  const script = (reply: FastifyReply, body: string) => reply.header('content-type', 'text/javascript; charset=utf-8').send(body);
+
+  /** The browser's anonymous customer, from its cookie (set on the first visit). */
+  const customerOf = (request: FastifyRequest, reply: FastifyReply): Customer => {
+    const cookies = parseCookies(request.headers.cookie);
+    let id = cookies[CUSTOMER_COOKIE];
+    if (!id || !isUuid(id)) {
+      id = randomUUID();
+      setCookie(reply, CUSTOMER_COOKIE, id);
+    }
+    return { type: 'anonymous', id };
+  };
+
+  /** One scope: its errors answer JSON the page shows, a refusal with its own message. */
+  await app.register(async (demo) => {
+    demo.setErrorHandler((error, _request, reply) => {
+      // A refusal from Orders (the client's TRPCClientError) is shown to the buyer as it is.
+      if (error instanceof Error && error.name === 'TRPCClientError') {
+        const status = (error as Error & { data?: { httpStatus?: number } }).data?.httpStatus ?? 502;
+        return reply.code(status).send({ error: error.message });
+      }
+      options.logger.error({ err: error }, 'demo shop request failed');
+      return reply.code(500).send({ error: 'Something went wrong; try again.' });
+    });
+
+    demo.get('/demo', async (request, reply) => {
+      customerOf(request, reply);
+      return html(reply, renderShopPage(DEMO_PRODUCTS));
+    });
+    demo.get('/demo/shop.js', async (_request, reply) => script(reply, SHOP_SCRIPT));
+    demo.get('/demo/order.js', async (_request, reply) => script(reply, ORDER_SCRIPT));
+    demo.get<{ Params: { orderId: string } }>('/demo/orders/:orderId', async (request, reply) => {
+      if (!isUuid(request.params.orderId)) return reply.code(404).send({ error: 'no such order' });
+      return html(reply, renderOrderPage(request.params.orderId));
+    });
+
+    const orders = async (reply: FastifyReply) => {
+      const found = await client();
+      if (!found) {
+        reply.code(503).send({ error: 'The demo shop is off: staff disabled its API key.' });
+        return undefined;
+      }
+      return found;
+    };
+
+    const cartView = async (api: OrdersClient, customer: Customer, cartId: string | undefined) => {
+      if (!cartId || !isUuid(cartId)) return { items: [], total: 0, currency: 'USD' };
+      const cart = await api.carts.get.query({ customer, cartId });
+      return {
+        items: cart.lines.map((line) => ({ name: line.name, quantity: line.quantity, unitPrice: line.unitPrice })),
+        total: cart.subtotal,
+        currency: cart.currency ?? 'USD',
+      };
+    };
+
+    demo.get('/demo/api/cart', async (request, reply) => {
+      const api = await orders(reply);
+      if (!api) return reply;
+      const customer = customerOf(request, reply);
+      return cartView(api, customer, parseCookies(request.headers.cookie)[CART_COOKIE]).catch(() => ({ items: [], total: 0, currency: 'USD' }));
+    });
+
+    demo.post<{ Body: { sku?: unknown } }>('/demo/api/cart/add', async (request, reply) => {
+      const api = await orders(reply);
+      if (!api) return reply;
+      const sku = DEMO_PRODUCTS.find((p) => p.sku === request.body?.sku)?.sku;
+      if (!sku) return reply.code(400).send({ error: 'No such product.' });
+      const customer = customerOf(request, reply);
+      let cartId = parseCookies(request.headers.cookie)[CART_COOKIE];
+      let cart = cartId && isUuid(cartId) ? await api.carts.get.query({ customer, cartId }).catch(() => undefined) : undefined;
+      if (!cart || cart.checkedOut) {
+        cart = await api.carts.create.mutate({ customer });
+        cartId = cart.id;
+        setCookie(reply, CART_COOKIE, cart.id);
+      }
+      const quantity = (cart.lines.find((line) => line.sku === sku)?.quantity ?? 0) + 1;
+      await api.carts.setItem.mutate({ customer, cartId: cart.id, sku, quantity });
+      return cartView(api, customer, cart.id);
+    });
+
+    demo.post('/demo/api/checkout', async (request, reply) => {
+      const api = await orders(reply);
+      if (!api) return reply;
+      const customer = customerOf(request, reply);
+      const cartId = parseCookies(request.headers.cookie)[CART_COOKIE];
+      if (!cartId || !isUuid(cartId)) return reply.code(400).send({ error: 'Your cart is empty.' });
+      const order = await api.orders.create.mutate({ customer, cartId });
+      // The cart is frozen into the order: the next purchase starts a new one.
+      setCookie(reply, CART_COOKIE, '', 0);
+      const back = `${options.urls().publicBaseUrl}/demo/orders/${order.id}`;
+      const attempt = await api.payments.attemptToPay.mutate({ customer, orderId: order.id, returnUrl: back, cancelUrl: back });
+      return { orderId: order.id, approvalUrl: attempt.approvalUrl };
+    });
+
+    demo.get<{ Params: { orderId: string } }>('/demo/api/orders/:orderId', async (request, reply) => {
+      const api = await orders(reply);
+      if (!api) return reply;
+      if (!isUuid(request.params.orderId)) return reply.code(404).send({ error: 'No such order.' });
+      const order = await api.orders.get.query({ customer: customerOf(request, reply), orderId: request.params.orderId });
+      return { id: order.id, status: order.status, total: order.total, currency: order.currency };
+    });
+  });
+}
+
+function parseCookies(header: string | undefined): Record<string, string> {
+  const cookies: Record<string, string> = {};
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) cookies[part.slice(0, eq).trim()] = decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return cookies;
+}
+
+function setCookie(reply: FastifyReply, name: string, value: string, maxAgeSeconds = 30 * 24 * 3600): void {
+  const cookie = `${name}=${encodeURIComponent(value)}; Path=/demo; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax`;
+  const existing = reply.getHeader('set-cookie');
+  reply.header('set-cookie', existing === undefined ? [cookie] : [...(Array.isArray(existing) ? existing : [String(existing)]), cookie]);
+}

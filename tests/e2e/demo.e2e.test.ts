@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createOrdersClient } from '@orders/shared';
+import { loadConfig } from '@orders/server/config.ts';
+import { startServer } from '@orders/server/server.ts';
+import { createTestDatabase } from '@orders/server/testing/test-database.ts';
+import { SERVICE_KEY, startPaypalTestEnv, type PaypalTestEnv } from '../support/paypal-server.ts';
+import { chromiumAvailable, launchChromium } from '../support/browser.ts';
+
+/* `/demo`, the first minute of a new user: the shop, a cart, PayPal (the simulator), the order's page. */
+
+const DOCS = fileURLToPath(new URL('../../docs/', import.meta.url));
+
+if (!chromiumAvailable) console.log('demo e2e skipped: /usr/bin/chromium is not installed (apt-get install -y chromium)');
+
+describe.skipIf(!chromiumAvailable)('the demo shop in Chromium', () => {
+  let env: PaypalTestEnv;
+  let chrome: Awaited<ReturnType<typeof launchChromium>>;
+  beforeAll(async () => {
+    env = await startPaypalTestEnv();
+    chrome = await launchChromium();
+  });
+  afterAll(async () => {
+    await chrome?.close();
+    await env?.close();
+  });
+
+  it('product page → cart → Pay with PayPal → Pay Now → the order page turns paid without a reload', async () => {
+    const context = await chrome.browser.newContext({ viewport: { width: 1100, height: 720 } });
+    const page = await context.newPage();
+    await page.goto(`${env.server.url}/demo`);
+    await page.locator('[data-sku=DEMO-MUG] button').click();
+    await expect.poll(() => page.getByTestId('cart-total').textContent()).toBe('$12.50');
+    await page.locator('[data-sku=DEMO-MUG] button').click();
+    await page.locator('[data-sku=DEMO-TEE] button').click();
+    await expect.poll(() => page.getByTestId('cart-total').textContent()).toBe('$49.00');
+    await page.screenshot({ path: path.join(DOCS, 'demo-shop.png') });
+
+    // The sale stays pending at PayPal until we complete it: the order page must then turn paid by itself.
+    env.sim.control.setPendingSales(true);
+    try {
+      await page.getByRole('button', { name: 'Pay with PayPal' }).click();
+      await page.waitForURL(/\/paypal-sim\/cgi-bin\/webscr\?cmd=_express-checkout/);
+      await expect(page.getByText('$49.00').first().isVisible()).resolves.toBe(true);
+      await page.getByRole('button', { name: 'Pay Now' }).click();
+      await page.waitForURL(/\/demo\/orders\/[0-9a-f-]{36}/);
+      await expect.poll(() => page.getByTestId('order-status').textContent()).toBe('pending');
+      await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+
+      const sale = env.sim.control.getState().sales.at(-1)!;
+      expect(sale).toMatchObject({ state: 'pending', amount: 4900 });
+      env.sim.control.completePendingSale(sale.id);
+    } finally {
+      env.sim.control.setPendingSales(false);
+    }
+    await expect.poll(() => page.getByTestId('order-status').textContent(), { timeout: 15_000 }).toBe('paid');
+    await expect(page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).resolves.toBe(true);
+    await expect(page.getByTestId('order-title').textContent()).resolves.toBe('Thank you: your order is paid');
+    await page.screenshot({ path: path.join(DOCS, 'demo-paid.png') });
+
+    // The same order through the API, as the browser's anonymous customer (its cookie) owns it.
+    const orderId = new URL(page.url()).pathname.split('/').at(-1)!;
+    const customerId = (await context.cookies()).find((c) => c.name === 'orders_demo_customer')!.value;
+    const order = await env.client.orders.get.query({ customer: { type: 'anonymous', id: customerId }, orderId });
+    expect(order).toMatchObject({ status: 'paid', total: 4900, currency: 'USD' });
+    await context.close();
+  });
+});
+
+describe('the demo shop outside simulator mode', () => {
+  it('answers 404 when PAYPAL_MODE is sandbox', async () => {
+    const db = await createTestDatabase();
+    const server = await startServer(
+      loadConfig({
+        DATABASE_URL: db.url,
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+        PAYPAL_MODE: 'sandbox',
+        PAYPAL_CLIENT_ID: 'sandbox-client-id',
+        PAYPAL_CLIENT_SECRET: 'sandbox-client-secret',
+        PAYPAL_RECEIVER_EMAIL: 'merchant@sandbox.example',
+        BOOTSTRAP_SERVICE_API_KEY: SERVICE_KEY,
+      }),
+    );
+    try {
+      for (const path of ['/demo', '/demo/shop.js', '/demo/api/cart', '/paypal-sim/cgi-bin/webscr?cmd=_express-checkout&token=EC-X']) {
+        expect((await fetch(`${server.url}${path}`)).status, path).toBe(404);
+      }
+      // The API itself is there: only the demo and the simulator are not.
+      const cart = await createOrdersClient({ url: server.trpcUrl, apiKey: SERVICE_KEY }).carts.create.mutate({ customer: { type: 'anonymous', id: 'someone' } });
+      expect(cart.id).toMatch(/^[0-9a-f-]{36}$/);
+    } finally {
+      await server.close();
+      await db.drop();
+    }
+  });
+});
