@@ -190,3 +190,7 @@ export async function reopenFailedOrder(em: EntityManager, order: OrderRow, acto
   return reopened!;
 }
 
+/** PayPal holds the sale (pending review, an echeck): the unpaid order says so; its status does not change. */
+export async function markPaymentPending(em: EntityManager, orderId: string): Promise<void> {
+  await affected(em, sql`update "order" set payment_status = 'pending', updated_at = now() where id = ${orderId} and status in ('pending', 'failed')`);
+}

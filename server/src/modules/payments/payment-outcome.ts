@@ -1,10 +1,10 @@
-import { affected, firstRow, sql, type EntityManager } from '../../db/sql.js';
+import { firstRow, sql, type EntityManager } from '../../db/sql.js';
 import { DomainError } from '../../errors.js';
 import { PaymentProviderError } from '../../paypal/gateway.js';
 import type { Actor } from '../audit/audit.service.js';
 import { ASSERTED_PAYMENT_STATUS, PAID_STATUSES } from '../orders/order-state.js';
 import type { OrderRow } from '../orders/order.repository.js';
-import { settleRefunds, transitionToPaid, transitionToUnpaidEnd } from '../orders/order.transitions.js';
+import { markPaymentPending, settleRefunds, transitionToPaid, transitionToUnpaidEnd } from '../orders/order.transitions.js';
 import { attemptCanBecome, changeAttempt } from './attempt.transitions.js';
 import { lockOrderAndAttempt, refreshedAttempt, type AttemptRow } from './attempt.repository.js';
 import { requestDuplicateRefund } from './duplicate-refund.js';
@@ -156,7 +156,7 @@ export async function applyPaymentOutcome(
         saleId: outcome.saleId,
         saleState: 'pending',
       });
-      await affected(em, sql`update "order" set payment_status = 'pending', updated_at = now() where id = ${order.id} and status in ('pending', 'failed')`);
+      await markPaymentPending(em, order.id);
       return done('pending', `sale pending${outcome.reason ? ` (${outcome.reason})` : ''}`, order, a);
     }
     case 'failed': {

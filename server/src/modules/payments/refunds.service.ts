@@ -1,6 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Currency, RefundResult } from '@orders/shared';
-import { affected, firstRow, rows, sql } from '../../db/sql.js';
+import { firstRow, rows, sql } from '../../db/sql.js';
 import { badRequest, conflict, notFound } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { PaymentProviderError, type PaymentGateway, type ProviderRefund } from '../../paypal/gateway.js';
@@ -13,6 +13,7 @@ import { applyMovement, openOf, saleBalance, saleStateOf } from './money-ledger.
 import { recordPaymentEvent } from './payment-events.js';
 import { completeRefund, failRefund, requestRefund, requestedAmount } from './refund.transitions.js';
 import { findAttempt, lockOrderAndAttempt } from './attempt.repository.js';
+import { changeAttempt } from './attempt.transitions.js';
 import { providerFailure } from './payment-outcome.js';
 
 /** A refund row in `requested`: its amount is held against other refunds until PayPal answers. */
@@ -267,7 +268,7 @@ export class RefundsService {
       }
       if (requested.attemptId) {
         const saleState = requested.kind === 'order' ? updated.status : saleStateOf(await saleBalance(tx, requested.saleId));
-        await affected(tx, sql`update order_payment_attempt set sale_state = ${saleState}, updated_at = now() where id = ${requested.attemptId}`);
+        await changeAttempt(tx, requested.attemptId, { saleState });
       }
       await recordPaymentEvent(tx, {
         source: 'provider',
