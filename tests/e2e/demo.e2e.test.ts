@@ -46,7 +46,7 @@ describe.skipIf(!chromiumAvailable)('the demo shop in Chromium', () => {
       await page.getByRole('button', { name: 'Pay Now' }).click();
       await page.waitForURL(/\/demo\/orders\/[0-9a-f-]{36}/);
       await expect.poll(() => page.getByTestId('order-status').textContent()).toBe('pending');
-      await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+      await page.evaluate(() => ((globalThis as unknown as { notReloaded: boolean }).notReloaded = true));
 
       const sale = env.sim.control.getState().sales.at(-1)!;
       expect(sale).toMatchObject({ state: 'pending', amount: 4900 });
@@ -55,7 +55,7 @@ describe.skipIf(!chromiumAvailable)('the demo shop in Chromium', () => {
       env.sim.control.setPendingSales(false);
     }
     await expect.poll(() => page.getByTestId('order-status').textContent(), { timeout: 15_000 }).toBe('paid');
-    await expect(page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).resolves.toBe(true);
+    await expect(page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded)).resolves.toBe(true);
     await expect(page.getByTestId('order-title').textContent()).resolves.toBe('Thank you: your order is paid');
     await page.screenshot({ path: path.join(DOCS, 'demo-paid.png') });
 
