@@ -20,7 +20,7 @@ export interface Launched {
 }
 
 export function launch(port: number, env: Record<string, string>, options: { uid?: number; gid?: number } = {}): Launched {
-  const child = spawn(NODE, ['--import', 'tsx', MAIN], {
+  const child = spawn(NODE, ['--conditions=@orders/source', '--import', 'tsx', MAIN], {
     cwd: ROOT,
     env: {
       PATH: `${path.join(ROOT, 'node_modules/.bin')}:${process.env.PATH ?? ''}`,
