@@ -81,8 +81,15 @@ export function installFaultHook(app: FastifyInstance, faults: FaultInjector, cl
       return reply.code(rule.status).header('paypal-debug-id', error.debugId).send(error.toBody());
     }
     reply.hijack();
-    // 'hang' leaves the socket open and silent; closing the simulator destroys it.
-    if (rule.mode === 'reset') request.raw.socket.destroy();
+    if (rule.mode === 'reset') {
+      request.raw.socket.destroy();
+      return reply;
+    }
+    // 'hang' leaves the socket open and silent; closing the simulator destroys it (a server carrying
+    // the simulator would otherwise wait for it forever when it closes).
+    const socket = request.raw.socket;
+    if (closing.aborted) socket.destroy();
+    else closing.addEventListener('abort', () => socket.destroy(), { once: true });
     return reply;
   });
 }

@@ -156,6 +156,8 @@ function buildSimulator(options: PaypalSimulatorOptions, urls: SimulatorUrls, jo
     logger,
     prepareScope,
     registerRoutes,
+    /** Ends injected latency and hung requests at once. */
+    stopFaults: () => closing.abort(),
     /** Sends what an earlier run still owed (IPNs and webhooks being resent). */
     resume: () => {
       ipn.resume();
@@ -232,6 +234,8 @@ export async function openMountedPaypalSimulator(options: PaypalSimulatorOptions
     control: sim.control,
     controlToken: sim.controlToken,
     async mount(app) {
+      // Before the server waits for requests in flight: a request the simulator was told to hang never ends by itself.
+      app.addHook('preClose', async () => sim.stopFaults());
       await app.register(async (scope) => {
         sim.prepareScope(scope, '');
         sim.registerRoutes(scope, { api: true, pages: false }, { loopbackOnly: true });
