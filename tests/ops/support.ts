@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 /* `npm start`'s command (server/src/main.ts under tsx) as a child process in its own process group. */
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NODE = path.join(ROOT, 'node_modules/.bin/node');
 const MAIN = path.join(ROOT, 'server/src/main.ts');
 
