@@ -19,6 +19,7 @@ const FORBIDDEN: { what: string; test: (node: string) => boolean }[] = [
   { what: 'the PayPal simulator', test: (node) => node.startsWith(path.join(SRC, 'paypal/simulator') + path.sep) },
   { what: 'the embedded PostgreSQL launcher', test: (node) => node === path.join(SRC, 'db/embedded-postgres.ts') },
   { what: 'the test harness', test: (node) => node.startsWith(path.join(SRC, 'testing') + path.sep) },
+  { what: 'the demo shop (simulator mode only)', test: (node) => node.startsWith(path.join(SRC, 'demo') + path.sep) },
   { what: 'a test file', test: (node) => node.endsWith('.test.ts') },
   { what: 'a development package', test: (node) => /^(vitest|@vitest\/|vite$|embedded-postgres$|@embedded-postgres\/|tsx$|fast-check$|typescript$)/.test(node) },
 ];
