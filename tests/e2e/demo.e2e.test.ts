@@ -64,6 +64,8 @@ describe.skipIf(!chromiumAvailable)('the demo shop in Chromium', () => {
     const customerId = (await context.cookies()).find((c) => c.name === 'orders_demo_customer')!.value;
     const order = await env.client.orders.get.query({ customer: { type: 'anonymous', id: customerId }, orderId });
     expect(order).toMatchObject({ status: 'paid', total: 4900, currency: 'USD' });
+    // The buyer sees the number people use, the one staff find it by.
+    await expect(page.getByTestId('order-number').textContent()).resolves.toBe(`#${order.number}`);
     await context.close();
   });
 });

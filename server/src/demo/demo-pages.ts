@@ -27,6 +27,7 @@ const STYLE = `
   .paypal { width: 100%; background: #ffc439; color: #111; border-color: #ffc439; border-radius: 22px; font-weight: 600; padding: .75rem; }
   .cart h2 { font-size: 1.05rem; margin: 0 0 .75rem; }
   .cart ul { list-style: none; padding: 0; margin: 0 0 .75rem; } .cart li { display: flex; justify-content: space-between; padding: .3rem 0; border-bottom: 1px solid #eee; }
+  .status .id { display: block; font-size: .8em; }
   .total { display: flex; justify-content: space-between; font-weight: 600; margin: .5rem 0 1rem; }
   .muted { color: #666; font-size: .85rem; } .error { color: #b00020; }
   .status { text-align: center; grid-column: 1 / -1; max-width: 30rem; margin: 0 auto; }
@@ -69,7 +70,7 @@ export function renderOrderPage(orderId: string): string {
   return page(
     'Your order',
     `<main><section class="card status" data-order-id="${escapeHtml(orderId)}">
-<p class="muted">Order <span data-testid="order-id">${escapeHtml(orderId)}</span></p>
+<p class="muted">Order <strong data-testid="order-number"></strong> <span class="id" data-testid="order-id">${escapeHtml(orderId)}</span></p>
 <h2 data-testid="order-title">Checking your order…</h2>
 <p><span class="badge" data-testid="order-status">…</span></p>
 <p data-testid="order-total"></p>
@@ -132,6 +133,7 @@ async function refresh() {
     const badge = document.querySelector('[data-testid=order-status]');
     badge.textContent = order.status.replace('_', ' '); badge.className = 'badge ' + order.status;
     document.querySelector('[data-testid=order-total]').textContent = 'Total ' + money(order.total, order.currency);
+    document.querySelector('[data-testid=order-number]').textContent = '#' + order.number;
     final = order.status !== 'pending';
     if (final) document.querySelector('[data-testid=order-note]').textContent = 'Final: nothing more will change here.';
   } catch (e) {
