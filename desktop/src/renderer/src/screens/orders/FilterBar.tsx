@@ -123,7 +123,7 @@ export function FilterBar({ filters, onChange }: FilterBarProps) {
           <input
             id={`${ids}-q`}
             type="search"
-            placeholder="Search order id, PAY-…, sale id or payer email"
+            placeholder="Search #number, order id, PAY-…, sale id or payer email"
             value={q}
             maxLength={200}
             onChange={(event) => setQ(event.target.value)}
