@@ -104,11 +104,12 @@ export async function applyPaymentOutcome(
       );
       if (others?.saleOwner) return flagged('conflicting_sale', `sale ${outcome.saleId} already belongs to attempt ${others.saleOwner}`);
       const fromPaypal = outcome.evidence !== 'caller';
-      const recordSale = async (a: AttemptRow) => {
-        if (!fromPaypal) return;
+      /** Records the capture; returns how many early refunds/reversals waiting for this sale it applied. */
+      const recordSale = async (a: AttemptRow): Promise<number> => {
+        if (!fromPaypal) return 0;
         await lockSale(em, outcome.saleId);
         await recordCapture(em, { saleId: outcome.saleId, amount: outcome.amount, currency: outcome.currency, eventId: options.eventId ?? null }, owner);
-        await applyParked(em, outcome.saleId, { orderId: order.id, attemptId: a.id });
+        return (await applyParked(em, outcome.saleId, { orderId: order.id, attemptId: a.id })).length;
       };
       const payer = { payerId: outcome.payerId ?? null, payerEmail: outcome.payerEmail ?? null };
       if (others?.otherSuccess || PAID_STATUSES.includes(order.status)) {
@@ -143,9 +144,11 @@ export async function applyPaymentOutcome(
         paymentStatus: fromPaypal ? 'completed' : ASSERTED_PAYMENT_STATUS,
         reason: fromPaypal ? `sale ${outcome.saleId}` : `reported paid by the caller (${outcome.saleId})`,
       });
-      await recordSale(a);
-      // Refunds or reversals that arrived before the sale itself are in the ledger now.
-      const settled = await settleRefunds(em, paid.order, { actor, reason: 'refunds and reversals received before the sale', paymentStatus: 'completed' });
+      // Refunds or reversals that arrived before the sale itself are in the ledger now: the order says so.
+      const settled =
+        (await recordSale(a)) > 0
+          ? await settleRefunds(em, paid.order, { actor, reason: 'refunds and reversals received before the sale', paymentStatus: 'completed' })
+          : paid.order;
       const after = settled === paid.order ? a : await changeAttempt(em, a.id, { saleState: settled.status });
       return done(paid.changed ? 'paid' : 'already_applied', paid.changed ? `order ${settled.status === 'paid' ? 'paid' : `paid, then ${settled.status.replace('_', ' ')}`}` : 'order was already paid', settled, after);
     }
