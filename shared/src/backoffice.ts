@@ -171,6 +171,8 @@ export interface Discrepancy {
   id: string;
   kind: DiscrepancyKind;
   orderId: string | null;
+  /** The order's number (`#1001`) when the discrepancy is about an order. */
+  orderNumber: number | null;
   attemptId: string | null;
   eventId: string | null;
   orderStatus: OrderStatus | null;

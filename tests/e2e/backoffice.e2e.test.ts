@@ -172,7 +172,7 @@ describe.skipIf(!chromiumAvailable)('back office in a browser', () => {
 
   it('resolves a discrepancy with a reason, which lands in the audit trail', async () => {
     await page.getByRole('link', { name: /^Reconciliation/ }).click();
-    const item = page.locator(`.discrepancy[data-kind="amount_mismatch"]`).filter({ hasText: mismatched.order.id.slice(0, 8) });
+    const item = page.locator(`.discrepancy[data-kind="amount_mismatch"]`).filter({ hasText: `#${mismatched.order.number}` });
     await item.waitFor();
     await expect(page.locator('.recon-kind[data-kind="amount_mismatch"] .count').textContent()).resolves.toBe('1');
     await shot('reconciliation');

@@ -68,7 +68,7 @@ const SALE_MONEY_OUT = sql`
  */
 function discrepancies(stuckAfterMinutes: number): RawBuilder<DiscrepancyRow> {
   return sql<DiscrepancyRow>`
-    select 'paid_at_paypal_not_paid'::text as kind, 'paid_at_paypal_not_paid:' || a.id as id, o.id as "orderId", a.id as "attemptId",
+    select 'paid_at_paypal_not_paid'::text as kind, 'paid_at_paypal_not_paid:' || a.id as id, o.id as "orderId", o.number::int as "orderNumber", a.id as "attemptId",
            null::uuid as "eventId", o.status::text as "orderStatus", a.amount, a.currency::text as currency,
            format('PayPal captured sale %s (attempt %s) but the order is %s', a.sale_id, a.status, o.status) as detail,
            coalesce(a.succeeded_at, a.updated_at) as "detectedAt"
@@ -76,14 +76,14 @@ function discrepancies(stuckAfterMinutes: number): RawBuilder<DiscrepancyRow> {
      where o.status in (${sql.join(UNPAID_STATUSES)}) and a.sale_id is not null and (a.status = 'succeeded' or a.sale_state = 'completed')
        and coalesce(a.sale_state, '') <> 'refunded'
     union all
-    select e.flag_kind, e.flag_kind || ':' || e.id, e.order_id, e.attempt_id, e.id, o.status, e.amount, e.currency,
+    select e.flag_kind, e.flag_kind || ':' || e.id, e.order_id, o.number, e.attempt_id, e.id, o.status, e.amount, e.currency,
            coalesce(e.outcome, e.flag_kind) || format(' (%s)', e.source), e.created_at
       from payment_event e left join "order" o on o.id = e.order_id
      where e.processing = 'flagged' and e.flag_kind in (${sql.join([...EVENT_FLAG_KINDS])})
     union all
     select case when a.sale_state = 'refunded' then 'duplicate_refunded' else 'multiple_successes' end,
            case when a.sale_state = 'refunded' then 'duplicate_refunded:' else 'multiple_successes:' end || a.id,
-           o.id, a.id, null, o.status, a.amount, a.currency,
+           o.id, o.number, a.id, null, o.status, a.amount, a.currency,
            case when a.sale_state = 'refunded'
                 then format('second payment: sale %s (attempt %s) was refunded; the order was paid by sale %s', a.sale_id, a.id, o.payment_transaction_id)
                 else format('second payment: sale %s (attempt %s) is captured, %s; the order was paid by sale %s', a.sale_id, a.id,
@@ -93,21 +93,21 @@ function discrepancies(stuckAfterMinutes: number): RawBuilder<DiscrepancyRow> {
      where a.sale_id is not null and a.status <> 'succeeded' and a.sale_state in ('completed', 'partially_refunded', 'refunded')
        and o.status in (${sql.join(PAID_STATUSES)}) and o.payment_transaction_id is distinct from a.sale_id
     union all
-    select 'paid_without_paypal_sale', 'paid_without_paypal_sale:' || o.id, o.id, null, null, o.status, o.total, o.currency,
+    select 'paid_without_paypal_sale', 'paid_without_paypal_sale:' || o.id, o.id, o.number, null, null, o.status, o.total, o.currency,
            format('marked paid by a service (%s) with no PayPal sale captured for it', coalesce(o.payment_transaction_id, 'no sale id')),
            coalesce(o.paid_at, o.updated_at)
       from "order" o
      where o.payment_status = ${ASSERTED_PAYMENT_STATUS} and o.status in (${sql.join(PAID_STATUSES)})
        and not exists (select 1 from money_movement m where m.provider_txn_id = o.payment_transaction_id and m.kind = 'capture' and m.state = 'applied')
     union all
-    select 'no_open_reversal', 'no_open_reversal:' || x.last_id, x.order_id, x.attempt_id, null, o.status, (x.canceled - x.reversed)::int, x.currency,
+    select 'no_open_reversal', 'no_open_reversal:' || x.last_id, x.order_id, o.number, x.attempt_id, null, o.status, (x.canceled - x.reversed)::int, x.currency,
            format('PayPal cancelled %s of chargebacks on sale %s, which has %s reversed: the cancellation waits for its reversal and gives nothing back',
                   x.canceled, x.sale_id, x.reversed),
            x.detected_at
       from ${SALE_MONEY_OUT} x left join "order" o on o.id = x.order_id
      where x.canceled > x.reversed
     union all
-    select 'refund_exceeds_total', 'refund_exceeds_total:' || x.last_id, x.order_id, x.attempt_id, null, o.status,
+    select 'refund_exceeds_total', 'refund_exceeds_total:' || x.last_id, x.order_id, o.number, x.attempt_id, null, o.status,
            (x.refunded + greatest(0, x.reversed - x.canceled) - x.captured)::int, x.currency,
            format('refunds and chargebacks on sale %s add up to %s, more than the %s it captured', x.sale_id,
                   x.refunded + greatest(0, x.reversed - x.canceled), x.captured),
@@ -115,21 +115,21 @@ function discrepancies(stuckAfterMinutes: number): RawBuilder<DiscrepancyRow> {
       from ${SALE_MONEY_OUT} x left join "order" o on o.id = x.order_id
      where x.captured > 0 and x.refunded + greatest(0, x.reversed - x.canceled) > x.captured
     union all
-    select 'stuck_attempt', 'stuck_attempt:' || a.id, a.order_id, a.id, null, o.status, a.amount, a.currency,
+    select 'stuck_attempt', 'stuck_attempt:' || a.id, a.order_id, o.number, a.id, null, o.status, a.amount, a.currency,
            format('attempt %s for %s minutes%s', a.status, floor(extract(epoch from now() - a.updated_at) / 60)::int,
                   case when a.sale_state = 'pending' then ', its sale pending at PayPal' else '' end),
            a.updated_at
       from order_payment_attempt a join "order" o on o.id = a.order_id
      where a.status in ('created', 'approved') and a.updated_at < now() - make_interval(mins => ${stuckAfterMinutes})
     union all
-    select 'unmatched_ipn', 'unmatched_ipn:' || e.id, null, null, e.id, null, e.amount, e.currency,
+    select 'unmatched_ipn', 'unmatched_ipn:' || e.id, null, null, null, e.id, null, e.amount, e.currency,
            format('%s %s for txn %s matches no attempt', case e.source when 'ipn' then 'IPN' else 'Webhook' end,
                   coalesce(e.provider_status, '(no status)'), coalesce(e.txn_id, '(none)')),
            e.created_at
       from payment_event e
      where e.processing = 'unmatched' and e.source in ('ipn', 'webhook')
     union all
-    select 'parked_movement', 'parked_movement:' || m.id, null, null, m.event_id, null, m.amount, m.currency,
+    select 'parked_movement', 'parked_movement:' || m.id, null, null, null, m.event_id, null, m.amount, m.currency,
            format('%s of %s for sale %s, which PayPal has not confirmed to us; waiting since %s minutes', replace(m.kind, '_', ' '), m.amount,
                   m.sale_id, floor(extract(epoch from now() - m.created_at) / 60)::int),
            m.created_at

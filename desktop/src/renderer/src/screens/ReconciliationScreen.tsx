@@ -159,7 +159,7 @@ function DiscrepancyItem({ item, operator, admin, onAction }: { item: Discrepanc
           <span className={`badge kind-${item.kind}`}>{kindLabel(item.kind)}</span>
           {item.orderId ? (
             <a className="mono" href={routeHref({ name: 'order', orderId: item.orderId })} title={item.orderId}>
-              order {shortId(item.orderId)}
+              order {item.orderNumber !== null ? `#${item.orderNumber}` : shortId(item.orderId)}
             </a>
           ) : (
             <span className="muted">no order</span>
