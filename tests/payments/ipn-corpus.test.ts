@@ -77,6 +77,14 @@ function corpusIpn(prefix: string, order: OrderRef | null, changes: Record<strin
   return rewriteIpn(body!, { ...receiver, ...owner, ...changes });
 }
 
+/**
+ * A chargeback: no corpus source with a permissive licence has a Reversed IPN, so the MIT-licensed
+ * Canceled_Reversal message (11) is sent with its status and reason as PayPal writes them for a reversal.
+ */
+function reversalIpn(order: OrderRef | null, changes: Record<string, string | null>): Buffer {
+  return corpusIpn('11', order, { payment_status: 'Reversed', reason_code: 'chargeback', ...changes });
+}
+
 /** The decimal PayPal writes for `minor` units (every currency used here has two decimals). */
 const decimal = (minor: number) => `${minor < 0 ? '-' : ''}${Math.floor(Math.abs(minor) / 100)}.${String(Math.abs(minor) % 100).padStart(2, '0')}`;
 
@@ -277,7 +285,7 @@ describe('real IPN messages, in the orders PayPal sends them', () => {
     const order = await newOrder();
     const sale = txnId();
     const refund = txnId();
-    const refunded = corpusIpn('17', order, { txn_id: refund, parent_txn_id: sale, mc_gross: '-4.00' });
+    const refunded = corpusIpn('10', order, { txn_id: refund, parent_txn_id: sale, mc_gross: '-4.00' });
     const [early] = await deliver(refunded, refund);
     expect(early).toMatchObject({ verification: 'verified', processing: 'parked' });
     expect(await books(order, [sale])).toMatchObject({ status: 'pending', refundedAmount: 0, movements: [{ kind: 'refund', amount: 400, state: 'parked' }] });
@@ -300,7 +308,7 @@ describe('real IPN messages, in the orders PayPal sends them', () => {
     const order = await newOrder();
     const sale = txnId();
     const reversal = txnId();
-    const reversed = corpusIpn('12', order, { txn_id: reversal, parent_txn_id: sale, mc_gross: decimal(-order.total) });
+    const reversed = reversalIpn(order, { txn_id: reversal, parent_txn_id: sale, mc_gross: decimal(-order.total) });
     const [early] = await deliver(reversed, reversal, 2);
     expect((await processingOf(reversal)).parked).toBe(1);
     await env.pool.query(`update money_movement set created_at = now() - interval '5 minutes' where provider_txn_id = $1`, [reversal]);
@@ -322,10 +330,10 @@ describe('real IPN messages, in the orders PayPal sends them', () => {
     const sale = txnId();
     await deliver(corpusIpn('09', order, { txn_id: sale, mc_gross: decimal(order.total) }), sale);
     const reversal = txnId();
-    await deliver(corpusIpn('12', order, { txn_id: reversal, parent_txn_id: sale, mc_gross: decimal(-order.total) }), reversal);
+    await deliver(reversalIpn(order, { txn_id: reversal, parent_txn_id: sale, mc_gross: decimal(-order.total) }), reversal);
     await assertBooks(order, [sale], { status: 'refunded', returned: order.total });
     const cancel = txnId();
-    const canceled = corpusIpn('13', order, { txn_id: cancel, parent_txn_id: sale, mc_gross: decimal(order.total) });
+    const canceled = corpusIpn('11', order, { txn_id: cancel, parent_txn_id: sale, mc_gross: decimal(order.total) });
     await deliver(canceled, cancel, 2);
     await assertBooks(order, [sale], { status: 'paid', returned: 0 });
     const again = txnId();
@@ -340,13 +348,13 @@ describe('real IPN messages, in the orders PayPal sends them', () => {
     const sale = txnId();
     await deliver(corpusIpn('09', order, { txn_id: sale, mc_gross: decimal(order.total) }), sale);
     const refund = txnId();
-    await deliver(corpusIpn('18', order, { txn_id: refund, parent_txn_id: sale, mc_gross: '-5.00' }), refund);
+    await deliver(corpusIpn('10', order, { txn_id: refund, parent_txn_id: sale, mc_gross: '-5.00' }), refund);
     await assertBooks(order, [sale], { status: 'partially_refunded', returned: 500 });
     const reversal = txnId();
-    await deliver(corpusIpn('12', order, { txn_id: reversal, parent_txn_id: sale, mc_gross: '-20.00' }), reversal, 2);
+    await deliver(reversalIpn(order, { txn_id: reversal, parent_txn_id: sale, mc_gross: '-20.00' }), reversal, 2);
     await assertBooks(order, [sale], { status: 'refunded', returned: 2500 });
     const cancel = txnId();
-    await deliver(corpusIpn('13', order, { txn_id: cancel, parent_txn_id: sale, mc_gross: '20.00' }), cancel, 2);
+    await deliver(corpusIpn('11', order, { txn_id: cancel, parent_txn_id: sale, mc_gross: '20.00' }), cancel, 2);
     await assertBooks(order, [sale], { status: 'partially_refunded', returned: 500 });
     const again = txnId();
     await deliver(corpusIpn('11', order, { txn_id: again, parent_txn_id: sale, mc_gross: '20.00' }), again);
@@ -358,9 +366,9 @@ describe('real IPN messages, in the orders PayPal sends them', () => {
     const sale = txnId();
     const reversal = txnId();
     const cancel = txnId();
-    const b0 = await deliver(corpusIpn('13', order, { txn_id: cancel, parent_txn_id: sale, mc_gross: decimal(order.total) }), cancel);
+    const b0 = await deliver(corpusIpn('11', order, { txn_id: cancel, parent_txn_id: sale, mc_gross: decimal(order.total) }), cancel);
     expect(b0[0]!.processing).toBe('parked');
-    await deliver(corpusIpn('12', order, { txn_id: reversal, parent_txn_id: sale, mc_gross: decimal(-order.total) }), reversal);
+    await deliver(reversalIpn(order, { txn_id: reversal, parent_txn_id: sale, mc_gross: decimal(-order.total) }), reversal);
     await deliver(corpusIpn('09', order, { txn_id: sale, mc_gross: decimal(order.total) }), sale);
     // PayPal's history is: sale, chargeback, chargeback cancelled: the merchant keeps the whole sale.
     // The cancellation merely arrived first; the books must end where PayPal's do.
@@ -370,15 +378,16 @@ describe('real IPN messages, in the orders PayPal sends them', () => {
   it('Pending (multi_currency) then Completed of the same txn, EUR: pending first, paid once; a late Pending changes nothing', async () => {
     const order = await newOrder({ currency: 'EUR', unitPrice: 167, quantity: 1 });
     const sale = txnId();
-    const pending = corpusIpn('15', order, { txn_id: sale, mc_gross: decimal(order.total) });
+    const pending = corpusIpn('02', order, { txn_id: sale, mc_gross: decimal(order.total), payment_status: 'Pending', pending_reason: 'multi_currency' });
     await deliver(pending, sale);
     const after = await books(order, [sale]);
     expect(after).toMatchObject({ status: 'pending', paymentStatus: 'pending', movements: [] });
     const { rows } = await env.pool.query('select status, sale_id, sale_state from order_payment_attempt where id = $1', [order.attemptId]);
     expect(rows[0]).toEqual({ status: 'approved', sale_id: sale, sale_state: 'pending' });
 
-    const completed = corpusIpn('16', order, { txn_id: sale, mc_gross: decimal(order.total) });
-    expect(fieldNames(completed).has('business')).toBe(false); // 16 names the receiver only as receiver_email
+    // Real messages sometimes name the receiver only as receiver_email: this one is sent that way.
+    const completed = corpusIpn('02', order, { txn_id: sale, mc_gross: decimal(order.total), business: null, receiver_email: SIMULATOR_RECEIVER_EMAIL });
+    expect(fieldNames(completed).has('business')).toBe(false);
     await deliver(completed, sale, 2);
     await deliver(pending, sale); // the Pending resent after the sale completed
     await assertBooks(order, [sale], { status: 'paid', returned: 0 });
@@ -392,7 +401,7 @@ describe('real IPN messages, in the orders PayPal sends them', () => {
     const [d] = await deliver(corpusIpn('04', declinedOrder, { txn_id: declined, mc_gross: null, mc_gross1: null }), declined);
     expect(d).toMatchObject({ verification: 'verified', processing: 'ignored', flag_kind: null });
     const inflight = txnId();
-    const [i] = await deliver(corpusIpn('14', declinedOrder, { txn_id: inflight, mc_gross: decimal(declinedOrder.total) }), inflight);
+    const [i] = await deliver(corpusIpn('04', declinedOrder, { txn_id: inflight, payment_status: 'Inflight', mc_gross: decimal(declinedOrder.total) }), inflight);
     expect(i).toMatchObject({ verification: 'verified', processing: 'ignored', flag_kind: null });
     await assertBooks(declinedOrder, [declined, inflight], { status: 'pending', returned: 0 });
 
@@ -443,7 +452,7 @@ describe('real IPN messages, in the orders PayPal sends them', () => {
     const sale = txnId();
     const refund = txnId();
     const completed = corpusIpn('09', order, { txn_id: sale, mc_gross: decimal(order.total) });
-    const refunded = corpusIpn('17', order, { txn_id: refund, parent_txn_id: sale, mc_gross: '-12.50' });
+    const refunded = corpusIpn('10', order, { txn_id: refund, parent_txn_id: sale, mc_gross: '-12.50' });
     const fields = (body: Buffer) => {
       const record = Object.fromEntries(new URLSearchParams(body.toString('latin1')));
       // Only a body URLSearchParams writes back identically can be vouched for by sendIpn.
