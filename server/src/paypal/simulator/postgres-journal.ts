@@ -94,10 +94,8 @@ export class PostgresJournal implements SimulatorJournal {
     }
   }
 
-  private async write(batch: Change[]): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('begin');
+  private write(batch: Change[]): Promise<void> {
+    return inTransaction(this.pool, async (client) => {
       // Consecutive saves go in one statement per kind, the last body of each id winning.
       let saves = new Map<string, Extract<Change, { op: 'save' }>>();
       const writeSaves = async () => {
@@ -127,20 +125,27 @@ export class PostgresJournal implements SimulatorJournal {
         for (const kind of change.kinds) await client.query(`delete from ${table(kind)}`);
       }
       await writeSaves();
-      await client.query('commit');
-    } catch (error) {
-      await client.query('rollback').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 }
 
-async function createSchema(pool: pg.Pool): Promise<void> {
+/** Runs `work` in one transaction on a client of `pool`: committed when it resolves, rolled back when it throws. */
+async function inTransaction(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<void>): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('begin');
+    await work(client);
+    await client.query('commit');
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+function createSchema(pool: pg.Pool): Promise<void> {
+  return inTransaction(pool, async (client) => {
     // Two servers starting on one database at once would otherwise race on creating the same tables.
     await client.query(`select pg_advisory_xact_lock(hashtext('${SIMULATOR_SCHEMA}'))`);
     await client.query(`create schema if not exists ${SIMULATOR_SCHEMA}`);
@@ -153,11 +158,5 @@ async function createSchema(pool: pg.Pool): Promise<void> {
          )`,
       );
     }
-    await client.query('commit');
-  } catch (error) {
-    await client.query('rollback').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
