@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Customer } from '@orders/shared';
 import { createHarness, customer, type TestHarness } from '@orders/server/testing/harness.ts';
+import { sleep } from '../support/timing.ts';
 
 let h: TestHarness;
 beforeAll(async () => {
@@ -8,7 +9,6 @@ beforeAll(async () => {
 });
 afterAll(() => h?.close());
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function stockOf(sku: string): Promise<number> {
   const { rows } = await h.pool.query<{ stock: number }>('select stock from product where sku = $1', [sku]);

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrdersClient } from '@orders/shared';
 import { freePort } from '@orders/server/db/embedded-postgres.ts';
+import { within } from '../support/timing.ts';
 
 /* `npm start` as a user runs it: the real entry point in its own process, embedded PostgreSQL under DATA_DIR. */
 
@@ -92,16 +93,6 @@ function launch(env: Record<string, string>): ServerProcess {
   };
   started.push(proc);
   return proc;
-}
-
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 async function startAndWait(env: Record<string, string>): Promise<{ proc: ServerProcess; url: string }> {

@@ -5,6 +5,7 @@ import { createOrdersClient, type OrdersClient } from '@orders/shared';
 import { startPaypalSimulator, type IpnLogEntry, type PaypalSimulator, type PaypalSimulatorOptions } from '@orders/server/paypal/simulator/index.ts';
 import { PaypalRestGateway } from '@orders/server/paypal/paypal-rest-gateway.ts';
 import { SERVICE_KEY, externalPaypalEnv, pendingOrder } from '../support/paypal-server.ts';
+import { sleep } from '../support/timing.ts';
 
 /**
  * Shared pieces of the reliability suites: an external PayPal simulator (it outlives the servers and
@@ -102,7 +103,7 @@ export function via(baseUrl: string, redirectUrl: string): string {
   return `${baseUrl}${url.pathname}${url.search}`;
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep };
 
 export async function waitUntil<T>(probe: () => Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
