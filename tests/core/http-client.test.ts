@@ -27,6 +27,7 @@ beforeAll(async () => {
   });
   server = await startServer(config);
   pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  pool.on('error', () => undefined); // connections cut when the database is dropped at the end
 });
 
 afterAll(async () => {

@@ -132,6 +132,10 @@ export class PostgresJournal implements SimulatorJournal {
 /** Runs `work` in one transaction on a client of `pool`: committed when it resolves, rolled back when it throws. */
 async function inTransaction(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<void>): Promise<void> {
   const client = await pool.connect();
+  // A connection cut while checked out (a database stopped or dropped) is also the rejection of the query
+  // in flight; without a listener the client's own 'error' event would be an uncaught exception.
+  const ignore = () => undefined;
+  client.on('error', ignore);
   try {
     await client.query('begin');
     await work(client);
@@ -140,6 +144,7 @@ async function inTransaction(pool: pg.Pool, work: (client: pg.PoolClient) => Pro
     await client.query('rollback').catch(() => {});
     throw error;
   } finally {
+    client.off('error', ignore);
     client.release();
   }
 }
