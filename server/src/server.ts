@@ -44,9 +44,9 @@ export async function startServer(
 ): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const cleanups: (() => Promise<void>)[] = [];
-  let stopping = false;
+  let phase: 'starting' | 'serving' | 'stopping' = 'starting';
   const close = async () => {
-    stopping = true;
+    phase = 'stopping';
     for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => logger.error({ err }, 'shutdown step failed'));
     cleanups.length = 0;
   };
@@ -121,7 +121,7 @@ export async function startServer(
       queue,
       databaseWatch,
       paypalMode: config.paypal.mode,
-      stopping: () => stopping,
+      phase: () => phase,
       requestPool: () => requestPoolCounts(orm),
     });
     await registerPaypalRoutes(http, services.payments, logger);
@@ -164,6 +164,7 @@ export async function startServer(
       await services.webhooks.requeueStranded(0, round);
       await queue.sweepAfter(Math.ceil(refundResumeAfterMs / 1000) + 1);
     }
+    phase = 'serving';
     return { url, trpcUrl: `${url}/trpc`, services, orm, http, logger, paypal, queue, close };
   } catch (error) {
     await close();

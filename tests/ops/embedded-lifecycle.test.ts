@@ -156,6 +156,19 @@ describe('embedded PostgreSQL owned by the running server', { timeout: 120_000 }
     }
   });
 
+  it('Ctrl-C while the server is still starting: it finishes starting, stops in order and exits 0', async () => {
+    const early = await start();
+    const deadline = Date.now() + 60_000;
+    while (early.lines('embedded PostgreSQL started').length === 0) {
+      if (!early.alive() || Date.now() > deadline) throw new Error(`no PostgreSQL start line:\n${early.output()}`);
+      await sleep(20);
+    }
+    process.kill(-early.child.pid!, 'SIGINT');
+    expect(await within(early.exited, 30_000, 'exit after an early Ctrl-C'), early.output()).toEqual({ code: 0, signal: null });
+    expect(early.lines('stopping')).toHaveLength(1);
+    expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+  });
+
   it('the next start works again, and Ctrl-C (SIGINT to the process group) stops it with exit 0, PostgreSQL included', async () => {
     const last = await start();
     await waitReady(last);

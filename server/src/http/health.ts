@@ -15,8 +15,11 @@ export interface OperationsRoutesOptions extends MetricsSources {
   queue: JobQueue;
   databaseWatch: DatabaseWatch;
   paypalMode: PaypalMode;
-  /** True once shutdown began: not ready, so load balancers move traffic away first. */
-  stopping(): boolean;
+  /**
+   * 'starting' until start-up has finished (job workers, stranded-message recovery): not ready yet;
+   * 'stopping' once shutdown began: not ready, so load balancers move traffic away first.
+   */
+  phase(): 'starting' | 'serving' | 'stopping';
 }
 
 async function bounded(check: () => Promise<unknown>, reason: string): Promise<Check> {
@@ -60,12 +63,12 @@ export function registerOperationsRoutes(app: FastifyInstance, options: Operatio
       liveFeed,
       paypal: { status: 'ok' as const, mode: options.paypalMode },
     };
-    const stopping = options.stopping();
-    const ready = !stopping && [database, jobQueue, liveFeed].every((c) => c.status === 'ok');
+    const phase = options.phase();
+    const ready = phase === 'serving' && [database, jobQueue, liveFeed].every((c) => c.status === 'ok');
     return reply
       .status(ready ? 200 : 503)
       .header('cache-control', 'no-store')
-      .send({ status: ready ? 'ready' : stopping ? 'stopping' : 'not ready', checks, uptimeSeconds: uptimeSeconds() });
+      .send({ status: ready ? 'ready' : phase === 'serving' ? 'not ready' : phase, checks, uptimeSeconds: uptimeSeconds() });
   });
 
   app.get('/metrics', async (_request, reply) => {
