@@ -47,10 +47,24 @@ export const orderSearchInput = orderSearchFilter.extend({
 });
 export type OrderSearchInput = z.input<typeof orderSearchInput>;
 
-/** `backoffice.orders.exportCsv` and `GET /backoffice/api/orders.csv`: the current filter and sort, every row. */
+/** Most orders one bulk action or one export of selected ids may name (an export's ids travel in the URL: 200 × 37 characters stays far below header limits). */
+export const MAX_SELECTED_ORDERS = 200;
+
+const selectedOrderIds = z
+  .array(uuid)
+  .min(1, 'select at least one order')
+  .max(MAX_SELECTED_ORDERS, `at most ${MAX_SELECTED_ORDERS} orders at once`)
+  .refine((ids) => new Set(ids.map((id) => id.toLowerCase())).size === ids.length, 'each order once');
+
+/**
+ * `backoffice.orders.exportCsv` and `GET /backoffice/api/orders.csv`: the current filter and sort, every
+ * row. With `ids` (the list's selection; `?ids=a,b` or repeated `ids=`), only those orders, still
+ * narrowed by any other filter given.
+ */
 export const orderExportInput = orderSearchFilter.extend({
   sort: z.enum(ORDER_SORTS).default('created'),
   direction: z.enum(SORT_DIRECTIONS).default('desc'),
+  ids: selectedOrderIds.optional(),
 });
 export type OrderExportInput = z.input<typeof orderExportInput>;
 
@@ -58,7 +72,9 @@ export type OrderExportInput = z.input<typeof orderExportInput>;
 export interface BackofficeOrderRow extends OrderSummary {
   /** The PayPal payment id (PAY-…) of the latest attempt, if any. */
   externalId: string | null;
+  /** The PayPal payer as PayPal last told us (the paying attempt's payer once paid): order.payer_email / payer_name. */
   payerEmail: string | null;
+  payerName: string | null;
 }
 
 export interface OrderSearchResult {
@@ -79,6 +95,8 @@ export interface AttemptDto {
   amount: number;
   currency: Currency;
   payerEmail: string | null;
+  /** The payer's name as PayPal gave it (first and last name). */
+  payerName: string | null;
   failureReason: string | null;
   approvalUrl: string | null;
   createdAt: string;
@@ -112,7 +130,7 @@ export interface AuditDto {
   id: string;
   actorType: ActorType;
   actorId: string | null;
-  /** The staff member's email when the actor is staff. */
+  /** Who, for people: the staff member's email, or the API key's name (`key "storefront"`). */
   actorLabel: string | null;
   action: string;
   before: unknown;
@@ -121,8 +139,32 @@ export interface AuditDto {
   createdAt: string;
 }
 
+/**
+ * What staff can do to one order. `backoffice.orders.get` lists the ones the server would accept now,
+ * for this order and the caller's role, computed by the same rules that enforce them.
+ */
+export const ORDER_ACTIONS = [
+  /** Ask PayPal again about an attempt (operator). */
+  'resync',
+  /** Refund an amount (admin; paid or partly refunded, money left). */
+  'refund',
+  /** Refund chosen lines (admin; paid, frozen lines left to refund). */
+  'refundLines',
+  /** Refund a duplicate sale whole (admin; a succeeded attempt whose sale did not pay the order). */
+  'refundDuplicate',
+  /** Cancel the order (operator; unpaid: pending or failed). */
+  'cancel',
+  /** Add an internal note (operator). */
+  'note',
+] as const;
+export type OrderAction = (typeof ORDER_ACTIONS)[number];
+
 export interface BackofficeOrderDetail {
   order: BackofficeOrderRow;
+  /** What the caller may do to this order now (role and order state): the buttons to show. */
+  allowedActions: OrderAction[];
+  /** The caller's role, as the server authenticated it. */
+  role: StaffRole;
   lines: OrderLineDto[];
   linesFrozen: boolean;
   attempts: AttemptDto[];
@@ -207,6 +249,25 @@ export interface ReconciliationPage {
 export interface ResolveResult {
   discrepancyId: string;
   resolvedAt: string;
+}
+
+/** `backoffice.bulkCancel`: several unpaid orders, one reason (each cancellation audited with it). */
+export const bulkCancelInput = z.strictObject({ orderIds: selectedOrderIds, reason });
+export type BulkCancelInput = z.input<typeof bulkCancelInput>;
+
+/** Why a bulk cancel left an order as it was. */
+export const BULK_SKIP_CODES = ['not_found', 'not_cancellable'] as const;
+export type BulkSkipCode = (typeof BULK_SKIP_CODES)[number];
+
+export type BulkCancelItem =
+  | { orderId: string; number: number; result: 'cancelled'; status: OrderStatus; cancelledAttempts: number }
+  | { orderId: string; number: number | null; result: 'skipped'; status: OrderStatus | null; code: BulkSkipCode; message: string };
+
+export interface BulkCancelResult {
+  /** One per requested id, in the order given. */
+  items: BulkCancelItem[];
+  cancelled: number;
+  skipped: number;
 }
 
 export const resolveInput = z.strictObject({ discrepancyId: z.string().min(3).max(200), reason });

@@ -18,6 +18,9 @@ export interface OrderSummary {
   /** Sequential, for people: shown as `#1001`. The id stays the unguessable key. */
   number: number;
   customer: Customer;
+  /** The customer's email and display name as the calling service gave them to `orders.create`. */
+  customerEmail: string | null;
+  customerName: string | null;
   status: OrderStatus;
   total: number;
   currency: Currency;

@@ -55,6 +55,10 @@ export type OrderItem = z.infer<typeof orderItem>;
 export const createOrderInput = z
   .strictObject({
     customer,
+    /** For staff to recognise the customer (shown in the back office, returned with the order); never used to authenticate. */
+    customerEmail: z.email({ error: 'must be an email address' }).max(254).optional(),
+    /** The customer's display name, trimmed; at most 200 characters. */
+    customerName: boundedString(200).optional(),
     cartId: id.optional(),
     items: z
       .array(orderItem)
