@@ -5,6 +5,7 @@ import { Migration20261130081007_ledger } from './Migration20261130081007_ledger
 import { Migration20261130081452_asserted_paid_index } from './Migration20261130081452_asserted_paid_index.js';
 import { Migration20261130084334_money_out_index } from './Migration20261130084334_money_out_index.js';
 import { Migration20261130090556_order_number } from './Migration20261130090556_order_number.js';
+import { Migration20261130110943_dashboard_indexes } from './Migration20261130110943_dashboard_indexes.js';
 
 /** Every migration, in order. `npm run migration:create -w @orders/server` generates the next one. */
 export const migrations = [
@@ -12,4 +13,5 @@ export const migrations = [
   Migration20261130081452_asserted_paid_index,
   Migration20261130084334_money_out_index,
   Migration20261130090556_order_number,
+  Migration20261130110943_dashboard_indexes,
 ];

@@ -37,6 +37,11 @@ export const OrderPaymentAttempt = defineEntity({
     { name: 'attempt_payer_email_idx', expression: 'create index "attempt_payer_email_idx" on "order_payment_attempt" (lower(payer_email))' },
     // Captured sales beside the order's one success: the few rows reconciliation's double-payment check starts from.
     { name: 'attempt_extra_capture_idx', properties: ['order'], where: "sale_id is not null and status <> 'succeeded'" },
+    // The dashboard's attempts per day (conversion, outcome mix): an index-only scan of the date range.
+    {
+      name: 'attempt_created_idx',
+      expression: 'create index "attempt_created_idx" on "order_payment_attempt" ("created_at") include ("status", "currency", "order_id")',
+    },
   ],
   uniques: [
     // At most one attempt per order may ever succeed: the database, not the code, has the last word.
@@ -86,6 +91,11 @@ export const PaymentEvent = defineEntity({
     { name: 'payment_event_external_idx', properties: ['externalId'] },
     { name: 'payment_event_order_idx', properties: ['order', 'createdAt'] },
     { name: 'payment_event_processing_idx', properties: ['processing', 'createdAt'] },
+    // The dashboard's IPN and webhook lag (received → processed) over a date range: index-only.
+    {
+      name: 'payment_event_notification_idx',
+      expression: `create index "payment_event_notification_idx" on "payment_event" ("created_at") include ("source", "processed_at") where source in ('ipn', 'webhook')`,
+    },
   ],
 });
 export type IPaymentEvent = InferEntity<typeof PaymentEvent>;
