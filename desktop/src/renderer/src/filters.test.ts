@@ -30,12 +30,27 @@ describe('order filters in the URL', () => {
     expect(new Date(search.createdFrom!).getTime()).toBe(new Date(2026, 2, 1).getTime());
     expect(new Date(search.createdTo!).getTime()).toBe(new Date(2026, 3, 1).getTime());
     expect(toSearchFilter({ status: [], amountMin: '1500', currency: 'JPY' }).amountMin).toBe(1500);
-    expect(toSearchFilter({ status: [], amountMin: '15' }).amountMin).toBe(1500);
+  });
+
+  it('never compares amounts across currencies: an amount needs a currency, in the URL and in the search', () => {
+    // 1000 means ¥1,000 or $10.00 depending on the order: with "any currency" there is no amount filter.
+    expect(toSearchFilter({ status: [], amountMin: '15' })).not.toHaveProperty('amountMin');
+    expect(parseOrderQuery('min=10&max=20').filters).toEqual({ status: [] });
+    expect(parseOrderQuery('min=10&max=20&currency=USD').filters).toEqual({ status: [], amountMin: '10', amountMax: '20', currency: 'USD' });
+    // Removing the currency takes its amounts with it.
+    expect(removeFilter({ status: [], amountMin: '10', currency: 'USD' }, 'currency')).toEqual({ status: [] });
   });
 
   it('describes active filters as chips and removes them one by one', () => {
-    const filters: OrderFilters = { status: ['paid', 'failed'], to: '2026-01-31', amountMax: '5', q: 'x' };
-    expect(filterChips(filters).map((chip) => chip.label)).toEqual(['Status: Paid', 'Status: Failed', 'Created until 2026-01-31', 'Amount ≤ 5', 'Search: “x”']);
+    const filters: OrderFilters = { status: ['paid', 'failed'], to: '2026-01-31', amountMax: '5', currency: 'EUR', q: 'x' };
+    expect(filterChips(filters).map((chip) => chip.label)).toEqual([
+      'Status: Paid',
+      'Status: Failed',
+      'Created until 2026-01-31',
+      'Amount ≤ 5 EUR',
+      'Currency: EUR',
+      'Search: “x”',
+    ]);
     expect(removeFilter(filters, 'status:paid').status).toEqual(['failed']);
     expect(removeFilter(filters, 'created')).not.toHaveProperty('to');
     expect(removeFilter(filters, 'amount')).not.toHaveProperty('amountMax');

@@ -19,7 +19,11 @@ export interface OrderFilters {
   to?: string;
   customerType?: CustomerType;
   customerId?: string;
-  /** Major units as typed ("10.50"), converted with the currency's minor digits. */
+  /**
+   * Major units as typed ("10.50"), converted with the currency's minor digits. Only with a
+   * currency: totals are compared in minor units, and 1000 minor units of JPY and of USD are not
+   * the same amount, so "any currency" has no amount filter.
+   */
   amountMin?: string;
   amountMax?: string;
   currency?: Currency;
@@ -39,6 +43,9 @@ export const STATUS_LABELS: Record<OrderStatus, string> = {
   refunded: 'Refunded',
   partially_refunded: 'Partially refunded',
 };
+
+/** One word for each kind of customer, wherever the app shows it (badge, select, chip). */
+export const CUSTOMER_TYPE_LABELS: Record<CustomerType, string> = { user: 'user', anonymous: 'anonymous' };
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -75,8 +82,8 @@ export function parseOrderQuery(search: string | URLSearchParams): { filters: Or
   if (currency) filters.currency = currency;
   const min = text(params.get('min'), 20);
   const max = text(params.get('max'), 20);
-  if (min !== undefined && toMinor(min, currency) !== undefined) filters.amountMin = min;
-  if (max !== undefined && toMinor(max, currency) !== undefined) filters.amountMax = max;
+  if (currency && min !== undefined && toMinor(min, currency) !== undefined) filters.amountMin = min;
+  if (currency && max !== undefined && toMinor(max, currency) !== undefined) filters.amountMax = max;
   const q = text(params.get('q'));
   if (q) filters.q = q;
   const sort: OrderSort = {
@@ -104,8 +111,8 @@ export function orderQueryString(filters: OrderFilters, sort: OrderSort = DEFAUL
 }
 
 /** "10.50" → 1050 (USD), "1500" → 1500 (JPY); undefined when it is not an amount in that currency. */
-export function toMinor(major: string, currency: Currency | undefined): number | undefined {
-  const minor = parseDecimalString(major, currency ?? 'USD');
+export function toMinor(major: string, currency: Currency): number | undefined {
+  const minor = parseDecimalString(major, currency);
   return minor === null || minor < 0 ? undefined : minor;
 }
 
@@ -122,11 +129,13 @@ export function toSearchFilter(filters: OrderFilters): OrderSearchFilter {
   if (filters.to) out.createdTo = localDay(filters.to, 1);
   if (filters.customerType) out.customerType = filters.customerType;
   if (filters.customerId) out.customerId = filters.customerId;
-  if (filters.currency) out.currency = filters.currency;
-  const min = filters.amountMin ? toMinor(filters.amountMin, filters.currency) : undefined;
-  const max = filters.amountMax ? toMinor(filters.amountMax, filters.currency) : undefined;
-  if (min !== undefined) out.amountMin = min;
-  if (max !== undefined) out.amountMax = max;
+  if (filters.currency) {
+    out.currency = filters.currency;
+    const min = filters.amountMin ? toMinor(filters.amountMin, filters.currency) : undefined;
+    const max = filters.amountMax ? toMinor(filters.amountMax, filters.currency) : undefined;
+    if (min !== undefined) out.amountMin = min;
+    if (max !== undefined) out.amountMax = max;
+  }
   if (filters.q) out.q = filters.q;
   return out;
 }
@@ -143,7 +152,7 @@ export function filterChips(filters: OrderFilters): FilterChip[] {
   else if (filters.from) chips.push({ key: 'created', label: `Created from ${filters.from}` });
   else if (filters.to) chips.push({ key: 'created', label: `Created until ${filters.to}` });
   if (filters.customerType || filters.customerId) {
-    chips.push({ key: 'customer', label: `Customer: ${[filters.customerType, filters.customerId].filter(Boolean).join(' · ')}` });
+    chips.push({ key: 'customer', label: `Customer: ${[filters.customerType && CUSTOMER_TYPE_LABELS[filters.customerType], filters.customerId].filter(Boolean).join(' · ')}` });
   }
   const unit = filters.currency ? ` ${filters.currency}` : '';
   if (filters.amountMin && filters.amountMax) chips.push({ key: 'amount', label: `Amount ${filters.amountMin}–${filters.amountMax}${unit}` });
@@ -166,7 +175,12 @@ export function removeFilter(filters: OrderFilters, key: string): OrderFilters {
   } else if (key === 'amount') {
     delete next.amountMin;
     delete next.amountMax;
-  } else if (key === 'currency') delete next.currency;
+  } else if (key === 'currency') {
+    // Amounts are in the currency: without it they mean nothing.
+    delete next.currency;
+    delete next.amountMin;
+    delete next.amountMax;
+  }
   else if (key === 'q') delete next.q;
   return next;
 }

@@ -23,11 +23,16 @@ export function formatRelative(iso: string | Date, now: number = Date.now()): st
   return relative.format(Math.round(value), 'year');
 }
 
-/** "23 Nov 2026, 10:57:03" in the user's time zone, plus the zone for the tooltip. */
+/** "23 Nov 2026, 10:57:03" in the user's time zone: the one way an absolute date is written. */
 export function formatExact(iso: string | Date): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return String(iso);
-  return `${exact.format(date)} (${Intl.DateTimeFormat().resolvedOptions().timeZone}) · ${date.toISOString()}`;
+  return exact.format(date);
+}
+
+/** The user's time zone ("Europe/Paris"), named beside absolute times in tooltips. */
+export function timeZoneName(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone;
 }
 
 /** Money from the API: known currencies through formatMoney, anything else shown raw. */

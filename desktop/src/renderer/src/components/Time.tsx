@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { formatExact, formatRelative } from '../format';
+import { formatExact, formatRelative, timeZoneName } from '../format';
 
 const listeners = new Set<() => void>();
 let ticker: ReturnType<typeof setInterval> | undefined;
@@ -22,15 +22,20 @@ function useMinuteTick(): number {
   return now;
 }
 
-/** "5 minutes ago", with the exact time (and zone) as its tooltip. */
-export function Time({ value, className }: { value: string | Date | null | undefined; className?: string }) {
+/**
+ * A moment, relative ("5 minutes ago") with the absolute date and time (and zone) as its tooltip, or
+ * with `absolute` the other way round: lists scan by recency, a detail page is read for the date.
+ */
+export function Time({ value, className, absolute }: { value: string | Date | null | undefined; className?: string; absolute?: boolean }) {
   const now = useMinuteTick();
   const date = value ? new Date(value) : null;
   if (!date || Number.isNaN(date.getTime())) return <span className={className}>—</span>;
   const iso = date.toISOString();
+  const exact = `${formatExact(date)} (${timeZoneName()})`;
+  const relative = formatRelative(date, now);
   return (
-    <time dateTime={iso} title={formatExact(date)} className={className}>
-      {formatRelative(date, now)}
+    <time dateTime={iso} title={absolute ? `${relative} · ${iso}` : exact} className={className}>
+      {absolute ? formatExact(date) : relative}
     </time>
   );
 }

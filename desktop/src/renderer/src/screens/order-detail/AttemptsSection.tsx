@@ -36,7 +36,7 @@ function AttemptItem({ attempt, canResync, onResync }: { attempt: AttemptDto; ca
         <span className="mono selectable">{attempt.externalId ?? 'not sent to PayPal'}</span>
         <span className="money">{money(attempt.amount, attempt.currency)}</span>
         <span className="subtle">
-          <Time value={attempt.createdAt} />
+          <Time value={attempt.createdAt} absolute />
         </span>
         {attempt.externalId ? (
           <button type="button" className="link-button" disabled={!canResync} title={canResync ? undefined : 'Requires the operator role'} onClick={onResync}>
@@ -58,11 +58,11 @@ function AttemptItem({ attempt, canResync, onResync }: { attempt: AttemptDto; ca
         ) : null}
         {attempt.succeededAt ? (
           <Fact term="Succeeded">
-            <Time value={attempt.succeededAt} />
+            <Time value={attempt.succeededAt} absolute />
           </Fact>
         ) : null}
         <Fact term="Last change">
-          <Time value={attempt.updatedAt} />
+          <Time value={attempt.updatedAt} absolute />
         </Fact>
       </dl>
     </li>

@@ -24,7 +24,7 @@ export function AuditSection({ entries }: { entries: AuditView[] }) {
           {entries.map((entry) => (
             <tr key={entry.id}>
               <td>
-                <Time value={entry.createdAt} />
+                <Time value={entry.createdAt} absolute />
               </td>
               <td>{entry.actorLabel ?? (entry.actorId ? `${entry.actorType} ${entry.actorId.slice(0, 8)}` : entry.actorType)}</td>
               <td>

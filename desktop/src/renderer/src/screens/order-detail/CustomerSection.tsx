@@ -1,6 +1,6 @@
 import type { BackofficeOrderRow } from '@orders/shared';
 import { Time } from '../../components/Time';
-import { orderQueryString } from '../../filters';
+import { CUSTOMER_TYPE_LABELS, orderQueryString } from '../../filters';
 import { navigate } from '../../router';
 
 /** Who ordered (and how many other orders they have), and what PayPal knows of the payment. */
@@ -11,7 +11,7 @@ export function CustomerSection({ order, customerOrderCount }: { order: Backoffi
       <dl className="facts">
         <dt>Customer</dt>
         <dd>
-          <span className={`customer-type customer-${order.customer.type}`}>{order.customer.type}</span> <span className="selectable">{order.customer.id}</span>
+          <span className={`customer-type customer-${order.customer.type}`}>{CUSTOMER_TYPE_LABELS[order.customer.type]}</span> <span className="selectable">{order.customer.id}</span>
           <div className="subtle">
             {customerOrderCount} other order{customerOrderCount === 1 ? '' : 's'} —{' '}
             <button
@@ -33,7 +33,7 @@ export function CustomerSection({ order, customerOrderCount }: { order: Backoffi
         <dd>{order.paymentStatus ?? <span className="muted">—</span>}</dd>
         <dt>Updated</dt>
         <dd>
-          <Time value={order.updatedAt} />
+          <Time value={order.updatedAt} absolute />
         </dd>
       </dl>
     </section>

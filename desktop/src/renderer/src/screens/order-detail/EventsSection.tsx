@@ -44,7 +44,7 @@ function EventItem({ event }: { event: EventView }) {
         {event.verification !== 'not_applicable' ? <Tag value={event.verification} /> : null}
         <Tag value={event.processing} />
         <span className="subtle">
-          <Time value={event.createdAt} />
+          <Time value={event.createdAt} absolute />
         </span>
       </div>
       {event.outcome ? <p className="event-outcome">{event.outcome}</p> : null}

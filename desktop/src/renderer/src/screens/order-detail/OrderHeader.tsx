@@ -36,11 +36,11 @@ export function OrderHeader({ order, attempts, onAction }: { order: BackofficeOr
           <span className="money big">{money(order.total, order.currency)}</span>
           {order.refundedAmount > 0 ? <span className="refunded">{money(order.refundedAmount, order.currency)} refunded</span> : null}
           <span className="subtle">
-            created <Time value={order.createdAt} />
+            created <Time value={order.createdAt} absolute />
             {order.paidAt ? (
               <>
                 {' '}
-                · paid <Time value={order.paidAt} />
+                · paid <Time value={order.paidAt} absolute />
               </>
             ) : null}
           </span>

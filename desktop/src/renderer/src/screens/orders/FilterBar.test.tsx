@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { FilterBar } from './FilterBar';
+import { FilterBar, TEXT_DEBOUNCE_MS } from './FilterBar';
 import { useUrlOrderQuery } from './OrdersScreen';
 
 /** The filter bar as the orders screen wires it: state in the URL query string. */
@@ -94,6 +94,41 @@ describe('FilterBar', () => {
     expect(params().get('q')).toBe('PAY-9');
   });
 
+  it('searches as you type: one search after the typing pauses, with the last text', async () => {
+    const user = userEvent.setup();
+    const onChange = vi.fn();
+    render(<FilterBar filters={{ status: [] }} onChange={onChange} />);
+    const started = performance.now();
+    await user.type(screen.getByRole('searchbox'), '#10');
+    // Typing is faster than the pause: nothing searched for "#" or "#1".
+    expect(onChange).not.toHaveBeenCalled();
+    await waitFor(() => expect(onChange).toHaveBeenCalledTimes(1));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(TEXT_DEBOUNCE_MS);
+    expect(onChange).toHaveBeenCalledWith({ status: [], q: '#10' });
+    await new Promise((resolve) => setTimeout(resolve, TEXT_DEBOUNCE_MS * 2));
+    expect(onChange).toHaveBeenCalledTimes(1);
+  });
+
+  it('focuses the search on "/" (not while typing elsewhere), and Escape empties it', async () => {
+    const user = userEvent.setup();
+    startAt('/?q=PAY-1');
+    const search = screen.getByRole('searchbox') as HTMLInputElement;
+    const customer = screen.getByLabelText('Customer id') as HTMLInputElement;
+    await user.click(customer);
+    await user.keyboard('a/b');
+    expect(customer.value).toBe('a/b');
+    expect(document.activeElement).toBe(customer);
+    await user.click(document.body);
+    await user.keyboard('/');
+    expect(document.activeElement).toBe(search);
+    expect(search.value).toBe('PAY-1');
+    await user.keyboard('{Escape}');
+    expect(search.value).toBe('');
+    expect(params().has('q')).toBe(false);
+    // (the customer id was applied when its field lost focus)
+    expect(chipLabels()).toEqual(['Customer: a/b']);
+  });
+
   it('does not apply an amount that is not one, and marks the field', async () => {
     const user = userEvent.setup();
     startAt('/?currency=JPY');
@@ -101,6 +136,46 @@ describe('FilterBar', () => {
     await user.type(min, '12.5{Enter}');
     expect(params().has('min')).toBe(false);
     expect(min.getAttribute('aria-invalid')).toBe('true');
+    expect(screen.getByRole('alert').textContent).toBe('Not an amount in JPY: “12.5” (not applied)');
+  });
+
+  it('an invalid amount replaces the old one: the old bound is not left silently applied', async () => {
+    const user = userEvent.setup();
+    startAt('/?currency=USD&min=10&max=50');
+    expect(chipLabels()).toContain('Amount 10–50 USD');
+    const min = screen.getByLabelText('Minimum amount');
+    await user.clear(min);
+    await user.type(min, '1O{Enter}');
+    expect(params().has('min')).toBe(false);
+    expect(params().get('max')).toBe('50');
+    expect(chipLabels()).toContain('Amount ≤ 50 USD');
+    expect(screen.getByRole('alert').textContent).toMatch(/Not an amount in USD: “1O”/);
+    // Fixed, it applies and the message goes.
+    await user.clear(min);
+    await user.type(min, '10.25{Enter}');
+    expect(params().get('min')).toBe('10.25');
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it('amounts need a currency: disabled with a hint under "Any currency", and cleared when it is chosen again', async () => {
+    const user = userEvent.setup();
+    startAt('/?min=10');
+    const min = screen.getByLabelText('Minimum amount') as HTMLInputElement;
+    const max = screen.getByLabelText('Maximum amount') as HTMLInputElement;
+    // A URL from before the rule: the amount without a currency is not applied at all.
+    expect(chipLabels()).toEqual([]);
+    expect(min.disabled).toBe(true);
+    expect(max.disabled).toBe(true);
+    expect(document.getElementById(min.getAttribute('aria-describedby')!)?.textContent).toBe('Choose a currency to filter by amount');
+    await user.selectOptions(screen.getByLabelText('Currency'), 'EUR');
+    expect(min.disabled).toBe(false);
+    await user.type(min, '5{Enter}');
+    expect(params().get('min')).toBe('5');
+    await user.selectOptions(screen.getByLabelText('Currency'), '');
+    expect(params().has('min')).toBe(false);
+    expect(params().has('currency')).toBe(false);
+    expect(min.disabled).toBe(true);
+    expect(min.value).toBe('');
   });
 
   it('clears everything with "Clear all"', async () => {

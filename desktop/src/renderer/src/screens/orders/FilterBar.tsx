@@ -1,15 +1,15 @@
-import { useEffect, useId, useState, type KeyboardEvent } from 'react';
-import { CUSTOMER_TYPES, ORDER_STATUSES, SUPPORTED_CURRENCIES, type Currency, type OrderStatus } from '@orders/shared';
+import { useCallback, useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
+import { CUSTOMER_TYPES, ORDER_STATUSES, SUPPORTED_CURRENCIES, type OrderStatus } from '@orders/shared';
 import { Dropdown } from '../../components/Dropdown';
-import { STATUS_LABELS, filterChips, removeFilter, toMinor, type OrderFilters } from '../../filters';
+import { CUSTOMER_TYPE_LABELS, STATUS_LABELS, filterChips, removeFilter, toMinor, type OrderFilters } from '../../filters';
 
 export interface FilterBarProps {
   filters: OrderFilters;
   onChange(filters: OrderFilters): void;
 }
 
-/** Free text is applied this long after the last keystroke (or at once on Enter). */
-const TEXT_DEBOUNCE_MS = 350;
+/** Free text is searched this long after the last keystroke (or at once on Enter): about one pause between words. */
+export const TEXT_DEBOUNCE_MS = 200;
 
 function withValue<K extends keyof OrderFilters>(filters: OrderFilters, key: K, value: OrderFilters[K] | '' | undefined): OrderFilters {
   const next = { ...filters };
@@ -18,35 +18,55 @@ function withValue<K extends keyof OrderFilters>(filters: OrderFilters, key: K, 
   return next;
 }
 
-/** A text field's draft. The URL is the source of truth: the draft follows it when a chip is removed or Back is pressed. */
-function useDraft(value: string | undefined): [string, (draft: string) => void] {
+/**
+ * A text field's draft. The URL is the source of truth: the draft follows it when a chip is removed
+ * or Back is pressed — except after `keepOnNextChange`, when the field itself removed its value (an
+ * invalid amount stays in the box, marked, while its filter is gone).
+ */
+function useDraft(value: string | undefined): [string, (draft: string) => void, () => void] {
   const [draft, setDraft] = useState(value ?? '');
-  useEffect(() => setDraft(value ?? ''), [value]);
-  return [draft, setDraft];
+  const keep = useRef(false);
+  useEffect(() => {
+    if (keep.current) keep.current = false;
+    else setDraft(value ?? '');
+  }, [value]);
+  const keepOnNextChange = useCallback(() => {
+    keep.current = true;
+  }, []);
+  return [draft, setDraft, keepOnNextChange];
 }
 
 /** A select of one filter's values, with "any" (no filter) first. */
-function AnyOfSelect<T extends string>(props: { id?: string; label: string; anyLabel: string; options: readonly T[]; value: T | undefined; onChange(value: T | ''): void }) {
+function AnyOfSelect<T extends string>(props: {
+  id?: string;
+  label: string;
+  anyLabel: string;
+  options: readonly T[];
+  optionLabels?: Record<T, string>;
+  value: T | undefined;
+  onChange(value: T | ''): void;
+}) {
   return (
     <select id={props.id} aria-label={props.label} value={props.value ?? ''} onChange={(event) => props.onChange(event.target.value as T | '')}>
       <option value="">{props.anyLabel}</option>
       {props.options.map((option) => (
         <option key={option} value={option}>
-          {option}
+          {props.optionLabels?.[option] ?? option}
         </option>
       ))}
     </select>
   );
 }
 
-/** A bound of the amount filter, typed in major units; marked invalid (and applied as nothing) when it is not an amount in the currency. */
+/** A bound of the amount filter, typed in major units of the chosen currency. */
 function AmountInput(props: {
   id?: string;
   label: string;
   placeholder: string;
   value: string;
   invalid: boolean;
-  currency: Currency | undefined;
+  disabled: boolean;
+  describedBy: string | undefined;
   onChange(value: string): void;
   onKeyDown(event: KeyboardEvent<HTMLInputElement>): void;
   onBlur(): void;
@@ -58,8 +78,9 @@ function AmountInput(props: {
       inputMode="decimal"
       placeholder={props.placeholder}
       value={props.value}
+      disabled={props.disabled}
       aria-invalid={props.invalid}
-      title={props.invalid ? `Not an amount in ${props.currency ?? 'a 2-decimal currency'}` : undefined}
+      aria-describedby={props.describedBy}
       onChange={(event) => props.onChange(event.target.value)}
       onKeyDown={props.onKeyDown}
       onBlur={props.onBlur}
@@ -67,16 +88,29 @@ function AmountInput(props: {
   );
 }
 
+/** True when focus is in a place where `/` is a character, not a shortcut. */
+function isTypingTarget(target: EventTarget | null): boolean {
+  if (!(target instanceof HTMLElement)) return false;
+  return target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName);
+}
+
 /**
  * Every filter the search takes, with the active ones repeated as removable chips. Selects and
- * dates apply at once; text fields on Enter, blur, or (search) after a short pause.
+ * dates apply at once; the search box as you type (after a short pause), `/` jumps to it and
+ * Escape empties it; the other text fields on Enter or blur.
+ *
+ * Amounts need a currency: totals are compared in minor units, so "≥ 10" over every currency would
+ * mean ¥10 for some orders and $10.00 for others. The amount fields stay disabled (with a hint)
+ * until a currency is chosen. An amount that does not parse is reported beside the field and its
+ * bound is removed from the search, never left applied with the old value.
  */
 export function FilterBar({ filters, onChange }: FilterBarProps) {
   const ids = useId();
+  const searchRef = useRef<HTMLInputElement>(null);
   const [q, setQ] = useDraft(filters.q);
   const [customerId, setCustomerId] = useDraft(filters.customerId);
-  const [amountMin, setAmountMin] = useDraft(filters.amountMin);
-  const [amountMax, setAmountMax] = useDraft(filters.amountMax);
+  const [amountMin, setAmountMin, keepAmountMin] = useDraft(filters.amountMin);
+  const [amountMax, setAmountMax, keepAmountMax] = useDraft(filters.amountMax);
 
   useEffect(() => {
     if (q.trim() === (filters.q ?? '')) return;
@@ -84,15 +118,37 @@ export function FilterBar({ filters, onChange }: FilterBarProps) {
     return () => clearTimeout(timer);
   }, [q, filters, onChange]);
 
-  const notAnAmount = (text: string) => text.trim() !== '' && toMinor(text.trim(), filters.currency) === undefined;
+  useEffect(() => {
+    const onKey = (event: globalThis.KeyboardEvent) => {
+      if (event.key !== '/' || event.ctrlKey || event.metaKey || event.altKey || isTypingTarget(event.target)) return;
+      if (document.querySelector('[role="dialog"]')) return;
+      event.preventDefault();
+      searchRef.current?.focus();
+      searchRef.current?.select();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
+  const currency = filters.currency;
+  const notAnAmount = (text: string) => currency !== undefined && text.trim() !== '' && toMinor(text.trim(), currency) === undefined;
   const minInvalid = notAnAmount(amountMin);
   const maxInvalid = notAnAmount(amountMax);
+  const amountMessage = !currency
+    ? 'Choose a currency to filter by amount'
+    : minInvalid || maxInvalid
+      ? `Not an amount in ${currency}: ${[minInvalid ? `“${amountMin.trim()}”` : '', maxInvalid ? `“${amountMax.trim()}”` : ''].filter(Boolean).join(', ')} (not applied)`
+      : null;
 
   function applyText() {
     let next = withValue(filters, 'q', q.trim());
     next = withValue(next, 'customerId', customerId.trim());
-    if (!minInvalid) next = withValue(next, 'amountMin', amountMin.trim());
-    if (!maxInvalid) next = withValue(next, 'amountMax', amountMax.trim());
+    if (currency) {
+      next = withValue(next, 'amountMin', minInvalid ? undefined : amountMin.trim());
+      next = withValue(next, 'amountMax', maxInvalid ? undefined : amountMax.trim());
+      if (minInvalid && filters.amountMin !== undefined) keepAmountMin();
+      if (maxInvalid && filters.amountMax !== undefined) keepAmountMax();
+    }
     const changed = (['q', 'customerId', 'amountMin', 'amountMax'] as const).some((key) => next[key] !== filters[key]);
     if (changed) onChange(next);
   }
@@ -104,7 +160,18 @@ export function FilterBar({ filters, onChange }: FilterBarProps) {
     }
   };
 
-  const amountField = { currency: filters.currency, onKeyDown: onEnter, onBlur: applyText };
+  const onSearchKey = (event: KeyboardEvent<HTMLInputElement>) => {
+    if (event.key === 'Escape' && q !== '') {
+      // Escape empties the box and the search at once (no debounce to wait out).
+      event.preventDefault();
+      event.stopPropagation();
+      setQ('');
+      if (filters.q) onChange(withValue(filters, 'q', undefined));
+    } else onEnter(event);
+  };
+
+  const amountHintId = `${ids}-amount-hint`;
+  const amountField = { disabled: !currency, describedBy: amountMessage ? amountHintId : undefined, onKeyDown: onEnter, onBlur: applyText };
 
   function toggleStatus(status: OrderStatus, checked: boolean) {
     const selected = checked ? [...filters.status, status] : filters.status.filter((s) => s !== status);
@@ -122,13 +189,18 @@ export function FilterBar({ filters, onChange }: FilterBarProps) {
           </label>
           <input
             id={`${ids}-q`}
+            ref={searchRef}
             type="search"
             placeholder="Search #number, order id, PAY-…, sale id or payer email"
             value={q}
             maxLength={200}
+            aria-keyshortcuts="/"
             onChange={(event) => setQ(event.target.value)}
-            onKeyDown={onEnter}
+            onKeyDown={onSearchKey}
           />
+          <kbd className="search-key" aria-hidden="true" title="Press / to search">
+            /
+          </kbd>
         </div>
 
         <Dropdown label={<>Status{filters.status.length ? <span className="count">{filters.status.length}</span> : null}</>}>
@@ -172,6 +244,7 @@ export function FilterBar({ filters, onChange }: FilterBarProps) {
             label="Customer type"
             anyLabel="Any type"
             options={CUSTOMER_TYPES}
+            optionLabels={CUSTOMER_TYPE_LABELS}
             value={filters.customerType}
             onChange={(value) => onChange(withValue(filters, 'customerType', value))}
           />
@@ -186,18 +259,30 @@ export function FilterBar({ filters, onChange }: FilterBarProps) {
           />
         </div>
 
-        <div className="field field-amount">
+        <div className={`field field-amount${amountMessage ? ' has-hint' : ''}`}>
           <label htmlFor={`${ids}-min`}>Amount</label>
-          <AmountInput id={`${ids}-min`} label="Minimum amount" placeholder="min" value={amountMin} invalid={minInvalid} onChange={setAmountMin} {...amountField} />
-          <span aria-hidden="true">–</span>
-          <AmountInput label="Maximum amount" placeholder="max" value={amountMax} invalid={maxInvalid} onChange={setAmountMax} {...amountField} />
           <AnyOfSelect
             label="Currency"
             anyLabel="Any currency"
             options={SUPPORTED_CURRENCIES}
-            value={filters.currency}
-            onChange={(value) => onChange(withValue(filters, 'currency', value))}
+            value={currency}
+            onChange={(value) => {
+              const next = withValue(filters, 'currency', value);
+              if (!value) {
+                delete next.amountMin;
+                delete next.amountMax;
+              }
+              onChange(next);
+            }}
           />
+          <AmountInput id={`${ids}-min`} label="Minimum amount" placeholder="min" value={amountMin} invalid={minInvalid} onChange={setAmountMin} {...amountField} />
+          <span aria-hidden="true">–</span>
+          <AmountInput label="Maximum amount" placeholder="max" value={amountMax} invalid={maxInvalid} onChange={setAmountMax} {...amountField} />
+          {amountMessage ? (
+            <span id={amountHintId} className={minInvalid || maxInvalid ? 'field-error' : 'field-hint'} role={minInvalid || maxInvalid ? 'alert' : undefined}>
+              {amountMessage}
+            </span>
+          ) : null}
         </div>
       </div>
 
