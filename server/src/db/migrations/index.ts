@@ -6,6 +6,7 @@ import { Migration20261130081452_asserted_paid_index } from './Migration20261130
 import { Migration20261130084334_money_out_index } from './Migration20261130084334_money_out_index.js';
 import { Migration20261130090556_order_number } from './Migration20261130090556_order_number.js';
 import { Migration20261130110943_dashboard_indexes } from './Migration20261130110943_dashboard_indexes.js';
+import { Migration20261130111003_payer_customer_display } from './Migration20261130111003_payer_customer_display.js';
 
 /** Every migration, in order. `npm run migration:create -w @orders/server` generates the next one. */
 export const migrations = [
@@ -14,4 +15,5 @@ export const migrations = [
   Migration20261130084334_money_out_index,
   Migration20261130090556_order_number,
   Migration20261130110943_dashboard_indexes,
+  Migration20261130111003_payer_customer_display,
 ];

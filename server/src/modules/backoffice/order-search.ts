@@ -21,13 +21,14 @@ export type { OrderOrdering } from '@orders/shared';
  * A back-office row as the query returns it: the customer in two columns, and the timestamps as
  * PostgreSQL's text, kept as is for cursors (a Date would round microseconds away).
  */
-export type SearchRow = Omit<BackofficeOrderRow, 'customer'> & { customerType: CustomerType; customerId: string };
+export type SearchRow = Omit<BackofficeOrderRow, 'customer'> & { customerType: CustomerType; customerId: string; orderPayerEmail: string | null };
 
 /** Matches above this are estimated by the planner instead of counted. */
 export const EXACT_COUNT_LIMIT = 10_000;
 
 const ROW_COLUMNS = sql`o.id, o.number, o.status, o.total, o.currency, o.refunded_amount as "refundedAmount",
-  o.customer_type as "customerType", o.customer_id as "customerId", o.payment_status as "paymentStatus",
+  o.customer_type as "customerType", o.customer_id as "customerId", o.customer_email as "customerEmail", o.customer_name as "customerName",
+  o.payer_email as "orderPayerEmail", o.payer_name as "payerName", o.payment_status as "paymentStatus",
   o.payment_transaction_id as "paymentTransactionId", o.created_at as "createdAt", o.updated_at as "updatedAt", o.paid_at as "paidAt"`;
 
 function and(conditions: RawBuilder<unknown>[]): RawBuilder<unknown> {
@@ -150,10 +151,14 @@ export function toBackofficeRow(row: SearchRow): BackofficeOrderRow {
     currency: row.currency,
     refundedAmount: row.refundedAmount,
     customer: { type: row.customerType, id: row.customerId },
+    customerEmail: row.customerEmail,
+    customerName: row.customerName,
     paymentStatus: row.paymentStatus,
     paymentTransactionId: row.paymentTransactionId,
     externalId: row.externalId,
-    payerEmail: row.payerEmail,
+    // The paying attempt's payer once paid; before that, whoever approved the latest attempt.
+    payerEmail: row.orderPayerEmail ?? row.payerEmail,
+    payerName: row.payerName,
     createdAt: iso(row.createdAt),
     updatedAt: iso(row.updatedAt),
     paidAt: iso(row.paidAt),

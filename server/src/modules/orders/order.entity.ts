@@ -24,6 +24,12 @@ export const Order = defineEntity({
     number: p.integer().defaultRaw(`nextval('order_number_seq')`).unique('order_number_unique'),
     customerType: p.string().length(16),
     customerId: p.string().length(200),
+    /** The customer's email and display name as the calling service gave them (orders.create): for staff to read, never to authenticate. */
+    customerEmail: p.string().length(254).nullable(),
+    customerName: p.string().length(200).nullable(),
+    /** The PayPal payer of the attempt that paid the order (from the executed payment, the IPN or the webhook). */
+    payerEmail: p.string().length(254).nullable(),
+    payerName: p.string().length(200).nullable(),
     cart: () => p.oneToOne(Cart).owner().unique('order_cart_unique'),
     status: p.string().length(32),
     /** The payment's status as last learned (completed, pending, refunded, … or `asserted` when a service said it was paid): the SPEC's name. */

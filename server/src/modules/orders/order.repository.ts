@@ -9,6 +9,8 @@ const ORDER_SELECTION = [
   'o.number',
   'o.customer_type as customerType',
   'o.customer_id as customerId',
+  'o.customer_email as customerEmail',
+  'o.customer_name as customerName',
   'o.cart_id as cartId',
   'o.status',
   'o.total',
@@ -33,7 +35,8 @@ function selectOrders(em: EntityManager) {
 export type OrderRow = NonNullable<Awaited<ReturnType<ReturnType<typeof selectOrders>['executeTakeFirst']>>>;
 
 /** The same columns for the statements that decide races (row locks, conditional updates): `returning ${ORDER_COLUMNS}`. */
-export const ORDER_COLUMNS = sql`o.id, o.number, o.customer_type as "customerType", o.customer_id as "customerId", o.cart_id as "cartId",
+export const ORDER_COLUMNS = sql`o.id, o.number, o.customer_type as "customerType", o.customer_id as "customerId",
+  o.customer_email as "customerEmail", o.customer_name as "customerName", o.cart_id as "cartId",
   o.status, o.total, o.currency, o.refunded_amount as "refundedAmount", o.payment_status as "paymentStatus",
   o.payment_transaction_id as "paymentTransactionId", o.stock_reserved as "stockReserved",
   o.created_at as "createdAt", o.updated_at as "updatedAt", o.paid_at as "paidAt"`;
@@ -94,6 +97,8 @@ export function toOrderDto(order: OrderRow, lines: OrderLineDto[], frozen: boole
     id: order.id,
     number: order.number,
     customer: { type: order.customerType, id: order.customerId },
+    customerEmail: order.customerEmail,
+    customerName: order.customerName,
     status: order.status,
     total: order.total,
     currency: order.currency,

@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { maxMinorAmount, type CancelResult, type Currency, type Customer, type OrderDto, type OrderItem } from '@orders/shared';
+import { maxMinorAmount, type BulkCancelResult, type CancelResult, type Currency, type Customer, type OrderDto, type OrderItem } from '@orders/shared';
 import { newId } from '../../db/base.entity.js';
 import { affected, firstRow, rows, sql } from '../../db/sql.js';
 import { badRequest, conflict, notFound } from '../../errors.js';
@@ -7,6 +7,7 @@ import { recordAudit, type Actor } from '../audit/audit.service.js';
 import { decodeCursor, encodeCursor } from '../backoffice/keyset-cursor.js';
 import { createCartWithItems, loadLines, lockOwnedCart } from '../carts/carts.service.js';
 import { cancelOpenAttempts } from '../payments/attempt.transitions.js';
+import { bulkCancel } from './bulk-cancel.js';
 import { ORDER_COLUMNS, customerOrders, findOrder, findOwnedOrder, orderLines, toOrderDto, type OrderRow } from './order.repository.js';
 import { ASSERTED_PAYMENT_STATUS, PAID_STATUSES } from './order-state.js';
 import { reserveStock, transitionToPaid, transitionToUnpaidEnd } from './order.transitions.js';
@@ -17,8 +18,16 @@ const LIST_ORDERING = 'orders:created:desc';
 export class OrdersService {
   constructor(private readonly orm: MikroORM) {}
 
-  /** A pending order from the customer's cart, with its stock reserved, in one transaction. */
-  async create(customer: Customer, source: { cartId: string } | { items: readonly OrderItem[] }, actor: Actor): Promise<OrderDto> {
+  /**
+   * A pending order from the customer's cart, with its stock reserved, in one transaction. `display`:
+   * the customer's email and name as the calling service knows them, for staff to read.
+   */
+  async create(
+    customer: Customer,
+    source: { cartId: string } | { items: readonly OrderItem[] },
+    actor: Actor,
+    display: { customerEmail?: string | undefined; customerName?: string | undefined } = {},
+  ): Promise<OrderDto> {
     return this.orm.em.fork().transactional(async (em) => {
       const cartId = 'cartId' in source ? source.cartId : await createCartWithItems(em, customer, source.items);
       const cart = await lockOwnedCart(em, customer, cartId);
@@ -41,9 +50,10 @@ export class OrdersService {
       const order = await firstRow(
         em,
         sql<OrderRow>`
-          insert into "order" as o (id, created_at, updated_at, customer_type, customer_id, cart_id, status, total, currency,
+          insert into "order" as o (id, created_at, updated_at, customer_type, customer_id, customer_email, customer_name, cart_id, status, total, currency,
                                refunded_amount, stock_reserved)
-          values (${newId()}, clock_timestamp(), clock_timestamp(), ${customer.type}, ${customer.id}, ${cartId}, 'pending', ${total}, ${currency}, 0, true)
+          values (${newId()}, clock_timestamp(), clock_timestamp(), ${customer.type}, ${customer.id}, ${display.customerEmail ?? null},
+                  ${display.customerName ?? null}, ${cartId}, 'pending', ${total}, ${currency}, 0, true)
           returning ${ORDER_COLUMNS}`,
       );
       await recordAudit(em, { actor, action: 'order.created', orderId: order!.id, after: { status: 'pending', total, currency } });
@@ -98,6 +108,11 @@ export class OrdersService {
       const cancelledAttempts = await cancelOpenAttempts(em, orderId, 'order cancelled by staff');
       return { orderId, status: order.status, refundedAmount: order.refundedAmount, cancelledAttempts };
     });
+  }
+
+  /** `backoffice.bulkCancel`: each unpaid order cancelled as `cancel` does, the others skipped with why. */
+  async bulkCancel(orderIds: readonly string[], reason: string, actor: Actor): Promise<BulkCancelResult> {
+    return bulkCancel(this.orm.em.fork(), orderIds, (orderId) => this.cancel(orderId, reason, actor));
   }
 
   /** `payments.processOrderToPaid` (scope payments:settle): paid on the caller's word, idempotent; listed in reconciliation until PayPal's capture is recorded. */

@@ -19,6 +19,8 @@ export const OrderPaymentAttempt = defineEntity({
     approvalUrl: p.text().nullable(),
     payerId: p.string().length(64).nullable(),
     payerEmail: p.string().length(254).nullable(),
+    /** First and last name, as PayPal gave them. */
+    payerName: p.string().length(200).nullable(),
     returnUrl: p.text().nullable(),
     cancelUrl: p.text().nullable(),
     failureReason: p.text().nullable(),
