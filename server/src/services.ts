@@ -5,6 +5,7 @@ import { OrderChangeFeed } from './modules/backoffice/order-changes.js';
 import { CartsService } from './modules/carts/carts.service.js';
 import { CatalogService } from './modules/catalog/catalog.service.js';
 import { OrdersService } from './modules/orders/orders.service.js';
+import { OrderNotesService } from './modules/orders/order-notes.js';
 import { PaymentsService, type IpnQueue, type PaymentsConfig } from './modules/payments/payments.service.js';
 import { RefundsService } from './modules/payments/refunds.service.js';
 import { WebhooksService, type WebhookQueue, type WebhooksConfig } from './modules/payments/webhooks.service.js';
@@ -23,6 +24,7 @@ export interface Services {
   refunds: RefundsService;
   staff: StaffService;
   backoffice: BackofficeService;
+  notes: OrderNotesService;
   reconciliation: ReconciliationService;
   /** Live order changes; server.ts starts and closes its LISTEN connection. */
   orderChanges: OrderChangeFeed;
@@ -59,6 +61,7 @@ export function createServices(deps: ServiceDependencies): Services {
       new LoginLockout({ ...DEFAULT_LOGIN_LOCKOUT, failuresBeforeLock: deps.loginLockAfterFailures ?? DEFAULT_LOGIN_LOCKOUT.failuresBeforeLock }),
     ),
     backoffice: new BackofficeService(deps.orm),
+    notes: new OrderNotesService(deps.orm),
     reconciliation: new ReconciliationService(deps.orm),
     orderChanges: new OrderChangeFeed(deps.listenUrl ?? deps.orm.config.get('clientUrl')!, deps.logger.child({ component: 'order-changes' })),
   };

@@ -165,11 +165,14 @@ export interface BackofficeOrderDetail {
   allowedActions: OrderAction[];
   /** The caller's role, as the server authenticated it. */
   role: StaffRole;
-  lines: OrderLineDto[];
+  /** The paid lines (or, unpaid, the cart's), each with what has been refunded of it. */
+  lines: BackofficeOrderLine[];
   linesFrozen: boolean;
   attempts: AttemptDto[];
   events: PaymentEventDto[];
   audit: AuditDto[];
+  /** Internal notes, oldest first. */
+  notes: OrderNoteDto[];
   /** How many other orders the same customer has. */
   customerOrderCount: number;
 }
@@ -347,4 +350,59 @@ export interface OrderChangeEvent {
   status: OrderStatus;
   kind: 'created' | 'updated';
   at: string;
+}
+
+/** A line of the order detail: the paid snapshot, and how much of it line refunds gave back. */
+export interface BackofficeOrderLine extends OrderLineDto {
+  /** Units refunded by completed line refunds (PayPal confirmed). */
+  refundedQuantity: number;
+  /** Their money: the paid unit price × those units. */
+  refundedAmount: number;
+  /** Units in line refunds sent to PayPal and not answered yet: held, they cannot be refunded again meanwhile. */
+  pendingRefundQuantity: number;
+  /** Units of this line put back into stock. */
+  restockedQuantity: number;
+}
+
+/**
+ * `backoffice.payments.refundLines`: refund chosen paid lines (by sku) and quantities. The amount is the
+ * paid snapshot's unit price × quantity, never the catalog's; `restock` puts those units back in stock
+ * once PayPal has refunded.
+ */
+export const refundLinesInput = z.strictObject({
+  orderId: uuid,
+  lines: z
+    .array(z.strictObject({ sku: z.string().trim().min(1).max(64), quantity: z.number().int().positive().max(1_000_000) }))
+    .min(1, 'choose at least one line')
+    .max(100)
+    .refine((lines) => new Set(lines.map((l) => l.sku)).size === lines.length, 'each sku once'),
+  restock: z.boolean().default(false),
+  reason,
+});
+export type RefundLinesInput = z.input<typeof refundLinesInput>;
+
+export interface RefundLinesResult extends RefundResult {
+  /** What this refund covered. */
+  lines: { sku: string; quantity: number; amount: number }[];
+  /** Whether the units went back into stock (with this call, or already by the path that completed it first). */
+  restocked: boolean;
+}
+
+/** Most characters an internal note may hold. */
+export const NOTE_MAX_LENGTH = 4000;
+/** `backoffice.orders.addNote`: an internal note on an order (never shown to the customer). */
+export const addNoteInput = z.strictObject({
+  orderId: uuid,
+  body: z.string().trim().min(1, 'a note cannot be empty').max(NOTE_MAX_LENGTH, `at most ${NOTE_MAX_LENGTH} characters`),
+});
+export type AddNoteInput = z.input<typeof addNoteInput>;
+
+export interface OrderNoteDto {
+  id: string;
+  orderId: string;
+  body: string;
+  staffId: string;
+  /** Who wrote it: the staff member's email. */
+  staffEmail: string;
+  createdAt: string;
 }

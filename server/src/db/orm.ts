@@ -5,8 +5,10 @@ import type pg from 'pg';
 import { Product } from '../modules/catalog/product.entity.js';
 import { Cart, CartLine } from '../modules/carts/cart.entity.js';
 import { Order, OrderLine } from '../modules/orders/order.entity.js';
+import { OrderNote } from '../modules/orders/order-note.entity.js';
 import { OrderPaymentAttempt, PaymentEvent } from '../modules/payments/payment.entity.js';
 import { OrderRefund } from '../modules/payments/refund.entity.js';
+import { OrderRefundLine } from '../modules/payments/refund-line.entity.js';
 import { MoneyMovement } from '../modules/payments/money-movement.entity.js';
 import { ReconciliationResolution } from '../modules/reconciliation/reconciliation.entity.js';
 import { ApiKey, StaffSession, StaffUser } from '../modules/staff/staff.entity.js';
@@ -15,7 +17,7 @@ import { migrations } from './migrations/index.js';
 
 export const entities = [
   Product, Cart, CartLine, Order, OrderLine, OrderPaymentAttempt, PaymentEvent, OrderRefund, MoneyMovement,
-  StaffUser, StaffSession, ApiKey, AuditEntry, ReconciliationResolution,
+  StaffUser, StaffSession, ApiKey, AuditEntry, ReconciliationResolution, OrderRefundLine, OrderNote,
 ];
 
 export function ormConfig(clientUrl: string, overrides: { poolMax?: number } = {}) {

@@ -7,6 +7,7 @@ import { Migration20261130084334_money_out_index } from './Migration202611300843
 import { Migration20261130090556_order_number } from './Migration20261130090556_order_number.js';
 import { Migration20261130110943_dashboard_indexes } from './Migration20261130110943_dashboard_indexes.js';
 import { Migration20261130111003_payer_customer_display } from './Migration20261130111003_payer_customer_display.js';
+import { Migration20261130111116_line_refunds_notes } from './Migration20261130111116_line_refunds_notes.js';
 
 /** Every migration, in order. `npm run migration:create -w @orders/server` generates the next one. */
 export const migrations = [
@@ -16,4 +17,5 @@ export const migrations = [
   Migration20261130090556_order_number,
   Migration20261130110943_dashboard_indexes,
   Migration20261130111003_payer_customer_display,
+  Migration20261130111116_line_refunds_notes,
 ];

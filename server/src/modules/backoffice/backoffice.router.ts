@@ -19,6 +19,10 @@ export const backofficeRouter = router({
     cancel: staffProcedure('operator')
       .input(backoffice.cancelOrderInput)
       .mutation(({ ctx, input }) => ctx.services.orders.cancel(input.orderId, input.reason, ctx.actor)),
+    /** An internal note on the order (operator and up: viewers only read); also written to the audit trail. */
+    addNote: staffProcedure('operator')
+      .input(backoffice.addNoteInput)
+      .mutation(({ ctx, input }) => ctx.services.notes.add(input, { type: 'staff', id: ctx.principal.staffId })),
     resolve: staffProcedure('operator')
       .input(backoffice.resolveInput)
       .mutation(({ ctx, input }) => ctx.services.reconciliation.resolve(input.discrepancyId, input.reason, ctx.actor)),
@@ -30,6 +34,10 @@ export const backofficeRouter = router({
     refund: staffProcedure('admin')
       .input(backoffice.refundInput)
       .mutation(({ ctx, input }) => ctx.services.refunds.refund(input, ctx.actor)),
+    /** Refunds chosen paid lines (amount from the paid snapshot), optionally putting their units back in stock. */
+    refundLines: staffProcedure('admin')
+      .input(backoffice.refundLinesInput)
+      .mutation(({ ctx, input }) => ctx.services.refunds.refundLines(input, ctx.actor)),
     /** Refunds exactly one attempt's sale that did not pay the order (a duplicate payment), whole; the order stays as it is. */
     refundDuplicate: staffProcedure('admin')
       .input(backoffice.refundDuplicateInput)

@@ -2,7 +2,9 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { AttemptDto, AuditDto, BackofficeOrderDetail, OrderSearchFilter, OrderSearchResult, PaymentEventDto } from '@orders/shared';
 import { firstRow, iso, rows, sql } from '../../db/sql.js';
 import { notFound } from '../../errors.js';
+import { orderNotes } from '../orders/order-notes.js';
 import { findOrder, orderLines } from '../orders/order.repository.js';
+import { paidLineStates } from '../payments/line-refunds.js';
 import { ORDER_CSV_HEADER, orderCsvLine } from './csv.js';
 import type { KeysetPosition } from './keyset-cursor.js';
 import {
@@ -24,6 +26,9 @@ export type OrderExportQuery = OrderSearchFilter & OrderOrdering;
 
 /** Rows fetched per keyset step of a CSV export: the export never holds more than this in memory. */
 export const EXPORT_BATCH_SIZE = 1000;
+
+/** An unpaid order's (cart) lines: nothing of them can have been refunded. */
+const NOTHING_REFUNDED = { refundedQuantity: 0, refundedAmount: 0, pendingRefundQuantity: 0, restockedQuantity: 0 } as const;
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -66,7 +71,7 @@ export class BackofficeService {
     const em = this.orm.em.fork();
     const order = await findOrder(em, orderId);
     if (!order) throw notFound('order');
-    const [row, lines, attempts, events, audit, others] = await Promise.all([
+    const [row, lines, attempts, events, audit, others, lineStates, notes] = await Promise.all([
       firstRow(em, rowByIdQuery(orderId)),
       orderLines(em, order),
       rows(
@@ -99,14 +104,17 @@ export class BackofficeService {
         sql<{ n: number }>`select count(*)::int as n from "order"
                             where customer_type = ${order.customerType} and customer_id = ${order.customerId} and id <> ${orderId}`,
       ),
+      paidLineStates(em, orderId),
+      orderNotes(em, orderId),
     ]);
     return {
       order: toBackofficeRow(row!),
-      lines: lines.lines,
+      lines: lines.frozen ? lineStates.map(({ id: _id, ...line }) => line) : lines.lines.map((line) => ({ ...line, ...NOTHING_REFUNDED })),
       linesFrozen: lines.frozen,
       attempts: attempts.map((a) => ({ ...a, createdAt: iso(a.createdAt), updatedAt: iso(a.updatedAt), succeededAt: iso(a.succeededAt) })),
       events: events.map(({ rawBody, ...e }) => ({ ...e, raw: rawText(rawBody), createdAt: iso(e.createdAt), processedAt: iso(e.processedAt) })),
       audit: audit.map((a) => ({ ...a, createdAt: iso(a.createdAt) })),
+      notes,
       customerOrderCount: others?.n ?? 0,
     };
   }

@@ -1,14 +1,15 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Currency, RefundResult } from '@orders/shared';
-import { firstRow, rows, sql } from '../../db/sql.js';
+import type { Currency, RefundLinesResult, RefundResult } from '@orders/shared';
+import { firstRow, rows, sql, type EntityManager } from '../../db/sql.js';
 import { badRequest, conflict, notFound } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { PaymentProviderError, type PaymentGateway, type ProviderRefund } from '../../paypal/gateway.js';
 import { recordAudit, SYSTEM_ACTOR, type Actor } from '../audit/audit.service.js';
 import { PAID_STATUSES } from '../orders/order-state.js';
-import { findOrder } from '../orders/order.repository.js';
+import { findOrder, type OrderRow } from '../orders/order.repository.js';
 import { settleRefunds } from '../orders/order.transitions.js';
 import { requestDuplicateRefund } from './duplicate-refund.js';
+import { completeRefundLines, priceChosenLines, recordRefundLines, type ChosenLine } from './line-refunds.js';
 import { applyMovement, openOf, saleBalance, saleStateOf } from './money-ledger.js';
 import { recordPaymentEvent } from './payment-events.js';
 import { completeRefund, failRefund, requestRefund, requestedAmount } from './refund.transitions.js';
@@ -57,39 +58,87 @@ export class RefundsService {
 
   async refund(input: { orderId: string; amount?: number; reason: string }, actor: Actor): Promise<RefundResult> {
     const requested = await this.orm.em.fork().transactional(async (tx) => {
-      const order = await findOrder(tx, input.orderId, { lock: true });
-      if (!order) throw notFound('order');
-      if (!PAID_STATUSES.includes(order.status)) throw conflict(`order is ${order.status}; nothing was paid to refund`);
-      if (!order.paymentTransactionId) throw conflict('the order has no PayPal sale to refund');
-      const remaining = order.total - order.refundedAmount - (await requestedAmount(tx, { orderId: order.id, kind: 'order' }));
-      if (remaining <= 0) throw conflict(`nothing is left to refund on this ${order.status} order`);
+      const { order, remaining } = await this.lockRefundableOrder(tx, input.orderId);
       const amount = input.amount ?? remaining;
       if (amount > remaining) throw badRequest(`amount: at most ${remaining} can still be refunded`, 'amount');
-      const attempt = await findAttempt(tx, { saleId: order.paymentTransactionId });
-      const id = await requestRefund(tx, {
-        orderId: order.id,
-        attemptId: attempt?.id ?? null,
-        saleId: order.paymentTransactionId,
-        kind: 'order',
-        amount,
-        currency: order.currency,
-        staffId: actor.type === 'staff' ? actor.id : null,
-        reason: input.reason,
-      });
-      return {
-        id,
-        kind: 'order',
-        orderId: order.id,
-        saleId: order.paymentTransactionId,
-        amount,
-        currency: order.currency,
-        attemptId: attempt?.id ?? null,
-        attemptExternalId: attempt?.externalId ?? null,
-        reason: input.reason,
-        before: { status: order.status, refundedAmount: order.refundedAmount },
-      } satisfies RequestedRefund;
+      return this.requestOrderRefund(tx, order, amount, input.reason, actor);
     });
+    return this.send(requested, actor);
+  }
 
+  /**
+   * Staff refund of chosen paid lines: the amount is the paid snapshot's unit price × quantity; a line
+   * cannot be refunded beyond its paid quantity, nor the order beyond what is left of its money. The
+   * covered lines are stored with the refund row; their stock goes back when the row completes.
+   */
+  async refundLines(
+    input: { orderId: string; lines: ChosenLine[]; restock: boolean; reason: string },
+    actor: Actor,
+  ): Promise<RefundLinesResult> {
+    const requested = await this.orm.em.fork().transactional(async (tx) => {
+      const { order, remaining } = await this.lockRefundableOrder(tx, input.orderId);
+      const priced = await priceChosenLines(tx, order.id, input.lines);
+      const amount = priced.reduce((sum, line) => sum + line.amount, 0);
+      if (amount <= 0) throw badRequest('lines: the chosen lines were paid nothing; there is no money to refund', 'lines');
+      if (amount > remaining) throw badRequest(`lines: the chosen lines come to ${amount}, but at most ${remaining} can still be refunded`, 'lines');
+      const refund = await this.requestOrderRefund(tx, order, amount, input.reason, actor);
+      await recordRefundLines(tx, { id: refund.id, orderId: order.id, restock: input.restock }, priced);
+      return refund;
+    });
+    const result = await this.send(requested, actor);
+    const em = this.orm.em.fork();
+    const covered = await rows(
+      em,
+      sql<{ sku: string; quantity: number; amount: number; restocked: boolean }>`
+        select sku, quantity, amount, restocked_at is not null as restocked from order_refund_line where refund_id = ${requested.id} order by sku`,
+    );
+    return {
+      ...result,
+      lines: covered.map(({ sku, quantity, amount }) => ({ sku, quantity, amount })),
+      restocked: input.restock && covered.every((line) => line.restocked),
+    };
+  }
+
+  /** The order locked, paid through PayPal, with money left that no refund holds. */
+  private async lockRefundableOrder(tx: EntityManager, orderId: string): Promise<{ order: OrderRow; remaining: number }> {
+    const order = await findOrder(tx, orderId, { lock: true });
+    if (!order) throw notFound('order');
+    if (!PAID_STATUSES.includes(order.status)) throw conflict(`order is ${order.status}; nothing was paid to refund`);
+    if (!order.paymentTransactionId) throw conflict('the order has no PayPal sale to refund');
+    const remaining = order.total - order.refundedAmount - (await requestedAmount(tx, { orderId: order.id, kind: 'order' }));
+    if (remaining <= 0) throw conflict(`nothing is left to refund on this ${order.status} order`);
+    return { order, remaining };
+  }
+
+  private async requestOrderRefund(tx: EntityManager, order: OrderRow, amount: number, reason: string, actor: Actor): Promise<RequestedRefund> {
+    const saleId = order.paymentTransactionId!;
+    const attempt = await findAttempt(tx, { saleId });
+    const id = await requestRefund(tx, {
+      orderId: order.id,
+      attemptId: attempt?.id ?? null,
+      saleId,
+      kind: 'order',
+      amount,
+      currency: order.currency,
+      staffId: actor.type === 'staff' ? actor.id : null,
+      reason,
+    });
+    return {
+      id,
+      kind: 'order',
+      orderId: order.id,
+      saleId,
+      amount,
+      currency: order.currency,
+      attemptId: attempt?.id ?? null,
+      attemptExternalId: attempt?.externalId ?? null,
+      reason,
+      before: { status: order.status, refundedAmount: order.refundedAmount },
+    };
+  }
+
+  /** The order's refund row, just committed, sent to PayPal; the answer applied. */
+  private async send(requested: RequestedRefund, actor: Actor): Promise<RefundResult> {
     let refund: ProviderRefund;
     try {
       refund = await this.gateway.refundSale({ requestId: requested.id, saleId: requested.saleId, amount: requested.amount, currency: requested.currency });
@@ -98,7 +147,7 @@ export class RefundsService {
       await this.fail(requested, error, actor);
       throw providerFailure(error, 'PayPal did not refund');
     }
-    return this.complete(requested, refund, actor, input.reason);
+    return this.complete(requested, refund, actor, requested.reason);
   }
 
   /**
@@ -244,6 +293,25 @@ export class RefundsService {
       });
       // Not when another path (the sweep, or the request it resumed) completed it first.
       if (!(await completeRefund(tx, requested.id, refund))) return result(current);
+      // Line refunds: the covered units go back in stock with the completion, once, whichever path completes it.
+      const coveredLines = await completeRefundLines(tx, requested.id);
+      if (coveredLines) {
+        await recordAudit(tx, {
+          actor,
+          action: 'order.lines_refunded',
+          orderId: requested.orderId,
+          before: requested.before,
+          after: {
+            refundId: requested.id,
+            providerRefundId: refund.refundId,
+            amount: refund.amount,
+            lines: coveredLines.lines,
+            restock: coveredLines.restock,
+            restocked: coveredLines.restockedNow,
+          },
+          reason: auditReason,
+        });
+      }
       const verdict = await applyMovement(
         tx,
         { saleId: requested.saleId, kind: 'refund', amount: refund.amount, currency: refund.currency, providerTxnId: refund.refundId, reason: auditReason },
