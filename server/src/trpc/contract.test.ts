@@ -12,10 +12,12 @@ import {
   type CancelResult,
   type OrderChangeEvent,
   type OrderDto,
+  type OrderNoteDto,
   type OrderSearchResult,
   type OrderSummary,
   type ReconciliationPage,
   type ReconciliationSummary,
+  type RefundLinesResult,
   type RefundResult,
   type ResolveResult,
   type ResyncResult,
@@ -53,6 +55,8 @@ describe('procedure outputs are the shared types', () => {
     expectTypeOf<Output<Backoffice['payments']['resync']>>().toEqualTypeOf<ResyncResult>();
     expectTypeOf<Output<Backoffice['payments']['refund']>>().toEqualTypeOf<RefundResult>();
     expectTypeOf<Output<Backoffice['payments']['refundDuplicate']>>().toEqualTypeOf<RefundResult>();
+    expectTypeOf<Output<Backoffice['payments']['refundLines']>>().toEqualTypeOf<RefundLinesResult>();
+    expectTypeOf<Output<Backoffice['orders']['addNote']>>().toEqualTypeOf<OrderNoteDto>();
     expectTypeOf<Output<Backoffice['reconciliation']['summary']>>().toEqualTypeOf<ReconciliationSummary>();
     expectTypeOf<Output<Backoffice['reconciliation']['list']>>().toEqualTypeOf<ReconciliationPage>();
     expectTypeOf<Output<Backoffice['staff']['list']>>().toEqualTypeOf<StaffListItem[]>();
