@@ -17,7 +17,7 @@ function exportInputFrom(query: Query): unknown {
   const shaped: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(query)) {
     if (value === undefined || value === '') continue;
-    if (key === 'status') shaped.status = [value].flat().flatMap((s) => s.split(',')).filter(Boolean);
+    if (key === 'status' || key === 'ids') shaped[key] = [value].flat().flatMap((s) => s.split(',')).filter(Boolean);
     else if ((key === 'amountMin' || key === 'amountMax') && typeof value === 'string' && /^\d{1,15}$/.test(value)) shaped[key] = Number(value);
     else shaped[key] = value;
   }
@@ -29,7 +29,8 @@ function problem(reply: FastifyReply, status: number, code: string, message: str
 }
 
 /**
- * `GET /backoffice/api/orders.csv?<filter>`: the same stream as `backoffice.orders.exportCsv`, as a
+ * `GET /backoffice/api/orders.csv?<filter>` (with `ids=a,b,…` for the list's selection, at most
+ * MAX_SELECTED_ORDERS): the same stream as `backoffice.orders.exportCsv`, as a
  * plain download for the browser build (fetched with `Authorization: Bearer <staff token>`, saved as a Blob).
  */
 export async function registerBackofficeExport(app: FastifyInstance, services: Services, logger: Logger): Promise<void> {

@@ -1,11 +1,12 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { AttemptDto, AuditDto, BackofficeOrderDetail, OrderSearchFilter, OrderSearchResult, PaymentEventDto } from '@orders/shared';
+import type { AttemptDto, AuditDto, BackofficeOrderDetail, OrderSearchFilter, OrderSearchResult, PaymentEventDto, StaffRole } from '@orders/shared';
 import { firstRow, iso, rows, sql } from '../../db/sql.js';
 import { notFound } from '../../errors.js';
 import { orderNotes } from '../orders/order-notes.js';
 import { findOrder, orderLines } from '../orders/order.repository.js';
 import { paidLineStates } from '../payments/line-refunds.js';
 import { ORDER_CSV_HEADER, orderCsvLine } from './csv.js';
+import { allowedOrderActions } from './order-actions.js';
 import type { KeysetPosition } from './keyset-cursor.js';
 import {
   EXACT_COUNT_LIMIT,
@@ -22,7 +23,7 @@ import {
 } from './order-search.js';
 
 export type OrderSearchQuery = OrderSearchFilter & OrderOrdering & { cursor?: string; limit: number };
-export type OrderExportQuery = OrderSearchFilter & OrderOrdering;
+export type OrderExportQuery = OrderSearchFilter & OrderOrdering & { ids?: readonly string[] | undefined };
 
 /** Rows fetched per keyset step of a CSV export: the export never holds more than this in memory. */
 export const EXPORT_BATCH_SIZE = 1000;
@@ -67,7 +68,8 @@ export class BackofficeService {
     };
   }
 
-  async get(orderId: string): Promise<BackofficeOrderDetail> {
+  /** One order with everything staff see of it, and what `role` may do to it now. */
+  async get(orderId: string, role: StaffRole): Promise<BackofficeOrderDetail> {
     const em = this.orm.em.fork();
     const order = await findOrder(em, orderId);
     if (!order) throw notFound('order');
@@ -78,7 +80,7 @@ export class BackofficeService {
         em,
         sql<AttemptDto>`
           select a.id, a.status, a.external_id as "externalId", a.sale_id as "saleId", a.sale_state as "saleState", a.amount, a.currency,
-                 a.payer_email as "payerEmail", a.failure_reason as "failureReason", a.approval_url as "approvalUrl",
+                 a.payer_email as "payerEmail", a.payer_name as "payerName", a.failure_reason as "failureReason", a.approval_url as "approvalUrl",
                  a.created_at as "createdAt", a.updated_at as "updatedAt", a.succeeded_at as "succeededAt"
             from order_payment_attempt a where a.order_id = ${orderId} order by a.created_at, a.id`,
       ),
@@ -94,9 +96,11 @@ export class BackofficeService {
       rows(
         em,
         sql<AuditDto>`
-          select e.id, e.actor_type as "actorType", e.actor_id as "actorId", u.email as "actorLabel", e.action,
+          select e.id, e.actor_type as "actorType", e.actor_id as "actorId",
+                 coalesce(u.email, 'API key "' || k.name || '"') as "actorLabel", e.action,
                  e.before, e.after, e.reason, e.created_at as "createdAt"
             from audit_entry e left join staff_user u on e.actor_type = 'staff' and u.id::text = e.actor_id
+                 left join api_key k on e.actor_type = 'service' and k.id::text = e.actor_id
            where e.order_id = ${orderId} order by e.created_at, e.id`,
       ),
       firstRow(
@@ -107,8 +111,11 @@ export class BackofficeService {
       paidLineStates(em, orderId),
       orderNotes(em, orderId),
     ]);
+    const allowedActions = await allowedOrderActions(em, order, role, { frozen: lines.frozen, lines: lines.frozen ? lineStates : [] });
     return {
       order: toBackofficeRow(row!),
+      allowedActions,
+      role,
       lines: lines.frozen ? lineStates.map(({ id: _id, ...line }) => line) : lines.lines.map((line) => ({ ...line, ...NOTHING_REFUNDED })),
       linesFrozen: lines.frozen,
       attempts: attempts.map((a) => ({ ...a, createdAt: iso(a.createdAt), updatedAt: iso(a.updatedAt), succeededAt: iso(a.succeededAt) })),

@@ -53,9 +53,14 @@ function textMatch(q: string): RawBuilder<unknown> {
                       union all select id from "order" where payment_transaction_id in (${ids}))`;
 }
 
+/** The list's filter, and for an export of the selection, the chosen order ids. */
+export type OrderFilter = OrderSearchFilter & { ids?: readonly string[] | undefined };
+
 /** Every filter but status, which the page query turns into index ranges of its own. */
-function filterConditions(filter: OrderSearchFilter): RawBuilder<unknown>[] {
+function filterConditions(filter: OrderFilter): RawBuilder<unknown>[] {
   const conditions: RawBuilder<unknown>[] = [];
+  // At most MAX_SELECTED_ORDERS ids (the shared schema): found by primary key, the other filters still apply.
+  if (filter.ids?.length) conditions.push(sql`o.id = any(${filter.ids.map((id) => id.toLowerCase())}::uuid[])`);
   if (filter.createdFrom) conditions.push(sql`o.created_at >= ${filter.createdFrom}::timestamptz`);
   if (filter.createdTo) conditions.push(sql`o.created_at < ${filter.createdTo}::timestamptz`);
   if (filter.customerType) conditions.push(sql`o.customer_type = ${filter.customerType}`);
@@ -90,7 +95,7 @@ export function positionOf(ordering: OrderOrdering, cursor: string): KeysetPosit
  * One page in keyset order, `limit` rows after `after`. The latest attempt's PayPal id and payer
  * email are looked up for the page's rows only.
  */
-export function pageQuery(filter: OrderSearchFilter, ordering: OrderOrdering, after: KeysetPosition | undefined, limit: number): RawBuilder<SearchRow> {
+export function pageQuery(filter: OrderFilter, ordering: OrderOrdering, after: KeysetPosition | undefined, limit: number): RawBuilder<SearchRow> {
   const desc = ordering.direction === 'desc';
   const direction = sql.raw(desc ? 'desc' : 'asc');
   const key = ordering.sort === 'created' ? sql.ref('o.created_at') : sql.ref('o.total');

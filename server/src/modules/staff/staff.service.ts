@@ -1,6 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { CUSTOMER_SCOPES, STAFF_ROLES, type ApiKeyListItem, type ApiKeyScope, type StaffListItem, type StaffRole } from '@orders/shared';
-import { affected, firstRow, iso, rows, sql } from '../../db/sql.js';
+import { affected, firstRow, iso, rows, sql, type EntityManager } from '../../db/sql.js';
 import { newId } from '../../db/base.entity.js';
 import { DomainError, conflict, notFound } from '../../errors.js';
 import { recordAudit, SYSTEM_ACTOR, type Actor } from '../audit/audit.service.js';
@@ -20,6 +20,9 @@ export interface StaffDto {
 }
 
 /** viewer < operator < admin: whether `role` includes what `required` may do. */
+/** How stale an API key's "last used" may get: one write per key per minute at most. */
+export const API_KEY_LAST_USED_EVERY = '1 minute';
+
 export function roleAtLeast(role: StaffRole, required: StaffRole): boolean {
   return STAFF_ROLES.indexOf(role) >= STAFF_ROLES.indexOf(required);
 }
@@ -58,20 +61,35 @@ export class StaffService {
     const em = this.orm.em.fork();
     const found = await firstRow(
       em,
-      sql<{ kind: 'service' | 'staff'; id: string; name: string | null; scopes: string[] | null; staffId: string | null; email: string | null; role: StaffRole | null }>`
-        select 'service' as kind, k.id, k.name, k.scopes, null as "staffId", null as email, null as role
+      sql<{ kind: 'service' | 'staff'; id: string; name: string | null; scopes: string[] | null; staffId: string | null; email: string | null; role: StaffRole | null; usedLongAgo: boolean | null }>`
+        select 'service' as kind, k.id, k.name, k.scopes, null as "staffId", null as email, null as role,
+               (k.last_used_at is null or k.last_used_at < now() - ${API_KEY_LAST_USED_EVERY}::interval) as "usedLongAgo"
           from api_key k where k.key_hash = ${hash} and not k.disabled
         union all
-        select 'staff', s.id, null, null, u.id, u.email, u.role
+        select 'staff', s.id, null, null, u.id, u.email, u.role, null
           from staff_session s join staff_user u on u.id = s.staff_id
          where s.token_hash = ${hash} and s.revoked_at is null and s.expires_at > now() and not u.disabled
         limit 1`,
     );
     if (!found) return undefined;
     if (found.kind === 'service') {
+      if (found.usedLongAgo) await this.touchApiKey(em, found.id);
       return { kind: 'service', apiKeyId: found.id, name: found.name ?? '', scopes: new Set((found.scopes ?? []) as ApiKeyScope[]) };
     }
     return { kind: 'staff', staffId: found.staffId!, email: found.email!, role: found.role!, sessionId: found.id };
+  }
+
+  /**
+   * "Last used" for staff: written at most once per API_KEY_LAST_USED_EVERY per key (the lookup above
+   * says when it is due; the conditional update keeps instances racing on the same key to one write),
+   * never once per request. A failed write only leaves the date older: the call goes on.
+   */
+  private async touchApiKey(em: EntityManager, apiKeyId: string): Promise<void> {
+    await affected(
+      em,
+      sql`update api_key set last_used_at = now()
+           where id = ${apiKeyId} and (last_used_at is null or last_used_at < now() - ${API_KEY_LAST_USED_EVERY}::interval)`,
+    ).catch(() => undefined);
   }
 
   async login(email: string, password: string): Promise<{ token: string; expiresAt: Date; staff: StaffDto }> {
