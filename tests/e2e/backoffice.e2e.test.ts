@@ -1,14 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createOrdersClient } from '@orders/shared';
-import { ARTIFACTS, chromiumAvailable, launchChromium } from '../support/browser.ts';
+import { chromiumAvailable } from '../support/browser.ts';
+import { useChromiumSuite } from './support.ts';
 import { buyerChooses, ipnEvents, pendingOrder, startPaypalTestEnv, waitFor, type PaypalTestEnv } from '../support/paypal-server.ts';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
-const WEB_BUILD = path.join(REPO, 'desktop/dist-web/index.html');
 const ADMIN = { email: 'admin@orders.test', password: 'admin-password-0123456789' };
 const VIEWER = { email: 'viewer@orders.test', password: 'viewer-password-0123456789' };
 
@@ -32,8 +29,8 @@ function localDate(offsetDays = 0): string {
 const row = (page: Page, orderId: string) => page.locator(`[data-order-id="${orderId}"]`);
 
 describe.skipIf(!chromiumAvailable)('back office in a browser', () => {
+  const suite = useChromiumSuite(() => startPaypalTestEnv({ BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password }), { webBuild: true });
   let env: PaypalTestEnv;
-  let chrome: Awaited<ReturnType<typeof launchChromium>>;
   let context: BrowserContext;
   let page: Page;
   let paid: Awaited<ReturnType<typeof paidOrder>>;
@@ -46,14 +43,12 @@ describe.skipIf(!chromiumAvailable)('back office in a browser', () => {
     const dismiss = page.getByRole('button', { name: 'Dismiss' });
     // A toast may also leave on its own between count and click.
     while ((await dismiss.count()) > 0) await dismiss.first().click({ timeout: 1000 }).catch(() => undefined);
-    await page.screenshot({ path: path.join(ARTIFACTS, `backoffice-${name}.png`) });
+    await suite.shot(page, `backoffice-${name}`);
   };
 
   beforeAll(async () => {
-    if (!existsSync(WEB_BUILD)) execFileSync('npm', ['run', 'build:web', '-w', '@orders/desktop'], { cwd: REPO, stdio: 'inherit' });
-    env = await startPaypalTestEnv({ BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password });
-    chrome = await launchChromium();
-    context = await chrome.browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true, timezoneId: 'Europe/Paris' });
+    env = suite.env;
+    context = await suite.browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true, timezoneId: 'Europe/Paris' });
     page = await context.newPage();
 
     // What a shop has after a morning: paid orders (USD, JPY), one waiting (EUR), and a payment
@@ -86,11 +81,6 @@ describe.skipIf(!chromiumAvailable)('back office in a browser', () => {
       ).map(([unitPrice, currency, quantity]) => pendingOrder(env.client, { unitPrice, currency, quantity })),
     );
   }, 90_000);
-
-  afterAll(async () => {
-    await chrome?.close();
-    await env?.close();
-  });
 
   it('logs in, with a clear message for a wrong password', async () => {
     await page.goto(`${env.server.url}/backoffice/`);

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import path from 'node:path';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { startBackofficeEnv, type BackofficeTestEnv } from '../support/backoffice.ts';
+import { startBackofficeEnv } from '../support/backoffice.ts';
 import { executeUnrecorded, pendingOrder, waitFor } from '../support/paypal-server.ts';
-import { ARTIFACTS, chromiumAvailable, launchChromium } from '../support/browser.ts';
+import { chromiumAvailable } from '../support/browser.ts';
+import { useChromiumSuite } from './support.ts';
 
 /*
  * Issue 8 from the buyer's side: a real Chromium on the simulator's approval page and our return
@@ -22,22 +22,11 @@ const ORDER_CANCELLED = 'This order was cancelled';
 const CANCELLED = 'Payment cancelled';
 
 describe.skipIf(!chromiumAvailable)('buyer in Chromium: money is taken exactly once', () => {
-  let env: BackofficeTestEnv;
-  let chrome: Awaited<ReturnType<typeof launchChromium>>;
-
-  beforeAll(async () => {
-    env = await startBackofficeEnv();
-    chrome = await launchChromium();
-  });
-  afterAll(async () => {
-    await chrome?.close();
-    await env?.close();
-  });
+  const suite = useChromiumSuite(() => startBackofficeEnv());
 
   /** A tab of its own (its own browser context, as a second window would be). */
   async function tab(): Promise<Page> {
-    const context = await chrome.browser.newContext();
-    const page = await context.newPage();
+    const page = await suite.newTab();
     page.setDefaultTimeout(30_000);
     return page;
   }
@@ -60,13 +49,13 @@ describe.skipIf(!chromiumAvailable)('buyer in Chromium: money is taken exactly o
     return { title: await title.textContent(), detail: (await page.getByTestId('payment-detail').textContent()) ?? '' };
   }
 
-  const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, `buyer-${name}.png`), fullPage: true });
+  const shot = (page: Page, name: string) => suite.shot(page, `buyer-${name}`, { fullPage: true });
 
   /** Every IPN the simulator sent was accepted, and every one we stored has been processed. */
   async function settled() {
-    await env.sim.control.settleIpns();
+    await suite.env.sim.control.settleIpns();
     await waitFor(
-      async () => (await env.pool.query(`select 1 from payment_event where source in ('ipn', 'webhook') and processing = 'received' limit 1`)).rowCount === 0,
+      async () => (await suite.env.pool.query(`select 1 from payment_event where source in ('ipn', 'webhook') and processing = 'received' limit 1`)).rowCount === 0,
       30_000,
       'IPNs processed',
     );
@@ -75,22 +64,22 @@ describe.skipIf(!chromiumAvailable)('buyer in Chromium: money is taken exactly o
   /** What an accountant looks at for one order, on both sides. */
   async function books(orderId: string) {
     const order = (
-      await env.pool.query(`select status, payment_transaction_id as "saleId", refunded_amount as "refunded" from "order" where id = $1`, [orderId])
+      await suite.env.pool.query(`select status, payment_transaction_id as "saleId", refunded_amount as "refunded" from "order" where id = $1`, [orderId])
     ).rows[0] as { status: string; saleId: string | null; refunded: number };
     const attempts = (
-      await env.pool.query(
+      await suite.env.pool.query(
         `select id, external_id as "externalId", status, sale_id as "saleId", sale_state as "saleState"
            from order_payment_attempt where order_id = $1 order by created_at`,
         [orderId],
       )
     ).rows as { id: string; externalId: string; status: string; saleId: string | null; saleState: string | null }[];
     const movements = (
-      await env.pool.query(
+      await suite.env.pool.query(
         `select kind, sale_id as "saleId", amount, state, attempt_id as "attemptId" from money_movement where order_id = $1 order by created_at`,
         [orderId],
       )
     ).rows as { kind: string; saleId: string; amount: number; state: string; attemptId: string | null }[];
-    const sim = env.sim.control.getState();
+    const sim = suite.env.sim.control.getState();
     const ours = new Set(attempts.map((a) => a.externalId));
     const payments = sim.payments.filter((p) => ours.has(p.id));
     const sales = sim.sales.filter((s) => ours.has(s.paymentId));
@@ -126,20 +115,20 @@ describe.skipIf(!chromiumAvailable)('buyer in Chromium: money is taken exactly o
   }
 
   async function twoAttempts() {
-    const { customer, order } = await pendingOrder(env.client);
-    const first = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
-    const second = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    const { customer, order } = await pendingOrder(suite.env.client);
+    const first = await suite.env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    const second = await suite.env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
     return { customer, order, first, second };
   }
 
   describe('two tabs, two attempts, both approved', () => {
     it('A (the replaced link) first, then B: A is refused, B pays, one sale', async () => {
-      const { customer, order } = await pendingOrder(env.client);
+      const { customer, order } = await pendingOrder(suite.env.client);
       const [a, b] = [await tab(), await tab()];
       // Tab A opens PayPal; the buyer, in a second tab, starts paying again: a new attempt replaces A's.
-      const first = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+      const first = await suite.env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
       await openApproval(a, first.approvalUrl);
-      const second = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+      const second = await suite.env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
       await openApproval(b, second.approvalUrl);
 
       const pageA = await press(a, 'Pay Now');
@@ -162,7 +151,7 @@ describe.skipIf(!chromiumAvailable)('buyer in Chromium: money is taken exactly o
       await shot(b, 'paid-phone');
       b1 = await expectPaidOnceBy(order.id, second.attemptId);
       expect(b1.payments.find((p) => p.id === first.externalId)?.state).toBe('created');
-      expect((await env.client.orders.get.query({ customer, orderId: order.id })).status).toBe('paid');
+      expect((await suite.env.client.orders.get.query({ customer, orderId: order.id })).status).toBe('paid');
     });
 
     it('B first, then A: B pays, A is told the order is already paid, one sale', async () => {
@@ -181,7 +170,7 @@ describe.skipIf(!chromiumAvailable)('buyer in Chromium: money is taken exactly o
       await a.reload();
       expectRefused(await shown(a), ALREADY_PAID);
       await expectPaidOnceBy(order.id, second.attemptId);
-      expect((await env.client.orders.get.query({ customer, orderId: order.id })).status).toBe('paid');
+      expect((await suite.env.client.orders.get.query({ customer, orderId: order.id })).status).toBe('paid');
     });
 
     it('both pressed at the same moment: one sale, the replaced tab refused', async () => {
@@ -215,8 +204,8 @@ describe.skipIf(!chromiumAvailable)('buyer in Chromium: money is taken exactly o
   });
 
   it('back button after paying, pressing Pay Now again, forward and reload: still paid once', async () => {
-    const { customer, order } = await pendingOrder(env.client);
-    const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    const { customer, order } = await pendingOrder(suite.env.client);
+    const attempt = await suite.env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
     const page = await tab();
     await openApproval(page, attempt.approvalUrl);
     expect((await press(page, 'Pay Now')).title).toBe(PAID);
@@ -249,8 +238,8 @@ describe.skipIf(!chromiumAvailable)('buyer in Chromium: money is taken exactly o
   });
 
   it('refreshing the return page again and again: one sale, "Payment received" every time', async () => {
-    const { customer, order } = await pendingOrder(env.client);
-    const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    const { customer, order } = await pendingOrder(suite.env.client);
+    const attempt = await suite.env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
     const page = await tab();
     await openApproval(page, attempt.approvalUrl);
     expect((await press(page, 'Pay Now')).title).toBe(PAID);
@@ -267,7 +256,7 @@ describe.skipIf(!chromiumAvailable)('buyer in Chromium: money is taken exactly o
     expect((await shown(other)).title).toBe(PAID);
     const b = await expectPaidOnceBy(order.id, attempt.attemptId);
     // PayPal executed once: one execute answer, however many returns.
-    const returns = await env.pool.query(`select count(*)::int as n from payment_event where order_id = $1 and source = 'return'`, [order.id]);
+    const returns = await suite.env.pool.query(`select count(*)::int as n from payment_event where order_id = $1 and source = 'return'`, [order.id]);
     expect(returns.rows[0].n).toBeGreaterThanOrEqual(6);
     expect(b.payments.filter((p) => p.state === 'approved')).toHaveLength(1);
   });
@@ -290,7 +279,7 @@ describe.skipIf(!chromiumAvailable)('buyer in Chromium: money is taken exactly o
       expect(after.attempts.map((x) => x.status)).toEqual(['cancelled', 'cancelled']);
 
       // The shop starts over; this time the buyer pays.
-      const third = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+      const third = await suite.env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
       await openApproval(b, third.approvalUrl);
       expect((await press(b, 'Pay Now')).title).toBe(PAID);
       await expectPaidOnceBy(order.id, third.attemptId);
@@ -312,13 +301,13 @@ describe.skipIf(!chromiumAvailable)('buyer in Chromium: money is taken exactly o
 
     it("approving a cancelled order's link is refused: nothing charged", async () => {
       const { order, first } = await (async () => {
-        const { customer, order } = await pendingOrder(env.client);
-        return { order, first: await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id }) };
+        const { customer, order } = await pendingOrder(suite.env.client);
+        return { order, first: await suite.env.client.payments.attemptToPay.mutate({ customer, orderId: order.id }) };
       })();
       const page = await tab();
       await openApproval(page, first.approvalUrl);
       // While the buyer looks at PayPal's page, the shop cancels the order.
-      await env.admin.client.backoffice.orders.cancel.mutate({ orderId: order.id, reason: 'out of stock' });
+      await suite.env.admin.client.backoffice.orders.cancel.mutate({ orderId: order.id, reason: 'out of stock' });
       const shownPage = await press(page, 'Pay Now');
       expectRefused(shownPage, ORDER_CANCELLED);
       await shot(page, 'order-cancelled');
@@ -335,8 +324,8 @@ describe.skipIf(!chromiumAvailable)('buyer in Chromium: money is taken exactly o
   });
 
   it('a duplicate made at PayPal (old attempt executed, its answer lost, its IPN after the new one paid) is refunded in full', async () => {
-    const { customer, order } = await pendingOrder(env.client);
-    const first = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    const { customer, order } = await pendingOrder(suite.env.client);
+    const first = await suite.env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
     const a = await tab();
     await openApproval(a, first.approvalUrl);
     // The buyer approves; the way back to us is lost (network), while PayPal executes the payment and
@@ -351,18 +340,18 @@ describe.skipIf(!chromiumAvailable)('buyer in Chromium: money is taken exactly o
     });
     await a.getByRole('button', { name: 'Pay Now' }).click();
     await waitFor(async () => lostReturn !== '', 30_000, 'the return URL');
-    env.sim.control.setIpnMode({ paused: true });
-    const duplicateSale = (await executeUnrecorded(env, lostReturn)).sale!.id;
+    suite.env.sim.control.setIpnMode({ paused: true });
+    const duplicateSale = (await executeUnrecorded(suite.env, lostReturn)).sale!.id;
 
     // The buyer tries again in another tab: a new attempt, approved, paid through our return page.
-    const second = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    const second = await suite.env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
     const b = await tab();
     await openApproval(b, second.approvalUrl);
     expect((await press(b, 'Pay Now')).title).toBe(PAID);
 
     // Now PayPal's IPNs arrive, the lost sale's among them.
-    env.sim.control.setIpnMode({ paused: false });
-    env.sim.control.flushIpns();
+    suite.env.sim.control.setIpnMode({ paused: false });
+    suite.env.sim.control.flushIpns();
     const books1 = await waitFor(
       async () => {
         await settled();
@@ -397,10 +386,10 @@ describe.skipIf(!chromiumAvailable)('buyer in Chromium: money is taken exactly o
       ]),
     );
     expect(books1.refunds).toHaveLength(1);
-    expect((await env.client.orders.get.query({ customer, orderId: order.id })).status).toBe('paid');
+    expect((await suite.env.client.orders.get.query({ customer, orderId: order.id })).status).toBe('paid');
 
     // The back office lists it as a duplicate payment given back.
-    const items = (await env.admin.client.backoffice.reconciliation.list.query({ limit: 500 })).items.filter((d) => d.orderId === order.id);
+    const items = (await suite.env.admin.client.backoffice.reconciliation.list.query({ limit: 500 })).items.filter((d) => d.orderId === order.id);
     expect(items).toEqual([
       expect.objectContaining({
         kind: 'duplicate_refunded',

@@ -1,41 +1,30 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
 import { createOrdersClient } from '@orders/shared';
 import { loadConfig } from '@orders/server/config.ts';
 import { startServer } from '@orders/server/server.ts';
 import { createTestDatabase } from '@orders/server/testing/test-database.ts';
-import { SERVICE_KEY, startPaypalTestEnv, type PaypalTestEnv } from '../support/paypal-server.ts';
-import { chromiumAvailable, launchChromium } from '../support/browser.ts';
+import { SERVICE_KEY, startPaypalTestEnv } from '../support/paypal-server.ts';
+import { chromiumAvailable } from '../support/browser.ts';
+import { useChromiumSuite } from './support.ts';
 
 /* `/demo`, the first minute of a new user: the shop, a cart, PayPal (the simulator), the order's page. */
-
-const DOCS = fileURLToPath(new URL('../../docs/', import.meta.url));
 
 if (!chromiumAvailable) console.log('demo e2e skipped: /usr/bin/chromium is not installed (apt-get install -y chromium)');
 
 describe.skipIf(!chromiumAvailable)('the demo shop in Chromium', () => {
-  let env: PaypalTestEnv;
-  let chrome: Awaited<ReturnType<typeof launchChromium>>;
-  beforeAll(async () => {
-    env = await startPaypalTestEnv();
-    chrome = await launchChromium();
-  });
-  afterAll(async () => {
-    await chrome?.close();
-    await env?.close();
-  });
+  const suite = useChromiumSuite(() => startPaypalTestEnv());
 
   it('product page → cart → Pay with PayPal → Pay Now → the order page turns paid without a reload', async () => {
-    const context = await chrome.browser.newContext({ viewport: { width: 1100, height: 720 } });
-    const page = await context.newPage();
+    const page = await suite.newTab({ viewport: { width: 1100, height: 720 } });
+    const context = page.context();
+    const { env } = suite;
     await page.goto(`${env.server.url}/demo`);
     await page.locator('[data-sku=DEMO-MUG] button').click();
     await expect.poll(() => page.getByTestId('cart-total').textContent()).toBe('$12.50');
     await page.locator('[data-sku=DEMO-MUG] button').click();
     await page.locator('[data-sku=DEMO-TEE] button').click();
     await expect.poll(() => page.getByTestId('cart-total').textContent()).toBe('$49.00');
-    await page.screenshot({ path: path.join(DOCS, 'demo-shop.png') });
+    await suite.shot(page, 'demo-shop');
 
     // The sale stays pending at PayPal until we complete it: the order page must then turn paid by itself.
     env.sim.control.setPendingSales(true);
@@ -57,7 +46,7 @@ describe.skipIf(!chromiumAvailable)('the demo shop in Chromium', () => {
     await expect.poll(() => page.getByTestId('order-status').textContent(), { timeout: 15_000 }).toBe('paid');
     await expect(page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded)).resolves.toBe(true);
     await expect(page.getByTestId('order-title').textContent()).resolves.toBe('Thank you: your order is paid');
-    await page.screenshot({ path: path.join(DOCS, 'demo-paid.png') });
+    await suite.shot(page, 'demo-paid');
 
     // The same order through the API, as the browser's anonymous customer (its cookie) owns it.
     const orderId = new URL(page.url()).pathname.split('/').at(-1)!;

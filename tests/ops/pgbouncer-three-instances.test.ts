@@ -8,7 +8,7 @@ import type { PaypalSimulator } from '@orders/server/paypal/simulator/index.ts';
 import type { TestDatabase } from '@orders/server/testing/test-database.ts';
 import { openSse, type SseStream } from '../support/sse.ts';
 import { openTestBed, type TestBed } from '../support/test-bed.ts';
-import { approveAll, client, discrepancies, ipnLedger, ipnPosts, ipnsSettled, orderChecks, payableOrders, printSummary, serverEnv, simulatorOptions, sleep, waitUntil } from '../reliability/helpers.ts';
+import { approveAll, client, discrepancies, ipnLedger, ipnPosts, ipnsSettled, orderChecks, payableOrders, printSummary, replayIpnLog, serverEnv, simulatorOptions, sleep, waitUntil } from '../reliability/helpers.ts';
 import { startPgBouncer, type PgBouncer } from './pgbouncer.ts';
 import { killGroup, launch, waitReady, type Launched } from './support.ts';
 
@@ -118,39 +118,8 @@ it(`three instances through PgBouncer (transaction pooling), ${N} orders, one in
   sim.control.setIpnMode({ duplicates: 1 });
 
   // Every IPN PayPal logs is also posted to each instance directly: duplicates on all three, racing.
-  const replays = { posted: 0, ok: 0, okByBody: new Map<string, number>() };
-  let burstOver = false;
-  const replayer = (async () => {
-    let seen = 0;
-    for (;;) {
-      const log = sim.control.ipnLog();
-      const fresh = log.slice(seen);
-      seen = log.length;
-      await Promise.all(
-        fresh.flatMap((entry) =>
-          instances.map(async (instance) => {
-            try {
-              const response = await fetch(`${instance.url}/paypal/ipn`, {
-                method: 'POST',
-                headers: { 'content-type': 'application/x-www-form-urlencoded' },
-                body: entry.body,
-                signal: AbortSignal.timeout(15_000),
-              });
-              replays.posted++;
-              if (response.status === 200) {
-                replays.ok++;
-                replays.okByBody.set(entry.body, (replays.okByBody.get(entry.body) ?? 0) + 1);
-              }
-            } catch {
-              // the killed instance
-            }
-          }),
-        ),
-      );
-      if (burstOver && seen === sim.control.ipnLog().length) return;
-      await sleep(25);
-    }
-  })();
+  const replayer = replayIpnLog(sim, () => instances.map((instance) => instance.url), { timeoutMs: 15_000, pollMs: 25, unansweredIsExpected: true });
+  const { replays } = replayer;
 
   // Buyers come back through the balancer; half the payments PayPal completes on its own (IPN only).
   const buyers = orders.map(async (order, i) => {
@@ -170,8 +139,7 @@ it(`three instances through PgBouncer (transaction pooling), ${N} orders, one in
   const returnStatuses = await Promise.all(buyers);
   sim.control.setLatency(0);
   await sim.control.settleIpns();
-  burstOver = true;
-  await replayer;
+  await replayer.stop();
   sim.control.setIpnMode({ duplicates: 0 });
 
   const posts = ipnPosts(sim.control.ipnLog());

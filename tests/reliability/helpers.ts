@@ -278,3 +278,68 @@ export async function startVerificationGate(target: string): Promise<Verificatio
   gate.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/cgi-bin/webscr`;
   return gate;
 }
+
+export interface IpnReplays {
+  posted: number;
+  /** Posts answered 200, in total and per body (for "every message stored" checks). */
+  ok: number;
+  okByBody: Map<string, number>;
+  statuses: Map<number, number>;
+  /** Posts that got no answer at all (an instance killed on purpose). */
+  unanswered: number;
+}
+
+/**
+ * Replays every IPN PayPal (the simulator) logs to other addresses as well, while a burst runs: the
+ * duplicates a PayPal resend or a misrouted copy would make. `targets` names the base URLs each logged
+ * entry is posted to. Call `stop()` once the burst is over: it replays what is still new, then returns.
+ */
+export function replayIpnLog(
+  sim: PaypalSimulator,
+  targets: (entry: IpnLogEntry) => string[],
+  options: { timeoutMs?: number; pollMs?: number; unansweredIsExpected?: boolean } = {},
+): { replays: IpnReplays; stop(): Promise<IpnReplays> } {
+  const replays: IpnReplays = { posted: 0, ok: 0, okByBody: new Map(), statuses: new Map(), unanswered: 0 };
+  let over = false;
+  const post = async (baseUrl: string, body: string) => {
+    let response: Response;
+    try {
+      response = await fetch(`${baseUrl}/paypal/ipn`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+        signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+      });
+    } catch (error) {
+      if (!options.unansweredIsExpected) throw error;
+      replays.unanswered++;
+      return;
+    }
+    await response.arrayBuffer();
+    replays.posted++;
+    replays.statuses.set(response.status, (replays.statuses.get(response.status) ?? 0) + 1);
+    if (response.status === 200) {
+      replays.ok++;
+      replays.okByBody.set(body, (replays.okByBody.get(body) ?? 0) + 1);
+    }
+  };
+  const loop = (async () => {
+    let seen = 0;
+    for (;;) {
+      const log = sim.control.ipnLog();
+      const fresh = log.slice(seen);
+      seen = log.length;
+      await Promise.all(fresh.flatMap((entry) => targets(entry).map((baseUrl) => post(baseUrl, entry.body))));
+      if (over && seen === sim.control.ipnLog().length) return;
+      await sleep(options.pollMs ?? 20);
+    }
+  })();
+  return {
+    replays,
+    async stop() {
+      over = true;
+      await loop;
+      return replays;
+    },
+  };
+}

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { RunningServer } from '@orders/server/server.ts';
 import type { PaypalSimulator } from '@orders/server/paypal/simulator/index.ts';
 import { openTestBed, type TestBed } from '../support/test-bed.ts';
-import { approveAll, client, discrepancies, ipnLedger, ipnPosts, orderChecks, payableOrders, printSummary, serverEnv, simulatorOptions, sleep, via, waitUntil } from './helpers.ts';
+import { approveAll, client, discrepancies, ipnLedger, ipnPosts, orderChecks, payableOrders, printSummary, replayIpnLog, serverEnv, simulatorOptions, sleep, via, waitUntil } from './helpers.ts';
 
 /*
  * Scale-out under a burst: two stateless instances on one PostgreSQL, one PayPal. Thirty buyers come
@@ -39,35 +39,9 @@ it(`${N} orders paid through two instances with duplicated and replayed IPNs: ea
   approveAll(sim, orders);
 
   const other = (notifyUrl: string) => (notifyUrl.startsWith(a.url) ? b.url : a.url);
-  const replays = { posted: 0, ok: 0, okByBody: new Map<string, number>(), statuses: new Map<number, number>() };
-  let burstOver = false;
   // Replays every message PayPal logs to the instance it was not addressed to, racing PayPal's own copies.
-  const replayer = (async () => {
-    let seen = 0;
-    for (;;) {
-      const log = sim.control.ipnLog();
-      const fresh = log.slice(seen);
-      seen = log.length;
-      await Promise.all(
-        fresh.map(async (entry) => {
-          const response = await fetch(`${other(entry.notifyUrl)}/paypal/ipn`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/x-www-form-urlencoded' },
-            body: entry.body,
-            signal: AbortSignal.timeout(10_000),
-          });
-          replays.posted++;
-          replays.statuses.set(response.status, (replays.statuses.get(response.status) ?? 0) + 1);
-          if (response.status === 200) {
-            replays.ok++;
-            replays.okByBody.set(entry.body, (replays.okByBody.get(entry.body) ?? 0) + 1);
-          }
-        }),
-      );
-      if (burstOver && seen === sim.control.ipnLog().length) return;
-      await sleep(20);
-    }
-  })();
+  const replayer = replayIpnLog(sim, (entry) => [other(entry.notifyUrl)]);
+  const { replays } = replayer;
 
   sim.control.setIpnMode({ duplicates: 2 });
   const returnStatuses = new Map<number, number>();
@@ -95,9 +69,8 @@ it(`${N} orders paid through two instances with duplicated and replayed IPNs: ea
     await sim.control.settleIpns();
   } finally {
     sim.control.setIpnMode({ duplicates: 0 });
-    burstOver = true;
+    await replayer.stop();
   }
-  await replayer;
 
   const paypal = ipnPosts(sim.control.ipnLog());
   const expectedStored = paypal.answered200 + replays.ok;
