@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from './logger.js';
 import { BackofficeService } from './modules/backoffice/backoffice.service.js';
+import { DashboardService } from './modules/backoffice/dashboard.js';
 import { OrderChangeFeed } from './modules/backoffice/order-changes.js';
 import { CartsService } from './modules/carts/carts.service.js';
 import { CatalogService } from './modules/catalog/catalog.service.js';
@@ -26,6 +27,8 @@ export interface Services {
   backoffice: BackofficeService;
   notes: OrderNotesService;
   reconciliation: ReconciliationService;
+  /** The back office's first screen (its backlog and lag figures are also /metrics'). */
+  dashboard: DashboardService;
   /** Live order changes; server.ts starts and closes its LISTEN connection. */
   orderChanges: OrderChangeFeed;
 }
@@ -47,6 +50,7 @@ export interface ServiceDependencies {
 
 export function createServices(deps: ServiceDependencies): Services {
   const refunds = new RefundsService(deps.orm, deps.gateway, deps.logger.child({ component: 'refunds' }));
+  const reconciliation = new ReconciliationService(deps.orm);
   const duplicates = { refundDuplicates: deps.refundDuplicates, sendRefund: (refundId: string) => refunds.sendRequested(refundId) };
   return {
     orm: deps.orm,
@@ -62,7 +66,8 @@ export function createServices(deps: ServiceDependencies): Services {
     ),
     backoffice: new BackofficeService(deps.orm),
     notes: new OrderNotesService(deps.orm),
-    reconciliation: new ReconciliationService(deps.orm),
+    reconciliation,
+    dashboard: new DashboardService(deps.orm, reconciliation),
     orderChanges: new OrderChangeFeed(deps.listenUrl ?? deps.orm.config.get('clientUrl')!, deps.logger.child({ component: 'order-changes' })),
   };
 }

@@ -6,4 +6,5 @@ export * as schemas from './schemas.js';
 export type { Customer, CreateOrderInput, OrderItem } from './schemas.js';
 export * as backoffice from './backoffice.js';
 export type * from './backoffice.js';
+export * from './dashboard.js';
 export { createOrdersClient, type OrdersClient, type OrdersClientOptions, type AppRouter } from './client.js';

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { NotificationLag } from '@orders/shared';
 import { rows, sql } from '../db/sql.js';
 import type { JobQueue } from '../jobs/queue.js';
+import { inboxBacklog, notificationLag } from '../modules/backoffice/dashboard.js';
 import type { Services } from '../services.js';
 import { appRouter } from '../trpc/root.js';
 
@@ -11,8 +13,12 @@ import { appRouter } from '../trpc/root.js';
  *  - the business state, read from the database at scrape time (orders, attempts, notifications,
  *    inbox backlog, job failures, reconciliation). Every instance reports the same values for these:
  *    aggregate them with max(), not sum(). Reconciliation counts come from the very query behind the
- *    back office's reconciliation summary, so staff and alerts never disagree.
+ *    back office's reconciliation summary, and the backlog and lag from the dashboard's statements
+ *    (modules/backoffice/dashboard.ts), so staff and alerts never disagree.
  */
+
+/** The lag gauges cover the notifications that arrived in this window (the dashboard shows any range). */
+const LAG_WINDOW_MS = 60 * 60_000;
 
 /** The database figures are read at most this often, however many scrapers ask. */
 const FIGURES_TTL_MS = 5_000;
@@ -22,6 +28,8 @@ export interface OperationalFigures {
   attemptsByStatus: { status: string; n: number }[];
   notifications: { source: string; verification: string; processing: string; n: number }[];
   inbox: { backlog: number; oldestSeconds: number };
+  /** IPN and webhook lag (stored → processed) over the last LAG_WINDOW_MS of arrivals. */
+  lag: NotificationLag[];
   jobs: { queue: string; state: string; n: number }[];
   reconciliation: Record<string, number>;
 }
@@ -29,7 +37,7 @@ export interface OperationalFigures {
 /** The business figures the metrics publish, each one statement (a dashboard may read the same). */
 export async function operationalFigures(services: Services, queue: JobQueue): Promise<OperationalFigures> {
   const em = services.orm.em.fork();
-  const [ordersByStatus, attemptsByStatus, notifications, [inbox], jobs, reconciliation] = await Promise.all([
+  const [ordersByStatus, attemptsByStatus, notifications, inbox, lag, jobs, reconciliation] = await Promise.all([
     rows(em, sql<{ status: string; n: number }>`select status::text as status, count(*)::int as n from "order" group by status`),
     rows(em, sql<{ status: string; n: number }>`select status::text as status, count(*)::int as n from order_payment_attempt group by status`),
     rows(
@@ -37,13 +45,9 @@ export async function operationalFigures(services: Services, queue: JobQueue): P
       sql<{ source: string; verification: string; processing: string; n: number }>`
         select source, verification, processing, count(*)::int as n from payment_event where source in ('ipn', 'webhook') group by 1, 2, 3`,
     ),
-    // payment_event_processing_idx (processing, created_at) answers this without a scan.
-    rows(
-      em,
-      sql<{ backlog: number; oldestSeconds: number | null }>`
-        select count(*)::int as backlog, extract(epoch from now() - min(created_at))::float8 as "oldestSeconds"
-          from payment_event where processing = 'received' and source in ('ipn', 'webhook')`,
-    ),
+    // The dashboard's own statements: staff and alerts read the same figures.
+    inboxBacklog(em),
+    notificationLag(em, { start: new Date(Date.now() - LAG_WINDOW_MS), end: new Date(Date.now() + 60_000) }),
     queue.failureCounts(),
     services.reconciliation.summary(),
   ]);
@@ -51,7 +55,8 @@ export async function operationalFigures(services: Services, queue: JobQueue): P
     ordersByStatus,
     attemptsByStatus,
     notifications,
-    inbox: { backlog: inbox?.backlog ?? 0, oldestSeconds: Math.max(0, inbox?.oldestSeconds ?? 0) },
+    inbox,
+    lag,
     jobs,
     reconciliation: reconciliation.counts,
   };
@@ -112,6 +117,17 @@ export function createMetrics(sources: MetricsSources): { registry: Registry; ob
   );
   fromFigures('orders_inbox_backlog', 'IPNs and webhooks stored but not processed yet', [], (g, f) => g.set(f.inbox.backlog));
   fromFigures('orders_inbox_oldest_unprocessed_seconds', 'Age of the oldest stored, unprocessed IPN or webhook (0 when none)', [], (g, f) => g.set(f.inbox.oldestSeconds));
+  fromFigures(
+    'orders_notification_lag_seconds',
+    'IPN and webhook delay from stored to processed over the last hour of arrivals, by source and quantile (p50, p95, max): the dashboard statement',
+    ['source', 'quantile'],
+    (g, f) =>
+      f.lag.forEach((r) => {
+        if (r.p50Seconds !== null) g.set({ source: r.source, quantile: '0.5' }, r.p50Seconds);
+        if (r.p95Seconds !== null) g.set({ source: r.source, quantile: '0.95' }, r.p95Seconds);
+        if (r.maxSeconds !== null) g.set({ source: r.source, quantile: '1' }, r.maxSeconds);
+      }),
+  );
   fromFigures('orders_jobs', 'Background jobs failed for good (state=failed) or waiting for a retry (state=retry), by queue', ['queue', 'state'], (g, f) =>
     f.jobs.forEach((r) => g.set({ queue: r.queue, state: r.state }, r.n)),
   );

@@ -10,6 +10,7 @@ import {
   type ApiKeyListItem,
   type BackofficeOrderDetail,
   type CancelResult,
+  type Dashboard,
   type OrderChangeEvent,
   type OrderDto,
   type OrderNoteDto,
@@ -58,6 +59,7 @@ describe('procedure outputs are the shared types', () => {
     expectTypeOf<Output<Backoffice['payments']['refundLines']>>().toEqualTypeOf<RefundLinesResult>();
     expectTypeOf<Output<Backoffice['orders']['addNote']>>().toEqualTypeOf<OrderNoteDto>();
     expectTypeOf<Output<Backoffice['reconciliation']['summary']>>().toEqualTypeOf<ReconciliationSummary>();
+    expectTypeOf<Output<Backoffice['dashboard']>>().toEqualTypeOf<Dashboard>();
     expectTypeOf<Output<Backoffice['reconciliation']['list']>>().toEqualTypeOf<ReconciliationPage>();
     expectTypeOf<Output<Backoffice['staff']['list']>>().toEqualTypeOf<StaffListItem[]>();
     expectTypeOf<Output<Backoffice['apiKeys']['list']>>().toEqualTypeOf<ApiKeyListItem[]>();

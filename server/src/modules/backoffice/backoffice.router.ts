@@ -1,4 +1,4 @@
-import { backoffice } from '@orders/shared';
+import { backoffice, dashboardInput } from '@orders/shared';
 import { router, staffProcedure } from '../../trpc/init.js';
 import { reconciliationRouter } from '../reconciliation/reconciliation.router.js';
 import { apiKeysAdminRouter, staffAdminRouter } from '../staff/staff-admin.router.js';
@@ -9,6 +9,10 @@ import { ACTION_ROLES } from './order-actions.js';
  * staff and keys. Order actions take their role from ACTION_ROLES, the table the detail's allowedActions reads.
  */
 export const backofficeRouter = router({
+  /** The first screen: revenue, orders, conversion, PayPal outcomes and lag, backlog, open reconciliation items (UTC days). */
+  dashboard: staffProcedure('viewer')
+    .input(dashboardInput)
+    .query(({ ctx, input }) => ctx.services.dashboard.dashboard(input)),
   orders: router({
     search: staffProcedure('viewer')
       .input(backoffice.orderSearchInput)
