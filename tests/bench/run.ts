@@ -14,11 +14,14 @@ import { REPO_ROOT, memoryOf } from './lib/children.ts';
 import { boundedEach, compareClosedLoops, type LoadResult, type Operation } from './lib/load.ts';
 import { cpuSince, cpuSnapshot, processCpuMs, treeCpuMs, type CpuShare } from './lib/cpu.ts';
 import { ActivitySampler, type ConnectionUse } from './lib/activity.ts';
-import { startBenchPostgres, ORDERS_DB, BASELINE_DB } from './lib/postgres.ts';
+import { startBenchPostgres, ORDERS_DB, BASELINE_DB, PREVIOUS_DB } from './lib/postgres.ts';
 import { seedCatalog, seedPendingOrders, seedSearchOrders, CATALOG_SIZE, skuOf } from './lib/seed.ts';
 import { countStatements, type StatementCount } from './lib/statements.ts';
 import { ratio, round, summarize, table, fmt, type LatencySummary } from './lib/stats.ts';
-import { startBaseline, startOrders, ADMIN_EMAIL, ADMIN_PASSWORD, SERVICE_KEY, PROFILE_DIR, type Target } from './lib/targets.ts';
+import { startBaseline, startOrders, startPrevious, ADMIN_EMAIL, ADMIN_PASSWORD, SERVICE_KEY, PROFILE_DIR, type Side, type Target } from './lib/targets.ts';
+import { startExternalSimulator, type ExternalSimulator } from './lib/simulator.ts';
+import { checkoutRef, type RefCheckout } from './lib/compare-ref.ts';
+import { copyExportAll } from './lib/export.ts';
 import { completedIpn, txnIdFor } from './lib/ipn.ts';
 import { runSearch, exportCsv, type SearchQuery } from './lib/search-sql.ts';
 
@@ -47,7 +50,9 @@ const config = {
   searchDeepPage: num('BENCH_SEARCH_DEEP_PAGE', 50),
   statementOps: num('BENCH_STATEMENT_OPS', 20),
   profile: process.env.BENCH_PROFILE === '1',
-  phases: new Set((process.env.BENCH_PHASES ?? 'intake,payments,statements,ipn,search').split(',').map((p) => p.trim())),
+  phases: new Set((process.env.BENCH_PHASES ?? 'intake,payments,statements,ipn,search,export').split(',').map((p) => p.trim())),
+  /** BENCH_COMPARE: a git ref (e.g. a previous release) measured as a third side; none by default. */
+  compare: process.env.BENCH_COMPARE?.trim() || null,
 };
 
 const RESULTS_FILE = path.join(REPO_ROOT, 'bench/results.json');
@@ -60,28 +65,48 @@ const clientFor = (target: Target, apiKey = SERVICE_KEY): OrdersClient => create
 const pick = <T>(list: readonly T[]) => list[Math.floor(Math.random() * list.length)]!;
 const skus = Array.from({ length: CATALOG_SIZE }, (_, i) => skuOf(i + 1));
 
-interface Compared<T> {
-  orders: T;
-  baseline: T;
-}
+/** A figure per side; a side that is not run (no BENCH_COMPARE) or cannot run a case is absent. */
+type Sides<T> = Partial<Record<Side, T>>;
+const SIDE_LABEL: Record<Side, string> = { orders: 'Orders', baseline: 'baseline', previous: 'previous' };
 
-function throughputRatio(result: Compared<{ perSecond: number }>) {
-  return ratio(result.orders.perSecond, result.baseline.perSecond);
+/** Each side's rate against the baseline's and the previous release's (x ÷ baseline, x ÷ previous). */
+function ratiosOf<T>(result: Sides<T>, rate: (x: T) => number): Sides<{ vsBaseline: number; vsPrevious: number }> {
+  const of = (side: Side) => (result[side] === undefined ? NaN : rate(result[side]));
+  return Object.fromEntries(
+    (Object.keys(result) as Side[]).map((side) => [side, { vsBaseline: ratio(of(side), of('baseline')), vsPrevious: side === 'previous' ? NaN : ratio(of(side), of('previous')) }]),
+  );
 }
 
 // ---- 1. order intake ----
 
-function intakeOp(target: Target): Operation {
+/** The two forms of intake: three calls (carts.create, carts.setItem, orders.create({cartId})) or one (orders.create({customer, items})). */
+type IntakeForm = 'three-call' | 'one-call';
+
+function intakeOp(target: Target, form: IntakeForm = 'three-call'): Operation {
   const clients = Array.from({ length: config.concurrency }, () => clientFor(target));
   const counters = new Array<number>(config.concurrency).fill(0);
   return async (worker, step) => {
     const client = clients[worker]!;
     // Returning customers: each worker cycles through 50 of its own.
-    const customer = { type: 'user' as const, id: `intake-${target.name}-${worker}-${counters[worker]!++ % 50}` };
+    const customer = { type: 'user' as const, id: `intake-${form}-${target.name}-${worker}-${counters[worker]!++ % 50}` };
+    if (form === 'one-call') {
+      await step('orders.create (items)', () => client.orders.create.mutate({ customer, items: [{ sku: pick(skus), quantity: 1 + Math.floor(Math.random() * 3) }] }));
+      return;
+    }
     const cart = await step('carts.create', () => client.carts.create.mutate({ customer }));
     await step('carts.setItem', () => client.carts.setItem.mutate({ customer, cartId: cart.id, sku: pick(skus), quantity: 1 + Math.floor(Math.random() * 3) }));
     await step('orders.create', () => client.orders.create.mutate({ customer, cartId: cart.id }));
   };
+}
+
+/** Does the side take orders.create({customer, items})? Asked of the side itself (an older release refuses the input); the probe's order is harmless. */
+async function probeOneCall(target: Target): Promise<{ ok: true } | { ok: false; reason: string }> {
+  try {
+    await clientFor(target).orders.create.mutate({ customer: { type: 'user', id: `probe-${target.name}` }, items: [{ sku: skus[0]!, quantity: 1 }] });
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, reason: `no one-call checkout: orders.create({ customer, items }) answered ${String((error as Error).message).replace(/\s+/g, ' ').slice(0, 160)}` };
+  }
 }
 
 // ---- 2. payment attempts ----
@@ -106,7 +131,7 @@ async function paymentsOp(target: Target, pool: pg.Pool): Promise<Operation> {
 }
 
 /** The phase's load comparison; connection use is sampled per side under `${phase}:${side}`. */
-const compare = (phase: string, targets: Compared<Target>, ops: Compared<Operation>, activity: ActivitySampler, postmasterPid: number) =>
+const compare = (phase: string, targets: Sides<Target>, ops: Sides<Operation>, activity: ActivitySampler, postmasterPid: number) =>
   compareClosedLoops({
     concurrency: config.concurrency,
     durationMs: config.seconds * 1000,
@@ -114,11 +139,11 @@ const compare = (phase: string, targets: Compared<Target>, ops: Compared<Operati
     slices: config.slices,
     ops,
     cpuMeters: {
-      server: (side) => processCpuMs(targets[side].process.pid),
+      server: (side) => processCpuMs(targets[side]!.process.pid),
       postgres: () => treeCpuMs(postmasterPid),
       client: () => processCpuMs(process.pid),
     },
-    onSlice: (side) => activity.set(side && `${phase}:${side}`, side && targets[side].database),
+    onSlice: (side) => activity.set(side && `${phase}:${side}`, side && targets[side]!.database),
   });
 
 // ---- 3. IPN processing ----
@@ -145,27 +170,22 @@ interface IpnResult {
   };
 }
 
-/** Registers each IPN as genuine at the side's simulator with its IPN dispatch paused, so the simulator does not post them; the bench does. */
-async function registerIpns(target: Target, fieldsList: Record<string, string>[]): Promise<string[]> {
+/**
+ * Registers each IPN as genuine at the bench's simulator (shared by every side) with its IPN
+ * dispatch paused, so the simulator does not post them; the bench does.
+ */
+async function registerIpns(sim: ExternalSimulator, target: Target, fieldsList: Record<string, string>[]): Promise<string[]> {
   const notifyUrl = `${target.url}/paypal/ipn`;
   const post = async (url: string, body: unknown) => {
-    const headers = { 'content-type': 'application/json', ...(target.simulatorToken ? { authorization: `Bearer ${target.simulatorToken}` } : {}) };
-    const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${sim.controlToken}` }, body: JSON.stringify(body) });
     if (!response.ok) throw new Error(`${url} answered ${response.status}: ${await response.text()}`);
     return response.status === 204 ? undefined : response.json();
   };
-  if (target.name === 'orders') {
-    await post(`${target.simulatorUrl}/_sim/ipn/mode`, { paused: true });
-    const bodies = new Array<string>(fieldsList.length);
-    await boundedEach(fieldsList, 32, async (fields, i) => {
-      bodies[i] = ((await post(`${target.simulatorUrl}/_sim/ipn/send`, { fields, notifyUrl })) as { body: string }).body;
-    });
-    return bodies;
-  }
-  const bodies: string[] = [];
-  for (let i = 0; i < fieldsList.length; i += 500) {
-    bodies.push(...((await post(`${target.url}/_bench/ipn/register`, { fields: fieldsList.slice(i, i + 500), notifyUrl })) as { bodies: string[] }).bodies);
-  }
+  await post(`${sim.baseUrl}/_sim/ipn/mode`, { paused: true });
+  const bodies = new Array<string>(fieldsList.length);
+  await boundedEach(fieldsList, 32, async (fields, i) => {
+    bodies[i] = ((await post(`${sim.baseUrl}/_sim/ipn/send`, { fields, notifyUrl })) as { body: string }).body;
+  });
   return bodies;
 }
 
@@ -179,12 +199,12 @@ async function postIpn(target: Target, body: string): Promise<number> {
   return response.status;
 }
 
-async function ipnPhase(target: Target, pool: pg.Pool, count: number, txnPrefix: string, activity: ActivitySampler): Promise<IpnResult> {
+async function ipnPhase(sim: ExternalSimulator, target: Target, pool: pg.Pool, count: number, txnPrefix: string, activity: ActivitySampler): Promise<IpnResult> {
   const cpuStart = cpuSnapshot();
   const targets = await seedPendingOrders(pool, { count, customerPrefix: `ipn-${txnPrefix}-${target.name}`, attempts: true });
   const fields = targets.map((t, i) => completedIpn({ orderId: t.orderId, attemptId: t.attemptId!, amount: t.amount, currency: t.currency }, txnIdFor(txnPrefix, i)));
   log(`${target.name}: registering ${count} IPNs as genuine at its simulator`);
-  const bodies = await registerIpns(target, fields);
+  const bodies = await registerIpns(sim, target, fields);
   log(`${target.name}: posting ${count} IPNs to /paypal/ipn, ${config.ipnConcurrency} at a time`);
   activity.set(`ipn-post:${target.name}`, target.database);
   let non200 = 0;
@@ -241,7 +261,7 @@ async function ipnPhase(target: Target, pool: pg.Pool, count: number, txnPrefix:
         where source = 'ipn' and txn_id like $1 and processing = 'received'`,
       [`${txnPrefix}%`],
     );
-    const leftover = target.name === 'orders' ? `delete from pgboss.job where name = 'ipn-process' and state in ('created', 'retry')` : `delete from bench_ipn_job`;
+    const leftover = target.name === 'baseline' ? `delete from bench_ipn_job` : `delete from pgboss.job where name = 'ipn-process' and state in ('created', 'retry')`;
     const removed = await pool.query(leftover).then((r) => r.rowCount, (error: Error) => log(`could not clear the leftover queue: ${error.message}`));
     log(`${target.name}: capped; ${count - state.done} unprocessed IPNs marked ignored, ${removed ?? 0} queued jobs removed`);
   }
@@ -267,7 +287,7 @@ async function ipnPhase(target: Target, pool: pg.Pool, count: number, txnPrefix:
 
 // ---- 5. statements per operation ----
 
-async function statementPhase(target: Target, pool: pg.Pool, statsPool: pg.Pool): Promise<StatementCount[]> {
+async function statementPhase(sim: ExternalSimulator, target: Target, pool: pg.Pool, statsPool: pg.Pool, oneCall: boolean): Promise<StatementCount[]> {
   const n = config.statementOps;
   const client = clientFor(target);
   const customer = (i: number) => ({ type: 'user' as const, id: `stmt-${target.name}-${i}` });
@@ -285,13 +305,18 @@ async function statementPhase(target: Target, pool: pg.Pool, statsPool: pg.Pool)
   results.push(await count('orders.create', async () => {
     for (let i = 0; i < n; i++) orders.push((await client.orders.create.mutate({ customer: customer(i), cartId: carts[i]! })).id);
   }));
+  if (oneCall) {
+    results.push(await count('orders.create (items, one call)', async () => {
+      for (let i = 0; i < n; i++) await client.orders.create.mutate({ customer: customer(n + i), items: [{ sku: skus[i]!, quantity: 1 }] });
+    }));
+  }
   results.push(await count('payments.attemptToPay', async () => {
     for (let i = 0; i < n; i++) await client.payments.attemptToPay.mutate({ customer: customer(i), orderId: orders[i]! });
   }));
   // IPNs: listener and worker together, until every one is processed (pg-boss's idle polling in the window is included).
   const targets = await seedPendingOrders(pool, { count: n, customerPrefix: `stmt-ipn-${target.name}`, attempts: true });
   const fields = targets.map((t, i) => completedIpn({ orderId: t.orderId, attemptId: t.attemptId!, amount: t.amount, currency: t.currency }, txnIdFor('SIPN', i)));
-  const bodies = await registerIpns(target, fields);
+  const bodies = await registerIpns(sim, target, fields);
   results.push(await count('IPN (listener + worker)', async () => {
     for (const body of bodies) await postIpn(target, body);
     const deadline = Date.now() + 120_000;
@@ -420,8 +445,9 @@ async function ordersCsvExport(target: Target, token: string, query: { filter: S
   return { rows: lines - 1, bytes, seconds: round(seconds), rowsPerSecond: round((lines - 1) / seconds) };
 }
 
-async function searchPhase(orders: Target, benchUrl: string, statsPool: pg.Pool) {
-  const seed = await seedSearchOrders(benchUrl, config.searchOrders, log);
+type Seed = Awaited<ReturnType<typeof seedSearchOrders>>;
+
+async function searchPhase(orders: Target, benchUrl: string, statsPool: pg.Pool, seed: Seed) {
   const raw = new pg.Pool({ connectionString: benchUrl, max: 4 });
   try {
     const cases = await searchCases(raw);
@@ -520,88 +546,165 @@ async function main() {
   if (!process.version.startsWith('v24.')) log(`warning: running on Node ${process.version}; the repository pins Node 24 (use npm run bench)`);
   log(`config ${JSON.stringify({ ...config, phases: [...config.phases] })}`);
   const startCpu = cpuSnapshot();
-  const db = await startBenchPostgres(log);
-  const pools: pg.Pool[] = [];
-  let stopping = false;
-  const pool = (url: string, max = 4) => {
-    const p = new pg.Pool({ connectionString: url, max });
-    // An idle connection dropped (PostgreSQL stopping) must not crash the bench.
-    p.on('error', (error) => stopping || log(`idle pool connection error: ${error.message}`));
-    pools.push(p);
-    return p;
-  };
+  // The previous release first: a ref that does not exist or cannot be installed fails before anything else starts.
+  let checkout: RefCheckout | undefined;
+  if (config.compare) checkout = await checkoutRef(config.compare, log);
+  // Whatever ends the process, the worktree goes (the finally below does it in order; this is for exits that skip it).
   const targets: Target[] = [];
+  let sim: ExternalSimulator | undefined;
+  const onExit = () => {
+    for (const child of [...targets.map((t) => t.process), ...(sim ? [sim.process] : [])]) child.child.kill('SIGKILL');
+    checkout?.removeSync();
+  };
+  process.on('exit', onExit);
+  // Ctrl-C: exit through 'exit', so the worktree is removed (the bench's PostgreSQL lives in a temporary directory).
+  const interrupted = () => process.exit(130);
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  const pools: pg.Pool[] = [];
   const activities: ActivitySampler[] = [];
   const results: Record<string, unknown> = {};
+  let stopping = false;
+  let db: Awaited<ReturnType<typeof startBenchPostgres>> | undefined;
   try {
-    const ordersPool = pool(db.benchUrl(ORDERS_DB));
-    const baselinePool = pool(db.benchUrl(BASELINE_DB));
+    db = await startBenchPostgres(log);
+    const benchDb = db;
+    const pool = (url: string, max = 4) => {
+      const p = new pg.Pool({ connectionString: url, max });
+      // An idle connection dropped (PostgreSQL stopping) must not crash the bench.
+      p.on('error', (error) => stopping || log(`idle pool connection error: ${error.message}`));
+      pools.push(p);
+      return p;
+    };
     const statsPool = pool(db.benchUrl('postgres'), 1);
     const activity = new ActivitySampler(pool(db.benchUrl('postgres'), 1));
     activities.push(activity);
-    await Promise.all([seedCatalog(ordersPool), seedCatalog(baselinePool)]);
-    const orders = await startOrders({ databaseUrl: db.serverUrl(ORDERS_DB), database: ORDERS_DB, profile: config.profile });
-    targets.push(orders);
-    const baseline = await startBaseline({ databaseUrl: db.serverUrl(BASELINE_DB), database: BASELINE_DB, profile: config.profile });
-    targets.push(baseline);
-    log(`Orders at ${orders.url} (pid ${orders.process.pid}), baseline at ${baseline.url} (pid ${baseline.process.pid})`);
-    const side = { orders: { target: orders, pool: ordersPool }, baseline: { target: baseline, pool: baselinePool } };
-    const rss: Record<string, Compared<number>> = {};
+    sim = await startExternalSimulator();
+    log(`PayPal: the bench's simulator at ${sim.baseUrl} (pid ${sim.process.pid}), every side in PAYPAL_MODE=sandbox against it`);
+    const paypalEnv = sim.paypalEnv();
+    const side: Sides<{ target: Target; pool: pg.Pool }> = {};
+    {
+      const ordersPool = pool(db.benchUrl(ORDERS_DB));
+      const baselinePool = pool(db.benchUrl(BASELINE_DB));
+      await Promise.all([seedCatalog(ordersPool), seedCatalog(baselinePool)]);
+      const orders = await startOrders({ databaseUrl: db.serverUrl(ORDERS_DB), database: ORDERS_DB, profile: config.profile, paypalEnv });
+      targets.push(orders);
+      side.orders = { target: orders, pool: ordersPool };
+      const baseline = await startBaseline({ databaseUrl: db.serverUrl(BASELINE_DB), database: BASELINE_DB, profile: config.profile, paypalEnv });
+      targets.push(baseline);
+      side.baseline = { target: baseline, pool: baselinePool };
+    }
+    if (checkout) {
+      await db.createEmptyDatabase(PREVIOUS_DB);
+      log(`previous: starting ${checkout.commit.slice(0, 10)} with ${checkout.start.script} (it migrates ${PREVIOUS_DB} itself)`);
+      const previous = await startPrevious({ databaseUrl: db.serverUrl(PREVIOUS_DB), database: PREVIOUS_DB, profile: config.profile, paypalEnv, checkout });
+      targets.push(previous);
+      const previousPool = pool(db.benchUrl(PREVIOUS_DB));
+      await seedCatalog(previousPool);
+      side.previous = { target: previous, pool: previousPool };
+      results.compare = {
+        ref: checkout.ref,
+        commit: checkout.commit,
+        subject: checkout.subject,
+        install: checkout.install,
+        start: checkout.start.script,
+      };
+    }
+    const sides = Object.keys(side) as Side[];
+    const all = <T>(fn: (s: Side) => T): Sides<T> => Object.fromEntries(sides.map((s) => [s, fn(s)]));
+    const tgt = all((s) => side[s]!.target);
+    log(sides.map((s) => `${SIDE_LABEL[s]} at ${tgt[s]!.url} (pid ${tgt[s]!.process.pid})`).join(', '));
+    /** Cases a side cannot run, with the reason, per figure (shown in the table instead of a number). */
+    const skipped: Record<string, Sides<string>> = {};
+    const oneCall: Sides<{ ok: true } | { ok: false; reason: string }> = {};
+    for (const s of sides) oneCall[s] = await probeOneCall(tgt[s]!);
+    const oneCallSides = sides.filter((s) => oneCall[s]!.ok);
+    for (const s of sides) {
+      const probe = oneCall[s]!;
+      if (!probe.ok) {
+        skipped['intake-one-call'] = { ...skipped['intake-one-call'], [s]: probe.reason };
+        log(`${SIDE_LABEL[s]}: ${probe.reason} — its one-call figures are skipped`);
+      }
+    }
+    const rss: Record<string, Sides<number> & { simulator: number }> = {};
     const cpu: Record<string, CpuShare & { loadAverage: number }> = {};
     let phaseCpu = startCpu;
     const takeRss = (phase: string) => {
-      rss[phase] = { orders: round(orders.rss.take(), 1), baseline: round(baseline.rss.take(), 1) };
+      rss[phase] = { ...all((s) => round(tgt[s]!.rss.take(), 1)), simulator: round(sim!.rss.take(), 1) };
       cpu[phase] = { ...cpuSince(phaseCpu), loadAverage: round(loadavg()[0]!, 2) };
       phaseCpu = cpuSnapshot();
     };
     takeRss('startup');
+    const load = async (phase: string, ops: Sides<Operation>) => {
+      const r = await compare(phase, tgt, ops, activity, benchDb.postmasterPid());
+      return {
+        ...r,
+        ratios: ratiosOf(r, (x) => x.perSecond),
+        connections: Object.fromEntries(Object.keys(r).map((s) => [s, activity.result(`${phase}:${s}`)])),
+        ...(skipped[phase] ? { skipped: skipped[phase] } : {}),
+      };
+    };
+    const rates = (r: Sides<LoadResult>) => sides.filter((s) => r[s]).map((s) => `${SIDE_LABEL[s]} ${r[s]!.perSecond}/s`).join(', ');
 
     if (config.phases.has('intake')) {
-      log(`intake: ${config.concurrency} clients, ${config.seconds} s (+${config.warmupSeconds} s warm-up) each side`);
-      const r: Compared<LoadResult> = await compare('intake', { orders, baseline }, { orders: intakeOp(orders), baseline: intakeOp(baseline) }, activity, db.postmasterPid());
-      results.intake = { ...r, ratio: throughputRatio(r), connections: { orders: activity.result('intake:orders'), baseline: activity.result('intake:baseline') } };
+      log(`intake, three calls: ${config.concurrency} clients, ${config.seconds} s (+${config.warmupSeconds} s warm-up) each side`);
+      const three = await load('intake', all((s) => intakeOp(tgt[s]!, 'three-call')));
+      results.intake = three;
+      log(`intake, three calls: ${rates(three)}`);
+      log(`intake, one call: ${config.concurrency} clients, ${config.seconds} s each side that takes it (${oneCallSides.map((s) => SIDE_LABEL[s]).join(', ')})`);
+      const one = await load('intake-one-call', Object.fromEntries(oneCallSides.map((s) => [s, intakeOp(tgt[s]!, 'one-call')])));
+      results.intakeOneCall = one;
+      log(`intake, one call: ${rates(one)}`);
       takeRss('intake');
-      log(`intake: Orders ${r.orders.perSecond}/s vs baseline ${r.baseline.perSecond}/s`);
     }
     if (config.phases.has('payments')) {
       log(`payments: ${config.concurrency} clients, ${config.seconds} s each side`);
-      const r: Compared<LoadResult> = await compare('payments', { orders, baseline }, { orders: await paymentsOp(orders, ordersPool), baseline: await paymentsOp(baseline, baselinePool) }, activity, db.postmasterPid());
-      results.payments = { ...r, ratio: throughputRatio(r), connections: { orders: activity.result('payments:orders'), baseline: activity.result('payments:baseline') } };
+      const ops: Sides<Operation> = {};
+      for (const s of sides) ops[s] = await paymentsOp(tgt[s]!, side[s]!.pool);
+      const r = await load('payments', ops);
+      results.payments = r;
       takeRss('payments');
-      log(`payments: Orders ${r.orders.perSecond}/s vs baseline ${r.baseline.perSecond}/s`);
+      log(`payments: ${rates(r)}`);
     }
     if (config.phases.has('statements')) {
       log(`statements per operation (${config.statementOps} sequential operations per window)`);
-      results.statements = { orders: await statementPhase(orders, ordersPool, statsPool), baseline: await statementPhase(baseline, baselinePool, statsPool) };
+      const statements: Sides<StatementCount[]> = {};
+      for (const s of sides) statements[s] = await statementPhase(sim, tgt[s]!, side[s]!.pool, statsPool, oneCall[s]!.ok);
+      results.statements = statements;
       takeRss('statements');
     }
     if (config.phases.has('ipn')) {
-      const ipnOrders = await ipnPhase(orders, side.orders.pool, config.ipns, 'BIPN', activity);
-      const ipnBaseline = await ipnPhase(baseline, side.baseline.pool, config.ipns, 'BIPN', activity);
-      const r: Compared<IpnResult> = { orders: ipnOrders, baseline: ipnBaseline };
-      results.ipn = {
-        ...r,
-        processingRatio: ratio(r.orders.processing.perSecond, r.baseline.processing.perSecond),
-        listenerRatio: ratio(r.orders.listener.perSecond, r.baseline.listener.perSecond),
-      };
+      const r: Sides<IpnResult> = {};
+      for (const s of sides) r[s] = await ipnPhase(sim, tgt[s]!, side[s]!.pool, config.ipns, 'BIPN', activity);
+      results.ipn = { ...r, processingRatios: ratiosOf(r, (x) => x.processing.perSecond), listenerRatios: ratiosOf(r, (x) => x.listener.perSecond) };
       takeRss('ipn');
-      log(`IPN: Orders ${r.orders.processing.perSecond}/s${r.orders.processing.capped ? ' (capped)' : ''} vs baseline ${r.baseline.processing.perSecond}/s`);
+      log(`IPN: ${sides.map((s) => `${SIDE_LABEL[s]} ${r[s]!.processing.perSecond}/s${r[s]!.processing.capped ? ' (capped)' : ''}`).join(', ')}`);
+    }
+    let seed: Seed | undefined;
+    if (config.phases.has('search') || config.phases.has('export')) {
+      log(`seeding ${config.searchOrders.toLocaleString('en-US')} orders in Orders' database (search and export)`);
+      seed = await seedSearchOrders(db.benchUrl(ORDERS_DB), config.searchOrders, log);
     }
     if (config.phases.has('search')) {
-      log(`search: seeding ${config.searchOrders.toLocaleString('en-US')} orders`);
-      results.search = await searchPhase(orders, db.benchUrl(ORDERS_DB), statsPool);
+      results.search = await searchPhase(tgt.orders!, db.benchUrl(ORDERS_DB), statsPool, seed!);
       takeRss('search');
     }
-    const hwm = (t: Target) => round(memoryOf(t.process.pid)?.hwmMiB ?? NaN, 1);
+    if (config.phases.has('export')) {
+      results.export = await exportPhase(tgt.orders!, db.benchUrl(ORDERS_DB), sides.includes('previous'));
+      takeRss('export');
+    }
+    const hwm = (pid: number) => round(memoryOf(pid)?.hwmMiB ?? NaN, 1);
     results.rss = {
-      note: 'MiB. Each server runs in its own process (the bench spawns it); "peak" is the kernel\'s VmHWM for that process, per-phase figures are the highest of VmRSS samples every 200 ms. Both processes include their in-process PayPal simulator.',
-      peak: { orders: hwm(orders), baseline: hwm(baseline) },
+      note: 'MiB. Each server runs in its own process (the bench spawns it); "peak" is the kernel\'s VmHWM for that process, per-phase figures are the highest of VmRSS samples every 200 ms. No side carries a PayPal simulator: they share the bench\'s, whose memory is listed apart.',
+      peak: { ...all((s) => hwm(tgt[s]!.process.pid)), simulator: hwm(sim.process.pid) },
       byPhase: rss,
     };
     results.cpu = {
       note: '% of the whole machine (all cores) per phase: busy, used by the bench (its servers, PostgreSQL, load generator), and by other processes. Other load makes absolute figures lower; the interleaved slices keep ratios fair.',
       byPhase: cpu,
     };
+    results.sides = sides;
+    results.skipped = skipped;
     results.machine = {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -614,13 +717,22 @@ async function main() {
     };
   } catch (error) {
     for (const t of targets) log(`${t.name} output (tail):\n${t.process.output().slice(-4000)}`);
+    if (sim) log(`simulator output (tail):\n${sim.process.output().slice(-2000)}`);
     throw error;
   } finally {
     stopping = true;
     for (const a of activities) a.stop();
     for (const t of targets.reverse()) await t.stop().catch((error) => log(`stopping ${t.name} failed: ${String(error)}`));
+    await sim?.stop().catch((error) => log(`stopping the simulator failed: ${String(error)}`));
     for (const p of pools) await p.end().catch(() => undefined);
-    await db.stop();
+    await db?.stop();
+    if (checkout) {
+      await checkout.remove();
+      log(`compare: worktree removed`);
+    }
+    process.off('exit', onExit);
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
   }
   results.config = { ...config, phases: [...config.phases] };
   results.finishedAt = new Date().toISOString();
@@ -631,44 +743,153 @@ async function main() {
   console.log(`\n${report(results)}\n\nwritten to ${path.relative(process.cwd(), RESULTS_FILE) || RESULTS_FILE} in ${results.wallSeconds} s`);
 }
 
+// ---- 6. CSV export of every order ----
+
+/**
+ * Every seeded order as CSV: Orders' GET /backoffice/api/orders.csv (no filter, newest first)
+ * beside the raw floor, `COPY (…) TO STDOUT` of the same columns in the same order (lib/export.ts).
+ * Run one after the other, twice each alternately (raw, Orders, Orders, raw); the better of each is kept.
+ */
+async function exportPhase(orders: Target, benchUrl: string, previousCompared: boolean) {
+  const token = (await createOrdersClient({ url: orders.trpcUrl }).auth.login.mutate({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).token;
+  const query = { filter: {}, sort: 'created', direction: 'desc' };
+  type Run = { rows: number; bytes?: number; seconds: number; rowsPerSecond: number };
+  const raws: Run[] = [];
+  const ordersRuns: (Run | { pending: string })[] = [];
+  raws.push(await copyExportAll(benchUrl));
+  log(`export: COPY ${raws[0]!.rows.toLocaleString('en-US')} rows in ${raws[0]!.seconds} s`);
+  ordersRuns.push(await ordersCsvExport(orders, token, query));
+  ordersRuns.push(await ordersCsvExport(orders, token, query));
+  raws.push(await copyExportAll(benchUrl));
+  const best = <T extends { rowsPerSecond: number }>(list: T[]) => list.reduce((a, b) => (b.rowsPerSecond > a.rowsPerSecond ? b : a));
+  const measured = ordersRuns.filter((r): r is Run => !('pending' in r));
+  const ordersBest = measured.length ? best(measured) : (ordersRuns[0] as { pending: string });
+  const raw = best(raws);
+  log(`export: Orders ${'pending' in ordersBest ? ordersBest.pending : `${ordersBest.rows} rows, ${fmt(ordersBest.rowsPerSecond)} rows/s`}; COPY ${fmt(raw.rowsPerSecond)} rows/s`);
+  return {
+    orders: ordersBest,
+    raw,
+    runs: { orders: ordersRuns, raw: raws },
+    ratio: 'pending' in ordersBest ? NaN : ratio(ordersBest.rowsPerSecond, raw.rowsPerSecond),
+    ...(previousCompared ? { previous: 'not measured: the 1,000,000-order seed is in Orders\' database only' } : {}),
+  };
+}
+
 // ---- report ----
 
 function report(results: Record<string, any>): string {
   const out: string[] = [];
   const m = results.machine;
   if (m) out.push(`Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}, ${String(m.postgres).split(' on ')[0]}`);
-  const lat = (l: LatencySummary) => [l.p50, l.p95, l.p99];
-  const rows: (string | number)[][] = [['figure', 'Orders /s', 'p50 ms', 'p95 ms', 'p99 ms', 'baseline /s', 'p50 ms', 'p95 ms', 'p99 ms', 'ratio', 'target', 'CPU ms/op server·PG O|B']];
-  const cpuPerOp = (r: Compared<LoadResult>) =>
-    `${fmt(r.orders.cpuMsPerOp.server ?? NaN)}·${fmt(r.orders.cpuMsPerOp.postgres ?? NaN)} | ${fmt(r.baseline.cpuMsPerOp.server ?? NaN)}·${fmt(r.baseline.cpuMsPerOp.postgres ?? NaN)}`;
-  const verdict = (value: number, min: number) => (Number.isFinite(value) ? (value >= min ? `met (≥${min})` : `MISSED (<${min})`) : '—');
-  if (results.intake) {
-    const r = results.intake;
-    rows.push(['1. order intake (orders/s)', r.orders.perSecond, ...lat(r.orders.latencyMs), r.baseline.perSecond, ...lat(r.baseline.latencyMs), r.ratio, verdict(r.ratio, 0.6), cpuPerOp(r)]);
-    for (const step of Object.keys(r.orders.steps)) {
-      rows.push([`   ${step}`, '', ...lat(r.orders.steps[step]), '', ...lat(r.baseline.steps[step] ?? summarize([])), '', '', '']);
+  if (results.compare) {
+    const c = results.compare;
+    out.push(`Previous release: ${c.ref} = ${String(c.commit).slice(0, 10)} "${c.subject}"; dependencies ${c.install.mode} (${c.install.reason}; ${c.install.seconds} s); started with ${c.start}`);
+  }
+  out.push('PayPal: every side in PAYPAL_MODE=sandbox against the bench\'s one external, memory-only simulator (lib/simulator-process.ts).');
+  const sides: Side[] = results.sides ?? ['orders', 'baseline'];
+  const lat = (l: LatencySummary | undefined) => (l ? [l.p50, l.p95, l.p99] : ['', '', '']);
+  const header = ['figure', 'side', '/s', 'p50 ms', 'p95 ms', 'p99 ms', 'vs baseline', 'vs previous', 'CPU ms/op server', 'PG', 'errors'];
+  const rows: (string | number)[][] = [header];
+  const blank = (n: number) => new Array<string>(n).fill('');
+  /** Why a side has no figure in a row: listed under the table, so the columns stay narrow. */
+  const skips: string[] = [];
+  const skippedCell = (figure: string, side: Side, reason: string) => {
+    skips.push(`   ${figure}, ${SIDE_LABEL[side]}: ${reason}`);
+    return `skipped (${skips.length})`;
+  };
+  // Older results (two sides, one `ratio`) are still printed.
+  const ratioOf = (r: any, s: Side) => r.ratios?.[s] ?? (s === 'orders' ? { vsBaseline: r.ratio, vsPrevious: NaN } : { vsBaseline: NaN, vsPrevious: NaN });
+  const loadRows = (title: string, r: any) => {
+    if (!r) return;
+    sides.forEach((s, i) => {
+      const label = i === 0 ? title : '';
+      const x: LoadResult | undefined = r[s];
+      if (!x) {
+        rows.push([label, SIDE_LABEL[s], skippedCell(title, s, r.skipped?.[s] ?? 'not run'), ...blank(header.length - 3)]);
+        return;
+      }
+      const q = ratioOf(r, s);
+      rows.push([label, SIDE_LABEL[s], x.perSecond, ...lat(x.latencyMs), s === 'baseline' ? '' : q.vsBaseline, s === 'previous' ? '' : q.vsPrevious, x.cpuMsPerOp.server ?? NaN, x.cpuMsPerOp.postgres ?? NaN, String(x.errors)]);
+    });
+    const steps = new Set<string>();
+    for (const s of sides) for (const step of Object.keys(r[s]?.steps ?? {})) steps.add(step);
+    if (steps.size > 1) {
+      for (const step of steps) {
+        for (const s of sides) if (r[s]?.steps[step]) rows.push([s === sides.find((x) => r[x]?.steps[step]) ? `   ${step}` : '', SIDE_LABEL[s], '', ...lat(r[s].steps[step]), '', '', '', '', '']);
+      }
     }
-  }
-  if (results.payments) {
-    const r = results.payments;
-    rows.push(['2. payment attempts (attempts/s)', r.orders.perSecond, ...lat(r.orders.latencyMs), r.baseline.perSecond, ...lat(r.baseline.latencyMs), r.ratio, '', cpuPerOp(r)]);
-  }
+  };
+  loadRows('1a. order intake, 3 calls (orders/s)', results.intake);
+  loadRows('1b. order intake, 1 call (orders/s)', results.intakeOneCall);
+  loadRows('2. payment attempts (attempts/s)', results.payments);
   if (results.ipn) {
     const r = results.ipn;
     const proc = (p: IpnResult['processing']) => (p.capped ? `${fmt(p.perSecond)} (capped: ${p.processed}/${results.config.ipns} in ${fmt(p.seconds)} s)` : p.perSecond);
-    rows.push([`3. IPN processing (${r.orders.ipns} IPNs, /s)`, proc(r.orders.processing), '', '', '', proc(r.baseline.processing), '', '', '', r.processingRatio, verdict(r.processingRatio, 0.6), '']);
-    rows.push(['   IPN listener (POST /paypal/ipn)', r.orders.listener.perSecond, ...lat(r.orders.listener.latencyMs), r.baseline.listener.perSecond, ...lat(r.baseline.listener.latencyMs), r.listenerRatio, '', '']);
+    const pr = (s: Side, key: 'processingRatios' | 'listenerRatios', legacy: string) => r[key]?.[s] ?? (s === 'orders' ? { vsBaseline: r[legacy], vsPrevious: NaN } : { vsBaseline: NaN, vsPrevious: NaN });
+    sides.forEach((s, i) => {
+      const x: IpnResult | undefined = r[s];
+      if (!x) return;
+      const q = pr(s, 'processingRatios', 'processingRatio');
+      rows.push([i === 0 ? `3. IPN processing (${x.ipns} IPNs, /s)` : '', SIDE_LABEL[s], proc(x.processing), '', '', '', s === 'baseline' ? '' : q.vsBaseline, s === 'previous' ? '' : q.vsPrevious, '', '', '']);
+    });
+    sides.forEach((s, i) => {
+      const x: IpnResult | undefined = r[s];
+      if (!x) return;
+      const q = pr(s, 'listenerRatios', 'listenerRatio');
+      rows.push([i === 0 ? `   IPN listener, ${x.concurrency} in flight (posts/s)` : '', SIDE_LABEL[s], x.listener.perSecond, ...lat(x.listener.latencyMs), s === 'baseline' ? '' : q.vsBaseline, s === 'previous' ? '' : q.vsPrevious, '', '', `${x.listener.non200} non-200`]);
+    });
   }
-  out.push(table(rows));
+  if (results.export) {
+    const e = results.export;
+    const o = 'pending' in e.orders ? undefined : e.orders;
+    rows.push([`4. CSV export, all ${fmt(e.raw.rows)} orders (rows/s)`, 'Orders', o ? o.rowsPerSecond : e.orders.pending, '', '', '', '', '', '', '', '']);
+    rows.push(['', 'raw COPY', e.raw.rowsPerSecond, '', '', '', '', '', '', '', '']);
+    if (e.previous) rows.push(['', 'previous', skippedCell('4. CSV export', 'previous', e.previous), ...blank(header.length - 3)]);
+  }
+  if (rows.length > 1) out.push(table(rows));
+  if (skips.length) out.push(`Skipped:\n${skips.map((line, i) => line.replace(/^ {3}/, `   (${i + 1}) `)).join('\n')}`);
+  if (results.export) {
+    const e = results.export;
+    const o = 'pending' in e.orders ? undefined : e.orders;
+    out.push(`   CSV export: Orders GET /backoffice/api/orders.csv ${o ? `${fmt(o.rows)} rows in ${o.seconds} s (${fmt(o.bytes / 2 ** 20)} MiB)` : e.orders.pending} = ${Number.isFinite(e.ratio) ? `${e.ratio} ×` : '—'} COPY … TO STDOUT (${fmt(e.raw.rows)} rows in ${e.raw.seconds} s); best of two runs each`);
+  }
+
+  // The issue-14 targets (and the older ones), each met or missed, from the figures above.
+  const targets: string[] = [];
+  const verdict = (value: number, ok: boolean, what: string, unmeasured: string) =>
+    targets.push(`   ${Number.isFinite(value) ? (ok ? 'met   ' : 'MISSED') : 'n/a   '}  ${what}: ${Number.isFinite(value) ? fmt(value) : unmeasured}`);
+  const perSecond = (r: any, s: Side) => (r?.[s]?.perSecond as number | undefined) ?? NaN;
+  const noPrevious = results.compare ? 'not measured' : 'needs BENCH_COMPARE=<previous release>';
+  {
+    const v = perSecond(results.intake, 'orders') / perSecond(results.intake, 'previous');
+    verdict(v, v >= 2, 'intake (3 calls) ≥ 2.0× previous release\'s', noPrevious);
+    const w = perSecond(results.intakeOneCall, 'orders') / perSecond(results.intake, 'previous');
+    verdict(w, w >= 4, 'one-call intake ≥ 4× previous release\'s 3-call intake', noPrevious);
+    const peak = results.rss?.peak?.orders ?? NaN;
+    verdict(peak, peak <= 300, 'Orders peak RSS ≤ 300 MiB (MiB)', 'not measured');
+    const b = results.intake ? ratioOf(results.intake, 'orders').vsBaseline : NaN;
+    verdict(b, b >= 0.6, 'intake (3 calls) ≥ 0.6× baseline', 'not measured');
+    const ipn = results.ipn ? (results.ipn.processingRatios?.orders?.vsBaseline ?? results.ipn.processingRatio) : NaN;
+    verdict(ipn, ipn >= 0.6, 'IPN processing ≥ 0.6× baseline', 'not measured');
+    if (results.search?.cases) {
+      const worst = Math.max(...results.search.cases.map((c: any) => ('pending' in c.orders ? NaN : Math.max(c.orders.firstPage.p95, c.orders.deepPage.p95))));
+      verdict(worst, worst <= 25, 'back-office search p95 ≤ 25 ms, worst case (ms)', 'pending');
+    }
+    const listener = results.ipn?.orders?.listener?.latencyMs?.p99 ?? NaN;
+    if (Number.isFinite(listener)) targets.push(`   (figure) IPN listener p99 at ${results.ipn.orders.concurrency} in flight: Orders ${fmt(listener)} ms${results.ipn.previous ? `, previous ${fmt(results.ipn.previous.listener.latencyMs.p99)} ms` : ''}, baseline ${fmt(results.ipn.baseline?.listener?.latencyMs?.p99 ?? NaN)} ms`);
+    if (results.export && !('pending' in results.export.orders)) targets.push(`   (figure) CSV export: Orders ${fmt(results.export.orders.rowsPerSecond)} rows/s, raw COPY ${fmt(results.export.raw.rowsPerSecond)} rows/s`);
+  }
+  out.push(`\nTargets:\n${targets.join('\n')}`);
+
   if (results.ipn) {
     const r = results.ipn;
     const line = (name: string, x: IpnResult) =>
       `   ${name}: ${x.processing.processed}/${x.ipns} processed in ${x.processing.seconds} s${x.processing.capped ? ` — CAPPED (${x.processing.stoppedEarly ? `stopped after ${x.processing.seconds} s: the measured rate needs more than twice the ${results.config.ipnDrainCapSeconds} s cap` : `at the ${results.config.ipnDrainCapSeconds} s cap`}); at that rate all ${x.ipns} would take ≈${x.processing.projectedTotalSeconds} s (projection)` : ''}; outcomes ${JSON.stringify(x.processing.outcomes)}; listener non-200: ${x.listener.non200}`;
-    out.push(`IPN detail:\n${line('Orders', r.orders)}\n${line('baseline', r.baseline)}`);
+    out.push(`\nIPN detail:\n${sides.filter((s) => r[s]).map((s) => line(SIDE_LABEL[s], r[s])).join('\n')}`);
   }
   if (results.search) {
     const s = results.search;
-    out.push(`\n4. Back-office search over ${s.seed.orders.toLocaleString('en-US')} orders (+${s.seed.attempts.toLocaleString('en-US')} attempts) — seeded in ${round(s.seed.seconds, 1)} s, vacuum analyze ${round(s.seed.analyzeSeconds, 1)} s`);
+    out.push(`\n5. Back-office search over ${s.seed.orders.toLocaleString('en-US')} orders (+${s.seed.attempts.toLocaleString('en-US')} attempts) — seeded in ${round(s.seed.seconds, 1)} s, vacuum analyze ${round(s.seed.analyzeSeconds, 1)} s (Orders only)`);
     if (s.pending) out.push(`   ${s.pending.toUpperCase()} — the Orders columns are empty; the raw columns measure the SQL the contract implies (tests/bench/lib/search-sql.ts) directly on a pg pool.`);
     const srows: (string | number)[][] = [['case (limit 100)', 'matches', 'raw first p50', 'p95', 'p99', 'raw deep p50', 'p95', 'p99', 'depth', 'Orders first p95', 'Orders deep p95', 'target p95 ≤ 25 ms']];
     for (const c of s.cases) {
@@ -690,28 +911,33 @@ function report(results: Record<string, any>): string {
     out.push(`   CSV export (${JSON.stringify(e.filter)}): raw ${e.raw.rows.toLocaleString('en-US')} rows in ${e.raw.seconds} s = ${fmt(e.raw.rowsPerSecond)} rows/s; Orders: ${'pending' in e.orders ? e.orders.pending : `${e.orders.rows} rows, ${fmt(e.orders.rowsPerSecond)} rows/s`}`);
   }
   if (results.statements) {
-    out.push('\n5. SQL statements per operation (pg_stat_statements, sequential operations; BEGIN/COMMIT included)');
-    const srows: (string | number)[][] = [['operation', 'Orders', 'pg-boss', 'baseline', 'baseline queue']];
-    const base = results.statements.baseline as StatementCount[];
-    for (const o of results.statements.orders as StatementCount[]) {
-      const b = base.find((x) => x.operation === o.operation);
-      srows.push([o.operation, o.perOp, o.queuePerOp, b?.perOp ?? NaN, b?.queuePerOp ?? NaN]);
+    out.push('\n6. SQL statements per operation (pg_stat_statements, sequential operations; BEGIN/COMMIT included; queue: pg-boss, or the baseline\'s job table)');
+    const st = results.statements as Sides<StatementCount[]>;
+    const srows: (string | number)[][] = [['operation', ...sides.flatMap((s) => [SIDE_LABEL[s], `${SIDE_LABEL[s]} queue`])]];
+    const operations: string[] = [];
+    for (const s of sides) for (const o of st[s] ?? []) if (!operations.includes(o.operation)) operations.push(o.operation);
+    for (const op of operations) {
+      srows.push([op, ...sides.flatMap((s): (string | number)[] => {
+        const found = st[s]?.find((x) => x.operation === op);
+        return found ? [found.perOp, found.queuePerOp] : ['skipped', ''];
+      })]);
     }
     if (results.search) {
       const so = results.search.statements.orders;
-      srows.push(['backoffice.orders.search', 'pending' in so ? 'pending' : so.perOp, '', results.search.statements.raw.perSearch, '']);
+      srows.push(['backoffice.orders.search (Orders vs raw SQL)', 'pending' in so ? 'pending' : so.perOp, '', results.search.statements.raw.perSearch, '', ...blank(Math.max(0, 2 * sides.length - 4))]);
     }
     out.push(table(srows));
-    const listed = [...(results.statements.orders as StatementCount[])];
-    if (results.search && !('pending' in results.search.statements.orders)) listed.push(results.search.statements.orders);
-    for (const o of listed) {
-      out.push(`   Orders ${o.operation}:`);
+    const listed: [Side, StatementCount][] = [];
+    for (const s of sides.filter((x) => x !== 'baseline')) for (const o of st[s] ?? []) listed.push([s, o]);
+    if (results.search && !('pending' in results.search.statements.orders)) listed.push(['orders', results.search.statements.orders]);
+    for (const [s, o] of listed) {
+      out.push(`   ${SIDE_LABEL[s]} ${o.operation}:`);
       // Statements with one explanation (e.g. the search page for eight filter shapes) are summed.
       const grouped = new Map<string, { perOp: number; sql: string; queue: boolean }>();
-      for (const s of o.statements) {
-        const key = s.explanation === '(unclassified)' ? s.sql : s.explanation;
-        const g = grouped.get(key) ?? { perOp: 0, sql: s.sql, queue: s.queue };
-        g.perOp += s.calls / o.operations;
+      for (const x of o.statements) {
+        const key = x.explanation === '(unclassified)' ? x.sql : x.explanation;
+        const g = grouped.get(key) ?? { perOp: 0, sql: x.sql, queue: x.queue };
+        g.perOp += x.calls / o.operations;
         grouped.set(key, g);
       }
       for (const [key, g] of [...grouped].sort((a, b) => Number(a[1].queue) - Number(b[1].queue) || b[1].perOp - a[1].perOp)) {
@@ -722,23 +948,25 @@ function report(results: Record<string, any>): string {
   const use = (c: ConnectionUse | undefined) =>
     c ? `app ${fmt(c.app.active)} active + ${fmt(c.app.idleInTransaction)} idle-in-tx${c.queue.active + c.queue.idleInTransaction + c.queue.idle > 0 ? `, pg-boss ${fmt(c.queue.active)} active + ${fmt(c.queue.idleInTransaction)} idle-in-tx` : ''}` : '—';
   const connectionLines: string[] = [];
-  for (const phase of ['intake', 'payments'] as const) {
-    const c = results[phase]?.connections;
-    if (c) connectionLines.push(`   ${phase}: Orders ${use(c.orders)} | baseline ${use(c.baseline)}`);
+  for (const [phase, key] of [['intake', 'intake'], ['intake, 1 call', 'intakeOneCall'], ['payments', 'payments']] as const) {
+    const c = results[key]?.connections;
+    if (c) connectionLines.push(`   ${phase}: ${sides.filter((s) => s in c).map((s) => `${SIDE_LABEL[s]} ${use(c[s])}`).join(' | ')}`);
   }
   if (results.ipn) {
     for (const part of ['posting', 'draining'] as const) {
-      connectionLines.push(`   IPN ${part}: Orders ${use(results.ipn.orders.connections[part])} | baseline ${use(results.ipn.baseline.connections[part])}`);
+      connectionLines.push(`   IPN ${part}: ${sides.filter((s) => results.ipn[s]).map((s) => `${SIDE_LABEL[s]} ${use(results.ipn[s].connections[part])}`).join(' | ')}`);
     }
   }
   if (connectionLines.length) out.push(`\nServer connections in use (pg_stat_activity, average; pool max 10 app + 5 pg-boss for Orders, 10 for the baseline):\n${connectionLines.join('\n')}`);
   if (results.cpu) {
     out.push(`\nMachine CPU by phase (busy / bench / other processes, % of all cores): ${Object.entries(results.cpu.byPhase as Record<string, CpuShare>).map(([p, c]) => `${p} ${c.busy}/${c.bench}/${c.other}`).join(', ')}`);
-    if (results.ipn) out.push(`   IPN sides: Orders ${JSON.stringify(results.ipn.orders.cpu)}, baseline ${JSON.stringify(results.ipn.baseline.cpu)}`);
+    if (results.ipn) out.push(`   IPN sides: ${sides.filter((s) => results.ipn[s]).map((s) => `${SIDE_LABEL[s]} ${JSON.stringify(results.ipn[s].cpu)}`).join(', ')}`);
   }
   if (results.rss) {
     const r = results.rss;
-    out.push(`\n6. Peak RSS (MiB, own processes, VmHWM): Orders ${r.peak.orders}, baseline ${r.peak.baseline}; by phase ${Object.entries(r.byPhase as Record<string, Compared<number>>).map(([p, v]) => `${p} ${v.orders}/${v.baseline}`).join(', ')}`);
+    const who = [...sides, ...('simulator' in r.peak ? ['simulator'] : [])] as (Side | 'simulator')[];
+    const name = (w: Side | 'simulator') => (w === 'simulator' ? 'simulator' : SIDE_LABEL[w]);
+    out.push(`\n7. Peak RSS (MiB, own processes, VmHWM): ${who.map((w) => `${name(w)} ${r.peak[w]}`).join(', ')}; by phase (${who.map(name).join('/')}) ${Object.entries(r.byPhase as Record<string, Record<string, number>>).map(([p, v]) => `${p} ${who.map((w) => v[w] ?? '—').join('/')}`).join(', ')}`);
   }
   return out.join('\n');
 }

@@ -1,11 +1,12 @@
 /**
  * The bench's baseline: the smallest hand-written server that does what Orders does for the
  * benchmarked operations — same HTTP stack (Fastify + tRPC, same router shape and zod inputs from
- * @orders/shared), same SQL statements (./sql.ts), same PayPal gateway and in-process simulator —
+ * @orders/shared), same SQL statements (./sql.ts), same PayPal gateway and the same external simulator —
  * but each procedure runs its statements straight on a pg.Pool: no MikroORM, no services, no
  * kysely, no pg-boss (a plain job table instead). What Orders costs beyond this is what its layers cost.
  *
- * Run as a child process by tests/bench/run.ts; prints `BASELINE READY <url> <simulatorUrl>`.
+ * Run as a child process by tests/bench/run.ts with the bench simulator's PAYPAL_* variables (lib/simulator.ts);
+ * prints `BASELINE READY <url>`.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,7 +17,6 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { isSupportedCurrency, maxMinorAmount, parseDecimalString, schemas, type Currency, type Customer } from '@orders/shared';
 import { PaypalRestGateway } from '@orders/server/paypal/paypal-rest-gateway.ts';
-import { startPaypalSimulator } from '@orders/server/paypal/simulator/index.ts';
 import { parseIpn, verifyIpn } from '@orders/server/paypal/ipn/ipn-message.ts';
 import * as q from './sql.ts';
 
@@ -194,9 +194,16 @@ const router = t.router({
       .input(schemas.createOrderInput)
       .mutation(({ input, ctx }) =>
         inTransaction(async (c) => {
-          const { customer, cartId } = input;
-          // The baseline measures the cart form of orders.create only.
-          if (!cartId) throw fail('BAD_REQUEST', 'the baseline takes cartId');
+          const { customer } = input;
+          let cartId = input.cartId;
+          if (!cartId) {
+            // One-call checkout: the cart and its lines first, in the same transaction, as Orders does.
+            const items = input.items!;
+            cartId = uuidv7();
+            await c.query(q.CART_INSERT_BARE, [cartId, customer.type, customer.id]);
+            const inserted = (await c.query<{ sku: string }>(q.CART_LINES_FROM_ITEMS, [cartId, items.map((i) => i.sku), items.map((i) => i.quantity)])).rows;
+            if (inserted.length < items.length) throw fail('BAD_REQUEST', 'items: unknown sku');
+          }
           const cart = await lockOwnedCart(c, customer, cartId);
           if (cart.checkedOutAt) throw fail('CONFLICT', 'cart is already checked out');
           const quoted = (await c.query<{ currency: Currency; total: string }>(q.QUOTE_LINES, [cartId])).rows;
@@ -362,11 +369,14 @@ async function ipnWorker(): Promise<void> {
 
 // ---- start ----
 
-const clientId = 'baseline-simulator';
-const clientSecret = randomBytes(18).toString('base64url');
-const simulator = await startPaypalSimulator({ clientId, clientSecret, receiverEmail: RECEIVER_EMAIL });
-ipnVerifyUrl = simulator.ipnVerifyUrl;
-gateway = new PaypalRestGateway({ mode: 'sandbox', clientId, clientSecret, apiBase: simulator.baseUrl, timeoutMs: 20_000 });
+// PayPal is the bench's external simulator, reached the way Orders reaches it (PAYPAL_MODE=sandbox).
+const paypalEnv = (name: string) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is required (the bench's simulator)`);
+  return value;
+};
+ipnVerifyUrl = paypalEnv('PAYPAL_IPN_VERIFY_URL');
+gateway = new PaypalRestGateway({ mode: 'sandbox', clientId: paypalEnv('PAYPAL_CLIENT_ID'), clientSecret: paypalEnv('PAYPAL_CLIENT_SECRET'), apiBase: paypalEnv('PAYPAL_API_BASE'), timeoutMs: 20_000 });
 await pool.query(q.JOB_TABLE);
 
 const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
@@ -401,24 +411,16 @@ await app.register(async (scope) => {
   });
 });
 
-/** Bench control: registers IPNs as genuine at the simulator without letting it post them (the bench posts them). */
-app.post('/_bench/ipn/register', async (request) => {
-  const { fields, notifyUrl } = request.body as { fields: Record<string, string>[]; notifyUrl: string };
-  simulator.control.setIpnMode({ paused: true });
-  return { bodies: fields.map((f) => simulator.control.sendIpn(f, notifyUrl).body) };
-});
-
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();
 publicBaseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 for (let i = 0; i < IPN_WORKERS; i++) workers.push(ipnWorker());
-console.log(`BASELINE READY ${publicBaseUrl} ${simulator.baseUrl}`);
+console.log(`BASELINE READY ${publicBaseUrl}`);
 
 const shutdown = async () => {
   stopping = true;
   await app.close();
   await Promise.all(workers);
-  await simulator.close();
   await pool.end();
   process.exit(0);
 };

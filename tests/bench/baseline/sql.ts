@@ -20,6 +20,16 @@ export const CART_INSERT = `
   values ($1, now(), now(), $2, $3)
   returning ${CART_COLUMNS}`;
 
+/** One-call checkout (orders.create with items): the cart without returning it, then its lines straight from the items (carts.service createCartWithItems). */
+export const CART_INSERT_BARE = `insert into cart (id, created_at, updated_at, customer_type, customer_id) values ($1, now(), now(), $2, $3)`;
+
+export const CART_LINES_FROM_ITEMS = `
+  insert into cart_line (id, created_at, updated_at, cart_id, sku, quantity)
+  select gen_random_uuid(), now(), now(), $1, i.sku, i.quantity
+    from unnest($2::text[], $3::int[]) as i(sku, quantity)
+    join product p on p.sku = i.sku
+  returning sku`;
+
 export const CART_LOCK = `
   select ${CART_COLUMNS}
     from cart where id = $1 and customer_type = $2 and customer_id = $3

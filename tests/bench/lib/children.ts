@@ -28,14 +28,21 @@ export interface SpawnOptions {
   nodeFlags?: string[];
   /** Where everything the process prints is also written (for after-the-fact diagnosis). */
   logFile?: string;
+  /** Working directory (default: the repository root). */
+  cwd?: string;
+  /** Node's arguments after `nodeFlags` instead of `--conditions=@orders/source --import tsx <entry>` (a checkout's own start script). */
+  argv?: string[];
+  /** Put first on PATH instead of this checkout's node_modules/.bin. */
+  binDir?: string;
 }
 
 /** A TypeScript entry point run by the pinned Node with tsx as a loader (what `npm start` does). */
 export function spawnNode(options: SpawnOptions): Child {
   // --conditions: @orders/shared from its sources.
-  const child = spawn(NODE, [...(options.nodeFlags ?? []), '--conditions=@orders/source', '--import', 'tsx', options.entry], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, PATH: `${path.join(REPO_ROOT, 'node_modules/.bin')}:${process.env.PATH ?? ''}`, ...options.env },
+  const argv = options.argv ?? ['--conditions=@orders/source', '--import', 'tsx', options.entry];
+  const child = spawn(NODE, [...(options.nodeFlags ?? []), ...argv], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: { ...process.env, PATH: `${options.binDir ?? path.join(REPO_ROOT, 'node_modules/.bin')}:${process.env.PATH ?? ''}`, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // Only the tail is kept: a server logging at info for minutes must not grow the bench's memory.

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { summarize, round, type LatencySummary } from './stats.ts';
+import type { Side } from './targets.ts';
 
 /** Named timings inside one operation (e.g. the three calls of an order intake). */
 export type Step = <T>(name: string, call: () => Promise<T>) => Promise<T>;
@@ -21,7 +22,7 @@ export interface LoadResult {
 }
 
 /** Reads a CPU counter (ms) for the side whose slice runs. */
-export type CpuMeter = (side: 'orders' | 'baseline') => number;
+export type CpuMeter = (side: Side) => number;
 
 export type Operation = (worker: number, step: Step) => Promise<void>;
 
@@ -86,38 +87,40 @@ function toResult(concurrency: number, slices: number, s: Slice): LoadResult {
 }
 
 /**
- * Orders and the baseline under the same closed-loop load, interleaved: after a warm-up of each,
- * the measured time is cut into `slices` slices run alternately (O B B O O B …), so load from
- * anything else on the machine that comes and goes hits both sides alike instead of one run.
+ * The sides (Orders, the baseline, and the previous release when compared) under the same
+ * closed-loop load, interleaved: after a warm-up of each, the measured time is cut into `slices`
+ * slices run alternately — forward, then backward (O B P, P B O, …; with two sides O B, B O) — so
+ * load from anything else on the machine that comes and goes hits every side alike.
  */
 export async function compareClosedLoops(options: {
   concurrency: number;
   durationMs: number;
   warmupMs: number;
   slices: number;
-  ops: { orders: Operation; baseline: Operation };
+  /** In running order; a side without an operation is not run. */
+  ops: Partial<Record<Side, Operation>>;
   /** CPU counters read around every measured slice, attributed to the side that ran. */
   cpuMeters?: Record<string, CpuMeter>;
   /** Told which side's measured slice runs (undefined between them and during warm-up). */
-  onSlice?: (side: 'orders' | 'baseline' | undefined) => void;
-}): Promise<{ orders: LoadResult; baseline: LoadResult }> {
+  onSlice?: (side: Side | undefined) => void;
+}): Promise<Partial<Record<Side, LoadResult>>> {
   const { concurrency, ops } = options;
+  const sides = (Object.keys(ops) as Side[]).filter((side) => ops[side]);
   if (options.warmupMs > 0) {
-    await runSlice(concurrency, options.warmupMs, ops.orders, emptySlice());
-    await runSlice(concurrency, options.warmupMs, ops.baseline, emptySlice());
+    for (const side of sides) await runSlice(concurrency, options.warmupMs, ops[side]!, emptySlice());
   }
-  const measured = { orders: emptySlice(), baseline: emptySlice() };
+  const measured = Object.fromEntries(sides.map((side) => [side, emptySlice()])) as Record<Side, Slice>;
   const sliceMs = options.durationMs / options.slices;
   for (let i = 0; i < options.slices; i++) {
-    const order: ('orders' | 'baseline')[] = i % 2 === 0 ? ['orders', 'baseline'] : ['baseline', 'orders'];
+    const order = i % 2 === 0 ? sides : [...sides].reverse();
     for (const side of order) {
       options.onSlice?.(side);
       const meters = Object.entries(options.cpuMeters ?? {}).map(([name, read]): [string, () => number] => [name, () => read(side)]);
-      await runSlice(concurrency, sliceMs, ops[side], measured[side], meters);
+      await runSlice(concurrency, sliceMs, ops[side]!, measured[side], meters);
       options.onSlice?.(undefined);
     }
   }
-  return { orders: toResult(concurrency, options.slices, measured.orders), baseline: toResult(concurrency, options.slices, measured.baseline) };
+  return Object.fromEntries(sides.map((side) => [side, toResult(concurrency, options.slices, measured[side])]));
 }
 
 /** Runs `items` through `fn` with at most `concurrency` in flight; returns per-item latencies (ms). */

@@ -10,6 +10,8 @@ import { createLogger } from '@orders/server/logger.ts';
 
 export const ORDERS_DB = 'orders_bench';
 export const BASELINE_DB = 'baseline_bench';
+/** The previous release's database (BENCH_COMPARE): created empty; that release migrates it with its own migrations at start. */
+export const PREVIOUS_DB = 'previous_bench';
 const TEMPLATE_DB = 'bench_template';
 /** The bench's own connections (seeding, polling, reading statistics) use this role, so pg_stat_statements can leave them out. */
 const BENCH_ROLE = 'bench';
@@ -23,6 +25,8 @@ export interface BenchPostgres {
   settings: Record<string, string>;
   /** The postmaster's pid (its backends are its children), from postmaster.pid. */
   postmasterPid(): number;
+  /** An empty database (no schema: whoever uses it migrates it). */
+  createEmptyDatabase(name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -99,6 +103,7 @@ export async function startBenchPostgres(log: (line: string) => void): Promise<B
       version,
       settings,
       postmasterPid: () => Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]),
+      createEmptyDatabase: (name) => withClient(adminUrl, async (c) => void (await c.query(`create database ${name}`))),
       stop,
     };
   } catch (error) {

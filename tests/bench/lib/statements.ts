@@ -27,6 +27,8 @@ const EXPLANATIONS: [RegExp, string][] = [
   [/^commit$/i, 'transaction end'],
   [/^rollback$/i, 'transaction rolled back'],
   [/from api_key k where k\.key_hash/, 'authenticate the bearer (service key ∪ staff session), once per HTTP request'],
+  [/^insert into cart \(id, created_at, updated_at, customer_type, customer_id\) values \(\$1, now\(\), now\(\), \$2, \$3\)$/, 'one-call orders.create: the cart row (not returned)'],
+  [/^insert into cart_line \(id, created_at, updated_at, cart_id, sku, quantity\) select .* from unnest/, 'one-call orders.create: the cart lines from the items (unknown skus dropped, then refused)'],
   [/^insert into cart \(/, 'carts.create: the cart row'],
   [/from cart where id = \$1 and customer_type = \$2 and customer_id = \$3\s+for update/, 'lock the customer\'s own cart (ownership check + row lock)'],
   [/^select p\.currency, p\.stock, p\.unit_price/, 'setItem: product price/stock + one-currency check'],

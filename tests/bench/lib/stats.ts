@@ -35,9 +35,9 @@ export function ratio(ours: number, baseline: number): number {
   return baseline > 0 ? round(ours / baseline, 2) : NaN;
 }
 
-/** A plain-text table: the first row is the header. */
-export function table(rows: (string | number)[][]): string {
-  const text = rows.map((row) => row.map((cell) => (typeof cell === 'number' ? fmt(cell) : cell)));
+/** A plain-text table: the first row is the header. Missing numbers (NaN, or null read back from JSON) print as —. */
+export function table(rows: (string | number | null)[][]): string {
+  const text = rows.map((row) => row.map((cell) => (typeof cell === 'number' ? fmt(cell) : (cell ?? '—'))));
   const widths = text[0]!.map((_, i) => Math.max(...text.map((row) => (row[i] ?? '').length)));
   const line = (row: string[]) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
   return [line(text[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...text.slice(1).map(line)].join('\n');

@@ -14,14 +14,14 @@ export const LOG_DIR = path.join(REPO_ROOT, 'tests/artifacts/bench-logs');
 /** Extra node flags for both servers, e.g. BENCH_NODE_FLAGS=--trace-gc. */
 const extraFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 
+/** A side of the comparison: this checkout's Orders, the hand-written baseline, a previous release (BENCH_COMPARE). */
+export type Side = 'orders' | 'baseline' | 'previous';
+
 /** A server under test, reached over HTTP, with its process's memory sampled. */
 export interface Target {
-  name: 'orders' | 'baseline';
+  name: Side;
   url: string;
   trpcUrl: string;
-  simulatorUrl: string;
-  /** Bearer token of the simulator's control API (/_sim/*), when the bench drives it over HTTP. */
-  simulatorToken?: string;
   database: string;
   process: Child;
   rss: RssSampler;
@@ -29,14 +29,12 @@ export interface Target {
 }
 
 /** A started server as the bench drives it: its addresses, its process and an RSS sampler on it. */
-function runningTarget(name: Target['name'], child: Child, url: string, simulatorUrl: string, database: string, simulatorToken?: string): Target {
+function runningTarget(name: Side, child: Child, url: string, database: string): Target {
   const rss = new RssSampler(child.pid);
   return {
     name,
     url,
     trpcUrl: `${url}/trpc`,
-    simulatorUrl,
-    ...(simulatorToken ? { simulatorToken } : {}),
     database,
     process: child,
     rss,
@@ -53,33 +51,73 @@ function profileFlags(name: string, profile: boolean): string[] {
   return ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`];
 }
 
+/** What Orders (either checkout) is started with, besides the database: PayPal is the bench's external simulator, reached as the sandbox. */
+function ordersEnv(options: { databaseUrl: string; paypalEnv: Record<string, string> }, knownEnv?: Set<string>): Record<string, string> {
+  const env: Record<string, string> = {
+    DATABASE_URL: options.databaseUrl,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    BOOTSTRAP_SERVICE_API_KEY: SERVICE_KEY,
+    BOOTSTRAP_ADMIN_EMAIL: ADMIN_EMAIL,
+    BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    IPN_RATE_LIMIT: '0',
+    LOGIN_RATE_LIMIT: '0',
+    ...options.paypalEnv,
+  };
+  if (!knownEnv) return env;
+  // An older checkout is given only the variables its config reads (it would ignore the others anyway; this says which).
+  const missing = Object.keys(env).filter((name) => !knownEnv.has(name));
+  for (const name of missing) delete env[name];
+  if (missing.some((name) => name.startsWith('PAYPAL_') || name === 'DATABASE_URL')) {
+    throw new Error(`its config does not read ${missing.join(', ')}: it cannot be pointed at the bench's database and simulator`);
+  }
+  return env;
+}
+
 /**
- * Orders exactly as `npm start` runs it (server/src/main.ts in its own process, pinned Node, tsx
- * loader), on the bench's PostgreSQL, with the in-process PayPal simulator it starts by itself.
- * LOG_LEVEL stays at its default (info). Rate limits are switched off where the server supports
- * the variables (it ignores unknown ones): the bench posts every IPN from one address.
+ * Orders exactly as `npm run dev` runs it (server/src/main.ts in its own process, pinned Node, tsx
+ * loader), on the bench's PostgreSQL, in PAYPAL_MODE=sandbox against the bench's external simulator
+ * (the same one the baseline uses). LOG_LEVEL stays at its default (info). Rate limits are switched
+ * off: the bench posts every IPN from one address.
  */
-export async function startOrders(options: { databaseUrl: string; database: string; profile: boolean }): Promise<Target> {
+export async function startOrders(options: { databaseUrl: string; database: string; profile: boolean; paypalEnv: Record<string, string> }): Promise<Target> {
   const child = spawnNode({
     name: 'orders',
     entry: path.join(REPO_ROOT, 'server/src/main.ts'),
     nodeFlags: [...profileFlags('orders', options.profile), ...extraFlags],
     logFile: path.join(LOG_DIR, 'orders.log'),
-    env: {
-      DATABASE_URL: options.databaseUrl,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      BOOTSTRAP_SERVICE_API_KEY: SERVICE_KEY,
-      BOOTSTRAP_ADMIN_EMAIL: ADMIN_EMAIL,
-      BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD,
-      IPN_RATE_LIMIT: '0',
-      LOGIN_RATE_LIMIT: '0',
-    },
+    env: ordersEnv(options),
   });
   try {
     const [, url] = await child.waitFor(/Orders is running at (http:\/\/\S+) /);
-    const [, simulatorUrl, simulatorToken] = await child.waitFor(/"url":"(http:\/\/[^"]+)","controlToken":"([^"]+)"[^\n]*"msg":"PayPal simulator started"/);
-    return runningTarget('orders', child, url!, simulatorUrl!, options.database, simulatorToken);
+    return runningTarget('orders', child, url!, options.database);
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+}
+
+/** A previous release (BENCH_COMPARE) from its worktree, started with its own start script, on its own database (it migrates it itself). */
+export async function startPrevious(options: {
+  databaseUrl: string;
+  database: string;
+  profile: boolean;
+  paypalEnv: Record<string, string>;
+  checkout: { root: string; start: { argv: string[]; cwd: string }; knownEnv: Set<string> };
+}): Promise<Target> {
+  const child = spawnNode({
+    name: 'previous',
+    entry: options.checkout.start.argv[options.checkout.start.argv.length - 1]!,
+    argv: options.checkout.start.argv,
+    cwd: options.checkout.start.cwd,
+    binDir: path.join(options.checkout.root, 'node_modules/.bin'),
+    nodeFlags: [...profileFlags('previous', options.profile), ...extraFlags],
+    logFile: path.join(LOG_DIR, 'previous.log'),
+    env: ordersEnv(options, options.checkout.knownEnv),
+  });
+  try {
+    const [, url] = await child.waitFor(/Orders is running at (http:\/\/\S+) /, 120_000);
+    return runningTarget('previous', child, url!, options.database);
   } catch (error) {
     await child.stop();
     throw error;
@@ -87,7 +125,7 @@ export async function startOrders(options: { databaseUrl: string; database: stri
 }
 
 /** The hand-written baseline (tests/bench/baseline/server.ts), on its own database with the same schema. */
-export async function startBaseline(options: { databaseUrl: string; database: string; profile: boolean }): Promise<Target> {
+export async function startBaseline(options: { databaseUrl: string; database: string; profile: boolean; paypalEnv: Record<string, string> }): Promise<Target> {
   // Orders ensures its service key at start; the baseline's database gets the same key the same way.
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 1 });
   await pool.query(
@@ -101,11 +139,11 @@ export async function startBaseline(options: { databaseUrl: string; database: st
     entry: path.join(REPO_ROOT, 'tests/bench/baseline/server.ts'),
     nodeFlags: [...profileFlags('baseline', options.profile), ...extraFlags],
     logFile: path.join(LOG_DIR, 'baseline.log'),
-    env: { DATABASE_URL: options.databaseUrl },
+    env: { DATABASE_URL: options.databaseUrl, ...options.paypalEnv },
   });
   try {
-    const [, url, simulatorUrl] = await child.waitFor(/BASELINE READY (\S+) (\S+)/);
-    return runningTarget('baseline', child, url!, simulatorUrl!, options.database);
+    const [, url] = await child.waitFor(/BASELINE READY (\S+)/);
+    return runningTarget('baseline', child, url!, options.database);
   } catch (error) {
     await child.stop();
     throw error;
