@@ -1,4 +1,5 @@
 import {
+  CUSTOMER_TYPE_LABELS,
   CUSTOMER_TYPES,
   ORDER_STATUSES,
   SUPPORTED_CURRENCIES,
@@ -17,6 +18,8 @@ export interface OrderFilters {
   from?: string;
   /** YYYY-MM-DD, local time, inclusive (the whole day). */
   to?: string;
+  /** `from` and `to` are UTC days, not local ones (the dashboard's links: its days are UTC). */
+  utc?: boolean;
   customerType?: CustomerType;
   customerId?: string;
   /**
@@ -43,9 +46,6 @@ export const STATUS_LABELS: Record<OrderStatus, string> = {
   refunded: 'Refunded',
   partially_refunded: 'Partially refunded',
 };
-
-/** One word for each kind of customer, wherever the app shows it (badge, select, chip). */
-export const CUSTOMER_TYPE_LABELS: Record<CustomerType, string> = { user: 'user', anonymous: 'anonymous' };
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -74,6 +74,7 @@ export function parseOrderQuery(search: string | URLSearchParams): { filters: Or
   const to = params.get('to');
   if (isDate(from)) filters.from = from;
   if (isDate(to)) filters.to = to;
+  if (params.get('tz') === 'utc' && (filters.from || filters.to)) filters.utc = true;
   const customerType = oneOf(CUSTOMER_TYPES, params.get('ctype'));
   if (customerType) filters.customerType = customerType;
   const customerId = text(params.get('cid'));
@@ -99,6 +100,7 @@ export function orderQueryString(filters: OrderFilters, sort: OrderSort = DEFAUL
   if (filters.status.length) params.set('status', filters.status.join(','));
   if (filters.from) params.set('from', filters.from);
   if (filters.to) params.set('to', filters.to);
+  if (filters.utc && (filters.from || filters.to)) params.set('tz', 'utc');
   if (filters.customerType) params.set('ctype', filters.customerType);
   if (filters.customerId) params.set('cid', filters.customerId);
   if (filters.amountMin) params.set('min', filters.amountMin);
@@ -116,17 +118,17 @@ export function toMinor(major: string, currency: Currency): number | undefined {
   return minor === null || minor < 0 ? undefined : minor;
 }
 
-function localDay(date: string, addDays = 0): string {
+function localDay(date: string, addDays = 0, utc = false): string {
   const [y, m, d] = date.split('-').map(Number) as [number, number, number];
-  return new Date(y, m - 1, d + addDays).toISOString();
+  return (utc ? new Date(Date.UTC(y, m - 1, d + addDays)) : new Date(y, m - 1, d + addDays)).toISOString();
 }
 
 /** What the server's search takes: ISO instants ([from, to) in the user's time zone) and minor units. */
 export function toSearchFilter(filters: OrderFilters): OrderSearchFilter {
   const out: OrderSearchFilter = {};
   if (filters.status.length) out.status = [...filters.status];
-  if (filters.from) out.createdFrom = localDay(filters.from);
-  if (filters.to) out.createdTo = localDay(filters.to, 1);
+  if (filters.from) out.createdFrom = localDay(filters.from, 0, filters.utc);
+  if (filters.to) out.createdTo = localDay(filters.to, 1, filters.utc);
   if (filters.customerType) out.customerType = filters.customerType;
   if (filters.customerId) out.customerId = filters.customerId;
   if (filters.currency) {
@@ -148,9 +150,10 @@ export interface FilterChip {
 
 export function filterChips(filters: OrderFilters): FilterChip[] {
   const chips: FilterChip[] = filters.status.map((status) => ({ key: `status:${status}`, label: `Status: ${STATUS_LABELS[status]}` }));
-  if (filters.from && filters.to) chips.push({ key: 'created', label: `Created ${filters.from} → ${filters.to}` });
-  else if (filters.from) chips.push({ key: 'created', label: `Created from ${filters.from}` });
-  else if (filters.to) chips.push({ key: 'created', label: `Created until ${filters.to}` });
+  const zone = filters.utc ? ' (UTC)' : '';
+  if (filters.from && filters.to) chips.push({ key: 'created', label: `Created ${filters.from} → ${filters.to}${zone}` });
+  else if (filters.from) chips.push({ key: 'created', label: `Created from ${filters.from}${zone}` });
+  else if (filters.to) chips.push({ key: 'created', label: `Created until ${filters.to}${zone}` });
   if (filters.customerType || filters.customerId) {
     chips.push({ key: 'customer', label: `Customer: ${[filters.customerType && CUSTOMER_TYPE_LABELS[filters.customerType], filters.customerId].filter(Boolean).join(' · ')}` });
   }
@@ -169,6 +172,7 @@ export function removeFilter(filters: OrderFilters, key: string): OrderFilters {
   else if (key === 'created') {
     delete next.from;
     delete next.to;
+    delete next.utc;
   } else if (key === 'customer') {
     delete next.customerType;
     delete next.customerId;

@@ -1,6 +1,6 @@
-import type { BackofficeOrderRow } from '@orders/shared';
+import { CUSTOMER_TYPE_LABELS, type BackofficeOrderRow } from '@orders/shared';
 import { Time } from '../../components/Time';
-import { CUSTOMER_TYPE_LABELS, orderQueryString } from '../../filters';
+import { orderQueryString } from '../../filters';
 import { navigate } from '../../router';
 
 /** Who ordered (and how many other orders they have), and what PayPal knows of the payment. */

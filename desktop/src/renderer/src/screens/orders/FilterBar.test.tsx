@@ -29,7 +29,7 @@ describe('FilterBar', () => {
       'Status: Pending',
       'Status: Paid',
       'Created 2026-01-01 → 2026-01-31',
-      'Customer: anonymous · cart-7',
+      'Customer: Anonymous · cart-7',
       'Amount ≥ 1000 JPY',
       'Currency: JPY',
       'Search: “PAY-123”',
@@ -78,7 +78,7 @@ describe('FilterBar', () => {
       'Status: Pending',
       'Status: Refunded',
       'Created from 2026-03-01',
-      'Customer: user · buyer-42',
+      'Customer: User · buyer-42',
       'Amount ≥ 10.50 EUR',
       'Currency: EUR',
     ]);

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
-import { CUSTOMER_TYPES, ORDER_STATUSES, SUPPORTED_CURRENCIES, type OrderStatus } from '@orders/shared';
+import { CUSTOMER_TYPE_LABELS, CUSTOMER_TYPES, ORDER_STATUSES, SUPPORTED_CURRENCIES, type OrderStatus } from '@orders/shared';
 import { Dropdown } from '../../components/Dropdown';
-import { CUSTOMER_TYPE_LABELS, STATUS_LABELS, filterChips, removeFilter, toMinor, type OrderFilters } from '../../filters';
+import { STATUS_LABELS, filterChips, removeFilter, toMinor, type OrderFilters } from '../../filters';
 
 export interface FilterBarProps {
   filters: OrderFilters;

@@ -1,11 +1,13 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { useApi, useServices } from '../../context';
 import { describeError } from '../../api/errors';
 import { useOrderSearch } from '../../api/queries';
 import { EmptyState } from '../../components/States';
-import { useToast } from '../../components/Toasts';
 import { hasFilters, orderQueryString, parseOrderQuery, toSearchFilter, type OrderFilters, type OrderSort } from '../../filters';
 import { navigate, useSearch } from '../../router';
+import { BulkBar } from './BulkBar';
+import { ColumnChooser } from './ColumnChooser';
+import { ORDER_COLUMNS, useHiddenColumns, type OrderColumnId } from './columns';
+import { useCsvExport } from './csv-export';
 import { FilterBar } from './FilterBar';
 import { OrdersTable } from './OrdersTable';
 
@@ -24,33 +26,6 @@ export function useUrlOrderQuery() {
   return { filters, sort, setFilters, setSort };
 }
 
-export function exportFileName(now = new Date()): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `orders-${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-${pad(now.getHours())}${pad(now.getMinutes())}.csv`;
-}
-
-/** Streams `backoffice.orders.exportCsv` for the current filter and sort into a file. */
-export function useCsvExport(filters: OrderFilters, sort: OrderSort) {
-  const api = useApi();
-  const { platform } = useServices();
-  const toast = useToast();
-  const [exporting, setExporting] = useState(false);
-  const start = useCallback(async () => {
-    if (exporting) return;
-    setExporting(true);
-    try {
-      const chunks = await api.backoffice.orders.exportCsv.query({ ...toSearchFilter(filters), sort: sort.sort, direction: sort.direction });
-      const outcome = await platform.saveCsv(exportFileName(), chunks);
-      if (outcome.saved) toast.show('success', `Exported ${(outcome.bytes / 1024).toFixed(outcome.bytes < 10_240 ? 1 : 0)} KB to ${outcome.location}`);
-    } catch (error) {
-      toast.show('error', `Export failed: ${describeError(error)}`);
-    } finally {
-      setExporting(false);
-    }
-  }, [api, exporting, filters, platform, sort, toast]);
-  return { exporting, start };
-}
-
 function countLabel(total: { value: number; exact: boolean } | undefined): string {
   if (!total) return '';
   const n = total.value.toLocaleString('en-US');
@@ -61,8 +36,19 @@ function countLabel(total: { value: number; exact: boolean } | undefined): strin
 export function OrdersScreen() {
   const { filters, sort, setFilters, setSort } = useUrlOrderQuery();
   const search = useOrderSearch(filters, sort);
-  const csv = useCsvExport(filters, sort);
+  const csv = useCsvExport();
   const rows = useMemo(() => search.data?.pages.flatMap((page) => page.items) ?? [], [search.data]);
+  const [hiddenColumns, toggleColumn, resetColumns] = useHiddenColumns();
+  const chosenColumns = useMemo(() => ORDER_COLUMNS.map((c) => c.id).filter((id) => !hiddenColumns.includes(id)), [hiddenColumns]);
+  const [shownColumns, setShownColumns] = useState<OrderColumnId[]>(chosenColumns);
+  const squeezed = chosenColumns.filter((id) => !shownColumns.includes(id));
+
+  // Checked rows, for bulk actions. A new filter is a new list: what was checked is no longer in view.
+  const [selected, setSelected] = useState<Set<string>>(() => new Set());
+  const filterKey = orderQueryString(filters);
+  useEffect(() => setSelected(new Set()), [filterKey]);
+  const selectedRows = useMemo(() => rows.filter((row) => selected.has(row.id)), [rows, selected]);
+  const clearSelection = useCallback(() => setSelected(new Set()), []);
   const total = search.data?.pages[0]?.total;
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = search;
   const loadMore = useCallback(() => {
@@ -72,7 +58,7 @@ export function OrdersScreen() {
     lastOpenedOrderId = orderId;
     navigate({ name: 'order', orderId });
   }, []);
-  const startExport = csv.start;
+  const startExport = useCallback(() => csv.start({ ...toSearchFilter(filters), sort: sort.sort, direction: sort.direction }), [csv, filters, sort]);
   useEffect(() => {
     const onMenuExport = () => void startExport();
     window.addEventListener(EXPORT_CSV_EVENT, onMenuExport);
@@ -90,13 +76,19 @@ export function OrdersScreen() {
           </p>
         </div>
         <div className="header-actions">
-          <button type="button" className="button" onClick={() => void csv.start()} disabled={csv.exporting} title="Export every order matching the current filter as CSV">
+          <ColumnChooser hidden={hiddenColumns} squeezed={squeezed} onToggle={toggleColumn} onReset={resetColumns} />
+          <button type="button" className="button" onClick={() => void startExport()} disabled={csv.exporting} title="Export every order matching the current filter as CSV">
             {csv.exporting ? 'Exporting…' : 'Export CSV'}
           </button>
         </div>
       </header>
       <FilterBar filters={filters} onChange={setFilters} />
+      <BulkBar selected={selectedRows} onClear={clearSelection} />
       <OrdersTable
+        columns={chosenColumns}
+        onColumnsFit={setShownColumns}
+        selected={selected}
+        onSelectedChange={setSelected}
         rows={rows}
         sort={sort}
         onSortChange={setSort}

@@ -4,6 +4,8 @@ import userEvent from '@testing-library/user-event';
 import { OrdersTable, type OrdersTableProps } from './OrdersTable';
 import { orderRow, orderRows } from '../../test/fixtures';
 import type { OrderSort } from '../../filters';
+import { formatExact } from '../../format';
+import { columnsThatFit, type OrderColumnId } from './columns';
 
 function renderTable(overrides: Partial<OrdersTableProps> = {}) {
   const props: OrdersTableProps = {
@@ -39,10 +41,16 @@ describe('OrdersTable', () => {
     expect(within(jpy!).getByText('−¥500 refunded')).toBeTruthy();
     expect(within(eur!).getByText('Pending')).toBeTruthy();
     expect(within(eur!).getByText('€10.50')).toBeTruthy();
-    // Relative time on screen, the exact one in the tooltip.
+    // Relative time on screen, the absolute one (with the zone) in the tooltip.
     const time = within(usd!).getByText(/ago|just now/);
     expect(time.tagName).toBe('TIME');
-    expect(time.getAttribute('title')).toContain(rows[0]!.createdAt);
+    expect(time.getAttribute('dateTime')).toBe(rows[0]!.createdAt);
+    expect(time.getAttribute('title')).toBe(`${formatExact(rows[0]!.createdAt)} (${Intl.DateTimeFormat().resolvedOptions().timeZone})`);
+    expect(time.getAttribute('title')).toMatch(/^\d{1,2} \w{3} \d{4}, \d{2}:\d{2}:\d{2} \(/);
+    // The order number first, its id on hover.
+    const cells = within(usd!).getAllByRole('gridcell');
+    expect(cells[1]!.textContent).toBe(`#${rows[0]!.number}`);
+    expect(within(cells[1]!).getByText(`#${rows[0]!.number}`).getAttribute('title')).toBe(`Order id ${rows[0]!.id}`);
   });
 
   it('keeps only the visible rows in the DOM', () => {
@@ -131,5 +139,65 @@ describe('OrdersTable', () => {
     expect(onRetry).toHaveBeenCalled();
     rerender(<OrdersTable {...props} loading={false} empty={<p>Nothing here</p>} />);
     expect(screen.getByText('Nothing here')).toBeTruthy();
+  });
+
+  it('checks rows without opening them: one by one, a shift-click range, all on screen', async () => {
+    const user = userEvent.setup();
+    const rows = orderRows(20);
+    let selected = new Set<string>();
+    const onSelectedChange = vi.fn((next: Set<string>) => {
+      selected = next;
+      view.rerender(<OrdersTable {...view.props} selected={selected} />);
+    });
+    const view = renderTable({ rows, selected, onSelectedChange });
+    const box = (i: number) => screen.getByRole('checkbox', { name: `Select order #${rows[i]!.number}` }) as HTMLInputElement;
+    await user.click(box(2));
+    expect([...selected]).toEqual([rows[2]!.id]);
+    expect(view.props.onOpen).not.toHaveBeenCalled();
+    // Shift-click from row 2 to row 5: rows 2..5 checked.
+    await user.keyboard('{Shift>}');
+    await user.click(box(5));
+    await user.keyboard('{/Shift}');
+    expect([...selected].sort()).toEqual(rows.slice(2, 6).map((r) => r.id).sort());
+    expect(box(4).checked).toBe(true);
+    expect(dataRows().find((r) => r.getAttribute('data-order-id') === rows[3]!.id)?.className).toContain('checked');
+    // Shift-click back to row 3 unchecks 3..5 (the anchor is row 5, now unchecked).
+    await user.click(box(5));
+    await user.keyboard('{Shift>}');
+    await user.click(box(3));
+    await user.keyboard('{/Shift}');
+    expect([...selected]).toEqual([rows[2]!.id]);
+    // The header box: partly checked now; a click checks every row loaded, another clears.
+    const all = screen.getByRole('checkbox', { name: 'Select all 20 orders on screen' }) as HTMLInputElement;
+    expect(all.indeterminate).toBe(true);
+    await user.click(all);
+    expect(selected.size).toBe(20);
+    await user.click(screen.getByRole('checkbox', { name: 'Unselect all' }));
+    expect(selected.size).toBe(0);
+    // Space on the focused grid toggles the active row.
+    screen.getByRole('grid').focus();
+    await user.keyboard(' ');
+    expect([...selected]).toEqual([rows[0]!.id]);
+    expect(view.props.onOpen).not.toHaveBeenCalled();
+  });
+
+  it('shows the chosen columns only, order number first', () => {
+    const chosen: OrderColumnId[] = ['number', 'status', 'createdAt'];
+    renderTable({ rows: orderRows(2), columns: chosen });
+    expect(screen.getAllByRole('columnheader').map((h) => h.textContent?.replace(/[↑↓↕]/g, ''))).toEqual(['', 'Order', 'Status', 'Created']);
+    expect(within(dataRows()[0]!).getAllByRole('gridcell')).toHaveLength(4);
+  });
+});
+
+describe('columnsThatFit', () => {
+  const all = ['number', 'status', 'total', 'createdAt', 'customer', 'paypal', 'payerEmail'] as OrderColumnId[];
+  it('keeps every column when there is room, and drops the least important first when there is not', () => {
+    expect(columnsThatFit(all, 1400)).toEqual(all);
+    // 1024 px window: about 960 px for the rows.
+    expect(columnsThatFit(all, 960)).toEqual(['number', 'status', 'total', 'createdAt', 'customer', 'paypal']);
+    expect(columnsThatFit(all, 700)).toEqual(['number', 'status', 'total', 'createdAt', 'customer']);
+    expect(columnsThatFit(all, 100)).toEqual(['number']);
+    // A column the user hid leaves room for the next one.
+    expect(columnsThatFit(all.filter((c) => c !== 'paypal'), 960)).toEqual(['number', 'status', 'total', 'createdAt', 'customer', 'payerEmail']);
   });
 });

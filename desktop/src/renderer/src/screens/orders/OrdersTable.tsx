@@ -1,21 +1,22 @@
-import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent, type ReactNode, type RefObject } from 'react';
 import { createColumnHelper, flexRender, getCoreRowModel, useReactTable, type SortingState } from '@tanstack/react-table';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import type { BackofficeOrderRow } from '@orders/shared';
+import { CUSTOMER_TYPE_LABELS, type BackofficeOrderRow } from '@orders/shared';
 import { StatusBadge } from '../../components/StatusBadge';
 import { Time } from '../../components/Time';
 import { EmptyState, ErrorState, Spinner } from '../../components/States';
 import type { OrderSort, SortColumn } from '../../filters';
+import { ORDER_COLUMNS, columnsThatFit, gridTemplate, type OrderColumnId } from './columns';
 import { money } from '../../format';
 
 export const ROW_HEIGHT = 44;
+const NO_SELECTION: ReadonlySet<string> = new Set();
 /** Start fetching the next page this many rows before the end. */
 const PREFETCH_ROWS = 30;
 
 const column = createColumnHelper<BackofficeOrderRow>();
 
 const columns = [
-  column.accessor('status', { header: 'Status', cell: (info) => <StatusBadge status={info.getValue()} />, enableSorting: false }),
   column.accessor('number', {
     header: 'Order',
     cell: (info) => (
@@ -25,11 +26,12 @@ const columns = [
     ),
     enableSorting: false,
   }),
+  column.accessor('status', { header: 'Status', cell: (info) => <StatusBadge status={info.getValue()} />, enableSorting: false }),
   column.accessor('customer', {
     header: 'Customer',
     cell: (info) => (
-      <span className="customer" title={`${info.getValue().type}: ${info.getValue().id}`}>
-        <span className={`customer-type customer-${info.getValue().type}`}>{info.getValue().type === 'user' ? 'user' : 'anon'}</span>
+      <span className="customer" title={`${CUSTOMER_TYPE_LABELS[info.getValue().type]}: ${info.getValue().id}`}>
+        <span className={`customer-type customer-${info.getValue().type}`}>{CUSTOMER_TYPE_LABELS[info.getValue().type]}</span>
         <span className="truncate">{info.getValue().id}</span>
       </span>
     ),
@@ -92,6 +94,34 @@ export interface OrdersTableProps {
   label?: string;
   /** The row to select (and scroll to) when the table appears: the order last opened, on return. */
   initialActiveId?: string | null;
+  /** The columns the user chose (default: all); those that do not fit the width are left out. */
+  columns?: readonly OrderColumnId[];
+  /** Told which chosen columns the width left out, so the column chooser can say so. */
+  onColumnsFit?(shown: OrderColumnId[]): void;
+  /** Checked rows (by order id), for bulk actions. */
+  selected?: ReadonlySet<string>;
+  onSelectedChange?(selected: Set<string>): void;
+}
+
+const ALL_COLUMNS = ORDER_COLUMNS.map((c) => c.id);
+
+/** The width the rows get (the scroll container's, without its scrollbar), followed as the window resizes. */
+function useContentWidth(ref: RefObject<HTMLDivElement | null>): { width: number | null; scrollbar: number } {
+  const [size, setSize] = useState<{ width: number | null; scrollbar: number }>({ width: null, scrollbar: 0 });
+  useLayoutEffect(() => {
+    const element = ref.current;
+    if (!element) return;
+    const measure = () => {
+      const scrollbar = element.offsetWidth > element.clientWidth ? element.offsetWidth - element.clientWidth : 0;
+      setSize((current) => (current.width === element.clientWidth && current.scrollbar === scrollbar ? current : { width: element.clientWidth, scrollbar }));
+    };
+    measure();
+    if (typeof ResizeObserver === 'undefined') return;
+    const observer = new ResizeObserver(measure);
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, [ref]);
+  return size;
 }
 
 /**
@@ -100,8 +130,17 @@ export interface OrdersTableProps {
  * PageUp/PageDown jump, Home/End, Enter opens.
  */
 export function OrdersTable(props: OrdersTableProps) {
-  const { rows, sort, onSortChange, onOpen, hasMore, loadingMore, onLoadMore, loading, error, onRetry, empty } = props;
+  const { rows, sort, onSortChange, onOpen, hasMore, loadingMore, onLoadMore, loading, error, onRetry, empty, onColumnsFit, onSelectedChange } = props;
+  const selected = props.selected ?? NO_SELECTION;
   const scrollRef = useRef<HTMLDivElement>(null);
+  const content = useContentWidth(scrollRef);
+  const chosen = props.columns ?? ALL_COLUMNS;
+  const shown = useMemo(() => (content.width === null ? [...chosen] : columnsThatFit(chosen, content.width)), [chosen, content.width]);
+  const shownKey = shown.join(',');
+  useEffect(() => onColumnsFit?.(shownKey.split(',') as OrderColumnId[]), [shownKey, onColumnsFit]);
+  const template = gridTemplate(shown);
+  /** Where a shift-click range starts: the row checked or unchecked last. */
+  const anchor = useRef<number | null>(null);
   const [activeId, setActiveId] = useState<string | null>(props.initialActiveId ?? null);
   const activeIndex = activeId ? rows.findIndex((row) => row.id === activeId) : -1;
 
@@ -113,7 +152,7 @@ export function OrdersTable(props: OrdersTableProps) {
     getCoreRowModel: getCoreRowModel(),
     manualSorting: true,
     enableSortingRemoval: false,
-    state: { sorting },
+    state: { sorting, columnVisibility: Object.fromEntries(ALL_COLUMNS.map((id) => [id, shown.includes(id)])) },
   });
   const tableRows = table.getRowModel().rows;
 
@@ -143,6 +182,30 @@ export function OrdersTable(props: OrdersTableProps) {
     else onSortChange({ sort: columnName, direction: 'desc' });
   }
 
+  function toggleRow(index: number, event: MouseEvent<HTMLInputElement> | KeyboardEvent<HTMLDivElement>) {
+    const row = rows[index];
+    if (!row || !onSelectedChange) return;
+    const check = !selected.has(row.id);
+    const next = new Set(selected);
+    // Shift-click: every row from the last one clicked to this one takes this one's new state.
+    const from = event.shiftKey && anchor.current !== null && anchor.current < rows.length ? anchor.current : index;
+    for (let i = Math.min(from, index); i <= Math.max(from, index); i++) {
+      if (check) next.add(rows[i]!.id);
+      else next.delete(rows[i]!.id);
+    }
+    anchor.current = index;
+    onSelectedChange(next);
+  }
+
+  const selectedOnScreen = rows.reduce((n, row) => n + (selected.has(row.id) ? 1 : 0), 0);
+  const allSelected = rows.length > 0 && selectedOnScreen === rows.length;
+
+  function toggleAll() {
+    if (!onSelectedChange) return;
+    anchor.current = null;
+    onSelectedChange(allSelected ? new Set() : new Set(rows.map((row) => row.id)));
+  }
+
   function moveTo(index: number) {
     if (rows.length === 0) return;
     const clamped = Math.max(0, Math.min(rows.length - 1, index));
@@ -162,6 +225,9 @@ export function OrdersTable(props: OrdersTableProps) {
       Enter: () => {
         if (activeIndex >= 0) onOpen(rows[activeIndex]!.id);
       },
+      ' ': () => {
+        if (activeIndex >= 0) toggleRow(activeIndex, event);
+      },
     };
     const move = moves[event.key];
     if (move) {
@@ -178,7 +244,21 @@ export function OrdersTable(props: OrdersTableProps) {
 
   return (
     <div className="orders-table" data-testid="orders-table">
-      <div className="grid-row grid-header" role="row">
+      <div className="grid-row grid-header" role="row" style={{ gridTemplateColumns: template, paddingRight: 16 + content.scrollbar }}>
+        <div role="columnheader" className="cell cell-select">
+          {onSelectedChange ? (
+            <input
+              type="checkbox"
+              aria-label={allSelected ? 'Unselect all' : `Select all ${rows.length} orders on screen`}
+              checked={allSelected}
+              ref={(box) => {
+                if (box) box.indeterminate = selectedOnScreen > 0 && !allSelected;
+              }}
+              disabled={rows.length === 0}
+              onChange={toggleAll}
+            />
+          ) : null}
+        </div>
         {headerGroup.headers.map((header) => {
           const sortKey = (Object.keys(SORT_COLUMN_IDS) as SortColumn[]).find((key) => SORT_COLUMN_IDS[key] === header.column.id);
           const sorted = sortKey && sort.sort === sortKey ? sort.direction : undefined;
@@ -221,7 +301,7 @@ export function OrdersTable(props: OrdersTableProps) {
           <div className="grid-spacer" style={{ height: virtualizer.getTotalSize() }}>
             {items.map((item) => {
               const row = tableRows[item.index];
-              const style = { transform: `translateY(${item.start}px)`, height: ROW_HEIGHT };
+              const style = { transform: `translateY(${item.start}px)`, height: ROW_HEIGHT, gridTemplateColumns: template };
               if (!row) {
                 return (
                   <div key="loader" className="grid-row grid-loader" style={style} role="row">
@@ -230,6 +310,7 @@ export function OrdersTable(props: OrdersTableProps) {
                 );
               }
               const active = row.index === activeIndex;
+              const checked = selected.has(row.id);
               return (
                 <div
                   key={row.id}
@@ -238,13 +319,25 @@ export function OrdersTable(props: OrdersTableProps) {
                   aria-rowindex={row.index + 1}
                   aria-selected={active}
                   data-order-id={row.id}
-                  className={`grid-row${active ? ' active' : ''}`}
+                  className={`grid-row${active ? ' active' : ''}${checked ? ' checked' : ''}`}
                   style={style}
                   onClick={() => {
                     setActiveId(row.id);
                     onOpen(row.id);
                   }}
                 >
+                  {/* A click beside the checkbox does not open the order either. */}
+                  <div role="gridcell" className="cell cell-select" onClick={(event) => event.stopPropagation()}>
+                    {onSelectedChange ? (
+                      <input
+                        type="checkbox"
+                        aria-label={`Select order #${row.original.number}`}
+                        checked={checked}
+                        onChange={() => undefined}
+                        onClick={(event) => toggleRow(row.index, event)}
+                      />
+                    ) : null}
+                  </div>
                   {row.getVisibleCells().map((cell) => (
                     <div key={cell.id} role="gridcell" className={`cell cell-${cell.column.id}`}>
                       {flexRender(cell.column.columnDef.cell, cell.getContext())}

@@ -1,0 +1,70 @@
+import { useCallback, useEffect, useState } from 'react';
+
+/** The orders table's data columns (the selection checkbox is not one: it is always there). */
+export const ORDER_COLUMNS = [
+  // `min`: the narrowest the column reads well (px); `track`: its CSS grid track; `priority`: 0 is
+  // kept longest when the window is too narrow for every chosen column.
+  { id: 'number', label: 'Order', min: 80, track: 'minmax(80px, 0.6fr)', priority: 0, required: true },
+  { id: 'status', label: 'Status', min: 128, track: 'minmax(128px, 0.8fr)', priority: 1 },
+  { id: 'total', label: 'Total', min: 110, track: 'minmax(110px, 0.8fr)', priority: 2 },
+  { id: 'createdAt', label: 'Created', min: 108, track: '108px', priority: 3 },
+  { id: 'customer', label: 'Customer', min: 150, track: 'minmax(150px, 1.2fr)', priority: 4 },
+  { id: 'paypal', label: 'PayPal', min: 170, track: 'minmax(170px, 1.3fr)', priority: 5 },
+  { id: 'payerEmail', label: 'Payer', min: 150, track: 'minmax(150px, 1.1fr)', priority: 6 },
+] as const satisfies readonly { id: string; label: string; min: number; track: string; priority: number; required?: boolean }[];
+
+export type OrderColumnId = (typeof ORDER_COLUMNS)[number]['id'];
+export const SELECT_COLUMN = { width: 28 };
+/** Row padding (16 px each side) and the gap between columns, as in styles.css. */
+export const ROW_PADDING = 32;
+export const COLUMN_GAP = 12;
+
+const STORAGE_KEY = 'orders.table.hiddenColumns.v1';
+/** Every column shows by default; the window's width decides what it can fit. */
+const DEFAULT_HIDDEN: OrderColumnId[] = [];
+
+function isColumnId(value: unknown): value is OrderColumnId {
+  return ORDER_COLUMNS.some((column) => column.id === value && !('required' in column && column.required));
+}
+
+export function readHiddenColumns(storage: Storage | undefined = globalThis.localStorage): OrderColumnId[] {
+  try {
+    const parsed: unknown = JSON.parse(storage?.getItem(STORAGE_KEY) ?? 'null');
+    return Array.isArray(parsed) ? parsed.filter(isColumnId) : DEFAULT_HIDDEN;
+  } catch {
+    return DEFAULT_HIDDEN;
+  }
+}
+
+/** The columns the user turned off, kept in localStorage (per machine, like a window size). */
+export function useHiddenColumns(): [OrderColumnId[], (id: OrderColumnId, shown: boolean) => void, () => void] {
+  const [hidden, setHidden] = useState<OrderColumnId[]>(() => readHiddenColumns());
+  useEffect(() => {
+    try {
+      localStorage.setItem(STORAGE_KEY, JSON.stringify(hidden));
+    } catch {
+      // Storage full or disabled: the choice lasts until the window closes.
+    }
+  }, [hidden]);
+  const toggle = useCallback((id: OrderColumnId, shown: boolean) => {
+    setHidden((current) => (shown ? current.filter((c) => c !== id) : current.includes(id) ? current : [...current, id]));
+  }, []);
+  const reset = useCallback(() => setHidden(DEFAULT_HIDDEN), []);
+  return [hidden, toggle, reset];
+}
+
+/**
+ * Which of the chosen columns fit in `width` px without a sideways scrollbar: the least important
+ * ones drop out first. The order number always stays.
+ */
+export function columnsThatFit(chosen: readonly OrderColumnId[], width: number): OrderColumnId[] {
+  const byPriority = ORDER_COLUMNS.filter((c) => chosen.includes(c.id)).sort((a, b) => a.priority - b.priority);
+  const needed = (columns: readonly { min: number }[]) =>
+    ROW_PADDING + SELECT_COLUMN.width + columns.reduce((sum, c) => sum + c.min + COLUMN_GAP, 0);
+  while (byPriority.length > 1 && needed(byPriority) > width) byPriority.pop();
+  return ORDER_COLUMNS.filter((c) => byPriority.some((kept) => kept.id === c.id)).map((c) => c.id);
+}
+
+export function gridTemplate(columns: readonly OrderColumnId[]): string {
+  return [`${SELECT_COLUMN.width}px`, ...ORDER_COLUMNS.filter((c) => columns.includes(c.id)).map((c) => c.track)].join(' ');
+}
