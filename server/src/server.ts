@@ -13,6 +13,7 @@ import { JobQueue } from './jobs/queue.js';
 import { registerPaypalRoutes } from './http/paypal-routes.js';
 import { registerPaypalWebhookRoute } from './http/paypal-webhook-route.js';
 import { registerBackofficeExport } from './http/backoffice-export.js';
+import { registerSessionRoutes } from './http/session-cookie.js';
 import { registerBackofficeStatic } from './http/backoffice-static.js';
 import { setupPaypal, type PaypalSetup } from './paypal/setup.js';
 
@@ -127,6 +128,7 @@ export async function startServer(
     await registerPaypalRoutes(http, services.payments, logger);
     if (services.webhooks.enabled) await registerPaypalWebhookRoute(http, services.webhooks);
     await registerBackofficeExport(http, services, logger);
+    await registerSessionRoutes(http, services, { secure: () => (publicBaseUrl ?? '').startsWith('https:') });
     await registerBackofficeStatic(http, { root: options.backofficeWebDir });
     await paypal.mount(http);
     let url = '';

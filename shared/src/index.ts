@@ -6,5 +6,6 @@ export * as schemas from './schemas.js';
 export type { Customer, CreateOrderInput, OrderItem } from './schemas.js';
 export * as backoffice from './backoffice.js';
 export type * from './backoffice.js';
+export { MAX_SELECTED_ORDERS, ORDER_ACTIONS } from './backoffice.js';
 export * from './dashboard.js';
 export { createOrdersClient, type OrdersClient, type OrdersClientOptions, type AppRouter } from './client.js';

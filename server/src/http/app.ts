@@ -7,6 +7,7 @@ import type { Services } from '../services.js';
 import { appRouter, type AppRouter } from '../trpc/root.js';
 import { createContextInner } from '../trpc/init.js';
 import { registerRateLimits, type RateLimitSettings } from './rate-limits.js';
+import { CSRF_HEADER, csrfSafe, sessionCookieOf } from './session-cookie.js';
 
 export interface HttpAppOptions {
   services: Services;
@@ -63,7 +64,11 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
       createContext: async ({ req, info }) => {
         // A browser's EventSource cannot send headers: its subscription passes the token as a connection param.
         const param = info.connectionParams?.token;
-        const token = bearer(req.headers.authorization) ?? (param && /^\S{1,512}$/.test(param) ? param : undefined);
+        const explicit = bearer(req.headers.authorization) ?? (param && /^\S{1,512}$/.test(param) ? param : undefined);
+        // The browser build's httpOnly session cookie (session-cookie.ts); a mutation with it needs the CSRF header.
+        const fromCookie = explicit ? undefined : sessionCookieOf(req.headers.cookie);
+        if (fromCookie && !csrfSafe(req)) throw new TRPCError({ code: 'FORBIDDEN', message: `a cookie session must send ${CSRF_HEADER}: 1` });
+        const token = explicit ?? fromCookie;
         // Authentication runs before any procedure middleware, so a database outage is mapped here.
         const principal = token
           ? await options.services.staff.authenticate(token).catch((error: unknown) => {

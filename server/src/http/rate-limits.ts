@@ -44,7 +44,12 @@ const postTo = (route: string) => (request: FastifyRequest) => (request.method =
 export async function registerRateLimits(app: FastifyInstance, settings: RateLimitSettings): Promise<void> {
   await app.register(rateLimit, { global: false });
   const limits = [
-    { calls: (req: FastifyRequest) => calledProcedures(req).filter((p) => p === 'auth.login').length, perMinute: settings.loginPerMinute, name: 'login' },
+    {
+      // The browser build's cookie login (session-cookie.ts) shares the budget.
+      calls: (req: FastifyRequest) => calledProcedures(req).filter((p) => p === 'auth.login').length + postTo('/backoffice/api/session')(req),
+      perMinute: settings.loginPerMinute,
+      name: 'login',
+    },
     { calls: postTo('/paypal/ipn'), perMinute: settings.ipnPerMinute, name: 'ipn' },
     { calls: postTo('/paypal/webhook'), perMinute: settings.ipnPerMinute, name: 'webhook' },
   ]

@@ -24,14 +24,16 @@ describe('browser platform (no window.orders)', () => {
     expect(localStorage.length).toBe(0);
   });
 
-  it('keeps the token for the tab only', async () => {
+  it('never keeps a token in page storage (the session is an httpOnly cookie), and forgets one an earlier build left', async () => {
     const { platform } = make();
+    sessionStorage.setItem('orders.sessionToken', 'oss_old');
     expect(await platform.getToken()).toBeNull();
+    expect(sessionStorage.length).toBe(0);
     await platform.setToken('oss_abc');
-    expect(sessionStorage.getItem('orders.sessionToken')).toBe('oss_abc');
+    expect(sessionStorage.length).toBe(0);
     expect(localStorage.length).toBe(0);
-    await platform.clearToken();
     expect(await platform.getToken()).toBeNull();
+    expect(platform.cookieSession).toBeDefined();
   });
 
   it('downloads the streamed CSV as one Blob', async () => {

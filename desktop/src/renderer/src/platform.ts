@@ -1,3 +1,5 @@
+import { TRPCClientError } from '@trpc/client';
+import type { StaffRole } from '@orders/shared';
 import type { MenuCommand, OrdersBridge } from '../../shared/bridge';
 import { normalizeServerUrl } from '../../shared/server-url';
 
@@ -10,8 +12,18 @@ export interface CsvSaveOutcome {
 }
 
 /**
+ * The browser build's session: an httpOnly cookie set by the server (`/backoffice/api/session`), so
+ * every tab shares it and no page script ever holds the token. Electron has none: its token lives in
+ * the main process (token-store) and goes out as a bearer header.
+ */
+export interface CookieSession {
+  login(email: string, password: string): Promise<{ id: string; email: string; role: StaffRole }>;
+  logout(): Promise<void>;
+}
+
+/**
  * What the screens need from their surroundings. In Electron it is the preload bridge; in a plain
- * browser, Web Storage and a Blob download.
+ * browser, Web Storage (the server address only), the session cookie and a Blob download.
  */
 export interface Platform {
   readonly kind: 'electron' | 'browser';
@@ -22,6 +34,8 @@ export interface Platform {
   getToken(): Promise<string | null>;
   setToken(token: string): Promise<void>;
   clearToken(): Promise<void>;
+  /** Browser only: log in and out through the cookie session instead of a token. */
+  readonly cookieSession?: CookieSession;
   /** Streams `chunks` into a file of the user's choosing (app) or a download (browser). */
   saveCsv(suggestedName: string, chunks: AsyncIterable<string>): Promise<CsvSaveOutcome>;
   onMenuCommand(listener: (command: MenuCommand) => void): () => void;
@@ -54,15 +68,26 @@ export function electronPlatform(bridge: OrdersBridge, location: Pick<Location, 
 }
 
 const SERVER_URL_KEY = 'orders.serverUrl';
-const TOKEN_KEY = 'orders.sessionToken';
+/** Where earlier builds kept the token: removed on sight, the cookie replaced it. */
+const LEGACY_TOKEN_KEY = 'orders.sessionToken';
+/** Sent with every call: the server refuses cookie-authenticated writes without it (CSRF). */
+export const CSRF_HEADERS = { 'x-orders-csrf': '1' } as const;
 
 export interface BrowserPlatformDeps {
   location: Pick<Location, 'origin'>;
   /** The server URL outlives the tab. */
   localStorage: Storage;
-  /** The session token does not: closing the tab logs out. */
+  /** Only to forget a token an earlier build stored there. */
   sessionStorage: Storage;
   download(blob: Blob, fileName: string): void;
+  fetch?: typeof globalThis.fetch;
+}
+
+/** A refusal of the session routes, in the shape the screens already read (errorCode, describeError). */
+async function sessionRefusal(response: Response): Promise<TRPCClientError<never>> {
+  const body = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+  const code = body?.error?.code ?? (response.status === 401 ? 'UNAUTHORIZED' : response.status === 429 ? 'TOO_MANY_REQUESTS' : 'INTERNAL_SERVER_ERROR');
+  return TRPCClientError.from({ error: { code: -32000, message: body?.error?.message ?? response.statusText, data: { code, httpStatus: response.status } } });
 }
 
 export function browserDownload(blob: Blob, fileName: string): void {
@@ -99,9 +124,30 @@ export function browserPlatform(deps: BrowserPlatformDeps): Platform {
       else deps.localStorage.setItem(SERVER_URL_KEY, normalized);
       return normalized;
     },
-    getToken: async () => deps.sessionStorage.getItem(TOKEN_KEY),
-    setToken: async (token) => deps.sessionStorage.setItem(TOKEN_KEY, token),
-    clearToken: async () => deps.sessionStorage.removeItem(TOKEN_KEY),
+    // The page never holds a token: the cookie is httpOnly and the browser sends it itself.
+    async getToken() {
+      deps.sessionStorage.removeItem(LEGACY_TOKEN_KEY);
+      return null;
+    },
+    setToken: async () => undefined,
+    clearToken: async () => deps.sessionStorage.removeItem(LEGACY_TOKEN_KEY),
+    cookieSession: {
+      async login(email, password) {
+        const response = await (deps.fetch ?? fetch)(`${serverUrl()}/backoffice/api/session`, {
+          method: 'POST',
+          credentials: 'include',
+          headers: { 'content-type': 'application/json', ...CSRF_HEADERS },
+          body: JSON.stringify({ email, password }),
+        });
+        if (!response.ok) throw await sessionRefusal(response);
+        const { staff } = (await response.json()) as { staff: { id: string; email: string; role: StaffRole } };
+        return { id: staff.id, email: staff.email, role: staff.role };
+      },
+      async logout() {
+        const response = await (deps.fetch ?? fetch)(`${serverUrl()}/backoffice/api/session`, { method: 'DELETE', credentials: 'include', headers: { ...CSRF_HEADERS } });
+        if (!response.ok) throw await sessionRefusal(response);
+      },
+    },
     async saveCsv(suggestedName, chunks) {
       const parts: string[] = [];
       let bytes = 0;

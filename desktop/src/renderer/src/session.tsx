@@ -26,7 +26,8 @@ const SessionContext = createContext<SessionApi | null>(null);
 export function SessionProvider({ children }: { children: ReactNode }) {
   const { client, platform, token } = useServices();
   const queryClient = useQueryClient();
-  const [state, setState] = useState<SessionState>(() => (token.current ? { status: 'starting' } : { status: 'signed-out' }));
+  // The browser build always asks "who am I": another tab may have logged in (the cookie is shared).
+  const [state, setState] = useState<SessionState>(() => (token.current || platform.cookieSession ? { status: 'starting' } : { status: 'signed-out' }));
 
   const forget = useCallback(
     async (notice?: string) => {
@@ -49,13 +50,14 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       })
       .catch((error: unknown) => {
         if (cancelled) return;
-        if (errorCode(error) === 'UNAUTHORIZED') void forget('Your session has expired. Log in again.');
+        // A new tab with no session is simply signed out; a stored token that stopped working has expired.
+        if (errorCode(error) === 'UNAUTHORIZED') void forget(token.current ? 'Your session has expired. Log in again.' : undefined);
         else setState({ status: 'signed-out', notice: describeError(error, 'load') });
       });
     return () => {
       cancelled = true;
     };
-  }, [client, forget, state.status]);
+  }, [client, forget, state.status, token]);
 
   // Any call answered UNAUTHORIZED means the session ended (expired, revoked, user disabled).
   useEffect(
@@ -70,6 +72,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   const login = useCallback(
     async (email: string, password: string) => {
+      if (platform.cookieSession) {
+        setState({ status: 'signed-in', staff: await platform.cookieSession.login(email, password) });
+        return;
+      }
       const result = await client.auth.login.mutate({ email, password });
       token.current = result.token;
       await platform.setToken(result.token);
@@ -80,10 +86,11 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   const logout = useCallback(
     async (notice?: string) => {
-      if (token.current) await client.auth.logout.mutate().catch(() => undefined);
+      if (platform.cookieSession) await platform.cookieSession.logout().catch(() => undefined);
+      else if (token.current) await client.auth.logout.mutate().catch(() => undefined);
       await forget(notice);
     },
-    [client, forget, token],
+    [client, forget, platform, token],
   );
 
   const value = useMemo(() => ({ state, login, logout }), [state, login, logout]);

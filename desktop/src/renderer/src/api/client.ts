@@ -1,6 +1,7 @@
 import { createTRPCClient, httpBatchLink, httpBatchStreamLink, httpSubscriptionLink, splitLink, type TRPCClient } from '@trpc/client';
 import type { AppRouter } from '@orders/shared';
 import { FetchEventSource } from './fetch-event-source';
+import { CSRF_HEADERS } from '../platform';
 
 export type ApiClient = TRPCClient<AppRouter>;
 
@@ -24,7 +25,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const url = `${options.baseUrl.replace(/\/+$/, '')}/trpc`;
   const headers = (): Record<string, string> => {
     const token = options.getToken();
-    return token ? { authorization: `Bearer ${token}` } : {};
+    // Without a token (the browser build) the session cookie authenticates; writes then need the CSRF header.
+    return token ? { authorization: `Bearer ${token}`, ...CSRF_HEADERS } : { ...CSRF_HEADERS };
   };
   const fetchOption = options.fetch ? { fetch: options.fetch } : {};
   return createTRPCClient<AppRouter>({
