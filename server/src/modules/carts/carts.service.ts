@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { maxMinorAmount, type Currency, type Customer } from '@orders/shared';
+import { SUPPORTED_CURRENCIES, maxMinorAmount, type Currency, type Customer } from '@orders/shared';
 import { newId } from '../../db/base.entity.js';
-import { affected, firstRow, iso, rows, sql, type EntityManager } from '../../db/sql.js';
+import { firstRow, iso, rows, sql, type EntityManager } from '../../db/sql.js';
 import { badRequest, conflict, notFound } from '../../errors.js';
 
 export interface CartLineDto {
@@ -24,6 +24,9 @@ export interface CartDto {
   updatedAt: string;
 }
 
+/** The largest amount PayPal accepts per currency, as JSON for statements that check totals in SQL. */
+export const MAX_AMOUNTS = JSON.stringify(Object.fromEntries(SUPPORTED_CURRENCIES.map((currency) => [currency, maxMinorAmount(currency)])));
+
 interface CartRow {
   id: string;
   customerType: Customer['type'];
@@ -31,48 +34,6 @@ interface CartRow {
   checkedOutAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
-}
-
-/** Locks the cart row for the rest of the transaction; another owner's cart does not exist. */
-export async function lockOwnedCart(em: EntityManager, customer: Customer, cartId: string): Promise<CartRow> {
-  const cart = await firstRow(
-    em,
-    sql<CartRow>`
-      select id, customer_type as "customerType", customer_id as "customerId", checked_out_at as "checkedOutAt",
-             created_at as "createdAt", updated_at as "updatedAt"
-        from cart where id = ${cartId} and customer_type = ${customer.type} and customer_id = ${customer.id}
-         for update`,
-  );
-  if (!cart) throw notFound('cart');
-  return cart;
-}
-
-/**
- * A one-call checkout's cart: created with its lines in one statement each, owned by `customer`, the
- * lines referencing catalog products (an unknown sku is bad input, naming the item). Inside the
- * transaction that then checks it out.
- */
-export async function createCartWithItems(em: EntityManager, customer: Customer, items: readonly { sku: string; quantity: number }[]): Promise<string> {
-  const cartId = newId();
-  await affected(
-    em,
-    sql`insert into cart (id, created_at, updated_at, customer_type, customer_id) values (${cartId}, now(), now(), ${customer.type}, ${customer.id})`,
-  );
-  const inserted = await rows(
-    em,
-    sql<{ sku: string }>`
-      insert into cart_line (id, created_at, updated_at, cart_id, sku, quantity)
-      select gen_random_uuid(), now(), now(), ${cartId}, i.sku, i.quantity
-        from unnest(${items.map((i) => i.sku)}::text[], ${items.map((i) => i.quantity)}::int[]) as i(sku, quantity)
-        join product p on p.sku = i.sku
-      returning sku`,
-  );
-  if (inserted.length < items.length) {
-    const known = new Set(inserted.map((line) => line.sku));
-    const index = items.findIndex((item) => !known.has(item.sku));
-    throw badRequest(`items.${index}.sku: no product ${items[index]!.sku}`, `items.${index}.sku`);
-  }
-  return cartId;
 }
 
 export class CartsService {
@@ -106,45 +67,85 @@ export class CartsService {
 
   /**
    * Sets a line's quantity (0 removes it). Prices always come from the catalog; a cart holds one
-   * currency; a checked-out cart is frozen.
+   * currency; a checked-out cart is frozen. One statement: the cart locked (ownership checked), every
+   * rule checked, and only when all hold the line written and the cart touched; the answer's lines are
+   * the cart's others plus the new one, not read back. The statement's snapshot predates its wait for
+   * the cart lock: when the cart row changed meanwhile (another setItem, a checkout), the statement
+   * changed nothing and runs again, so the currency check and the answer never miss a line.
    */
   async setItem(customer: Customer, cartId: string, sku: string, quantity: number): Promise<CartDto> {
-    return this.orm.em.fork().transactional(async (em) => {
-      const cart = await lockOwnedCart(em, customer, cartId);
-      if (cart.checkedOutAt) throw conflict('cart is already checked out');
-      if (quantity === 0) {
-        await affected(em, sql`delete from cart_line where cart_id = ${cartId} and sku = ${sku}`);
-      } else {
-        const product = await firstRow(
-          em,
-          sql<{ currency: Currency; stock: number; unitPrice: number; otherCurrency: Currency | null }>`
-            select p.currency, p.stock, p.unit_price as "unitPrice",
-                   (select p2.currency from cart_line l join product p2 on p2.sku = l.sku
-                     where l.cart_id = ${cartId} and l.sku <> ${sku} and p2.currency <> p.currency limit 1) as "otherCurrency"
-              from product p where p.sku = ${sku}`,
-        );
-        if (!product) throw notFound(`product ${sku}`);
-        if (product.otherCurrency) {
-          throw conflict(`a cart holds one currency: ${sku} is priced in ${product.currency}, the cart in ${product.otherCurrency}`);
-        }
-        if (quantity > product.stock) throw conflict(`only ${product.stock} of ${sku} in stock`);
-        if (quantity * product.unitPrice > maxMinorAmount(product.currency)) {
-          throw badRequest(`quantity: the line total would exceed what PayPal accepts in ${product.currency}`, 'quantity');
-        }
-        await affected(
-          em,
-          sql`insert into cart_line (id, created_at, updated_at, cart_id, sku, quantity)
-              values (${newId()}, now(), now(), ${cartId}, ${sku}, ${quantity})
-              on conflict (cart_id, sku) do update set quantity = excluded.quantity, updated_at = now()`,
-        );
-      }
-      const updated = await firstRow(
+    const em = this.orm.em.fork();
+    for (let round = 0; round < 5; round++) {
+      const result = await firstRow(
         em,
-        sql<{ updatedAt: Date }>`update cart set updated_at = now() where id = ${cartId} returning updated_at as "updatedAt"`,
+        sql<SetItemVerdict>`
+          with cart_now as materialized (
+            select c.id, c.customer_type, c.customer_id, c.checked_out_at, c.created_at, c.xmin::text as version from cart c
+             where c.id = ${cartId} and c.customer_type = ${customer.type} and c.customer_id = ${customer.id} for update),
+          moved as materialized (
+            select coalesce((select version from cart_now) <> (select c.xmin::text from cart c where c.id = ${cartId}), false) as moved),
+          chosen as materialized (select p.sku, p.name, p.currency, p.stock, p.unit_price from product p where p.sku = ${sku}),
+          others as materialized (
+            select l.sku, coalesce(l.quoted_name, p.name) as name, l.quantity, coalesce(l.quoted_unit_price, p.unit_price) as unit_price, p.currency
+              from cart_line l join product p on p.sku = l.sku
+             where l.cart_id = (select id from cart_now) and l.sku <> ${sku}),
+          verdict as materialized (
+            select c.id is not null as found, c.checked_out_at is not null as "checkedOut", m.moved,
+                   pr.sku is not null as "productFound", pr.currency, pr.stock, pr.unit_price as "unitPrice",
+                   (select o.currency from others o where o.currency <> pr.currency limit 1) as "otherCurrency",
+                   ${quantity}::bigint * pr.unit_price > (${MAX_AMOUNTS}::jsonb ->> pr.currency)::bigint as "tooLarge"
+              from moved m left join cart_now c on true left join chosen pr on true),
+          ok as materialized (
+            select from verdict v
+             where v.found and not v."checkedOut" and not v.moved
+               and (${quantity}::int = 0 or (v."productFound" and v."otherCurrency" is null and ${quantity}::int <= v.stock and not v."tooLarge"))),
+          removed as (
+            delete from cart_line where cart_id = ${cartId} and sku = ${sku} and ${quantity}::int = 0 and exists (select from ok)),
+          upserted as (
+            insert into cart_line (id, created_at, updated_at, cart_id, sku, quantity)
+            select ${newId()}, now(), now(), ${cartId}, ${sku}, ${quantity} from ok where ${quantity}::int > 0
+            on conflict (cart_id, sku) do update set quantity = excluded.quantity, updated_at = now()),
+          touched as (update cart set updated_at = now() where id = ${cartId} and exists (select from ok) returning updated_at)
+          select v.*, c.customer_type as "customerType", c.customer_id as "customerId", c.checked_out_at as "checkedOutAt",
+                 c.created_at as "createdAt", (select updated_at from touched) as "updatedAt",
+                 (select json_agg(json_build_object('sku', l.sku, 'name', l.name, 'quantity', l.quantity, 'unitPrice', l.unit_price,
+                                  'lineTotal', l.unit_price::bigint * l.quantity, 'currency', l.currency) order by l.sku)
+                    from (select * from others
+                          union all
+                          select p.sku, p.name, ${quantity}::int, p.unit_price, p.currency from product p where p.sku = ${sku} and ${quantity}::int > 0) l) as lines
+            from verdict v left join cart_now c on true`,
       );
-      return toDto({ ...cart, updatedAt: updated!.updatedAt }, await loadLines(em, cartId));
-    });
+      const verdict = result!;
+      if (verdict.moved) continue;
+      if (!verdict.found) throw notFound('cart');
+      if (verdict.checkedOut) throw conflict('cart is already checked out');
+      if (quantity > 0) {
+        if (!verdict.productFound) throw notFound(`product ${sku}`);
+        if (verdict.otherCurrency) {
+          throw conflict(`a cart holds one currency: ${sku} is priced in ${verdict.currency}, the cart in ${verdict.otherCurrency}`);
+        }
+        if (quantity > verdict.stock!) throw conflict(`only ${verdict.stock} of ${sku} in stock`);
+        if (verdict.tooLarge) throw badRequest(`quantity: the line total would exceed what PayPal accepts in ${verdict.currency}`, 'quantity');
+      }
+      const lines = typeof verdict.lines === 'string' ? (JSON.parse(verdict.lines) as CartLineDto[]) : (verdict.lines ?? []);
+      return toDto({ id: cartId, ...verdict, updatedAt: verdict.updatedAt! }, lines);
+    }
+    throw conflict('the cart kept changing; try again');
   }
+}
+
+interface SetItemVerdict extends Omit<CartRow, 'id' | 'updatedAt'> {
+  found: boolean;
+  checkedOut: boolean;
+  moved: boolean;
+  productFound: boolean;
+  currency: Currency | null;
+  stock: number | null;
+  unitPrice: number | null;
+  otherCurrency: Currency | null;
+  tooLarge: boolean | null;
+  updatedAt: Date | null;
+  lines: CartLineDto[] | string | null;
 }
 
 /** Lines priced from the catalog, or at the quoted price once the cart was checked out. */

@@ -1,7 +1,9 @@
-import type { OrderStatus } from '@orders/shared';
+import { maxMinorAmount, type Currency, type Customer, type OrderStatus } from '@orders/shared';
+import { newId } from '../../db/base.entity.js';
 import { affected, firstRow, rows, sql, type EntityManager } from '../../db/sql.js';
-import { conflict, notFound } from '../../errors.js';
+import { badRequest, conflict, notFound } from '../../errors.js';
 import { recordAudit, type Actor } from '../audit/audit.service.js';
+import { MAX_AMOUNTS, type CartLineDto } from '../carts/carts.service.js';
 import { returnedOf, saleBalance } from '../payments/money-ledger.js';
 import { ORDER_COLUMNS, findOrder, type OrderRow } from './order.repository.js';
 import { PAID_STATUSES, assertTransition, sourcesOf } from './order-state.js';
@@ -10,6 +12,158 @@ import { PAID_STATUSES, assertTransition, sourcesOf } from './order-state.js';
  * The only writer of "order".status (and of the stock an order holds). Each transition checks the
  * state table in order-state.ts, writes the change and its audit entry in the caller's transaction.
  */
+
+/** Where a new order's lines come from: the customer's cart, or items that become a checked-out cart in the same statement. */
+export type NewOrderSource = { cartId: string } | { items: readonly { sku: string; quantity: number }[] };
+
+interface CreateVerdict {
+  found: boolean;
+  checkedOut: boolean;
+  /** The cart row changed between the statement's snapshot and its lock: the lines it read may be stale. */
+  moved: boolean;
+  unknownItem: number | null;
+  lineCount: number;
+  currencies: number;
+  quotedCurrency: Currency | null;
+  quotedTotal: string;
+  short: string[] | null;
+  lines: CartLineDto[] | string | null;
+}
+
+/**
+ * The one way an order is created (status `pending`, its stock reserved), in one statement: the cart
+ * locked (ownership checked), the products locked in sku order (two checkouts never deadlock), every
+ * rule checked, then — only when all hold — prices quoted onto the lines, stock decremented, the cart
+ * checked out, the order inserted (its trigger sends the live update) and the audit entry written.
+ * When a rule fails nothing is written and the first failing rule is the error, as before: NOT_FOUND,
+ * CONFLICT (checked out, mixed currencies, out of stock), BAD_REQUEST (empty, total too large, unknown sku).
+ *
+ * One statement sees one snapshot, taken before it waited for the cart lock; a change another
+ * transaction committed to the cart meanwhile (setItem touches the cart row) shows as a different
+ * row version under the lock, and then the statement changed nothing and runs again.
+ */
+export async function createPendingOrder(
+  em: EntityManager,
+  customer: Customer,
+  source: NewOrderSource,
+  actor: Actor,
+  display: { customerEmail?: string | undefined; customerName?: string | undefined } = {},
+): Promise<{ order: OrderRow; lines: CartLineDto[] }> {
+  const fromCart = 'cartId' in source;
+  const cartId = fromCart ? source.cartId : newId();
+  for (let round = 0; round < 5; round++) {
+    const result = await firstRow(
+      em,
+      sql<CreateVerdict & (OrderRow | { [K in keyof OrderRow]: null })>`
+        with ${fromCart ? cartLinesOf(customer, cartId) : itemLines('items' in source ? source.items : [])},
+        verdict as materialized (
+          select count(*)::int as line_count, count(distinct currency)::int as currencies, min(currency) as currency,
+                 coalesce(sum(unit_price::bigint * quantity), 0)::text as quoted_total,
+                 array_agg(sku order by sku) filter (where stock < quantity) as short,
+                 json_agg(json_build_object('sku', sku, 'name', name, 'quantity', quantity, 'unitPrice', unit_price,
+                          'lineTotal', unit_price::bigint * quantity, 'currency', currency) order by sku) as lines
+            from lines),
+        ok as materialized (
+          select v.currency, v.quoted_total::bigint as total from verdict v, cart_state s
+           where s.found and not s.checked_out and not s.moved and s.unknown_item is null
+             and v.line_count > 0 and v.currencies = 1 and v.short is null
+             and v.quoted_total::bigint <= (${MAX_AMOUNTS}::jsonb ->> v.currency)::bigint),
+        ${fromCart ? checkOutCart(cartId) : cartFromItems(customer, cartId)},
+        reserved as (
+          update product p set stock = p.stock - w.quantity, updated_at = now()
+            from lines w where p.sku = w.sku and exists (select from ok)),
+        created as (
+          insert into "order" as o (id, created_at, updated_at, customer_type, customer_id, customer_email, customer_name, cart_id,
+                                    status, total, currency, refunded_amount, stock_reserved)
+          select ${newId()}, clock_timestamp(), clock_timestamp(), ${customer.type}, ${customer.id}, ${display.customerEmail ?? null},
+                 ${display.customerName ?? null}, ${cartId}, 'pending', ok.total, ok.currency, 0, true
+            from ok
+          returning ${ORDER_COLUMNS}),
+        audited as (
+          insert into audit_entry (id, created_at, updated_at, actor_type, actor_id, action, order_id, before, after, reason)
+          select ${newId()}, now(), now(), ${actor.type}, ${actor.id}, 'order.created', created.id, null,
+                 jsonb_build_object('status', 'pending', 'total', created.total, 'currency', created.currency), null
+            from created)
+        select s.found, s.checked_out as "checkedOut", s.moved, s.unknown_item as "unknownItem",
+               v.line_count as "lineCount", v.currencies, v.currency as "quotedCurrency", v.quoted_total as "quotedTotal", v.short, v.lines, created.*
+          from cart_state s cross join verdict v left join created on true`,
+    );
+    const verdict = result!;
+    if (verdict.moved) continue;
+    if (!verdict.found) throw notFound('cart');
+    if (verdict.checkedOut) throw conflict('cart is already checked out');
+    if (verdict.unknownItem !== null && 'items' in source) {
+      const index = verdict.unknownItem;
+      throw badRequest(`items.${index}.sku: no product ${source.items[index]!.sku}`, `items.${index}.sku`);
+    }
+    if (verdict.lineCount === 0) throw badRequest('cart is empty', 'cartId');
+    if (verdict.currencies > 1) throw conflict('cart mixes currencies');
+    if (Number(verdict.quotedTotal) > maxMinorAmount(verdict.quotedCurrency!)) {
+      throw badRequest(`order total exceeds what PayPal accepts in ${verdict.quotedCurrency}`, fromCart ? 'cartId' : 'items');
+    }
+    if (verdict.short) throw conflict(`out of stock: ${verdict.short.join(', ')}`);
+    if (!verdict.id) throw new Error('order not created although every rule held');
+    const lines = typeof verdict.lines === 'string' ? (JSON.parse(verdict.lines) as CartLineDto[]) : (verdict.lines ?? []);
+    const { found: _f, checkedOut: _c, moved: _m, unknownItem: _u, lineCount: _n, currencies: _cs, quotedCurrency: _q, quotedTotal: _t, short: _s, lines: _l, ...order } = verdict;
+    return { order: order as OrderRow, lines };
+  }
+  throw conflict('the cart kept changing while the order was being created; try again');
+}
+
+/** The customer's cart, locked, and its lines with their products locked in sku order (cart_state, lines). */
+function cartLinesOf(customer: Customer, cartId: string) {
+  return sql`
+    cart_now as materialized (
+      select c.id, c.checked_out_at, c.xmin::text as version from cart c
+       where c.id = ${cartId} and c.customer_type = ${customer.type} and c.customer_id = ${customer.id} for update),
+    cart_state as materialized (
+      select exists (select from cart_now) as found,
+             coalesce((select checked_out_at is not null from cart_now), false) as checked_out,
+             coalesce((select version from cart_now) <> (select c.xmin::text from cart c where c.id = ${cartId}), false) as moved,
+             null::int as unknown_item),
+    lines as materialized (
+      select l.id as line_id, p.sku, l.quantity, p.unit_price, p.name, p.currency, p.stock
+        from cart_line l join product p on p.sku = l.sku
+       where l.cart_id = (select id from cart_now)
+       order by p.sku for update of p)`;
+}
+
+/** One-call checkout's items with their products locked in sku order; the first unknown sku's index (cart_state, lines). */
+function itemLines(items: readonly { sku: string; quantity: number }[]) {
+  return sql`
+    wanted as (
+      select i.sku, i.quantity, i.position::int - 1 as position
+        from unnest(${items.map((i) => i.sku)}::text[], ${items.map((i) => i.quantity)}::int[]) with ordinality as i(sku, quantity, position)),
+    cart_state as materialized (
+      select true as found, false as checked_out, false as moved,
+             (select min(w.position) from wanted w where not exists (select from product p where p.sku = w.sku)) as unknown_item),
+    lines as materialized (
+      select p.sku, w.quantity, p.unit_price, p.name, p.currency, p.stock
+        from wanted w join product p on p.sku = w.sku
+       order by p.sku for update of p)`;
+}
+
+/** The cart's lines keep the prices quoted now; the cart can no longer change (quoted, checked_out). */
+function checkOutCart(cartId: string) {
+  return sql`
+    quoted as (
+      update cart_line l set quoted_unit_price = w.unit_price, quoted_name = w.name, updated_at = now()
+        from lines w where l.id = w.line_id and exists (select from ok)),
+    checked_out as (
+      update cart set checked_out_at = now(), updated_at = now() where id = ${cartId} and exists (select from ok))`;
+}
+
+/** The items become the customer's cart, already checked out at the quoted prices (cart_made, lines_made). */
+function cartFromItems(customer: Customer, cartId: string) {
+  return sql`
+    cart_made as (
+      insert into cart (id, created_at, updated_at, customer_type, customer_id, checked_out_at)
+      select ${cartId}, now(), now(), ${customer.type}, ${customer.id}, now() from ok),
+    lines_made as (
+      insert into cart_line (id, created_at, updated_at, cart_id, sku, quantity, quoted_unit_price, quoted_name)
+      select gen_random_uuid(), now(), now(), ${cartId}, w.sku, w.quantity, w.unit_price, w.name
+        from lines w where exists (select from ok))`;
+}
 
 /**
  * Takes stock for every line of the cart, or for none: rows are locked in sku order (so two

@@ -1,16 +1,14 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { maxMinorAmount, type BulkCancelResult, type CancelResult, type Currency, type Customer, type OrderDto, type OrderItem } from '@orders/shared';
-import { newId } from '../../db/base.entity.js';
-import { affected, firstRow, rows, sql } from '../../db/sql.js';
-import { badRequest, conflict, notFound } from '../../errors.js';
-import { recordAudit, type Actor } from '../audit/audit.service.js';
+import type { BulkCancelResult, CancelResult, Customer, OrderDto } from '@orders/shared';
+import { conflict, notFound } from '../../errors.js';
+import type { Actor } from '../audit/audit.service.js';
 import { decodeCursor, encodeCursor } from '../backoffice/keyset-cursor.js';
-import { createCartWithItems, loadLines, lockOwnedCart } from '../carts/carts.service.js';
+import { loadLines } from '../carts/carts.service.js';
 import { cancelOpenAttempts } from '../payments/attempt.transitions.js';
 import { bulkCancel } from './bulk-cancel.js';
-import { ORDER_COLUMNS, customerOrders, findOrder, findOwnedOrder, orderLines, toOrderDto, type OrderRow } from './order.repository.js';
+import { customerOrders, findOrder, findOwnedOrder, orderLines, toOrderDto } from './order.repository.js';
 import { ASSERTED_PAYMENT_STATUS, PAID_STATUSES } from './order-state.js';
-import { reserveStock, transitionToPaid, transitionToUnpaidEnd } from './order.transitions.js';
+import { createPendingOrder, transitionToPaid, transitionToUnpaidEnd, type NewOrderSource } from './order.transitions.js';
 
 /** The ordering `orders.list` cursors are issued for. */
 const LIST_ORDERING = 'orders:created:desc';
@@ -19,46 +17,18 @@ export class OrdersService {
   constructor(private readonly orm: MikroORM) {}
 
   /**
-   * A pending order from the customer's cart, with its stock reserved, in one transaction. `display`:
-   * the customer's email and name as the calling service knows them, for staff to read.
+   * A pending order from the customer's cart (or from items, as a new cart), its stock reserved, in one
+   * statement (createPendingOrder). `display`: the customer's email and name as the calling service
+   * knows them, for staff to read.
    */
   async create(
     customer: Customer,
-    source: { cartId: string } | { items: readonly OrderItem[] },
+    source: NewOrderSource,
     actor: Actor,
     display: { customerEmail?: string | undefined; customerName?: string | undefined } = {},
   ): Promise<OrderDto> {
-    return this.orm.em.fork().transactional(async (em) => {
-      const cartId = 'cartId' in source ? source.cartId : await createCartWithItems(em, customer, source.items);
-      const cart = await lockOwnedCart(em, customer, cartId);
-      if (cart.checkedOutAt) throw conflict('cart is already checked out');
-      const quoted = await rows(
-        em,
-        sql<{ lines: number; currencies: number; currency: Currency; total: string }>`
-          update cart_line l set quoted_unit_price = p.unit_price, quoted_name = p.name, updated_at = now()
-            from product p where p.sku = l.sku and l.cart_id = ${cartId}
-          returning 1 as lines, p.currency, (p.unit_price::bigint * l.quantity)::text as total`,
-      );
-      if (quoted.length === 0) throw badRequest('cart is empty', 'cartId');
-      const currency = quoted[0]!.currency;
-      if (quoted.some((q) => q.currency !== currency)) throw conflict('cart mixes currencies');
-      const total = quoted.reduce((sum, q) => sum + Number(q.total), 0);
-      if (total > maxMinorAmount(currency)) throw badRequest(`order total exceeds what PayPal accepts in ${currency}`, 'cartId');
-      const short = await reserveStock(em, cartId);
-      if (short.length > 0) throw conflict(`out of stock: ${short.join(', ')}`);
-      await affected(em, sql`update cart set checked_out_at = now(), updated_at = now() where id = ${cartId}`);
-      const order = await firstRow(
-        em,
-        sql<OrderRow>`
-          insert into "order" as o (id, created_at, updated_at, customer_type, customer_id, customer_email, customer_name, cart_id, status, total, currency,
-                               refunded_amount, stock_reserved)
-          values (${newId()}, clock_timestamp(), clock_timestamp(), ${customer.type}, ${customer.id}, ${display.customerEmail ?? null},
-                  ${display.customerName ?? null}, ${cartId}, 'pending', ${total}, ${currency}, 0, true)
-          returning ${ORDER_COLUMNS}`,
-      );
-      await recordAudit(em, { actor, action: 'order.created', orderId: order!.id, after: { status: 'pending', total, currency } });
-      return toOrderDto(order!, await loadLines(em, cartId), false);
-    });
+    const { order, lines } = await createPendingOrder(this.orm.em.fork(), customer, source, actor, display);
+    return toOrderDto(order, lines, false);
   }
 
   async get(customer: Customer, orderId: string): Promise<OrderDto> {
