@@ -87,8 +87,12 @@ describe('allowedActions: what the server lists is what it accepts, per role', (
     await expect(staff.admin.client.backoffice.payments.refund.mutate({ orderId: order.id, amount: 100, reason: 'goodwill' })).resolves.toMatchObject({ status: 'partially_refunded' });
     const detail = await staff.admin.client.backoffice.orders.get.query({ orderId: order.id });
     expect(detail.allowedActions).toEqual(['resync', 'refund', 'refundLines', 'note']);
-    // The payer PayPal named, on the order.
-    expect(detail.order.payerEmail).toMatch(/@/);
+    // The payer PayPal named (executed payment's payer_info, the IPN's payer_email/first_name/last_name), on the order and its attempt.
+    const { rows } = await env.pool.query('select payer_email, payer_name from "order" where id = $1', [order.id]);
+    expect(rows[0].payer_email).toMatch(/@/);
+    expect(rows[0].payer_name).toMatch(/\S+ \S+/);
+    expect(detail.order).toMatchObject({ payerEmail: rows[0].payer_email, payerName: rows[0].payer_name });
+    expect(detail.attempts.find((a) => a.status === 'succeeded')).toMatchObject({ payerEmail: rows[0].payer_email, payerName: rows[0].payer_name });
   });
 });
 

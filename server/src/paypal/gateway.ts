@@ -86,6 +86,8 @@ export interface ProviderPayment {
   state: ProviderPaymentState;
   payerEmail?: string;
   payerId?: string;
+  /** First and last name from payer_info. */
+  payerName?: string;
   /** Absent until the payment is executed. */
   sale?: ProviderSale;
   raw: unknown;

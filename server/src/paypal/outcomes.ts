@@ -19,7 +19,16 @@ export interface Expected {
 /** What the provider says happened to a payment, in our terms (money in minor units). */
 export type PaymentOutcome =
   /** `evidence: 'caller'`: a service asserted it (payments.updateAttempt), PayPal did not: no capture is recorded. */
-  | { kind: 'completed'; saleId: string; amount: number; currency: string; payerId?: string | null; payerEmail?: string | null; evidence?: 'paypal' | 'caller' }
+  | {
+      kind: 'completed';
+      saleId: string;
+      amount: number;
+      currency: string;
+      payerId?: string | null;
+      payerEmail?: string | null;
+      payerName?: string | null;
+      evidence?: 'paypal' | 'caller';
+    }
   | { kind: 'pending'; saleId: string | null; reason?: string | null; amount?: number; currency?: string }
   | { kind: 'failed'; reason: string; saleId?: string | null }
   /**
@@ -57,6 +66,19 @@ export function amountMismatch(attempt: Expected, money: { amount: number; curre
   return { kind: 'mismatch', flag: 'amount_mismatch', reason: `${says}, attempt expects ${attempt.amount} minor ${attempt.currency}` };
 }
 
+/**
+ * The payer's name as PayPal gives it (first and last name, REST payer_info or IPN first_name/last_name):
+ * trimmed, control characters dropped, at most 200 characters (the column); null when there is none.
+ */
+export function payerNameOf(first: string | null | undefined, last: string | null | undefined): string | null {
+  const name = [first, last]
+    .map((part) => (part ?? '').replace(/[\u0000-\u001f\u007f]/g, '').trim())
+    .filter(Boolean)
+    .join(' ')
+    .slice(0, 200);
+  return name || null;
+}
+
 /** The provider's view of a payment turned into our outcome vocabulary. */
 export function outcomeFromProvider(payment: ProviderPayment): PaymentOutcome | undefined {
   const sale = payment.sale;
@@ -72,6 +94,7 @@ export function outcomeFromProvider(payment: ProviderPayment): PaymentOutcome | 
         currency: sale.currency,
         payerId: payment.payerId ?? null,
         payerEmail: payment.payerEmail ?? null,
+        payerName: payment.payerName ?? null,
       };
     case 'pending':
       return { kind: 'pending', saleId: sale.id, reason: sale.reasonCode ?? null };
@@ -118,7 +141,15 @@ export function outcomeFromIpn(fields: IpnFields, attempt: Expected | undefined)
     return (
       amountMismatch(attempt, money, says) ??
       (status === 'Completed'
-        ? { kind: 'completed', saleId: fields.txn_id ?? '', amount, currency, payerId: fields.payer_id ?? null, payerEmail: fields.payer_email ?? null }
+        ? {
+            kind: 'completed',
+            saleId: fields.txn_id ?? '',
+            amount,
+            currency,
+            payerId: fields.payer_id ?? null,
+            payerEmail: fields.payer_email ?? null,
+            payerName: payerNameOf(fields.first_name, fields.last_name),
+          }
         : { kind: 'pending', saleId: fields.txn_id ?? null, reason: fields.pending_reason ?? null })
     );
   }

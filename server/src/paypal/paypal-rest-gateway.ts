@@ -18,6 +18,7 @@ import {
   type WebhookTransmission,
   type WebhookVerdict,
 } from './gateway.js';
+import { payerNameOf } from './outcomes.js';
 import { silentLogger, type PaypalLogger } from './logger.js';
 import { withSdkDefaults } from './sdk-call-defaults.js';
 import { honourConfiguredSdkHost } from './sdk-endpoint-override.js';
@@ -57,7 +58,11 @@ const paymentSchema = z.object({
   id: z.string().min(1),
   state: z.string(),
   payer: z
-    .object({ payer_info: z.object({ email: z.string().nullish(), payer_id: z.string().nullish() }).nullish() })
+    .object({
+      payer_info: z
+        .object({ email: z.string().nullish(), payer_id: z.string().nullish(), first_name: z.string().nullish(), last_name: z.string().nullish() })
+        .nullish(),
+    })
     .nullish(),
   transactions: z
     .array(
@@ -254,6 +259,7 @@ export class PaypalRestGateway implements PaymentGateway {
 function toProviderPayment(raw: unknown, operation: string): ProviderPayment {
   const payment = parseResponse(paymentSchema, raw, operation);
   const payer = payment.payer?.payer_info;
+  const payerName = payerNameOf(payer?.first_name, payer?.last_name);
   const sale = payment.transactions
     ?.flatMap((transaction) => transaction.related_resources ?? [])
     .find((resource) => resource.sale)?.sale;
@@ -262,6 +268,7 @@ function toProviderPayment(raw: unknown, operation: string): ProviderPayment {
     state: payment.state,
     ...(payer?.email ? { payerEmail: payer.email } : {}),
     ...(payer?.payer_id ? { payerId: payer.payer_id } : {}),
+    ...(payerName ? { payerName } : {}),
     ...(sale
       ? {
           sale: {

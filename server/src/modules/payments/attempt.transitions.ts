@@ -35,15 +35,26 @@ export function attemptSourcesOf(to: AttemptStatus): AttemptStatus[] {
 /**
  * Records what PayPal said on an attempt (its sale, the payer) and, with `status`, moves it — only along
  * the state table. Clears an execution claim: PayPal has answered. Inside the transaction holding its lock.
+ * The payer of the attempt that succeeded is also the order's (order.payer_email / payer_name, which the
+ * back office lists and searches), in the same statement.
  */
 export async function changeAttempt(
   em: EntityManager,
   attemptId: string,
-  changes: { status?: AttemptStatus; saleId?: string | null; saleState?: string | null; failureReason?: string | null; payerId?: string | null; payerEmail?: string | null },
+  changes: {
+    status?: AttemptStatus;
+    saleId?: string | null;
+    saleState?: string | null;
+    failureReason?: string | null;
+    payerId?: string | null;
+    payerEmail?: string | null;
+    payerName?: string | null;
+  },
 ): Promise<AttemptRow> {
   const row = await firstRow(
     em,
     sql<AttemptRow>`
+      with changed as (
       update order_payment_attempt a set
         status = coalesce(${changes.status ?? null}, a.status),
         sale_id = coalesce(${changes.saleId ?? null}, a.sale_id),
@@ -51,12 +62,21 @@ export async function changeAttempt(
         failure_reason = coalesce(${changes.failureReason ?? null}, a.failure_reason),
         payer_id = coalesce(${changes.payerId ?? null}, a.payer_id),
         payer_email = coalesce(${changes.payerEmail ?? null}, a.payer_email),
+        payer_name = coalesce(${changes.payerName ?? null}, a.payer_name),
         succeeded_at = case when ${changes.status ?? null}::text = 'succeeded' then now() else a.succeeded_at end,
         execute_started_at = null,
         updated_at = now()
       where a.id = ${attemptId}
         ${changes.status ? sql`and (a.status = ${changes.status} or a.status = any(${attemptSourcesOf(changes.status)}::text[]))` : sql``}
-      returning ${ATTEMPT_COLUMNS}`,
+      returning ${ATTEMPT_COLUMNS}, a.payer_email as "payerEmail", a.payer_name as "payerName"
+      ), payer as (
+        update "order" o set payer_email = changed."payerEmail", payer_name = changed."payerName"
+          from changed
+         where changed.status = 'succeeded' and o.id = changed."orderId"
+           and (changed."payerEmail" is not null or changed."payerName" is not null)
+           and (o.payer_email is distinct from changed."payerEmail" or o.payer_name is distinct from changed."payerName")
+      )
+      select * from changed`,
   );
   if (!row) throw conflict(`attempt ${attemptId} cannot become ${changes.status}`);
   return row;

@@ -111,7 +111,7 @@ export async function applyPaymentOutcome(
         await recordCapture(em, { saleId: outcome.saleId, amount: outcome.amount, currency: outcome.currency, eventId: options.eventId ?? null }, owner);
         return (await applyParked(em, outcome.saleId, { orderId: order.id, attemptId: a.id })).length;
       };
-      const payer = { payerId: outcome.payerId ?? null, payerEmail: outcome.payerEmail ?? null };
+      const payer = { payerId: outcome.payerId ?? null, payerEmail: outcome.payerEmail ?? null, payerName: outcome.payerName ?? null };
       if (others?.otherSuccess || PAID_STATUSES.includes(order.status)) {
         // Money for an order that is already paid: a second sale, kept on its own attempt and given back.
         const a = await changeAttempt(em, attempt.id, { saleId: outcome.saleId, ...payer });
