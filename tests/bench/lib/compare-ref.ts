@@ -118,6 +118,7 @@ export async function checkoutRef(ref: string, log: (line: string) => void): Pro
   const removeSync = () => {
     if (removed) return;
     removed = true;
+    process.off('exit', removeSync);
     try {
       execFileSync('git', ['worktree', 'remove', '--force', root], { cwd: REPO_ROOT, stdio: 'ignore' });
     } catch {
@@ -133,10 +134,13 @@ export async function checkoutRef(ref: string, log: (line: string) => void): Pro
   const remove = async () => {
     if (removed) return;
     removed = true;
+    process.off('exit', removeSync);
     await git('worktree', 'remove', '--force', root).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
     await git('worktree', 'prune').catch(() => undefined);
   };
+  // From here on, however the process ends (an error, Ctrl-C through process.exit), the worktree goes.
+  process.on('exit', removeSync);
   try {
     log(`compare: ${ref} = ${commit.slice(0, 10)} "${subject}" → git worktree at ${root}`);
     await git('worktree', 'add', '--detach', root, commit);
