@@ -1,5 +1,5 @@
 import { useId, useState } from 'react';
-import { toDecimalString, type Currency } from '@orders/shared';
+import { ORDER_STATUS_LABELS, toDecimalString, type Currency } from '@orders/shared';
 import { describeError } from '../api/errors';
 import { useOrderActions } from '../api/queries';
 import { toMinor } from '../filters';
@@ -39,6 +39,7 @@ export function ActionDialog({ action, onClose }: { action: PendingAction; onClo
             </p>
           }
           confirmLabel="Re-sync"
+          placeholder="Why? e.g. customer emailed that the payment went through"
           onSubmit={async (reason) => {
             const result = await actions.resync.mutateAsync({ attemptId: action.attemptId, reason });
             toast.show('success', `Re-synced: ${result.message}`);
@@ -53,6 +54,7 @@ export function ActionDialog({ action, onClose }: { action: PendingAction; onClo
           title="Cancel order"
           description={<p>The order is cancelled, its open payment attempts with it, and its stock released. This cannot be undone.</p>}
           confirmLabel="Cancel order"
+          placeholder="Why? e.g. customer asked to cancel before paying"
           destructive
           onSubmit={async (reason) => {
             const result = await actions.cancel.mutateAsync({ orderId: action.orderId, reason });
@@ -75,11 +77,12 @@ export function ActionDialog({ action, onClose }: { action: PendingAction; onClo
             </p>
           }
           confirmLabel="Refund"
+          placeholder="Why? e.g. item arrived damaged; customer keeps the rest"
           destructive
           validate={() => (minor === undefined || minor <= 0 || minor > remaining ? `Enter an amount between 0 and ${money(remaining, action.currency)}.` : null)}
           onSubmit={async (reason) => {
             const result = await actions.refund.mutateAsync({ orderId: action.orderId, reason, ...(minor !== remaining && minor ? { amount: minor } : {}) });
-            toast.show('success', `Refunded ${money(result.amount, result.currency)}; the order is now ${result.status.replace('_', ' ')}.`);
+            toast.show('success', `Refunded ${money(result.amount, result.currency)}; the order is now ${ORDER_STATUS_LABELS[result.status]}.`);
             onClose();
           }}
         >
@@ -102,10 +105,11 @@ export function ActionDialog({ action, onClose }: { action: PendingAction; onClo
             </p>
           }
           confirmLabel="Refund duplicate"
+          placeholder="Why? e.g. buyer paid twice from two tabs"
           destructive
           onSubmit={async (reason) => {
             const result = await actions.refundDuplicate.mutateAsync({ attemptId: action.attemptId, reason });
-            toast.show('success', `Refunded the duplicate payment of ${money(result.amount, result.currency)}; the order stays ${result.status.replace('_', ' ')}.`);
+            toast.show('success', `Refunded the duplicate payment of ${money(result.amount, result.currency)}; the order stays ${ORDER_STATUS_LABELS[result.status]}.`);
             onClose();
           }}
         />
@@ -117,6 +121,7 @@ export function ActionDialog({ action, onClose }: { action: PendingAction; onClo
           title="Mark as resolved"
           description={<p>{action.summary}</p>}
           confirmLabel="Mark resolved"
+          placeholder="Why? e.g. checked in PayPal: no money was taken"
           onSubmit={async (reason) => {
             await actions.resolve.mutateAsync({ discrepancyId: action.discrepancyId, reason });
             toast.show('success', 'Discrepancy marked as resolved.');

@@ -9,6 +9,8 @@ export interface ReasonDialogProps {
   /** What will happen, in a sentence. */
   description?: ReactNode;
   confirmLabel: string;
+  /** An example reason for this action: each action has its own. */
+  placeholder?: string;
   /** Red confirm button for irreversible actions (refund, cancel). */
   destructive?: boolean;
   /** Extra fields above the reason (e.g. the refund amount). */
@@ -103,7 +105,7 @@ export function ReasonDialog(props: ReasonDialogProps) {
             setReason(event.target.value);
             if (error && event.target.value.trim().length >= MIN_REASON_LENGTH) setError(null);
           }}
-          placeholder="Why? e.g. customer emailed that the payment went through"
+          placeholder={props.placeholder ?? 'Why?'}
         />
         {error ? (
           <p id={errorId} className="form-error" role="alert">

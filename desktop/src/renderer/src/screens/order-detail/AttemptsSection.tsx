@@ -50,7 +50,7 @@ function AttemptItem({ attempt, canResync, onResync }: { attempt: AttemptDto; ca
             {attempt.saleId} {attempt.saleState ? <span className="subtle">({attempt.saleState})</span> : null}
           </Fact>
         ) : null}
-        {attempt.payerEmail ? <Fact term="Payer">{attempt.payerEmail}</Fact> : null}
+        {attempt.payerEmail || attempt.payerName ? <Fact term="Payer">{[attempt.payerName, attempt.payerEmail].filter(Boolean).join(' · ')}</Fact> : null}
         {attempt.failureReason ? (
           <Fact term="Failure" className="text-bad">
             {attempt.failureReason}

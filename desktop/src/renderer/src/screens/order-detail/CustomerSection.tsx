@@ -1,4 +1,4 @@
-import { CUSTOMER_TYPE_LABELS, type BackofficeOrderRow } from '@orders/shared';
+import { CUSTOMER_TYPE_LABELS, paymentStatusLabel, type BackofficeOrderRow } from '@orders/shared';
 import { Time } from '../../components/Time';
 import { orderQueryString } from '../../filters';
 import { navigate } from '../../router';
@@ -11,6 +11,13 @@ export function CustomerSection({ order, customerOrderCount }: { order: Backoffi
       <dl className="facts">
         <dt>Customer</dt>
         <dd>
+          {order.customerName || order.customerEmail ? (
+            <div className="customer-display">
+              {order.customerName ? <strong className="selectable">{order.customerName}</strong> : null}
+              {order.customerName && order.customerEmail ? ' · ' : null}
+              {order.customerEmail ? <span className="selectable">{order.customerEmail}</span> : null}
+            </div>
+          ) : null}
           <span className={`customer-type customer-${order.customer.type}`}>{CUSTOMER_TYPE_LABELS[order.customer.type]}</span> <span className="selectable">{order.customer.id}</span>
           <div className="subtle">
             {customerOrderCount} other order{customerOrderCount === 1 ? '' : 's'} —{' '}
@@ -24,13 +31,23 @@ export function CustomerSection({ order, customerOrderCount }: { order: Backoffi
           </div>
         </dd>
         <dt>Payer</dt>
-        <dd>{order.payerEmail ?? <span className="muted">—</span>}</dd>
+        <dd>
+          {order.payerName || order.payerEmail ? (
+            <>
+              {order.payerName ? <span className="selectable">{order.payerName}</span> : null}
+              {order.payerName && order.payerEmail ? ' · ' : null}
+              {order.payerEmail ? <span className="selectable">{order.payerEmail}</span> : null}
+            </>
+          ) : (
+            <span className="muted">—</span>
+          )}
+        </dd>
         <dt>PayPal payment</dt>
         <dd className="mono selectable">{order.externalId ?? <span className="muted">—</span>}</dd>
         <dt>Sale id</dt>
         <dd className="mono selectable">{order.paymentTransactionId ?? <span className="muted">—</span>}</dd>
         <dt>Payment status</dt>
-        <dd>{order.paymentStatus ?? <span className="muted">—</span>}</dd>
+        <dd>{paymentStatusLabel(order) ?? <span className="muted">—</span>}</dd>
         <dt>Updated</dt>
         <dd>
           <Time value={order.updatedAt} absolute />

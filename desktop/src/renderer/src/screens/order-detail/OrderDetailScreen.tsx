@@ -4,7 +4,6 @@ import { useOrderDetail } from '../../api/queries';
 import { ActionDialog, type PendingAction } from '../../components/ActionDialog';
 import { ErrorState, Spinner } from '../../components/States';
 import { routeHref } from '../../router';
-import { hasRole, useStaff } from '../../session';
 import { AttemptsSection } from './AttemptsSection';
 import { AuditSection } from './AuditSection';
 import { CustomerSection } from './CustomerSection';
@@ -17,7 +16,6 @@ import { RefundLinesDialog } from './RefundLinesDialog';
 /** One order: a header with its actions, then one section each for customer, lines, attempts, notes, events and audit. */
 export function OrderDetailScreen({ orderId }: { orderId: string }) {
   const detail = useOrderDetail(orderId);
-  const staff = useStaff();
   const [action, setAction] = useState<PendingAction | null>(null);
   const [refundingLines, setRefundingLines] = useState(false);
 
@@ -40,7 +38,7 @@ export function OrderDetailScreen({ orderId }: { orderId: string }) {
   return (
     <div className="screen screen-detail">
       {backLink}
-      <OrderHeader order={data.order} attempts={data.attempts} onAction={setAction} />
+      <OrderHeader order={data.order} attempts={data.attempts} allowedActions={data.allowedActions} role={data.role} onAction={setAction} />
       <div className="detail-grid">
         <CustomerSection order={data.order} customerOrderCount={data.customerOrderCount} />
         <LinesSection
@@ -52,7 +50,7 @@ export function OrderDetailScreen({ orderId }: { orderId: string }) {
       </div>
       <AttemptsSection
         attempts={data.attempts}
-        canResync={hasRole(staff, 'operator')}
+        canResync={data.allowedActions.includes('resync')}
         onResync={(attempt) => setAction({ type: 'resync', attemptId: attempt.id, externalId: attempt.externalId })}
       />
       <NotesSection orderId={data.order.id} notes={data.notes} canAdd={data.allowedActions.includes('note')} />

@@ -1,27 +1,45 @@
-import type { AttemptDto, BackofficeOrderRow } from '@orders/shared';
+import { ORDER_STATUS_LABELS, type AttemptDto, type BackofficeOrderRow, type OrderAction, type StaffRole } from '@orders/shared';
 import type { PendingAction } from '../../components/ActionDialog';
 import { StatusBadge } from '../../components/StatusBadge';
 import { Time } from '../../components/Time';
-import { humanize, money } from '../../format';
-import { isCancellable, isRefundable } from '../../order-status';
-import { hasRole, useStaff } from '../../session';
+import { money } from '../../format';
 
-function ActionButton(props: { label: string; allowed: boolean; why: string; disabledReason?: string | null; onClick(): void; danger?: boolean }) {
-  const blocked = !props.allowed ? props.why : (props.disabledReason ?? null);
+function ActionButton(props: { label: string; allowed: boolean; why: string; onClick(): void; danger?: boolean }) {
   return (
-    <button type="button" className={`button${props.danger ? ' button-danger-outline' : ''}`} disabled={blocked !== null} title={blocked ?? undefined} onClick={props.onClick}>
+    <button
+      type="button"
+      className={`button${props.danger ? ' button-danger-outline' : ''}`}
+      disabled={!props.allowed}
+      title={props.allowed ? undefined : props.why}
+      onClick={props.onClick}
+    >
       {props.label}
     </button>
   );
 }
 
-/** The order's id, status and amounts, and the staff actions on it (each greyed out with the reason when not allowed). */
-export function OrderHeader({ order, attempts, onAction }: { order: BackofficeOrderRow; attempts: AttemptDto[]; onAction(action: PendingAction): void }) {
-  const staff = useStaff();
-  const operator = hasRole(staff, 'operator');
-  const admin = hasRole(staff, 'admin');
+/**
+ * The order's number, status and amounts, and the staff actions on it. Which actions are open comes
+ * from the server (`allowedActions`, computed by the rules that enforce them for this order and the
+ * caller's role): nothing here re-decides them. A closed one stays visible, greyed out, saying why.
+ */
+export function OrderHeader({
+  order,
+  attempts,
+  allowedActions,
+  role,
+  onAction,
+}: {
+  order: BackofficeOrderRow;
+  attempts: AttemptDto[];
+  allowedActions: readonly OrderAction[];
+  role: StaffRole;
+  onAction(action: PendingAction): void;
+}) {
+  const may = (action: OrderAction) => allowedActions.includes(action);
+  const status = ORDER_STATUS_LABELS[order.status];
+  const notNow = `Not available for a ${status} order with your ${role} role`;
   const latestWithPaypal = [...attempts].reverse().find((attempt) => attempt.externalId);
-  const remaining = order.total - order.refundedAmount;
   return (
     <header className="detail-header">
       <div className="detail-title">
@@ -49,24 +67,21 @@ export function OrderHeader({ order, attempts, onAction }: { order: BackofficeOr
       <div className="header-actions" aria-label="Actions">
         <ActionButton
           label="Re-sync from PayPal"
-          allowed={operator}
-          why="Requires the operator role"
-          disabledReason={latestWithPaypal ? null : 'No PayPal payment to re-sync'}
+          allowed={may('resync') && latestWithPaypal !== undefined}
+          why={may('resync') ? 'No PayPal payment to re-sync' : notNow}
           onClick={() => latestWithPaypal && onAction({ type: 'resync', attemptId: latestWithPaypal.id, externalId: latestWithPaypal.externalId })}
         />
         <ActionButton
           label="Cancel order…"
-          allowed={operator}
-          why="Requires the operator role"
-          disabledReason={isCancellable(order.status) ? null : `A ${humanize(order.status).toLowerCase()} order cannot be cancelled`}
+          allowed={may('cancel')}
+          why={notNow}
           danger
           onClick={() => onAction({ type: 'cancel', orderId: order.id })}
         />
         <ActionButton
           label="Refund…"
-          allowed={admin}
-          why="Refunds require the admin role"
-          disabledReason={isRefundable(order.status) && remaining > 0 ? null : 'Only paid orders can be refunded'}
+          allowed={may('refund')}
+          why={notNow}
           danger
           onClick={() => onAction({ type: 'refund', orderId: order.id, total: order.total, refundedAmount: order.refundedAmount, currency: order.currency })}
         />
