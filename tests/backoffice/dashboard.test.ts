@@ -1,5 +1,8 @@
+import path from 'node:path';
+import { createElement, type FunctionComponent } from 'react';
+import { renderToStaticMarkup } from 'react-dom/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Dashboard } from '@orders/shared';
+import { formatMoney, type Currency, type Dashboard } from '@orders/shared';
 import { startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
 import { SERVICE_KEY, buyerChooses, ipnEvents, pendingOrder, waitFor } from '../support/paypal-server.ts';
 
@@ -166,5 +169,50 @@ describe('backoffice.dashboard', () => {
   it('staff only: no token is UNAUTHORIZED, a service key FORBIDDEN', async () => {
     await expect(env.clientFor().backoffice.dashboard.query({ from: day(), to: day() })).rejects.toMatchObject({ data: { code: 'UNAUTHORIZED' } });
     await expect(env.clientFor(SERVICE_KEY).backoffice.dashboard.query({ from: day(), to: day() })).rejects.toMatchObject({ data: { code: 'FORBIDDEN' } });
+  });
+});
+
+describe('the desktop figure cards, rendered from the procedure’s answer', () => {
+  /*
+   * The renderer's own component, run by Vite here as in the app. Imported by a computed path so the
+   * tests' type-check (no DOM library, no JSX) does not take in the renderer; desktop's tsc checks it.
+   */
+  const FIGURES = path.resolve(import.meta.dirname, '../../desktop/src/renderer/src/screens/dashboard/DashboardFigures.tsx');
+
+  /** Each card's value as the component renders it, by data-figure key. */
+  async function renderedFigures(data: Dashboard): Promise<Record<string, string>> {
+    const { DashboardFigures } = (await import(/* @vite-ignore */ FIGURES)) as { DashboardFigures: FunctionComponent<{ data: Dashboard }> };
+    const html = renderToStaticMarkup(createElement(DashboardFigures, { data }));
+    const values: Record<string, string> = {};
+    for (const match of html.matchAll(/data-figure="(\w+)"[^>]*>.*?data-value="[^"]*">([^<]*)</g)) values[match[1]!] = match[2]!.replace(/&#x27;/g, "'");
+    return values;
+  }
+
+  it('show the same numbers the database holds', async () => {
+    const data = await viewer.client.backoffice.dashboard.query({ from: day(-1), to: day() });
+    const shown = await renderedFigures(data);
+
+    const { rows: net } = await env.pool.query<{ currency: Currency; net: number }>(
+      `select currency, sum(case kind when 'capture' then amount when 'reversal_canceled' then amount else -amount end)::int as net
+         from money_movement where state = 'applied' group by currency order by net desc`,
+    );
+    expect(shown.revenue).toBe(net.map((r) => formatMoney(r.net, r.currency)).join(' · '));
+    const { rows: [orders] } = await env.pool.query<{ n: number }>(`select count(*)::int as n from "order"`);
+    expect(shown.orders).toBe(String(orders!.n));
+    const { rows: [conversion] } = await env.pool.query<{ attempted: number; paid: number }>(
+      `select count(distinct order_id)::int as attempted, (count(*) filter (where status = 'succeeded'))::int as paid from order_payment_attempt`,
+    );
+    expect(shown.conversion).toBe(`${((conversion!.paid / conversion!.attempted) * 100).toFixed(1)} %`);
+    const { rows: [refunds] } = await env.pool.query<{ n: number }>(`select count(*)::int as n from money_movement where kind = 'refund' and state = 'applied'`);
+    expect(shown.refunds).toBe(String(refunds!.n));
+    const { rows: [lag] } = await env.pool.query<{ p95: number }>(
+      `select percentile_cont(0.95) within group (order by extract(epoch from processed_at - created_at)) as p95
+         from payment_event where source = 'ipn' and processed_at is not null`,
+    );
+    const p95 = lag!.p95;
+    expect(shown.ipnLag).toBe(p95 < 1 ? `${Math.round(p95 * 1000)} ms` : `${p95.toFixed(1)} s`);
+    const { rows: [backlog] } = await env.pool.query<{ n: number }>(`select count(*)::int as n from payment_event where processing = 'received' and source in ('ipn', 'webhook')`);
+    expect(shown.backlog).toBe(String(backlog!.n));
+    expect(shown.reconciliation).toBe(String((await viewer.client.backoffice.reconciliation.summary.query()).total));
   });
 });

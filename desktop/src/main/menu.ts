@@ -29,6 +29,7 @@ export function buildMenuTemplate(options: { isMac: boolean; appName: string; is
     {
       label: 'View',
       submenu: [
+        command('Dashboard', 'go-dashboard'),
         command('Orders', 'go-orders', 'CmdOrCtrl+1'),
         command('Reconciliation', 'go-reconciliation', 'CmdOrCtrl+2'),
         command('Staff && API Keys', 'go-admin', 'CmdOrCtrl+3'),

@@ -5,7 +5,7 @@
  */
 
 /** Commands the application menu sends to the renderer. */
-export const MENU_COMMANDS = ['go-orders', 'go-reconciliation', 'go-admin', 'go-settings', 'export-csv', 'reload-data', 'log-out'] as const;
+export const MENU_COMMANDS = ['go-dashboard', 'go-orders', 'go-reconciliation', 'go-admin', 'go-settings', 'export-csv', 'reload-data', 'log-out'] as const;
 export type MenuCommand = (typeof MENU_COMMANDS)[number];
 
 export interface CsvSaveResult {

@@ -7,6 +7,7 @@ import { Spinner } from './components/States';
 import { useServices } from './context';
 import { navigate, routeHref, useRoute, type Route } from './router';
 import { AdminScreen } from './screens/AdminScreen';
+import { DashboardScreen } from './screens/dashboard/DashboardScreen';
 import { LoginScreen } from './screens/LoginScreen';
 import { OrderDetailScreen } from './screens/order-detail/OrderDetailScreen';
 import { EXPORT_CSV_EVENT, OrdersScreen } from './screens/orders/OrdersScreen';
@@ -38,7 +39,8 @@ function Shell({ route }: { route: Route }) {
   useEffect(
     () =>
       platform.onMenuCommand((command) => {
-        if (command === 'go-orders') navigate({ name: 'orders' });
+        if (command === 'go-dashboard') navigate({ name: 'dashboard' });
+        else if (command === 'go-orders') navigate({ name: 'orders' });
         else if (command === 'go-reconciliation') navigate({ name: 'reconciliation' });
         else if (command === 'go-admin' && admin) navigate({ name: 'admin' });
         else if (command === 'go-settings') navigate({ name: 'settings' });
@@ -53,6 +55,7 @@ function Shell({ route }: { route: Route }) {
   );
 
   const nav: { route: Route; label: string; active: boolean; badge?: number | undefined }[] = [
+    { route: { name: 'dashboard' }, label: 'Dashboard', active: route.name === 'dashboard' },
     { route: { name: 'orders' }, label: 'Orders', active: route.name === 'orders' || route.name === 'order' },
     { route: { name: 'reconciliation' }, label: 'Reconciliation', active: route.name === 'reconciliation', badge: summary.data?.total },
   ];
@@ -61,7 +64,7 @@ function Shell({ route }: { route: Route }) {
   return (
     <div className="shell">
       <header className="topbar">
-        <a className="brand" href={routeHref({ name: 'orders' })}>
+        <a className="brand" href={routeHref({ name: 'dashboard' })}>
           <Brand />
         </a>
         <nav className="nav" aria-label="Main">
@@ -98,6 +101,8 @@ function Shell({ route }: { route: Route }) {
 
 function Screen({ route, admin }: { route: Route; admin: boolean }) {
   switch (route.name) {
+    case 'dashboard':
+      return <DashboardScreen />;
     case 'orders':
       return <OrdersScreen />;
     case 'order':

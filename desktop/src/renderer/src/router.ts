@@ -7,6 +7,7 @@ import { backoffice, type DiscrepancyKind } from '@orders/shared';
  * the server; the query string keeps a filtered list shareable and survives opening an order.
  */
 export type Route =
+  | { name: 'dashboard' }
   | { name: 'orders' }
   | { name: 'order'; orderId: string }
   | { name: 'reconciliation'; kind?: DiscrepancyKind }
@@ -23,11 +24,15 @@ export function parseRoute(hash: string): Route {
   }
   if (first === 'admin') return { name: 'admin' };
   if (first === 'settings') return { name: 'settings' };
-  return { name: 'orders' };
+  if (first === 'orders') return { name: 'orders' };
+  // The first screen after login (and for any unknown address) is the dashboard.
+  return { name: 'dashboard' };
 }
 
 export function routeHref(route: Route): string {
   switch (route.name) {
+    case 'dashboard':
+      return '#/dashboard';
     case 'orders':
       return '#/orders';
     case 'order':

@@ -33,6 +33,8 @@ export function applyOrderChange(queryClient: QueryClient, event: OrderChangeEve
 }
 
 const RETRY_MS = 5000;
+/** Order changes refetch the dashboard at most this often. */
+export const DASHBOARD_REFRESH_MS = 3000;
 
 /**
  * `backoffice.events.onChange` over SSE for as long as the shell is mounted. The status feeds the
@@ -52,6 +54,8 @@ export function useLiveUpdates(enabled: boolean): LiveState {
       void queryClient.invalidateQueries({ queryKey: ['orders', 'search'] });
       void queryClient.invalidateQueries({ queryKey: queryKeys.reconciliation });
     }, 1000);
+    // The dashboard aggregates a whole range: a burst of changes refetches it once, not per order.
+    const dashboard = trailingThrottle(() => void queryClient.invalidateQueries({ queryKey: queryKeys.dashboard }), DASHBOARD_REFRESH_MS);
 
     const start = () => {
       setState('connecting');
@@ -67,7 +71,10 @@ export function useLiveUpdates(enabled: boolean): LiveState {
         },
         onData(data) {
           const event = ('data' in data && 'id' in data ? data.data : data) as OrderChangeEvent;
-          applyOrderChange(queryClient, event, lists.request);
+          applyOrderChange(queryClient, event, () => {
+            lists.request();
+            dashboard.request();
+          });
         },
         onError(error) {
           setState('offline');
@@ -85,6 +92,7 @@ export function useLiveUpdates(enabled: boolean): LiveState {
     return () => {
       clearTimeout(retryTimer);
       lists.cancel();
+      dashboard.cancel();
       subscription?.unsubscribe();
     };
   }, [api, enabled, queryClient]);

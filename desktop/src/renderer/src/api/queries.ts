@@ -1,6 +1,7 @@
 import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient, type InfiniteData, type QueryClient } from '@tanstack/react-query';
 import type {
   BackofficeOrderRow,
+  DashboardInput,
   DiscrepancyKind,
   OrderChangeEvent,
   OrderSearchResult,
@@ -17,6 +18,7 @@ export const queryKeys = {
   orderSearch: (filters: OrderFilters, sort: OrderSort) => ['orders', 'search', filters, sort] as const,
   orderDetail: (orderId: string) => ['orders', 'detail', orderId] as const,
   reconciliation: ['reconciliation'] as const,
+  dashboard: ['dashboard'] as const,
   reconciliationSummary: ['reconciliation', 'summary'] as const,
   reconciliationList: (kind: DiscrepancyKind | undefined) => ['reconciliation', 'list', kind ?? 'all'] as const,
   staff: ['admin', 'staff'] as const,
@@ -65,6 +67,18 @@ export function useDiscrepancies(kind: DiscrepancyKind | undefined) {
       api.backoffice.reconciliation.list.query({ ...(kind ? { kind } : {}), limit: 100, ...(pageParam ? { cursor: pageParam } : {}) }, { signal }),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last: ReconciliationPage) => last.nextCursor ?? undefined,
+  });
+}
+
+/** The dashboard; refetched when the live feed reports order changes (debounced in live.ts) and every minute (backlog, lag). */
+export function useDashboard(input: DashboardInput, enabled = true) {
+  const api = useApi();
+  return useQuery({
+    queryKey: [...queryKeys.dashboard, input] as const,
+    queryFn: ({ signal }) => api.backoffice.dashboard.query(input, { signal }),
+    enabled,
+    placeholderData: keepPreviousData,
+    refetchInterval: 60_000,
   });
 }
 
