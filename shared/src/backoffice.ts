@@ -33,7 +33,11 @@ export const orderSearchFilter = z.strictObject({
   amountMin: z.number().int().nonnegative().optional(),
   amountMax: z.number().int().nonnegative().optional(),
   currency: z.enum(SUPPORTED_CURRENCIES).optional(),
-  /** Order id, PayPal payment id (PAY-…), sale id, or payer email. */
+  /**
+   * Free text, any case: digits are an order number by prefix (`#100`, `100`; one or two digits
+   * exactly); anything else a fragment (3+ letters or digits in a row) of an order or attempt id,
+   * PayPal payment or sale id, customer id, email or name, payer email or name, sku or product name.
+   */
   q: z.string().trim().min(1).max(200).optional(),
 });
 export type OrderSearchFilter = z.infer<typeof orderSearchFilter>;

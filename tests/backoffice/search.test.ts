@@ -172,3 +172,154 @@ describe('backoffice.orders.search', () => {
     await expect(search({ limit: 501 })).rejects.toMatchObject({ data: { code: 'BAD_REQUEST', field: 'limit' } });
   });
 });
+
+describe('search as you type: fragments of any identifier', () => {
+  const token = randomUUID().slice(0, 6);
+  let mugs: { id: string; number: number }[];
+  let special: { id: string };
+  let named: { id: string };
+  let payer: { name: string | null; email: string };
+
+  /** A product of its own, one order of it (from items: the one-call checkout). */
+  async function orderOf(customer: Customer, sku: string, name: string, extra: { customerEmail?: string; customerName?: string } = {}) {
+    await env.client.catalog.upsertProduct.mutate({ sku, name, unitPrice: 990, currency: 'USD', stock: 100 });
+    return env.client.orders.create.mutate({ customer, items: [{ sku, quantity: 1 }], ...extra });
+  }
+
+  const ids = async (input: OrderSearchInput) => (await search({ limit: 500, ...input })).items.map((r) => r.id);
+  const everything = async () => (await search({ limit: 500 })).items;
+
+  beforeAll(async () => {
+    mugs = [];
+    for (const [i, colour] of ['Blue', 'Red', 'Green'].entries()) {
+      mugs.push(await orderOf({ type: 'user', id: `user-101${i}-${token}` }, `MUG-${token}-${i}`, `${colour} Ceramic Mug ${token}`));
+    }
+    named = await orderOf({ type: 'user', id: `c-${token}` }, `TEE-${token}`, `Linen Tee ${token}`, { customerEmail: `Zoe.Quimby.${token}@Shop.Example`, customerName: `Zoë Quimby ${token}` });
+    special = await orderOf({ type: 'anonymous', id: `anon-${token}` }, `PCT-${token}`, `50% off_sale\\back ${token}`);
+    const { rows } = await env.pool.query('select payer_name, payer_email from order_payment_attempt where id = $1', [paid.attemptId]);
+    payer = { name: rows[0].payer_name, email: rows[0].payer_email };
+  });
+
+  it('order number: #1001 and 1001 by prefix, 100 as a prefix of many; one or two digits exactly', async () => {
+    const rows = await everything();
+    const target = rows.find((r) => r.id === mugs[0]!.id)!;
+    const prefix = String(target.number).slice(0, 3);
+    const expected = rows.filter((r) => String(r.number).startsWith(prefix)).map((r) => r.id);
+    expect(expected.length).toBeGreaterThan(1);
+    expect(await ids({ q: prefix })).toEqual(expected);
+    expect(await ids({ q: `#${prefix}` })).toEqual(expected);
+    expect(await ids({ q: `#${target.number}` })).toEqual(rows.filter((r) => String(r.number).startsWith(String(target.number))).map((r) => r.id));
+    expect(await ids({ q: String(target.number) })).toContain(target.id);
+    // Two digits are an exact number (none so small here), not a prefix of a tenth of all orders.
+    expect((await search({ q: prefix.slice(0, 2) })).total).toEqual({ value: 0, exact: true });
+    // Beyond any order number, and '#0…': nothing, and no database error.
+    expect(await ids({ q: '#99999999999' })).toEqual([]);
+    expect(await ids({ q: '#0100' })).toEqual([]);
+  });
+
+  it('order id: a fragment, with or without its dashes, any case', async () => {
+    const id = mugs[1]!.id;
+    for (const q of [id.slice(0, 8), id.slice(9, 23), id.slice(24).toUpperCase(), id.slice(4, 12)]) {
+      expect(await ids({ q }), q).toContain(id);
+    }
+    expect(await ids({ q: id.slice(9, 23) })).toHaveLength(1);
+  });
+
+  it('PayPal payment id, sale id, payer email and payer name: prefix and infix', async () => {
+    const cases = [paid.externalId.slice(0, 12), paid.externalId.slice(8, 20).toLowerCase(), paid.saleId.slice(0, 6), paid.saleId.slice(5).toLowerCase()];
+    for (const q of cases) expect(await ids({ q }), q).toContain(paid.orderId);
+    expect(await ids({ q: paid.externalId.slice(8, 20) })).toEqual([paid.orderId]);
+    const local = payer.email.split('@')[0]!;
+    expect(await ids({ q: local.slice(1).toUpperCase() })).toContain(paid.orderId);
+    // The payer's name as the attempt's writers record it (PayPal's first and last name).
+    await env.pool.query('update order_payment_attempt set payer_name = $2 where id = $1', [paid.attemptId, `Ada Lovelace ${token}`]);
+    expect(await ids({ q: `LOVELACE ${token}` })).toEqual([paid.orderId]);
+    expect(await ids({ q: `da lovel` })).toEqual([paid.orderId]);
+    await env.pool.query('update order_payment_attempt set payer_name = $2 where id = $1', [paid.attemptId, payer.name]);
+    expect(await ids({ q: `LOVELACE ${token}` })).toEqual([]);
+  });
+
+  it('customer id, customer email and name (as orders.create gave them)', async () => {
+    expect(await ids({ q: `user-101` })).toEqual(expect.arrayContaining(mugs.map((m) => m.id)));
+    expect(await ids({ q: `user-1011-${token}` })).toEqual([mugs[1]!.id]);
+    expect(await ids({ q: `quimby.${token}@shop` })).toEqual([named.id]);
+    expect(await ids({ q: `QUIMBY ${token}` })).toEqual([named.id]);
+    expect(await ids({ q: `zoë` })).toEqual([named.id]);
+  });
+
+  it('sku and product name of the order’s lines', async () => {
+    expect(await ids({ q: `mug-${token}` })).toEqual([...mugs].reverse().map((m) => m.id));
+    expect(await ids({ q: `MUG-${token}-2` })).toEqual([mugs[2]!.id]);
+    expect(await ids({ q: `Ceramic Mug ${token}` })).toEqual([...mugs].reverse().map((m) => m.id));
+    expect(await ids({ q: `red ceramic` })).toEqual([mugs[1]!.id]);
+    expect(await ids({ q: `linen tee ${token}` })).toEqual([named.id]);
+  });
+
+  it('every list filter applies together with the text, and keyset pages walk the matches', async () => {
+    const q = `mug ${token}`;
+    await operatorCancels(mugs[0]!.id);
+    expect(await ids({ q, status: ['cancelled'] })).toEqual([mugs[0]!.id]);
+    expect(await ids({ q, status: ['pending'] })).toEqual([mugs[2]!.id, mugs[1]!.id]);
+    expect(await ids({ q, status: ['pending', 'cancelled'] })).toEqual([mugs[2]!.id, mugs[1]!.id, mugs[0]!.id]);
+    expect(await ids({ q, customerType: 'user', customerId: `user-1011-${token}` })).toEqual([mugs[1]!.id]);
+    expect(await ids({ q, currency: 'EUR' })).toEqual([]);
+    expect(await ids({ q, currency: 'USD', amountMin: 990, amountMax: 990 })).toHaveLength(3);
+    expect(await ids({ q, amountMin: 991 })).toEqual([]);
+    const newest = (await everything()).find((r) => r.id === mugs[2]!.id)!;
+    expect(await ids({ q, createdTo: newest.createdAt })).toEqual([mugs[1]!.id, mugs[0]!.id]);
+    for (const [sort, direction] of [['created', 'desc'], ['created', 'asc'], ['total', 'desc']] as const) {
+      const whole = await ids({ q, sort, direction });
+      const paged: string[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 5; page++) {
+        const result = await search({ q, sort, direction, limit: 1, ...(cursor ? { cursor } : {}) });
+        expect(result.total).toEqual({ value: 3, exact: true });
+        paged.push(...result.items.map((r) => r.id));
+        if (!result.nextCursor) break;
+        cursor = result.nextCursor;
+      }
+      expect(paged).toEqual(whole);
+      expect(whole).toHaveLength(3);
+    }
+  });
+
+  it('% _ and \\ are literal characters, never wildcards', async () => {
+    expect(await ids({ q: '50% off' })).toEqual([special.id]);
+    expect(await ids({ q: 'f_sale' })).toEqual([special.id]);
+    expect(await ids({ q: 'sale\\back' })).toEqual([special.id]);
+    // As wildcards these would match "50% off" and every "mug" order.
+    expect(await ids({ q: '50%ff' })).toEqual([]);
+    expect(await ids({ q: 'ff_ale' })).toEqual([]);
+    expect(await ids({ q: `m_g-${token}` })).toEqual([]);
+    expect(await ids({ q: `mug%${token}` })).toEqual([]);
+  });
+
+  it('a fragment without three letters or digits in a row matches nothing, quickly', async () => {
+    for (const q of ['mu', 'a', '%', '%%%', '___', '\\\\\\', '@.', 'a-b', '#']) {
+      expect((await search({ q })).total, q).toEqual({ value: 0, exact: true });
+    }
+  });
+
+  it('no match, and injection attempts, are only text', async () => {
+    expect((await search({ q: `no-such-thing-${token}` })).total).toEqual({ value: 0, exact: true });
+    for (const q of [`'; drop table "order"; --`, `%' or '1'='1`, `mug' or 1=1 --`, `$1`, `') union select * from staff_user --`]) {
+      expect((await search({ q })).items, q).toEqual([]);
+    }
+    expect((await search({})).total.value).toBe((await env.pool.query('select count(*)::int as n from "order"')).rows[0].n);
+  });
+
+  it('the document follows the order: the PayPal ids and payer once known, and nothing else changes it', async () => {
+    const { rows } = await env.pool.query('select document from order_search where order_id = $1', [paid.orderId]);
+    expect(rows[0].document).toContain(paid.saleId.toLowerCase());
+    expect(rows[0].document).toContain(paid.externalId.toLowerCase());
+    expect(rows[0].document).toContain(payer.email.toLowerCase());
+    // Every order has exactly one document.
+    const missing = await env.pool.query('select count(*)::int as n from "order" o where not exists (select 1 from order_search s where s.order_id = o.id)');
+    expect(missing.rows[0].n).toBe(0);
+  });
+});
+
+async function operatorCancels(orderId: string) {
+  const operator = await env.staff('operator');
+  await operator.client.backoffice.orders.cancel.mutate({ orderId, reason: 'search test' });
+}

@@ -13,11 +13,13 @@ import { MoneyMovement } from '../modules/payments/money-movement.entity.js';
 import { ReconciliationResolution } from '../modules/reconciliation/reconciliation.entity.js';
 import { ApiKey, StaffSession, StaffUser } from '../modules/staff/staff.entity.js';
 import { AuditEntry } from '../modules/audit/audit.entity.js';
+import { OrderSearch } from '../modules/backoffice/order-search.entity.js';
 import { migrations } from './migrations/index.js';
 
 export const entities = [
   Product, Cart, CartLine, Order, OrderLine, OrderPaymentAttempt, PaymentEvent, OrderRefund, MoneyMovement,
   StaffUser, StaffSession, ApiKey, AuditEntry, ReconciliationResolution, OrderRefundLine, OrderNote,
+  OrderSearch,
 ];
 
 export function ormConfig(clientUrl: string, overrides: { poolMax?: number } = {}) {

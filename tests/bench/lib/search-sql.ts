@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { OrderSearchFilter } from '@orders/shared';
+import { MIN_NUMBER_PREFIX, containsPattern, numberPrefixRanges } from '@orders/server/modules/backoffice/order-text-match.ts';
 
 /**
  * The SQL that `backoffice.orders.search` implies (shared/src/backoffice.ts): filters, keyset
@@ -30,13 +31,20 @@ function where(filter: OrderSearchFilter, values: unknown[]): string {
   if (filter.amountMax !== undefined) clauses.push(`o.total <= ${param(filter.amountMax)}`);
   if (filter.currency) clauses.push(`o.currency = ${param(filter.currency)}`);
   if (filter.q) {
+    // The contract's reading of q (shared/src/backoffice.ts): digits are an order number by prefix
+    // (1–2 digits exactly), a whole uuid an order or attempt, anything else a fragment of the order's
+    // search document (its ids, customer, payer, PayPal ids, skus, product names).
     const q = filter.q.trim();
-    if (UUID.test(q)) clauses.push(`o.id = ${param(q.toLowerCase())}::uuid`);
-    else if (/^PAY-/i.test(q)) clauses.push(`o.id in (select order_id from order_payment_attempt where external_id = ${param(q.toUpperCase())})`);
-    else if (q.includes('@')) clauses.push(`o.id in (select order_id from order_payment_attempt where lower(payer_email) = lower(${param(q)}))`);
-    else {
-      const p = param(q.toUpperCase());
-      clauses.push(`(o.payment_transaction_id = ${p} or o.id in (select order_id from order_payment_attempt where sale_id = ${p}))`);
+    const digits = /^#?([1-9]\d*)$/.exec(q)?.[1];
+    if (digits && Number(digits) <= 2_147_483_647) {
+      if (digits.length < MIN_NUMBER_PREFIX) clauses.push(`o.number = ${param(Number(digits))}`);
+      else clauses.push(`(${numberPrefixRanges(digits).map(([low, high]) => `o.number between ${param(low)} and ${param(high)}`).join(' or ')})`);
+    } else if (UUID.test(q)) {
+      clauses.push(`o.id in (select ${param(q.toLowerCase())}::uuid union all select order_id from order_payment_attempt where id = $${values.length}::uuid)`);
+    } else if (/[\p{L}\p{N}]{3}/u.test(q)) {
+      clauses.push(`o.id in (select order_id from order_search where document like ${param(containsPattern(q.toLowerCase()))})`);
+    } else {
+      clauses.push('false');
     }
   }
   return clauses.length ? clauses.join(' and ') : 'true';
@@ -128,4 +136,45 @@ export async function exportCsv(pool: pg.Pool, query: Omit<SearchQuery, 'limit' 
     after = { key: last.sortKey, id: last.id };
   }
   return { rows, bytes, statements };
+}
+
+/**
+ * Search-as-you-type cases over the seeded orders (lib/seed.ts): fragments as staff type them, each
+ * taken from a real row so it matches what it says. First page of 50, newest first.
+ */
+export async function partialSearchCases(pool: pg.Pool): Promise<{ name: string; query: Omit<SearchQuery, 'after'> }[]> {
+  const one = async <T extends pg.QueryResultRow>(text: string, values: unknown[] = []) => (await pool.query<T>(text, values)).rows[0]!;
+  const { max } = await one<{ max: number }>(`select max(number) as max from "order"`);
+  // A row from the middle of the year, found by time (an index), with a PayPal attempt.
+  const sample = await one<{ id: string; external_id: string; payer_email: string; payer_name: string }>(
+    `select o.id, a.external_id, a.payer_email, a.payer_name from "order" o join order_payment_attempt a on a.order_id = o.id
+      where o.created_at < now() - interval '180 days' and a.payer_email is not null order by o.created_at desc limit 1`,
+  );
+  const [first, last] = sample.payer_name.split(' ') as [string, string];
+  const base = { limit: 50, sort: 'created', direction: 'desc' } as const;
+  const cases: [string, SearchQuery['filter']][] = [
+    [`q = "${String(max).slice(0, 3)}" (order number prefix)`, { q: String(max).slice(0, 3) }],
+    [`q = "${sample.id.slice(0, 8)}" (order id prefix)`, { q: sample.id.slice(0, 8) }],
+    [`q = "${sample.id.slice(9, 23)}" (order id infix, dashes)`, { q: sample.id.slice(9, 23) }],
+    [`q = "${sample.external_id.slice(8, 18)}" (PayPal id infix, rare)`, { q: sample.external_id.slice(8, 18) }],
+    [`q = "${sample.payer_email.slice(1, 12)}" (payer email fragment)`, { q: sample.payer_email.slice(1, 12) }],
+    [`q = "${last.slice(1)}" (payer name fragment)`, { q: last.slice(1) }],
+    [`q = "${first} ${last.slice(0, 3)}" (payer name prefix)`, { q: `${first} ${last.slice(0, 3)}` }],
+    ['q = "mug-04" (sku fragment)', { q: 'mug-04' }],
+    ['q = "ceramic mug" (product name)', { q: 'ceramic mug' }],
+    ['q = "gmail" (common fragment)', { q: 'gmail' }],
+    ['q = "mug" + status failed (common fragment, filter)', { q: 'mug', status: ['failed'] }],
+    ['q = "walnut" + EUR, last 90 d (fragment, filters)', { q: 'walnut', currency: 'EUR', createdFrom: new Date(Date.now() - 90 * 86_400_000).toISOString() }],
+  ];
+  return cases.map(([name, filter]) => ({ name, query: { ...base, filter } }));
+}
+
+/** The email a customer's orders were paid with (the seed gives each registered customer one). */
+export async function payerEmailOf(pool: pg.Pool, customerId: string): Promise<string> {
+  const { rows } = await pool.query<{ payer_email: string }>(
+    `select a.payer_email from "order" o join order_payment_attempt a on a.order_id = o.id
+      where o.customer_type = 'user' and o.customer_id = $1 and a.payer_email is not null limit 1`,
+    [customerId],
+  );
+  return rows[0]!.payer_email;
 }

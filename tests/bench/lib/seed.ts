@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { Customer } from '@orders/shared';
+import { SEARCH_DOCUMENT } from '@orders/server/modules/backoffice/search-document.ts';
 
 export const CATALOG_SIZE = 1000;
 export const skuOf = (n: number) => `BENCH-${String(n).padStart(4, '0')}`;
@@ -75,6 +76,34 @@ export async function seedPendingOrders(
   }
 }
 
+const sqlArray = (values: string[]) => `array[${values.map((v) => `'${v}'`).join(', ')}]`;
+/** 40 × 25 = 1,000 product names ("Walnut Mug", sku MUG-0412): a noun is in 4 % of orders, a product in 0.1 % or less. */
+const ADJECTIVES = sqlArray(['Blue', 'Red', 'Green', 'Black', 'White', 'Grey', 'Navy', 'Olive', 'Coral', 'Mustard', 'Ceramic', 'Linen', 'Wool',
+  'Cotton', 'Leather', 'Bamboo', 'Walnut', 'Oak', 'Copper', 'Brass', 'Vintage', 'Classic', 'Modern', 'Rustic', 'Minimal', 'Striped', 'Dotted',
+  'Floral', 'Geometric', 'Organic', 'Large', 'Small', 'Travel', 'Deluxe', 'Mini', 'Recycled', 'Handmade', 'Everyday', 'Studio', 'Alpine']);
+const NOUNS = sqlArray(['Mug', 'Tote', 'Notebook', 'Candle', 'Scarf', 'Beanie', 'Poster', 'Sticker', 'Hoodie', 'Tee', 'Cap', 'Socks', 'Bottle',
+  'Lamp', 'Pillow', 'Blanket', 'Backpack', 'Wallet', 'Keychain', 'Coaster', 'Apron', 'Journal', 'Planter', 'Vase', 'Umbrella']);
+/** Payers: 60 × 60 names, emails first.last + two digits at a handful of mail providers. */
+const FIRST_NAMES = sqlArray(['Olivia', 'Liam', 'Emma', 'Noah', 'Amelia', 'Oliver', 'Sophia', 'Elijah', 'Charlotte', 'James', 'Mia', 'Lucas',
+  'Harper', 'Mateo', 'Evelyn', 'Ethan', 'Aria', 'Leo', 'Chloe', 'Jack', 'Nora', 'Henry', 'Zoe', 'Samuel', 'Layla', 'Daniel', 'Ivy', 'Owen',
+  'Hannah', 'Wyatt', 'Grace', 'Julian', 'Lucy', 'Isaac', 'Stella', 'Caleb', 'Ruby', 'Aiden', 'Hazel', 'Gabriel', 'Alice', 'Luca', 'Clara',
+  'Felix', 'Maya', 'Hugo', 'Elena', 'Arjun', 'Priya', 'Kenji', 'Yuki', 'Omar', 'Fatima', 'Diego', 'Sofia', 'Lars', 'Ingrid', 'Marek',
+  'Anna', 'Tomas']);
+const LAST_NAMES = sqlArray(['Smith', 'Johnson', 'Williams', 'Brown', 'Jones', 'Garcia', 'Miller', 'Davis', 'Rodriguez', 'Martinez', 'Hernandez',
+  'Lopez', 'Gonzalez', 'Wilson', 'Anderson', 'Thomas', 'Taylor', 'Moore', 'Jackson', 'Martin', 'Lee', 'Perez', 'Thompson', 'White', 'Harris',
+  'Sanchez', 'Clark', 'Ramirez', 'Lewis', 'Robinson', 'Walker', 'Young', 'Allen', 'King', 'Wright', 'Scott', 'Torres', 'Nguyen', 'Hill',
+  'Flores', 'Green', 'Adams', 'Nelson', 'Baker', 'Hall', 'Rivera', 'Campbell', 'Mitchell', 'Carter', 'Roberts', 'Schmidt', 'Muller',
+  'Rossi', 'Dubois', 'Kowalski', 'Novak', 'Tanaka', 'Sato', 'Kim', 'Patel']);
+const MAIL_DOMAINS = sqlArray(['gmail.com', 'outlook.com', 'yahoo.com', 'icloud.com', 'proton.me', 'gmx.de', 'example.org']);
+// Over bench_seed's columns `person` and `product`.
+const FIRST = `(${FIRST_NAMES})[1 + person % 60]`;
+const LAST = `(${LAST_NAMES})[1 + (person / 60) % 60]`;
+const PAYER_NAME = `${FIRST} || ' ' || ${LAST}`;
+const PAYER_EMAIL = `lower(${FIRST} || '.' || ${LAST}) || lpad(((person / 3600) % 100)::text, 2, '0') || '@' || (${MAIL_DOMAINS})[1 + (person / 360000) % 7]`;
+const NOUN = `(${NOUNS})[1 + (product - 1) % 25]`;
+const PRODUCT_NAME = `(${ADJECTIVES})[1 + (product - 1) / 25] || ' ' || ${NOUN}`;
+const PRODUCT_SKU = `upper(left(${NOUN}, 3)) || '-' || lpad(product::text, 4, '0')`;
+
 /**
  * The back-office data set: `count` orders over the past year, set-based. Distributions:
  * volume grows over the year (density ∝ t^0.25); status paid 62 %, cancelled 10 %, pending 8 %,
@@ -84,6 +113,10 @@ export async function seedPendingOrders(
  * orders), 22 % anonymous. Every order has its cart (FK); every paid, refunded or failed order
  * and most pending and cancelled ones have a PayPal attempt with PAY-… id, and the paid ones a
  * sale id and payer email. Ids are UUID v7 derived from created_at, as the server makes them.
+ * Each order has one cart line of 1,000 products (popular ones more often), named as a shop would
+ * ("Walnut Mug", MUG-0412); a registered customer pays as one person every time (name and
+ * first.last##@provider email from the customer id), a guest as someone new; paid orders carry
+ * their payer. The back-office search document of each order is written from those rows.
  *
  * FK triggers are skipped for the load (session_replication_role = replica): the rows satisfy
  * them by construction, and that lets orders and attempts load in parallel on two connections.
@@ -107,7 +140,7 @@ export async function seedSearchOrders(url: string, count: number, log: (line: s
          select i,
                 now() - interval '365 days' * (1 - power(i::float8 / $1, 0.8)) - interval '1 second' * (random() * 20) as ts,
                 random() as r_status, random() as r_currency, random() as r_total1, random() as r_total2,
-                random() as r_customer, random() as r_user, random() as r_attempt, random() as r_extra
+                random() as r_customer, random() as r_user, random() as r_attempt, random() as r_extra, random() as r_product
            from generate_series(1, $1::int) i
        ), shaped as (
          select *,
@@ -134,7 +167,9 @@ export async function seedSearchOrders(url: string, count: number, log: (line: s
               'PAY-' || upper(substr(md5(h || 'p'), 1, 24)) as external_id,
               case when status in ('paid', 'refunded', 'partially_refunded', 'failed') then true
                    when status = 'pending' then r_attempt < 0.6 else r_attempt < 0.5 end as has_attempt,
-              r_extra
+              r_extra,
+              1 + floor(1000 * power(r_product, 1.6))::int as product,
+              abs(hashtext(case when registered then 'user-' || floor(200000 * power(r_user, 2.5))::int else h end)) as person
          from shaped`,
       [count],
     );
@@ -148,14 +183,17 @@ export async function seedSearchOrders(url: string, count: number, log: (line: s
            from pg_index i join pg_class c on c.oid = i.indrelid
           where c.relname = any($1) and c.relnamespace = 'public'::regnamespace
             and not exists (select 1 from pg_constraint k where k.conindid = i.indexrelid)`,
-        [['order', 'order_payment_attempt', 'cart']],
+        [['order', 'order_payment_attempt', 'cart', 'cart_line', 'order_search']],
       )
     ).rows;
     for (const index of secondary) await a.query(`drop index ${index.name}`);
     const orders = a.query(
-      `insert into "order" (id, created_at, updated_at, customer_type, customer_id, cart_id, status, payment_status,
-                            payment_transaction_id, total, currency, refunded_amount, stock_reserved, paid_at)
-       select order_id, ts, ts + interval '1 minute' * (1 + r_extra * 60), customer_type, customer_id, cart_id, status,
+      `insert into "order" (id, created_at, updated_at, customer_type, customer_id, customer_email, customer_name, payer_email, payer_name,
+                            cart_id, status, payment_status, payment_transaction_id, total, currency, refunded_amount, stock_reserved, paid_at)
+       select order_id, ts, ts + interval '1 minute' * (1 + r_extra * 60), customer_type, customer_id,
+              case when customer_type = 'user' then ${PAYER_EMAIL} end, case when customer_type = 'user' then ${PAYER_NAME} end,
+              case when sale_id is not null then ${PAYER_EMAIL} end, case when sale_id is not null then ${PAYER_NAME} end,
+              cart_id, status,
               case status when 'paid' then 'completed' when 'refunded' then 'refunded' when 'partially_refunded' then 'refunded'
                           when 'failed' then 'failed' end,
               sale_id, total, currency,
@@ -170,8 +208,13 @@ export async function seedSearchOrders(url: string, count: number, log: (line: s
          select cart_id, ts - interval '1 minute', ts, customer_type, customer_id, ts from bench_seed order by i`,
       );
       await b.query(
+        `insert into cart_line (id, created_at, updated_at, cart_id, sku, quantity, quoted_unit_price, quoted_name)
+         select gen_random_uuid(), ts - interval '1 minute', ts - interval '1 minute', cart_id, ${PRODUCT_SKU}, 1, total, ${PRODUCT_NAME}
+           from bench_seed order by i`,
+      );
+      await b.query(
         `insert into order_payment_attempt (id, created_at, updated_at, order_id, provider, external_id, status, amount, currency,
-                                            sale_id, sale_state, payer_id, payer_email, succeeded_at)
+                                            sale_id, sale_state, payer_id, payer_email, payer_name, succeeded_at)
          select attempt_id, ts + interval '1 second', ts + interval '1 second' * (30 + r_extra * 600), order_id, 'paypal', external_id,
                 case status when 'failed' then 'failed' when 'cancelled' then 'cancelled'
                             -- what the payments sweep leaves of an attempt nobody finished within 3 hours
@@ -182,20 +225,24 @@ export async function seedSearchOrders(url: string, count: number, log: (line: s
                 case status when 'paid' then 'completed' when 'refunded' then 'refunded' when 'partially_refunded' then 'partially_refunded'
                             when 'failed' then 'denied' end,
                 case when status <> 'pending' or r_extra >= 0.5 then 'PAYER' || upper(substr(md5(customer_id), 1, 8)) end,
-                case when status <> 'pending' or r_extra >= 0.5 then
-                  case when customer_type = 'user' then customer_id || '@example.com' else 'guest.' || substr(customer_id, 6, 10) || '@example.net' end end,
+                case when status <> 'pending' or r_extra >= 0.5 then ${PAYER_EMAIL} end,
+                case when status <> 'pending' or r_extra >= 0.5 then ${PAYER_NAME} end,
                 case when sale_id is not null then ts + interval '1 second' * (30 + r_extra * 600) end
            from bench_seed where has_attempt order by i`,
       );
     })();
     await Promise.all([orders, cartsThenAttempts]);
     log(`rows loaded ${((performance.now() - started) / 1000).toFixed(1)} s; rebuilding ${secondary.length} indexes`);
-    const queue = [...secondary];
+    // The documents read the orders' attempts and lines through their indexes: written after those, before their own.
+    const queue = secondary.filter((index) => !index.name.startsWith('order_search'));
     await Promise.all(
       [a, b].map(async (client) => {
         for (let index = queue.shift(); index; index = queue.shift()) await client.query(index.def);
       }),
     );
+    await writeSearchDocuments(a, b);
+    for (const index of secondary.filter((index) => index.name.startsWith('order_search'))) await a.query(index.def);
+    log(`search documents and their trigram index ${((performance.now() - started) / 1000).toFixed(1)} s`);
     const seconds = (performance.now() - started) / 1000;
     const attempts = Number((await a.query<{ n: string }>(`select count(*) as n from bench_seed where has_attempt`)).rows[0]!.n);
     await a.query(`drop table bench_seed`);
@@ -203,7 +250,8 @@ export async function seedSearchOrders(url: string, count: number, log: (line: s
     const analyzeStarted = performance.now();
     // What autovacuum does after a bulk load (visibility map for index-only scans, fresh statistics), done now.
     await Promise.all([a.query(`vacuum (analyze) "order"`), b.query(`vacuum (analyze) order_payment_attempt`)]);
-    await a.query(`vacuum (analyze) cart`);
+    await Promise.all([a.query(`vacuum (analyze) cart`), b.query(`vacuum (analyze) order_search`)]);
+    await a.query(`vacuum (analyze) cart_line`);
     // Flush the load's dirty pages now, not during the first measurements.
     await a.query(`checkpoint`);
     return { seconds, orders: count, attempts, analyzeSeconds: (performance.now() - analyzeStarted) / 1000 };
@@ -211,4 +259,18 @@ export async function seedSearchOrders(url: string, count: number, log: (line: s
     await a.end();
     await b.end();
   }
+}
+
+/**
+ * The back-office search document of every seeded order (the triggers that write it in Orders are
+ * off during the load), with the server's own expression, in two halves on two connections.
+ */
+async function writeSearchDocuments(a: pg.Client, b: pg.Client): Promise<void> {
+  const half = (client: pg.Client, remainder: number) =>
+    client.query(
+      `insert into order_search (order_id, document)
+       select o.id, ${SEARCH_DOCUMENT} from bench_seed s join "order" o on o.id = s.order_id where s.i % 2 = $1 order by s.i`,
+      [remainder],
+    );
+  await Promise.all([half(a, 0), half(b, 1)]);
 }

@@ -8,6 +8,7 @@ import { Migration20261130090556_order_number } from './Migration20261130090556_
 import { Migration20261130110943_dashboard_indexes } from './Migration20261130110943_dashboard_indexes.js';
 import { Migration20261130111003_payer_customer_display } from './Migration20261130111003_payer_customer_display.js';
 import { Migration20261130111116_line_refunds_notes } from './Migration20261130111116_line_refunds_notes.js';
+import { Migration20261130111356_order_search } from './Migration20261130111356_order_search.js';
 
 /** Every migration, in order. `npm run migration:create -w @orders/server` generates the next one. */
 export const migrations = [
@@ -18,4 +19,5 @@ export const migrations = [
   Migration20261130110943_dashboard_indexes,
   Migration20261130111003_payer_customer_display,
   Migration20261130111116_line_refunds_notes,
+  Migration20261130111356_order_search,
 ];

@@ -1,8 +1,8 @@
 import type { RawBuilder } from 'kysely';
 import type { BackofficeOrderRow, CustomerType, OrderOrdering, OrderSearchFilter } from '@orders/shared';
 import { iso, sql } from '../../db/sql.js';
-import { isUuidIgnoringCase } from '../../ids.js';
 import { encodeCursor, decodeCursor, type KeysetPosition } from './keyset-cursor.js';
+import { textMatch } from './order-text-match.js';
 
 /*
  * The back-office order query. Every filter and sort is answered from an index on "order":
@@ -11,8 +11,10 @@ import { encodeCursor, decodeCursor, type KeysetPosition } from './keyset-cursor
  *                             ordered index range each, merged (union all + order by + limit)
  *  - customer:                order_customer_idx;  currency: order_currency_idx / _total_idx
  *  - sort by total, amounts:  order_total_idx
- *  - free text:               the few matching ids first (attempt external_id / sale_id, the
- *                             order's sale id, lower(payer_email)), then those orders by primary key
+ *  - free text:               order-text-match.ts: number prefixes from order_number_unique, any
+ *                             other fragment from order_search's trigram index (search-document.ts).
+ *                             The planner picks per fragment: a rare one's few matches sorted, or a
+ *                             common one found walking the list's own index newest first
  */
 
 export type { OrderOrdering } from '@orders/shared';
@@ -33,24 +35,6 @@ const ROW_COLUMNS = sql`o.id, o.number, o.status, o.total, o.currency, o.refunde
 
 function and(conditions: RawBuilder<unknown>[]): RawBuilder<unknown> {
   return conditions.length === 0 ? sql`true` : sql.join(conditions, sql` and `);
-}
-
-/** Order ids the free text names: an order or attempt id, a PayPal payment or sale id, or a payer email. */
-function textMatch(q: string): RawBuilder<unknown> {
-  // An order number as people write it: #1001 or 1001 (the unique index finds it).
-  const number = /^#?(\d{1,9})$/.exec(q);
-  if (number) return sql`o.number = ${Number(number[1])}`;
-  if (isUuidIgnoringCase(q)) {
-    const id = q.toLowerCase();
-    return sql`o.id in (select ${id}::uuid union all select order_id from order_payment_attempt where id = ${id}::uuid)`;
-  }
-  if (q.includes('@')) {
-    return sql`o.id in (select order_id from order_payment_attempt where lower(payer_email) = ${q.toLowerCase()})`;
-  }
-  // PayPal ids are upper case; a pasted lower-case one should still be found.
-  const ids = sql.join([...new Set([q, q.toUpperCase()])]);
-  return sql`o.id in (select order_id from order_payment_attempt where external_id in (${ids}) or sale_id in (${ids})
-                      union all select id from "order" where payment_transaction_id in (${ids}))`;
 }
 
 /** The list's filter, and for an export of the selection, the chosen order ids. */

@@ -1,6 +1,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { baseProperties } from '../../db/base.entity.js';
 import { Cart } from '../carts/cart.entity.js';
+import { ORDER_SEARCH_TRIGGERS } from '../backoffice/search-document.js';
 
 /*
  * Indexes serve the back-office filters and sorts, each ending in `id` so keyset pagination
@@ -64,6 +65,8 @@ export const Order = defineEntity({
     },
     { name: 'order_customer_type_check', expression: "customer_type in ('user', 'anonymous')" },
   ],
+  // The back-office search document (order_search) follows the order's searchable fields.
+  triggers: ORDER_SEARCH_TRIGGERS,
 });
 export type IOrder = InferEntity<typeof Order>;
 

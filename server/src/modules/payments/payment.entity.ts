@@ -1,6 +1,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { baseProperties } from '../../db/base.entity.js';
 import { Order } from '../orders/order.entity.js';
+import { ATTEMPT_SEARCH_TRIGGERS } from '../backoffice/search-document.js';
 
 export const OrderPaymentAttempt = defineEntity({
   name: 'OrderPaymentAttempt',
@@ -56,6 +57,8 @@ export const OrderPaymentAttempt = defineEntity({
       expression: "status in ('created', 'approved', 'succeeded', 'failed', 'cancelled', 'expired')",
     },
   ],
+  // The order's back-office search document follows the attempt's PayPal ids and payer.
+  triggers: ATTEMPT_SEARCH_TRIGGERS,
 });
 export type IOrderPaymentAttempt = InferEntity<typeof OrderPaymentAttempt>;
 

@@ -1,0 +1,58 @@
+import type { RawBuilder } from 'kysely';
+import { sql } from '../../db/sql.js';
+import { isUuidIgnoringCase } from '../../ids.js';
+
+/*
+ * What the back office's free text `q` matches, as staff type it (case never matters):
+ *  - digits, with or without '#': the order number by prefix (`#100`, `100` find #100, #1001,
+ *    #10023, …), answered from order_number_unique as at most eight number ranges. One or two
+ *    digits find that number exactly: a prefix that short names a tenth of all orders.
+ *  - a whole uuid: that order, or the order of that payment attempt (primary keys).
+ *  - anything else of 3+ characters: a fragment, anywhere in the order's search document
+ *    (search-document.ts: ids, customer, payer, PayPal ids, skus, product names), through its
+ *    trigram index. `%`, `_` and `\` are literal characters there, never wildcards.
+ *  - a fragment without three letters or digits in a row (`ab`, `@.`, `%_`) matches nothing: it
+ *    gives the trigram index nothing to look up, and would read every document.
+ */
+
+/** Fewer digits than this are an exact order number, not a prefix. */
+export const MIN_NUMBER_PREFIX = 3;
+const MAX_ORDER_NUMBER = 2_147_483_647;
+/** A run of this many letters or digits gives the trigram index something to look up. */
+const SEARCHABLE = /[\p{L}\p{N}]{3}/u;
+
+/** `number` and every number that starts with its digits, as inclusive ranges. */
+export function numberPrefixRanges(digits: string): [number, number][] {
+  const ranges: [number, number][] = [];
+  for (let scale = 1; ; scale *= 10) {
+    const low = Number(digits) * scale;
+    if (low > MAX_ORDER_NUMBER) return ranges;
+    ranges.push([low, Math.min(MAX_ORDER_NUMBER, low + scale - 1)]);
+  }
+}
+
+/** `value` as a LIKE pattern matching it anywhere, its own `%`, `_` and `\` taken literally. */
+export function containsPattern(value: string): string {
+  return `%${value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** The condition on "order" o for the free text `q` (already trimmed by the input schema). */
+export function textMatch(q: string): RawBuilder<unknown> {
+  const number = /^(#?)(\d+)$/.exec(q);
+  const digits = number?.[2] ?? '';
+  const isNumber = !digits.startsWith('0') && Number(digits) <= MAX_ORDER_NUMBER;
+  // With '#' it can only be an order number; without, digits no order number has are an id's fragment.
+  if (number && (number[1] === '#' || isNumber)) {
+    if (!isNumber) return sql`false`;
+    if (digits.length < MIN_NUMBER_PREFIX) return sql`o.number = ${Number(digits)}`;
+    const ranges = numberPrefixRanges(digits).map(([low, high]) => (low === high ? sql`o.number = ${low}` : sql`o.number between ${low} and ${high}`));
+    return sql`(${sql.join(ranges, sql` or `)})`;
+  }
+  if (isUuidIgnoringCase(q)) {
+    const id = q.toLowerCase();
+    return sql`o.id in (select ${id}::uuid union all select order_id from order_payment_attempt where id = ${id}::uuid)`;
+  }
+  const fragment = q.toLowerCase();
+  if (!SEARCHABLE.test(fragment)) return sql`false`;
+  return sql`o.id in (select s.order_id from order_search s where s.document like ${containsPattern(fragment)})`;
+}

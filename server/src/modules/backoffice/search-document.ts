@@ -1,0 +1,58 @@
+/*
+ * The back office searches an order by fragments of what staff have at hand: its id, the customer
+ * id, the customer's and the PayPal payer's email and name, PayPal payment and sale ids, and the sku
+ * and product name of its lines. They are written, lower case, one per line, into one document per
+ * order (order_search.document), and a trigram GIN index finds any fragment of 3+ characters in it.
+ *
+ * Why a table of its own beside "order": "order" is updated on every status change and carries ten
+ * indexes. A document column there would add its trigrams to the GIN index on each of those updates,
+ * and each document change would add an entry to all ten. Here a status change touches nothing, and
+ * a document change touches this table's two indexes.
+ *
+ * The database keeps the document current (the triggers below), so every writer is covered: order
+ * creation (both paths), the attempt's PayPal ids and payer, the order's payer. Each trigger fires
+ * only when a field of the document changed (its WHEN clause), and writes only when the document
+ * did. Cart lines never change once their cart is checked out, and the paid snapshot (order_line)
+ * copies them, so lines are read from the cart.
+ */
+
+/** The document of the order aliased `o`: the SQL expression, also used to fill the table in bulk. */
+export const SEARCH_DOCUMENT = `lower(concat_ws(E'\\n', o.id::text, o.customer_id, o.customer_email, o.customer_name,
+    o.payer_email, o.payer_name, o.payment_transaction_id,
+    (select string_agg(concat_ws(E'\\n', a.external_id, a.sale_id, a.payer_email, a.payer_name), E'\\n' order by a.created_at, a.id)
+       from order_payment_attempt a where a.order_id = o.id),
+    (select string_agg(concat_ws(E'\\n', l.sku, l.quoted_name), E'\\n' order by l.sku)
+       from cart_line l where l.cart_id = o.cart_id)))`;
+
+const refresh = (orderId: string) => `update order_search s set document = d.document
+      from (select ${SEARCH_DOCUMENT} as document from "order" o where o.id = ${orderId}) d
+     where s.order_id = ${orderId} and s.document is distinct from d.document;`;
+
+function trigger(table: string, name: string, event: string, when: string | null, body: string): { name: string; timing: 'after'; events: ('insert' | 'update')[]; expression: string } {
+  const fn = `${table}_${name}_fn`;
+  return {
+    name,
+    timing: 'after',
+    events: [event as 'insert' | 'update'],
+    expression: `create or replace function "${fn}"() returns trigger as $$ begin ${body} return null; end; $$ language plpgsql;
+create trigger "${name}" after ${event} on "${table}" for each row${when ? ` when (${when})` : ''} execute function "${fn}"();`,
+  };
+}
+
+const changed = (columns: string[]) => columns.map((c) => `old.${c} is distinct from new.${c}`).join(' or ');
+
+const ORDER_FIELDS = ['customer_id', 'customer_email', 'customer_name', 'payer_email', 'payer_name', 'payment_transaction_id'];
+const ATTEMPT_FIELDS = ['external_id', 'sale_id', 'payer_email', 'payer_name'];
+
+/** Triggers on "order": a new order gets its document (its cart's lines are in place by then). */
+export const ORDER_SEARCH_TRIGGERS = [
+  trigger('order', 'order_search_insert', 'insert', null,
+    `insert into order_search (order_id, document) select o.id, ${SEARCH_DOCUMENT} from "order" o where o.id = new.id;`),
+  trigger('order', 'order_search_update', 'update', changed(ORDER_FIELDS), refresh('new.id')),
+];
+
+/** Triggers on order_payment_attempt: PayPal ids and the payer, as they become known. */
+export const ATTEMPT_SEARCH_TRIGGERS = [
+  trigger('order_payment_attempt', 'attempt_search_insert', 'insert', ATTEMPT_FIELDS.map((c) => `new.${c} is not null`).join(' or '), refresh('new.order_id')),
+  trigger('order_payment_attempt', 'attempt_search_update', 'update', changed(ATTEMPT_FIELDS), refresh('new.order_id')),
+];
