@@ -41,6 +41,7 @@ const ACCESS: Record<string, Access> = {
   'backoffice.payments.refund': role('admin'),
   'backoffice.payments.refundDuplicate': role('admin'),
   'backoffice.payments.refundLines': role('admin'),
+  'backoffice.bulkCancel': role('operator'),
   'backoffice.reconciliation.summary': role('viewer'),
   'backoffice.reconciliation.list': role('viewer'),
   'backoffice.events.onChange': role('viewer'),

@@ -1,18 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { ADMIN, startBackofficeEnv, type BackofficeTestEnv } from '../support/backoffice.ts';
 import { pendingOrder } from '../support/paypal-server.ts';
+import { useChromiumSuite } from '../e2e/support.ts';
 
 /*
- * The browser build's cookie session over real HTTP. Not yet here: the Chromium half (document.cookie
- * and Web Storage without the token, a second tab logged in through the built /backoffice app).
+ * The browser build's cookie session: over real HTTP (flags, CSRF, logout), then in Chromium through
+ * the built /backoffice app (the token never reachable from page script, a second tab logged in).
  */
+const suite = useChromiumSuite(() => startBackofficeEnv(), { webBuild: true });
 let env: BackofficeTestEnv;
-beforeAll(async () => {
-  env = await startBackofficeEnv();
-});
-afterAll(() => env.close());
+const ready = () => (env ??= suite.env);
 
-const sessionUrl = () => `${env.server.url}/backoffice/api/session`;
+const sessionUrl = () => `${ready().server.url}/backoffice/api/session`;
 
 async function cookieLogin(): Promise<{ cookie: string; setCookie: string; body: Record<string, unknown> }> {
   const response = await fetch(sessionUrl(), {
@@ -25,7 +25,7 @@ async function cookieLogin(): Promise<{ cookie: string; setCookie: string; body:
   return { setCookie, cookie: setCookie.split(';')[0]!, body: (await response.json()) as Record<string, unknown> };
 }
 
-const me = (cookie: string) => fetch(`${env.server.url}/trpc/auth.me`, { headers: { cookie } });
+const me = (cookie: string) => fetch(`${ready().server.url}/trpc/auth.me`, { headers: { cookie } });
 
 describe('cookie session', () => {
   it('is httpOnly, SameSite=Strict, Path=/, not Secure over http, and the answer carries no token', async () => {
@@ -45,24 +45,24 @@ describe('cookie session', () => {
     const answer = await me(cookie);
     expect(answer.status).toBe(200);
     expect(JSON.stringify(await answer.json())).toContain(ADMIN.email);
-    expect((await fetch(`${env.server.url}/backoffice/api/orders.csv`, { headers: { cookie } })).status).toBe(200);
+    expect((await fetch(`${ready().server.url}/backoffice/api/orders.csv`, { headers: { cookie } })).status).toBe(200);
   });
 
   it('refuses a cookie-authenticated write without the CSRF header (what a cross-site form sends), and changes nothing', async () => {
     const { cookie } = await cookieLogin();
-    const { customer, order } = await pendingOrder(env.client);
-    const forged = await fetch(`${env.server.url}/trpc/backoffice.orders.cancel`, {
+    const { customer, order } = await pendingOrder(ready().client);
+    const forged = await fetch(`${ready().server.url}/trpc/backoffice.orders.cancel`, {
       method: 'POST',
       headers: { cookie, 'content-type': 'application/json', origin: 'https://evil.example' },
       body: JSON.stringify({ orderId: order.id, reason: 'cross-site' }),
     });
     expect(forged.status).toBe(403);
-    expect((await env.client.orders.get.query({ customer, orderId: order.id })).status).toBe('pending');
+    expect((await ready().client.orders.get.query({ customer, orderId: order.id })).status).toBe('pending');
     // A form post to log out, or to log in, is refused the same way.
     expect((await fetch(sessionUrl(), { method: 'DELETE', headers: { cookie } })).status).toBe(403);
     expect((await me(cookie)).status).toBe(200);
     // With the header (only same-origin script can set it without a CORS preflight this server never grants) it goes through.
-    const sameSite = await fetch(`${env.server.url}/trpc/backoffice.orders.cancel`, {
+    const sameSite = await fetch(`${ready().server.url}/trpc/backoffice.orders.cancel`, {
       method: 'POST',
       headers: { cookie, 'content-type': 'application/json', 'x-orders-csrf': '1' },
       body: JSON.stringify({ orderId: order.id, reason: 'same-site' }),
@@ -77,7 +77,7 @@ describe('cookie session', () => {
     expect(out.headers.get('set-cookie')).toMatch(/^orders_session=; .*Max-Age=0/);
     // The old cookie value no longer works anywhere, even if a tab kept it.
     expect((await me(cookie)).status).toBe(401);
-    expect((await fetch(`${env.server.url}/backoffice/api/orders.csv`, { headers: { cookie } })).status).toBe(401);
+    expect((await fetch(`${ready().server.url}/backoffice/api/orders.csv`, { headers: { cookie } })).status).toBe(401);
   });
 
   it('refuses bad credentials and bad input without setting a cookie', async () => {
@@ -92,4 +92,56 @@ describe('cookie session', () => {
     expect(bad.status).toBe(400);
     expect(bad.headers.get('set-cookie')).toBeNull();
   });
+});
+
+describe('cookie session in Chromium (the built /backoffice app)', () => {
+  /** What page script can see: document.cookie and both Web Storages, as one string. */
+  const visibleToScript = (page: Page) =>
+    page.evaluate(() => {
+      const storage = (s: Storage) => Array.from({ length: s.length }, (_, i) => `${s.key(i)}=${s.getItem(s.key(i)!)}`).join(';');
+      return `${document.cookie}|${storage(localStorage)}|${storage(sessionStorage)}`;
+    });
+
+  it('logs in with the token out of reach of page script; a second tab is logged in; logging out ends it for both', async () => {
+    const url = `${ready().server.url}/backoffice/`;
+    const first = await suite.newTab();
+    first.setDefaultTimeout(15_000);
+    await first.goto(url);
+    await first.getByLabel('Email').fill(ADMIN.email);
+    await first.getByLabel('Password').fill(ADMIN.password);
+    await first.getByRole('button', { name: 'Log in' }).click();
+    await first.getByRole('button', { name: 'Log out' }).waitFor();
+
+    const cookies = await first.context().cookies();
+    const session = cookies.find((c) => c.name === 'orders_session');
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/', secure: false });
+    const seen = await visibleToScript(first);
+    expect(seen).not.toContain(session!.value);
+    expect(seen).not.toContain('orders_session');
+    // The same session server-side: the token in the cookie is a live staff session.
+    expect((await me(`orders_session=${session!.value}`)).status).toBe(200);
+
+    // A second tab of the same browser (same context) opens logged in: it asked "who am I".
+    const second = await first.context().newPage();
+    await second.goto(url);
+    await second.getByRole('button', { name: 'Log out' }).waitFor();
+    await expect(second.getByText(ADMIN.email).first().isVisible()).resolves.toBe(true);
+    expect(await visibleToScript(second)).not.toContain(session!.value);
+    await suite.shot(second, 'cookie-session-second-tab');
+
+    // Another browser (a context of its own) has no session.
+    const stranger = await suite.newTab();
+    stranger.setDefaultTimeout(15_000);
+    await stranger.goto(url);
+    await stranger.getByRole('button', { name: 'Log in' }).waitFor();
+
+    await first.getByRole('button', { name: 'Log out' }).click();
+    await first.getByRole('button', { name: 'Log in' }).waitFor();
+    expect((await first.context().cookies()).find((c) => c.name === 'orders_session')).toBeUndefined();
+    expect((await me(`orders_session=${session!.value}`)).status).toBe(401);
+    await second.reload();
+    await second.getByRole('button', { name: 'Log in' }).waitFor();
+    await first.context().close();
+    await stranger.context().close();
+  }, 120_000);
 });
