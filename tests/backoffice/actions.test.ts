@@ -73,7 +73,8 @@ describe('backoffice.orders.get', () => {
     expect(event.raw).toBe(Buffer.from(ipn!.raw_body).toString('latin1'));
     expect(event.raw).toContain('payment_status=Completed');
     expect(detail.audit.map((a) => [a.action, a.actorType, a.actorLabel])).toEqual([
-      ['order.created', 'service', null],
+      // WHO names the API key, not its id.
+      ['order.created', 'service', 'API key "bootstrap"'],
       ['order.paid', 'paypal', null],
     ]);
     expect(detail.customerOrderCount).toBe(1);
@@ -341,7 +342,16 @@ describe('staff and API keys (admin)', () => {
     await expect(service.catalog.upsertProduct.mutate({ sku: 'NOPE', name: 'x', unitPrice: 1, currency: 'USD', stock: 1 })).rejects.toMatchObject(refused('FORBIDDEN'));
 
     const listed = await env.admin.client.backoffice.apiKeys.list.query();
-    expect(listed.find((k) => k.id === created.id)).toEqual({ ...created, key: undefined, lastUsedAt: null });
+    // "Last used" is written on use: at most once a minute per key, so a second call within the minute writes nothing.
+    const used = listed.find((k) => k.id === created.id)!;
+    expect(used).toEqual({ ...created, key: undefined, lastUsedAt: expect.any(String) });
+    expect(Date.now() - Date.parse(used.lastUsedAt!)).toBeLessThan(60_000);
+    await service.orders.list.query({ customer: { type: 'user', id: 'someone' } });
+    expect((await env.admin.client.backoffice.apiKeys.list.query()).find((k) => k.id === created.id)!.lastUsedAt).toBe(used.lastUsedAt);
+    await env.pool.query(`update api_key set last_used_at = now() - interval '2 minutes' where id = $1`, [created.id]);
+    await service.orders.list.query({ customer: { type: 'user', id: 'someone' } });
+    const touched = (await env.admin.client.backoffice.apiKeys.list.query()).find((k) => k.id === created.id)!.lastUsedAt!;
+    expect(Date.now() - Date.parse(touched)).toBeLessThan(30_000);
     expect(JSON.stringify(listed)).not.toContain(created.key);
 
     await env.admin.client.backoffice.apiKeys.setDisabled.mutate({ apiKeyId: created.id, disabled: true });
