@@ -382,6 +382,11 @@ export const refundLinesInput = z.strictObject({
     .refine((lines) => new Set(lines.map((l) => l.sku)).size === lines.length, 'each sku once'),
   restock: z.boolean().default(false),
   reason,
+  /**
+   * The client's id for this refund (a UUID it makes once per dialog): the same key again — a double
+   * click, a retry after a lost answer — never makes a second refund; it gets the first one's result.
+   */
+  requestKey: uuid.optional(),
 });
 export type RefundLinesInput = z.input<typeof refundLinesInput>;
 

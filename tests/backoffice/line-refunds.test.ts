@@ -191,6 +191,39 @@ describe('backoffice.payments.refundLines', () => {
     expect(await orderRow(order.id)).toMatchObject({ status: 'partially_refunded', refunded_amount: 3000 });
   });
 
+  it('the same requestKey twice (a double click on part of a line, a retry after a lost answer) makes one refund', async () => {
+    const { order, saleId, mug } = await paidTwoLineOrder();
+    const requestKey = randomUUID();
+    const click = () =>
+      env.admin.client.backoffice.payments.refundLines.mutate({ orderId: order.id, lines: [{ sku: mug, quantity: 1 }], restock: true, reason: 'one mug', requestKey });
+    // One of two mugs: without the key both clicks would fit in what is left of the line.
+    const results = await Promise.allSettled([click(), click()]);
+    const fulfilled = results.filter((r) => r.status === 'fulfilled').map((r) => r.value);
+    expect(fulfilled.length).toBeGreaterThanOrEqual(1);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ data: { code: 'CONFLICT' } });
+    expect(new Set(fulfilled.map((r) => r.refundId)).size).toBe(1);
+    // The retry after the answer was lost: the same refund's result, nothing new.
+    const again = await click();
+    expect(again).toMatchObject({ refundId: fulfilled[0]!.refundId, amount: 1250, status: 'partially_refunded', refundedAmount: 1250, restocked: true, lines: [{ sku: mug, quantity: 1, amount: 1250 }] });
+    expect(await count('order_refund', order.id)).toBe(1);
+    expect(simRefunds(saleId)).toHaveLength(1);
+    expect(await stockOf(mug)).toBe(9);
+    // A new key is a new refund (the second mug), and a key cannot be reused for another order.
+    const second = await env.admin.client.backoffice.payments.refundLines.mutate({
+      orderId: order.id,
+      lines: [{ sku: mug, quantity: 1 }],
+      restock: false,
+      reason: 'the other mug',
+      requestKey: randomUUID(),
+    });
+    expect(second.refundId).not.toBe(again.refundId);
+    const other = await paidTwoLineOrder();
+    await expect(
+      env.admin.client.backoffice.payments.refundLines.mutate({ orderId: other.order.id, lines: [{ sku: other.mug, quantity: 1 }], restock: false, reason: 'reused key', requestKey }),
+    ).rejects.toMatchObject({ data: { code: 'BAD_REQUEST', field: 'requestKey' } });
+    expect(await count('order_refund', other.order.id)).toBe(0);
+  });
+
   it('a line refund cut off by a crash: PayPal’s IPN applies the money, the sweep completes it, and the stock goes back once', async () => {
     const { order, attempt, saleId, mug } = await paidTwoLineOrder();
     const { rows: lines } = await env.pool.query(`select id from order_line where order_id = $1 and sku = $2`, [order.id, mug]);

@@ -8,6 +8,7 @@ import { Migration20261130090556_order_number } from './Migration20261130090556_
 import { Migration20261130110943_dashboard_indexes } from './Migration20261130110943_dashboard_indexes.js';
 import { Migration20261130111003_payer_customer_display } from './Migration20261130111003_payer_customer_display.js';
 import { Migration20261130111116_line_refunds_notes } from './Migration20261130111116_line_refunds_notes.js';
+import { Migration20261130114726_refund_request_key } from './Migration20261130114726_refund_request_key.js';
 import { Migration20261130111356_order_search } from './Migration20261130111356_order_search.js';
 
 /** Every migration, in order. `npm run migration:create -w @orders/server` generates the next one. */
@@ -20,4 +21,5 @@ export const migrations = [
   Migration20261130111003_payer_customer_display,
   Migration20261130111116_line_refunds_notes,
   Migration20261130111356_order_search,
+  Migration20261130114726_refund_request_key,
 ];

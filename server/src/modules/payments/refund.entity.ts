@@ -28,6 +28,8 @@ export const OrderRefund = defineEntity({
     failureReason: p.text().nullable(),
     rawResponse: p.json<unknown>().nullable(),
     completedAt: p.datetime().nullable(),
+    /** The client's idempotency key (line refunds): one refund per key, whatever the number of calls. */
+    requestKey: p.uuid().nullable().unique('order_refund_request_key_unique'),
   },
   indexes: [{ name: 'order_refund_order_idx', properties: ['order', 'createdAt'] }],
   checks: [

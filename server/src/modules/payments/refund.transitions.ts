@@ -19,6 +19,8 @@ export interface NewRefund {
   currency: Currency | string;
   staffId: string | null;
   reason: string;
+  /** The client's idempotency key, when it sent one. */
+  requestKey?: string | null;
 }
 
 /** A refund row in `requested`: its id is the PayPal-Request-Id, its amount held until PayPal answers. */
@@ -26,9 +28,9 @@ export async function requestRefund(em: EntityManager, refund: NewRefund): Promi
   const row = await firstRow(
     em,
     sql<{ id: string }>`
-      insert into order_refund (id, created_at, updated_at, order_id, attempt_id, sale_id, kind, amount, currency, status, staff_id, reason)
+      insert into order_refund (id, created_at, updated_at, order_id, attempt_id, sale_id, kind, amount, currency, status, staff_id, reason, request_key)
       values (${newId()}, now(), now(), ${refund.orderId}, ${refund.attemptId}, ${refund.saleId}, ${refund.kind}, ${refund.amount}, ${refund.currency},
-              'requested', ${refund.staffId}, ${refund.reason})
+              'requested', ${refund.staffId}, ${refund.reason}, ${refund.requestKey ?? null})
       returning id`,
   );
   return row!.id;

@@ -72,30 +72,77 @@ export class RefundsService {
    * covered lines are stored with the refund row; their stock goes back when the row completes.
    */
   async refundLines(
-    input: { orderId: string; lines: ChosenLine[]; restock: boolean; reason: string },
+    input: { orderId: string; lines: ChosenLine[]; restock: boolean; reason: string; requestKey?: string | undefined },
     actor: Actor,
   ): Promise<RefundLinesResult> {
-    const requested = await this.orm.em.fork().transactional(async (tx) => {
+    const requested = await this.orm.em.fork().transactional(async (tx): Promise<{ refund: RequestedRefund } | { earlier: string }> => {
+      if (input.requestKey) {
+        const earlier = await this.earlierRefundWithKey(tx, input.orderId, input.requestKey);
+        if (earlier) return { earlier };
+      }
       const { order, remaining } = await this.lockRefundableOrder(tx, input.orderId);
       const priced = await priceChosenLines(tx, order.id, input.lines);
       const amount = priced.reduce((sum, line) => sum + line.amount, 0);
       if (amount <= 0) throw badRequest('lines: the chosen lines were paid nothing; there is no money to refund', 'lines');
       if (amount > remaining) throw badRequest(`lines: the chosen lines come to ${amount}, but at most ${remaining} can still be refunded`, 'lines');
-      const refund = await this.requestOrderRefund(tx, order, amount, input.reason, actor);
+      const refund = await this.requestOrderRefund(tx, order, amount, input.reason, actor, input.requestKey ?? null);
       await recordRefundLines(tx, { id: refund.id, orderId: order.id, restock: input.restock }, priced);
-      return refund;
+      return { refund };
     });
-    const result = await this.send(requested, actor);
+    if ('earlier' in requested) return this.completedLineRefund(requested.earlier);
+    const result = await this.send(requested.refund, actor);
+    return { ...result, ...(await this.coveredLines(this.orm.em.fork(), requested.refund.id)) };
+  }
+
+  /**
+   * A line refund already made with this client key (a double click, a retry after a lost answer): its id
+   * when completed, so the caller gets that refund's result and nothing is refunded twice. Under the
+   * order's lock, so a second call waits for the first one's row.
+   */
+  private async earlierRefundWithKey(tx: EntityManager, orderId: string, requestKey: string): Promise<string | undefined> {
+    if (!(await findOrder(tx, orderId, { lock: true }))) throw notFound('order');
+    const earlier = await firstRow(
+      tx,
+      sql<{ id: string; orderId: string; status: string; failureReason: string | null }>`
+        select id, order_id as "orderId", status, failure_reason as "failureReason" from order_refund where request_key = ${requestKey}`,
+    );
+    if (!earlier) return undefined;
+    if (earlier.orderId !== orderId) throw badRequest('requestKey: already used for a refund of another order', 'requestKey');
+    if (earlier.status === 'requested') throw conflict('this refund (same requestKey) is already under way with PayPal');
+    if (earlier.status === 'failed') throw conflict(`this refund (same requestKey) failed: ${earlier.failureReason ?? 'PayPal refused it'}`);
+    return earlier.id;
+  }
+
+  private async completedLineRefund(refundId: string): Promise<RefundLinesResult> {
     const em = this.orm.em.fork();
+    const refund = await firstRow(
+      em,
+      sql<{ orderId: string; providerRefundId: string; amount: number; currency: Currency }>`
+        select order_id as "orderId", provider_refund_id as "providerRefundId", amount, currency from order_refund where id = ${refundId}`,
+    );
+    const order = (await findOrder(em, refund!.orderId))!;
+    return {
+      orderId: order.id,
+      status: order.status,
+      refundedAmount: order.refundedAmount,
+      refundId,
+      providerRefundId: refund!.providerRefundId,
+      amount: refund!.amount,
+      currency: refund!.currency,
+      ...(await this.coveredLines(em, refundId)),
+    };
+  }
+
+  /** What a line refund covered, and whether its units are back in stock (when it asked for that). */
+  private async coveredLines(em: EntityManager, refundId: string): Promise<Pick<RefundLinesResult, 'lines' | 'restocked'>> {
     const covered = await rows(
       em,
-      sql<{ sku: string; quantity: number; amount: number; restocked: boolean }>`
-        select sku, quantity, amount, restocked_at is not null as restocked from order_refund_line where refund_id = ${requested.id} order by sku`,
+      sql<{ sku: string; quantity: number; amount: number; restock: boolean; restocked: boolean }>`
+        select sku, quantity, amount, restock, restocked_at is not null as restocked from order_refund_line where refund_id = ${refundId} order by sku`,
     );
     return {
-      ...result,
       lines: covered.map(({ sku, quantity, amount }) => ({ sku, quantity, amount })),
-      restocked: input.restock && covered.every((line) => line.restocked),
+      restocked: covered.some((line) => line.restock) && covered.every((line) => !line.restock || line.restocked),
     };
   }
 
@@ -110,7 +157,14 @@ export class RefundsService {
     return { order, remaining };
   }
 
-  private async requestOrderRefund(tx: EntityManager, order: OrderRow, amount: number, reason: string, actor: Actor): Promise<RequestedRefund> {
+  private async requestOrderRefund(
+    tx: EntityManager,
+    order: OrderRow,
+    amount: number,
+    reason: string,
+    actor: Actor,
+    requestKey: string | null = null,
+  ): Promise<RequestedRefund> {
     const saleId = order.paymentTransactionId!;
     const attempt = await findAttempt(tx, { saleId });
     const id = await requestRefund(tx, {
@@ -122,6 +176,7 @@ export class RefundsService {
       currency: order.currency,
       staffId: actor.type === 'staff' ? actor.id : null,
       reason,
+      requestKey,
     });
     return {
       id,

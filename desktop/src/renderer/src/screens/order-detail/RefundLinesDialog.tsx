@@ -24,6 +24,8 @@ export function RefundLinesDialog({ order, lines, onClose }: { order: Backoffice
   });
   const [quantities, setQuantities] = useState<Record<string, string>>({});
   const [restock, setRestock] = useState(true);
+  // One key per dialog: a second submit (a retry after a lost answer) never refunds twice.
+  const [requestKey] = useState(() => crypto.randomUUID());
 
   const chosen = lines
     .map((line) => ({ line, quantity: Number(quantities[line.sku] ?? '0') }))
@@ -57,6 +59,7 @@ export function RefundLinesDialog({ order, lines, onClose }: { order: Backoffice
           lines: chosen.map(({ line, quantity }) => ({ sku: line.sku, quantity })),
           restock,
           reason,
+          requestKey,
         });
         toast.show(
           'success',
