@@ -3,6 +3,7 @@ import type { Page } from 'playwright-core';
 import { ADMIN, startBackofficeEnv, type BackofficeTestEnv } from '../support/backoffice.ts';
 import { pendingOrder } from '../support/paypal-server.ts';
 import { useChromiumSuite } from '../e2e/support.ts';
+import { openSse } from '../support/sse.ts';
 
 /*
  * The browser build's cookie session: over real HTTP (flags, CSRF, logout), then in Chromium through
@@ -78,6 +79,17 @@ describe('cookie session', () => {
     // The old cookie value no longer works anywhere, even if a tab kept it.
     expect((await me(cookie)).status).toBe(401);
     expect((await fetch(`${ready().server.url}/backoffice/api/orders.csv`, { headers: { cookie } })).status).toBe(401);
+  });
+
+  it('a live-updates stream opened with the cookie ends when that session logs out', async () => {
+    const { cookie } = await cookieLogin();
+    const stream = await openSse(`${ready().server.url}/trpc/backoffice.events.onChange`, { cookie });
+    expect(stream.status).toBe(200);
+    await stream.next((e) => e.event === 'connected', 10_000);
+    expect((await fetch(sessionUrl(), { method: 'DELETE', headers: { cookie, 'x-orders-csrf': '1' } })).status).toBe(204);
+    const error = await stream.next((e) => e.event === 'serialized-error', 10_000);
+    expect(JSON.parse(error.data)).toMatchObject({ data: { code: 'UNAUTHORIZED' } });
+    await stream.ended;
   });
 
   it('refuses bad credentials and bad input without setting a cookie', async () => {
