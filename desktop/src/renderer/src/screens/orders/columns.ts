@@ -6,7 +6,7 @@ export const ORDER_COLUMNS = [
   // reads well (px); `track`: its CSS grid track; `priority`: 0 is kept longest when the window is
   // too narrow for every chosen column.
   { id: 'number', label: 'Order', min: 80, track: 'minmax(80px, 0.6fr)', priority: 0, required: true },
-  { id: 'status', label: 'Status', min: 146, track: 'minmax(146px, 0.8fr)', priority: 1 },
+  { id: 'status', label: 'Status', min: 152, track: 'minmax(152px, 0.8fr)', priority: 1 },
   { id: 'customer', label: 'Customer', min: 150, track: 'minmax(150px, 1.2fr)', priority: 4 },
   { id: 'total', label: 'Total', min: 110, track: 'minmax(110px, 0.8fr)', priority: 2 },
   { id: 'paypal', label: 'PayPal', min: 170, track: 'minmax(170px, 1.3fr)', priority: 5 },
