@@ -101,6 +101,14 @@ describe('search plans over 20,000 orders', () => {
     expect(everything.total.value).toBeGreaterThan(SEEDED * 0.8);
     expect(everything.total.value).toBeLessThan(SEEDED * 1.2);
 
+    // A fragment in every document: estimated without counting (no 10,001 rechecks); a rare one counted.
+    const common = await viewer.client.backoffice.orders.search.query({ q: 'seed-', limit: 10 });
+    expect(common.total.exact).toBe(false);
+    expect(common.total.value).toBeGreaterThan(SEEDED * 0.8);
+    expect(common.items).toHaveLength(10);
+    const { rows: one } = await env.pool.query(`select customer_id from "order" where customer_id = 'seed-123'`);
+    expect((await viewer.client.backoffice.orders.search.query({ q: 'seed-123', limit: 10 })).total).toEqual({ value: one.length, exact: true });
+
     const failed = await viewer.client.backoffice.orders.search.query({ status: ['failed'], limit: 10 });
     const { rows } = await env.pool.query(`select count(*)::int as n from "order" where status = 'failed'`);
     expect(failed.total).toEqual({ value: rows[0].n, exact: true });

@@ -9,15 +9,12 @@ import { ORDER_CSV_HEADER, orderCsvLine } from './csv.js';
 import { allowedOrderActions } from './order-actions.js';
 import type { KeysetPosition } from './keyset-cursor.js';
 import {
-  EXACT_COUNT_LIMIT,
-  boundedCountQuery,
   cursorFor,
-  estimateQuery,
   pageQuery,
-  planRows,
   positionAfter,
   positionOf,
   rowByIdQuery,
+  searchTotal,
   toBackofficeRow,
   type OrderOrdering,
 } from './order-search.js';
@@ -51,16 +48,8 @@ export class BackofficeService {
     const { sort, direction, cursor, limit, ...filter } = query;
     const ordering = { sort, direction };
     const after = cursor === undefined ? undefined : positionOf(ordering, cursor);
-    const [page, counted] = await Promise.all([
-      rows(em, pageQuery(filter, ordering, after, limit + 1)),
-      firstRow(em, boundedCountQuery(filter)),
-    ]);
+    const [page, total] = await Promise.all([rows(em, pageQuery(filter, ordering, after, limit + 1)), searchTotal(em, filter)]);
     const items = page.slice(0, limit);
-    const count = counted?.n ?? 0;
-    const total =
-      count <= EXACT_COUNT_LIMIT
-        ? { value: count, exact: true }
-        : { value: Math.max(EXACT_COUNT_LIMIT + 1, planRows((await firstRow(em, estimateQuery(filter)))?.['QUERY PLAN'])), exact: false };
     return {
       items: items.map(toBackofficeRow),
       nextCursor: page.length > limit ? cursorFor(ordering, items[items.length - 1]!) : null,

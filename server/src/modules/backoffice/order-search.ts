@@ -1,8 +1,8 @@
 import type { RawBuilder } from 'kysely';
 import type { BackofficeOrderRow, CustomerType, OrderOrdering, OrderSearchFilter } from '@orders/shared';
-import { iso, sql } from '../../db/sql.js';
+import { firstRow, iso, sql, type EntityManager } from '../../db/sql.js';
 import { encodeCursor, decodeCursor, type KeysetPosition } from './keyset-cursor.js';
-import { textMatch } from './order-text-match.js';
+import { isFragmentSearch, textMatch } from './order-text-match.js';
 
 /*
  * The back-office order query. Every filter and sort is answered from an index on "order":
@@ -129,6 +129,22 @@ export function estimateQuery(filter: OrderSearchFilter): RawBuilder<{ 'QUERY PL
 
 export function planRows(plan: { Plan?: { 'Plan Rows'?: number } }[] | undefined): number {
   return Math.round(plan?.[0]?.Plan?.['Plan Rows'] ?? 0);
+}
+
+/**
+ * `total` of a search: counted up to EXACT_COUNT_LIMIT, the planner's estimate above. A text
+ * fragment is estimated first: "gmail" or a common surname matches tens of thousands of documents,
+ * and counting 10,001 of them rechecks as many (measured on 1M orders: 250–500 ms, against a page of
+ * 50 found in 2 ms). Above the limit by the estimate, it is not counted.
+ */
+export async function searchTotal(em: EntityManager, filter: OrderFilter): Promise<{ value: number; exact: boolean }> {
+  const estimate = async () => planRows((await firstRow(em, estimateQuery(filter)))?.['QUERY PLAN']);
+  if (isFragmentSearch(filter.q)) {
+    const estimated = await estimate();
+    if (estimated > EXACT_COUNT_LIMIT) return { value: estimated, exact: false };
+  }
+  const count = (await firstRow(em, boundedCountQuery(filter)))?.n ?? 0;
+  return count <= EXACT_COUNT_LIMIT ? { value: count, exact: true } : { value: Math.max(EXACT_COUNT_LIMIT + 1, await estimate()), exact: false };
 }
 
 export function toBackofficeRow(row: SearchRow): BackofficeOrderRow {

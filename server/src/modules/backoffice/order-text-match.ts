@@ -36,13 +36,25 @@ export function containsPattern(value: string): string {
   return `%${value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-/** The condition on "order" o for the free text `q` (already trimmed by the input schema). */
-export function textMatch(q: string): RawBuilder<unknown> {
+/** `q` as an order number's digits (with '#' it can only be one), or undefined: no order number. */
+function numberDigits(q: string): { digits: string; isNumber: boolean } | undefined {
   const number = /^(#?)(\d+)$/.exec(q);
   const digits = number?.[2] ?? '';
   const isNumber = !digits.startsWith('0') && Number(digits) <= MAX_ORDER_NUMBER;
-  // With '#' it can only be an order number; without, digits no order number has are an id's fragment.
-  if (number && (number[1] === '#' || isNumber)) {
+  // Without '#', digits no order number has are an id's fragment.
+  return number && (number[1] === '#' || isNumber) ? { digits, isNumber } : undefined;
+}
+
+/** Whether `q` is looked up as a fragment in the search documents (and may match very many). */
+export function isFragmentSearch(q: string | undefined): boolean {
+  return q !== undefined && numberDigits(q) === undefined && !isUuidIgnoringCase(q) && SEARCHABLE.test(q.toLowerCase());
+}
+
+/** The condition on "order" o for the free text `q` (already trimmed by the input schema). */
+export function textMatch(q: string): RawBuilder<unknown> {
+  const number = numberDigits(q);
+  if (number) {
+    const { digits, isNumber } = number;
     if (!isNumber) return sql`false`;
     if (digits.length < MIN_NUMBER_PREFIX) return sql`o.number = ${Number(digits)}`;
     const ranges = numberPrefixRanges(digits).map(([low, high]) => (low === high ? sql`o.number = ${low}` : sql`o.number between ${low} and ${high}`));
