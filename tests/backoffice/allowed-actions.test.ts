@@ -85,8 +85,16 @@ describe('allowedActions: what the server lists is what it accepts, per role', (
     await expect(staff.admin.client.backoffice.orders.cancel.mutate({ orderId: order.id, reason: 'paid already' })).rejects.toMatchObject(refused('CONFLICT'));
     await expect(staff.operator.client.backoffice.payments.refund.mutate({ orderId: order.id, reason: 'operator tries' })).rejects.toMatchObject(refused('FORBIDDEN'));
     await expect(staff.admin.client.backoffice.payments.refund.mutate({ orderId: order.id, amount: 100, reason: 'goodwill' })).resolves.toMatchObject({ status: 'partially_refunded' });
+    const sku = order.lines[0]!.sku;
+    await expect(staff.operator.client.backoffice.payments.refundLines.mutate({ orderId: order.id, lines: [{ sku, quantity: 1 }], reason: 'operator tries' })).rejects.toMatchObject(refused('FORBIDDEN'));
+    await expect(staff.admin.client.backoffice.payments.refundLines.mutate({ orderId: order.id, lines: [{ sku, quantity: 1 }], reason: 'one came broken' })).resolves.toMatchObject({ status: 'partially_refunded' });
     const detail = await staff.admin.client.backoffice.orders.get.query({ orderId: order.id });
     expect(detail.allowedActions).toEqual(['resync', 'refund', 'refundLines', 'note']);
+    // Everything given back: refunding is no longer offered, and is refused.
+    await staff.admin.client.backoffice.payments.refund.mutate({ orderId: order.id, reason: 'the rest' });
+    expect(await allowed('admin', order.id)).toEqual(['resync', 'note']);
+    await expect(staff.admin.client.backoffice.payments.refund.mutate({ orderId: order.id, reason: 'again' })).rejects.toMatchObject(refused('CONFLICT'));
+    await expect(staff.admin.client.backoffice.payments.refundLines.mutate({ orderId: order.id, lines: [{ sku, quantity: 1 }], reason: 'again' })).rejects.toMatchObject(refused('CONFLICT'));
     // The payer PayPal named (executed payment's payer_info, the IPN's payer_email/first_name/last_name), on the order and its attempt.
     const { rows } = await env.pool.query('select payer_email, payer_name from "order" where id = $1', [order.id]);
     expect(rows[0].payer_email).toMatch(/@/);
