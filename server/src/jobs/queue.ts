@@ -12,6 +12,46 @@ export interface JobHandlers {
   sweep(): Promise<unknown>;
 }
 
+/**
+ * The listeners' enqueues wait this long to go out together: one insert into pg-boss for every
+ * notification stored meanwhile, instead of one per request. Nothing is lost by waiting: the stored
+ * row is the inbox, and a notification whose job never got out (a crash inside the window) is queued
+ * again by the restart's requeue or the minute sweep.
+ */
+const SEND_WINDOW_MS = 10;
+const SEND_BATCH_MAX = 500;
+
+/** Ids gathered for one queue, sent as one insert when the window closes or the batch is full. */
+class SendBatch {
+  private ids: string[] = [];
+  private waiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly send: (ids: string[]) => Promise<void>) {}
+
+  add(id: string): Promise<void> {
+    const sent = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    this.ids.push(id);
+    if (this.ids.length >= SEND_BATCH_MAX) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), SEND_WINDOW_MS);
+    return sent;
+  }
+
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const [ids, waiters] = [this.ids, this.waiters];
+    [this.ids, this.waiters] = [[], []];
+    if (ids.length === 0) return;
+    try {
+      await this.send(ids);
+      for (const waiter of waiters) waiter.resolve();
+    } catch (error) {
+      for (const waiter of waiters) waiter.reject(error);
+    }
+  }
+}
+
 /** Verification may be unreachable for a while: retry with exponential backoff, up to about a day. */
 const NOTIFICATION_QUEUE_OPTIONS = { retryLimit: 20, retryDelay: 1, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 120 } as const;
 
@@ -20,10 +60,18 @@ const NOTIFICATION_QUEUE_OPTIONS = { retryLimit: 20, retryDelay: 1, retryBackoff
  * one twice, and a crash only delays them.
  */
 export class JobQueue {
+  private readonly batches: Record<string, SendBatch>;
+
   private constructor(
     private readonly boss: PgBoss,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    const batch = (queue: string) =>
+      new SendBatch(async (ids) => {
+        await this.boss.insert(queue, [...new Set(ids)].map((eventId) => ({ data: { eventId }, singletonKey: eventId })));
+      });
+    this.batches = { [IPN_QUEUE]: batch(IPN_QUEUE), [WEBHOOK_QUEUE]: batch(WEBHOOK_QUEUE) };
+  }
 
   /**
    * `databaseUrl` must be a session connection (DATABASE_DIRECT_URL), never a transaction pooler:
@@ -70,8 +118,10 @@ export class JobQueue {
     return this.enqueueNotification(WEBHOOK_QUEUE, eventId, round);
   }
 
+  /** A listener's enqueue joins the open batch (see SEND_WINDOW_MS); a restart's re-queue goes out at once. */
   private async enqueueNotification(queue: string, eventId: string, round: string): Promise<void> {
-    await this.boss.send(queue, { eventId }, { singletonKey: round ? `${eventId}@${round}` : eventId });
+    if (!round) return this.batches[queue]!.add(eventId);
+    await this.boss.send(queue, { eventId }, { singletonKey: `${eventId}@${round}` });
   }
 
   /** One extra sweep, `seconds` from now, besides the one every minute. */
@@ -137,6 +187,8 @@ export class JobQueue {
   }
 
   async stop(): Promise<void> {
+    // What the listeners stored in the last window still goes out (else the next start's requeue sends it).
+    await Promise.all(Object.values(this.batches).map((batch) => batch.flush()));
     await this.boss.stop({ graceful: true, timeout: 5000 });
   }
 }

@@ -23,8 +23,9 @@ export function inboxColumn(value: string | null | undefined, max: number): stri
 }
 
 /**
- * A listener's whole synchronous job: store what arrived (raw bytes included) as `received`, then queue
- * its processing. The stored row is the inbox: when queueing fails, the recovery sweep re-queues it.
+ * A listener's whole synchronous job: store what arrived (raw bytes included) as `received` — one
+ * insert — and hand its id to the queue, which sends it with the next batch. The stored row is the
+ * inbox: when queueing fails or the process dies first, the recovery sweep (or the restart) re-queues it.
  */
 export async function storeNotification(
   em: EntityManager,
@@ -33,7 +34,8 @@ export async function storeNotification(
   logger: Logger,
 ): Promise<string> {
   const eventId = await recordPaymentEvent(em, { ...event, verification: 'pending', processing: 'received' });
-  await enqueue(eventId).catch((err) => {
+  // Not awaited: the answer waits only for the insert; the job goes out with the queue's next batch.
+  enqueue(eventId).catch((err: unknown) => {
     logger.warn({ err, eventId, source: event.source }, 'notification stored but not queued; the sweep will pick it up');
   });
   return eventId;
