@@ -74,6 +74,9 @@ describe.skipIf(!chromiumAvailable)('line refunds and notes in the back office (
       await page.locator('.detail-meta [data-status="partially_refunded"]').waitFor();
       expect(await stockOf(env, mug)).toBe(9);
       expect(await stockOf(env, lamp)).toBe(4);
+      // The dialog sent its idempotency key with the refund.
+      const { rows: refunds } = await env.pool.query('select request_key from order_refund where order_id = $1', [order.id]);
+      expect(refunds).toEqual([{ request_key: expect.stringMatching(/^[0-9a-f-]{36}$/) }]);
 
       // A note; at 1024 px one with markup, which must stay text (the 1440 px one is the README's picture).
       const notes = page.getByRole('region', { name: 'Notes' });

@@ -25,7 +25,7 @@ export function RefundLinesDialog({ order, lines, onClose }: { order: Backoffice
   const [quantities, setQuantities] = useState<Record<string, string>>({});
   const [restock, setRestock] = useState(true);
   // One key per dialog: a second submit (a retry after a lost answer) never refunds twice.
-  const [requestKey] = useState(() => crypto.randomUUID());
+  const [requestKey] = useState(newRequestKey);
 
   const chosen = lines
     .map((line) => ({ line, quantity: Number(quantities[line.sku] ?? '0') }))
@@ -130,4 +130,14 @@ export function RefundLinesDialog({ order, lines, onClose }: { order: Backoffice
       </label>
     </ReasonDialog>
   );
+}
+
+/** A UUID v4. crypto.randomUUID exists only in secure contexts; a back office opened over plain http on a LAN address is not one. */
+function newRequestKey(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
