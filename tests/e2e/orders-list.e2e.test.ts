@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { OrdersClient } from '@orders/shared';
 import { chromiumAvailable } from '../support/browser.ts';
-import { seedOrders, startBackofficeEnv } from '../support/backoffice.ts';
+import { parseCsv, seedOrders, startBackofficeEnv } from '../support/backoffice.ts';
 import { buyerChooses, ipnEvents, waitFor } from '../support/paypal-server.ts';
 import { useChromiumSuite } from './support.ts';
 
@@ -166,6 +167,14 @@ describe.skipIf(!chromiumAvailable)('orders list in a browser (1440 and 1024 px)
     expect(new URL(page.url()).hash).toBe('#/orders');
     const bar = page.getByRole('region', { name: 'Selected orders' });
     await bar.getByText('2 selected').waitFor();
+
+    // Export selected: a CSV of exactly those two orders (the list shows six).
+    const download = page.waitForEvent('download');
+    await bar.getByRole('button', { name: 'Export selected' }).click();
+    const csv = parseCsv(readFileSync(await (await download).path(), 'utf8'));
+    expect(csv[0]![0]).toBe('order_id');
+    expect(csv.slice(1).map((record) => record[0]).sort()).toEqual([first.id, second.id].sort());
+
     await bar.getByRole('button', { name: 'Cancel selected unpaid…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Cancel 2 unpaid orders' });
     await dialog.getByLabel(/Reason/).fill('Duplicate test orders from the shop’s staging site');
