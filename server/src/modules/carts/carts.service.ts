@@ -148,6 +148,16 @@ interface SetItemVerdict extends Omit<CartRow, 'id' | 'updatedAt'> {
   lines: CartLineDto[] | string | null;
 }
 
+/** loadLines' lines as one JSON array (null when none), for a statement that writes something else too. */
+export function linesJson(cartId: string) {
+  return sql<CartLineDto[] | string | null>`
+    select json_agg(json_build_object('sku', l.sku, 'name', coalesce(l.quoted_name, p.name), 'quantity', l.quantity,
+             'unitPrice', coalesce(l.quoted_unit_price, p.unit_price),
+             'lineTotal', coalesce(l.quoted_unit_price, p.unit_price)::bigint * l.quantity, 'currency', p.currency) order by l.sku)
+      from cart_line l join product p on p.sku = l.sku
+     where l.cart_id = ${cartId}`;
+}
+
 /** Lines priced from the catalog, or at the quoted price once the cart was checked out. */
 export async function loadLines(em: EntityManager, cartId: string): Promise<CartLineDto[]> {
   return rows(

@@ -99,11 +99,13 @@ export async function transitionAttempt(em: EntityManager, attemptId: string, to
 
 /** Ends every open attempt of an order (a newer attempt supersedes them, or the order was cancelled). */
 export function cancelOpenAttempts(em: EntityManager, orderId: string, reason: string): Promise<number> {
-  return affected(
-    em,
-    sql`update order_payment_attempt set status = 'cancelled', failure_reason = ${reason}, updated_at = now()
-         where order_id = ${orderId} and status in (${sql.join([...OPEN_ATTEMPT_STATUSES])})`,
-  );
+  return affected(em, cancelOpenAttemptsStatement(orderId, reason));
+}
+
+/** The update cancelOpenAttempts runs, for a statement that writes more in the same go (a data-modifying CTE). */
+export function cancelOpenAttemptsStatement(orderId: string, reason: string) {
+  return sql`update order_payment_attempt set status = 'cancelled', failure_reason = ${reason}, updated_at = now()
+              where order_id = ${orderId} and status in (${sql.join([...OPEN_ATTEMPT_STATUSES])})`;
 }
 
 /** The buyer cancelled at PayPal: this attempt ends if it was still open. */

@@ -1,16 +1,16 @@
 import type { Customer } from '@orders/shared';
 import { newId } from '../../db/base.entity.js';
-import { affected, firstRow, sql } from '../../db/sql.js';
+import { firstRow, sql } from '../../db/sql.js';
 import { conflict, notFound } from '../../errors.js';
 import { PaymentProviderError } from '../../paypal/gateway.js';
 import type { Actor } from '../audit/audit.service.js';
-import { loadLines } from '../carts/carts.service.js';
+import { linesJson, type CartLineDto } from '../carts/carts.service.js';
 import { ORDER_COLUMNS, type OrderRow } from '../orders/order.repository.js';
 import { PAID_STATUSES } from '../orders/order-state.js';
 import { reopenFailedOrder } from '../orders/order.transitions.js';
 import { ATTEMPT_COLUMNS, type AttemptRow } from './attempt.repository.js';
-import { OPEN_ATTEMPT_STATUSES, cancelOpenAttempts, transitionAttempt } from './attempt.transitions.js';
-import { recordPaymentEvent } from './payment-events.js';
+import { OPEN_ATTEMPT_STATUSES, cancelOpenAttemptsStatement, transitionAttempt } from './attempt.transitions.js';
+import { paymentEventInsert, recordPaymentEvent } from './payment-events.js';
 import { providerErrorPayload, providerFailure } from './payment-outcome.js';
 import type { PaymentsDeps } from './payments.deps.js';
 
@@ -56,16 +56,20 @@ export async function attemptToPay(
     // The buyer is back from PayPal and the payment is being executed: a new one now could be paid too.
     if (executing) throw conflict('a payment for this order is being confirmed with PayPal; try again in a moment');
     const reopened = await reopenFailedOrder(tx, full, actor);
-    await cancelOpenAttempts(tx, reopened.id, 'superseded by a newer attempt');
-    const attempt = await firstRow(
+    // One statement: the open attempts superseded, the new one inserted, the (frozen) lines read for PayPal.
+    const created = await firstRow(
       tx,
-      sql<AttemptRow>`
-        insert into order_payment_attempt as a (id, created_at, updated_at, order_id, provider, status, amount, currency, return_url, cancel_url)
-        values (${newId()}, now(), now(), ${reopened.id}, 'paypal', 'created', ${reopened.total}, ${reopened.currency},
-                ${input.returnUrl ?? null}, ${input.cancelUrl ?? null})
-        returning ${ATTEMPT_COLUMNS}`,
+      sql<AttemptRow & { lines: CartLineDto[] | string | null }>`
+        with superseded as (${cancelOpenAttemptsStatement(reopened.id, 'superseded by a newer attempt')}),
+        created as (
+          insert into order_payment_attempt as a (id, created_at, updated_at, order_id, provider, status, amount, currency, return_url, cancel_url)
+          values (${newId()}, now(), now(), ${reopened.id}, 'paypal', 'created', ${reopened.total}, ${reopened.currency},
+                  ${input.returnUrl ?? null}, ${input.cancelUrl ?? null})
+          returning ${ATTEMPT_COLUMNS})
+        select created.*, (${linesJson(reopened.cartId)}) as lines from created`,
     );
-    return { attempt: attempt!, order: reopened, lines: await loadLines(tx, reopened.cartId) };
+    const { lines, ...attempt } = created!;
+    return { attempt, order: reopened, lines: typeof lines === 'string' ? (JSON.parse(lines) as CartLineDto[]) : (lines ?? []) };
   });
 
   const base = deps.config.publicBaseUrl();
@@ -82,22 +86,22 @@ export async function attemptToPay(
       returnUrl: withQuery(`${base}/paypal/return`, { attemptId: attempt.id }),
       cancelUrl: withQuery(`${base}/paypal/cancel`, { attemptId: attempt.id }),
     });
-    await em.transactional(async (tx) => {
-      await affected(
-        tx,
-        sql`update order_payment_attempt set external_id = ${created.paymentId}, approval_url = ${created.approvalUrl},
-              raw_create = ${JSON.stringify(created.raw)}::jsonb, updated_at = now() where id = ${attempt.id}`,
-      );
-      await recordPaymentEvent(tx, {
-        source: 'provider',
-        attemptId: attempt.id,
-        orderId: order.id,
-        externalId: created.paymentId,
-        providerStatus: 'created',
-        payload: created.raw,
-        outcome: 'payment created',
-      });
-    });
+    // One statement: PayPal's payment stored on the attempt and the event recorded, together or not at all.
+    await firstRow(
+      em,
+      sql`with stored as (
+            update order_payment_attempt set external_id = ${created.paymentId}, approval_url = ${created.approvalUrl},
+                   raw_create = ${JSON.stringify(created.raw)}::jsonb, updated_at = now() where id = ${attempt.id})
+          ${paymentEventInsert({
+            source: 'provider',
+            attemptId: attempt.id,
+            orderId: order.id,
+            externalId: created.paymentId,
+            providerStatus: 'created',
+            payload: created.raw,
+            outcome: 'payment created',
+          })}`,
+    );
     return { attemptId: attempt.id, externalId: created.paymentId, approvalUrl: created.approvalUrl };
   } catch (error) {
     const reason = error instanceof PaymentProviderError ? error.message : 'PayPal call failed';
