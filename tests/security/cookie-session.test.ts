@@ -110,8 +110,15 @@ describe('cookie session in Chromium (the built /backoffice app)', () => {
   /** What page script can see: document.cookie and both Web Storages, as one string. */
   const visibleToScript = (page: Page) =>
     page.evaluate(() => {
-      const storage = (s: Storage) => Array.from({ length: s.length }, (_, i) => `${s.key(i)}=${s.getItem(s.key(i)!)}`).join(';');
-      return `${document.cookie}|${storage(localStorage)}|${storage(sessionStorage)}`;
+      // Through globalThis: the tests type-check without the DOM library.
+      interface StorageLike {
+        length: number;
+        key(i: number): string | null;
+        getItem(key: string): string | null;
+      }
+      const page = globalThis as unknown as { document: { cookie: string }; localStorage: StorageLike; sessionStorage: StorageLike };
+      const storage = (s: StorageLike) => Array.from({ length: s.length }, (_, i) => `${s.key(i)}=${s.getItem(s.key(i)!)}`).join(';');
+      return `${page.document.cookie}|${storage(page.localStorage)}|${storage(page.sessionStorage)}`;
     });
 
   it('logs in with the token out of reach of page script; a second tab is logged in; logging out ends it for both', async () => {
