@@ -47,7 +47,7 @@ const utcDayOf = (column: string) => sql<string>`to_char(${sql.ref(column)} at t
 const countAll = sql<number>`count(*)::int`;
 
 /** Applied ledger rows per UTC day, currency and kind. */
-async function moneyByDay(em: EntityManager, range: DayRange, currency: Currency | undefined) {
+export function moneyByDayQuery(em: EntityManager, range: DayRange, currency: Currency | undefined) {
   const day = utcDayOf('created_at');
   let query = db(em)
     .selectFrom('money_movement')
@@ -57,11 +57,11 @@ async function moneyByDay(em: EntityManager, range: DayRange, currency: Currency
     .where('created_at', '>=', range.start)
     .where('created_at', '<', range.end);
   if (currency) query = query.where('currency', '=', currency);
-  return query.groupBy([day, 'currency', 'kind']).execute();
+  return query.groupBy([day, 'currency', 'kind']);
 }
 
 /** Orders created per UTC day, by their status now. */
-async function ordersByDay(em: EntityManager, range: DayRange, currency: Currency | undefined) {
+export function ordersByDayQuery(em: EntityManager, range: DayRange, currency: Currency | undefined) {
   const day = utcDayOf('created_at');
   let query = db(em)
     .selectFrom('order')
@@ -71,14 +71,14 @@ async function ordersByDay(em: EntityManager, range: DayRange, currency: Currenc
     .where('created_at', '>=', range.start)
     .where('created_at', '<', range.end);
   if (currency) query = query.where('currency', '=', currency);
-  return query.groupBy([day, 'status']).$narrowType<{ status: OrderStatus }>().execute();
+  return query.groupBy([day, 'status']).$narrowType<{ status: OrderStatus }>();
 }
 
 /**
  * Attempts started per UTC day by status now, plus distinct orders; the grouping set `()` adds the
  * whole range's row (day null), whose distinct count is not the sum of the days'.
  */
-async function attemptsByDay(em: EntityManager, range: DayRange, currency: Currency | undefined) {
+export function attemptsByDayQuery(em: EntityManager, range: DayRange, currency: Currency | undefined) {
   const day = utcDayOf('created_at');
   let query = db(em)
     .selectFrom('order_payment_attempt')
@@ -91,14 +91,18 @@ async function attemptsByDay(em: EntityManager, range: DayRange, currency: Curre
     .where('created_at', '>=', range.start)
     .where('created_at', '<', range.end);
   if (currency) query = query.where('currency', '=', currency);
-  const result = await query.groupBy(sql`grouping sets ((${day}), ())`).execute();
+  return query.groupBy(sql`grouping sets ((${day}), ())`);
+}
+
+async function attemptsByDay(em: EntityManager, range: DayRange, currency: Currency | undefined) {
+  const result = await attemptsByDayQuery(em, range, currency).execute();
   return result as unknown as ({ day: string | null; attempts: number; orders: number } & Record<AttemptStatus, number>)[];
 }
 
 /** IPN and webhook delay from stored to processed, over the arrivals in `range` that are processed. */
-export async function notificationLag(em: EntityManager, range: DayRange): Promise<NotificationLag[]> {
+export function notificationLagQuery(em: EntityManager, range: DayRange) {
   const seconds = sql`extract(epoch from processed_at - created_at)`;
-  const found = await db(em)
+  return db(em)
     .selectFrom('payment_event')
     .select([
       'source',
@@ -112,8 +116,11 @@ export async function notificationLag(em: EntityManager, range: DayRange): Promi
     .where('created_at', '>=', range.start)
     .where('created_at', '<', range.end)
     .where('processed_at', 'is not', null)
-    .groupBy('source')
-    .execute();
+    .groupBy('source');
+}
+
+export async function notificationLag(em: EntityManager, range: DayRange): Promise<NotificationLag[]> {
+  const found = await notificationLagQuery(em, range).execute();
   return (['ipn', 'webhook'] as const satisfies readonly NotificationSource[]).map((source) => {
     const row = found.find((r) => r.source === source);
     const round = (value: number | null | undefined) => (value === null || value === undefined ? null : Math.round(Number(value) * 1000) / 1000);
@@ -122,13 +129,16 @@ export async function notificationLag(em: EntityManager, range: DayRange): Promi
 }
 
 /** IPNs and webhooks stored but not processed yet, and the oldest one's age (payment_event_processing_idx, no scan). */
-export async function inboxBacklog(em: EntityManager): Promise<{ backlog: number; oldestSeconds: number }> {
-  const row = await db(em)
+export function inboxBacklogQuery(em: EntityManager) {
+  return db(em)
     .selectFrom('payment_event')
     .select([countAll.as('backlog'), sql<number | null>`extract(epoch from now() - min(created_at))::float8`.as('oldestSeconds')])
     .where('processing', '=', 'received')
-    .where('source', 'in', ['ipn', 'webhook'])
-    .executeTakeFirst();
+    .where('source', 'in', ['ipn', 'webhook']);
+}
+
+export async function inboxBacklog(em: EntityManager): Promise<{ backlog: number; oldestSeconds: number }> {
+  const row = await inboxBacklogQuery(em).executeTakeFirst();
   return { backlog: row?.backlog ?? 0, oldestSeconds: Math.max(0, row?.oldestSeconds ?? 0) };
 }
 
@@ -147,8 +157,8 @@ export class DashboardService {
     const em = this.orm.em.fork();
     const range = utcDayRange(input.from, input.to);
     const [money, orders, attempts, lag, inbox, reconciliation] = await Promise.all([
-      moneyByDay(em, range, input.currency),
-      ordersByDay(em, range, input.currency),
+      moneyByDayQuery(em, range, input.currency).execute(),
+      ordersByDayQuery(em, range, input.currency).execute(),
       attemptsByDay(em, range, input.currency),
       notificationLag(em, range),
       inboxBacklog(em),

@@ -25,11 +25,11 @@ const OUTCOME_COLORS: Record<AttemptStatus, string> = {
   expired: '#6b7280',
 };
 const OUTCOME_LABELS: Record<AttemptStatus, string> = {
-  created: 'Created (at PayPal)',
-  approved: 'Approved (not captured)',
+  created: 'Created',
+  approved: 'Approved',
   succeeded: 'Captured',
-  failed: 'Declined / failed',
-  cancelled: 'Cancelled by buyer',
+  failed: 'Declined',
+  cancelled: 'Cancelled',
   expired: 'Expired',
 };
 const AXIS = { fontSize: 11, fill: '#687080' };
@@ -59,10 +59,10 @@ function RevenueChart({ data }: { data: Dashboard }) {
   const scale = currency ? 10 ** minorUnitDigits(currency) : 1;
   const points = data.days.map((day) => {
     const row = data.revenue.find((r) => r.day === day && r.currency === currency);
-    return { day, captured: (row?.captured ?? 0) / scale, refunded: -((row?.refunded ?? 0) + (row?.reversed ?? 0)) / scale, net: (row?.net ?? 0) / scale };
+    return { day, captured: (row?.captured ?? 0) / scale, refunded: -((row?.refunded ?? 0) + (row?.reversed ?? 0)) / scale || 0, net: (row?.net ?? 0) / scale };
   });
   const others = data.revenueTotals.filter((t) => t.currency !== currency);
-  const asMoney = (value: unknown) => (currency ? money(Math.round(Number(value) * scale), currency) : String(value));
+  const asMoney = (value: unknown) => (currency ? money(Math.abs(Math.round(Number(value) * scale)), currency) : String(value));
   return (
     <ChartCard
       title={`Revenue per day${currency ? ` (${currency})` : ''}`}
@@ -78,6 +78,7 @@ function RevenueChart({ data }: { data: Dashboard }) {
             <Tooltip formatter={(value) => asMoney(value)} labelFormatter={(day) => `${String(day)} (UTC)`} />
             <Legend wrapperStyle={{ fontSize: 12 }} />
             <Bar
+                isAnimationActive={false}
               dataKey="captured"
               name="Captured"
               stackId="money"
@@ -85,8 +86,8 @@ function RevenueChart({ data }: { data: Dashboard }) {
               cursor="pointer"
               onClick={(bar: DayClick) => bar.payload?.day && navigate({ name: 'orders' }, ordersSearch(data, PAID_STATUSES, bar.payload.day))}
             />
-            <Bar dataKey="refunded" name="Refunded" stackId="money" fill="#7c4dcc" />
-            <Line dataKey="net" name="Net" type="monotone" stroke="#2a64e8" strokeWidth={2} dot={false} />
+            <Bar isAnimationActive={false} dataKey="refunded" name="Refunded" stackId="money" fill="#7c4dcc" />
+            <Line dataKey="net" name="Net" type="linear" stroke="#2a64e8" strokeWidth={2} dot={points.length <= 31 ? { r: 2.5 } : false} isAnimationActive={false} />
           </ComposedChart>
         </ResponsiveContainer>
       </div>
@@ -112,6 +113,7 @@ function OrdersChart({ data }: { data: Dashboard }) {
             <Legend wrapperStyle={{ fontSize: 12 }} />
             {ORDER_STATUSES.map((status) => (
               <Bar
+                isAnimationActive={false}
                 key={status}
                 dataKey={status}
                 name={STATUS_LABELS[status]}
@@ -144,8 +146,9 @@ function ConversionChart({ data }: { data: Dashboard }) {
             <YAxis yAxisId="rate" orientation="right" domain={[0, 100]} tick={AXIS} width={40} unit="%" />
             <Tooltip labelFormatter={(day) => `${String(day)} (UTC)`} />
             <Legend wrapperStyle={{ fontSize: 12 }} />
-            <Bar yAxisId="n" dataKey="orders" name="Started paying" fill="#9ab6f0" />
+            <Bar isAnimationActive={false} yAxisId="n" dataKey="orders" name="Started paying" fill="#9ab6f0" />
             <Bar
+                isAnimationActive={false}
               yAxisId="n"
               dataKey="paid"
               name="Paid"
@@ -153,7 +156,17 @@ function ConversionChart({ data }: { data: Dashboard }) {
               cursor="pointer"
               onClick={(bar: DayClick) => bar.payload?.day && navigate({ name: 'orders' }, ordersSearch(data, ['paid'], bar.payload.day))}
             />
-            <Line yAxisId="rate" dataKey="rate" name="Conversion %" type="monotone" stroke="#2a64e8" strokeWidth={2} dot={false} connectNulls />
+            <Line
+              yAxisId="rate"
+              dataKey="rate"
+              name="Conversion %"
+              type="linear"
+              stroke="#2a64e8"
+              strokeWidth={2}
+              dot={{ r: 3 }}
+              connectNulls
+              isAnimationActive={false}
+            />
           </ComposedChart>
         </ResponsiveContainer>
       </div>
@@ -176,9 +189,9 @@ function OutcomesChart({ data }: { data: Dashboard }) {
           <BarChart data={points} layout="vertical" margin={{ top: 4, right: 16, bottom: 0, left: 8 }}>
             <CartesianGrid stroke="#e2e5ea" horizontal={false} />
             <XAxis type="number" tick={AXIS} allowDecimals={false} />
-            <YAxis type="category" dataKey="label" tick={AXIS} width={150} />
+            <YAxis type="category" dataKey="label" tick={AXIS} width={110} />
             <Tooltip formatter={(value) => [`${String(value)}${total ? ` (${percent(Number(value) / total)})` : ''}`, 'Attempts']} />
-            <Bar dataKey="count" name="Attempts">
+            <Bar dataKey="count" name="Attempts" isAnimationActive={false}>
               {points.map((p) => (
                 <Cell key={p.status} fill={p.fill} />
               ))}
@@ -222,24 +235,29 @@ function NotificationsCard({ data }: { data: Dashboard }) {
   );
 }
 
+/** Open items by kind, the kinds that have any (the queue lists every kind). */
 function ReconciliationCard({ data }: { data: Dashboard }) {
-  const kinds = (Object.entries(data.reconciliation.counts) as [DiscrepancyKind, number][]).sort((a, b) => b[1] - a[1]);
+  const kinds = (Object.entries(data.reconciliation.counts) as [DiscrepancyKind, number][]).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
   const max = Math.max(1, ...kinds.map(([, n]) => n));
   return (
-    <ChartCard title="Open reconciliation items" note={<a href={reconciliationHref()}>{data.reconciliation.total} open</a>}>
-      <ul className="dash-kinds">
-        {kinds.map(([kind, n]) => (
-          <li key={kind} className={n ? '' : 'dash-kind-zero'}>
-            <a href={reconciliationHref(kind)} data-kind={kind}>
-              <span className="dash-kind-label">{KIND_LABELS[kind].title}</span>
-              <span className="dash-kind-bar" aria-hidden="true">
-                <span style={{ width: `${(n / max) * 100}%` }} />
-              </span>
-              <span className="num">{n}</span>
-            </a>
-          </li>
-        ))}
-      </ul>
+    <ChartCard title="Open reconciliation items" note={<a href={reconciliationHref()}>{data.reconciliation.total} open · the queue</a>}>
+      {kinds.length ? (
+        <ul className="dash-kinds">
+          {kinds.map(([kind, n]) => (
+            <li key={kind}>
+              <a href={reconciliationHref(kind)} data-kind={kind}>
+                <span className="dash-kind-label">{KIND_LABELS[kind].title}</span>
+                <span className="dash-kind-bar" aria-hidden="true">
+                  <span style={{ width: `${(n / max) * 100}%` }} />
+                </span>
+                <span className="num">{n}</span>
+              </a>
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p className="muted dash-small">Nothing open: every payment agrees with PayPal.</p>
+      )}
     </ChartCard>
   );
 }
@@ -251,8 +269,10 @@ export function DashboardCharts({ data }: { data: Dashboard }) {
       <OrdersChart data={data} />
       <ConversionChart data={data} />
       <OutcomesChart data={data} />
-      <NotificationsCard data={data} />
-      <ReconciliationCard data={data} />
+      <div className="dash-stack">
+        <NotificationsCard data={data} />
+        <ReconciliationCard data={data} />
+      </div>
     </div>
   );
 }

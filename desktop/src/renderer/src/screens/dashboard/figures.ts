@@ -83,8 +83,9 @@ export function dashboardFigures(data: Dashboard): Figure[] {
     {
       key: 'revenue',
       label: 'Revenue (net)',
-      value: moneyList(net),
-      detail: `captured ${moneyList(captured, 1)}${net.length > 1 ? ` in ${net.length} currencies` : ''}`,
+      value: moneyList(net, 1).replace(/ \+\d+ more$/, ''),
+      // Other currencies beside the biggest (amounts in different currencies do not add up).
+      detail: net.length > 1 ? `+ ${moneyList(net.slice(1), 2)}` : `captured ${moneyList(captured, 1)}`,
       href: ordersHref(data, PAID_STATUSES),
     },
     {
@@ -127,9 +128,9 @@ export function dashboardFigures(data: Dashboard): Figure[] {
     },
     {
       key: 'reconciliation',
-      label: 'Open reconciliation',
+      label: 'Reconciliation',
       value: count.format(data.reconciliation.total),
-      detail: worstKind ? `${count.format(worstKind[1])} × ${kindLabel(worstKind[0]).toLowerCase()}` : 'all clear',
+      detail: worstKind ? `open: ${count.format(worstKind[1])} × ${kindLabel(worstKind[0]).toLowerCase()}` : 'nothing open',
       href: reconciliationHref(worstKind && data.reconciliation.total === worstKind[1] ? worstKind[0] : undefined),
       ...(data.reconciliation.total ? { tone: 'bad' } as const : { tone: 'good' } as const),
     },
