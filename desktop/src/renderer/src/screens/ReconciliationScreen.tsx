@@ -131,6 +131,12 @@ const NEEDS_OPERATOR = 'Requires the operator role';
 const NEEDS_ADMIN = 'Refunds require the admin role';
 
 /** One action on a discrepancy; greyed out, saying why, for a role that may not take it. */
+/** "Amount mismatch: reported 1990 USD, …": the kind once, even when the server's detail already starts with it. */
+export function resolveSummary(kind: DiscrepancyKind, detail: string): string {
+  const label = kindLabel(kind);
+  return detail.toLowerCase().startsWith(`${label.toLowerCase()}:`) ? `${label}${detail.slice(label.length)}` : `${label}: ${detail}`;
+}
+
 function ItemAction(props: { label: string; allowed: boolean; why: string; danger?: boolean; onClick(): void }) {
   return (
     <button
@@ -180,7 +186,7 @@ function DiscrepancyItem({ item, operator, admin, onAction }: { item: Discrepanc
           label="Resolve…"
           allowed={operator}
           why={NEEDS_OPERATOR}
-          onClick={() => onAction({ type: 'resolve', discrepancyId: item.id, summary: `${kindLabel(item.kind)}: ${item.detail}` })}
+          onClick={() => onAction({ type: 'resolve', discrepancyId: item.id, summary: resolveSummary(item.kind, item.detail) })}
         />
         {canCancel ? <ItemAction label="Cancel…" danger allowed={operator} why={NEEDS_OPERATOR} onClick={() => onAction({ type: 'cancel', orderId: item.orderId! })} /> : null}
         {canRefundDuplicate ? (
