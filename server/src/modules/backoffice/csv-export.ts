@@ -1,0 +1,130 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { ZERO_DECIMAL_CURRENCIES } from '@orders/shared';
+import { sql } from '../../db/sql.js';
+import { pageQuery, type OrderFilter, type OrderOrdering } from './order-search.js';
+
+/*
+ * The CSV export is written by PostgreSQL: `COPY (select …) TO STDOUT WITH (FORMAT csv, HEADER)` on a
+ * connection of its own, streamed as it arrives. Node formats nothing per row; it only turns COPY's
+ * record ends (LF) into CRLF (RFC 4180), leaving line breaks inside quoted cells as they are.
+ */
+
+/** Everything, in one COPY: the page query without a page. */
+const NO_LIMIT = 1_000_000_000_000;
+
+/** Money as a person reads it (zero-decimal currencies respected), as toDecimalString writes it. */
+function decimal(column: string) {
+  const zeroDecimal = sql.join([...ZERO_DECIMAL_CURRENCIES].map((c) => sql.lit(c)));
+  return sql`case when r.currency in (${zeroDecimal}) then r.${sql.raw(column)}::text
+                  else (r.${sql.raw(column)} / 100)::text || '.' || lpad((r.${sql.raw(column)} % 100)::text, 2, '0') end`;
+}
+
+/** Text a spreadsheet would run as a formula (= + - @ tab CR first) gets a leading apostrophe: these cells come from outside. */
+function guarded(expression: string) {
+  const e = sql.raw(expression);
+  return sql`case when left(${e}, 1) in ('=', '+', '-', '@', chr(9), chr(13)) then '''' || ${e} else ${e} end`;
+}
+
+/** ISO 8601 in UTC with milliseconds, as the API's iso() writes it. */
+function isoText(column: string) {
+  return sql`to_char(r.${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
+
+/** The export's select: the same columns, header and order as the back-office list. */
+function exportSelect(filter: OrderFilter, ordering: OrderOrdering) {
+  const key = ordering.sort === 'created' ? sql.ref('r.createdAt') : sql.ref('r.total');
+  const direction = sql.raw(ordering.direction === 'desc' ? 'desc' : 'asc');
+  return sql`
+    select r.id as order_id, ${isoText('createdAt')} as created_at, ${isoText('updatedAt')} as updated_at, ${isoText('paidAt')} as paid_at,
+           r.status, r."customerType" as customer_type, ${guarded('r."customerId"')} as customer_id, r.currency,
+           ${decimal('total')} as total, r.total as total_minor, ${decimal('"refundedAmount"')} as refunded, r."refundedAmount" as refunded_minor,
+           ${guarded('r."paymentStatus"')} as payment_status, ${guarded('r."paymentTransactionId"')} as paypal_sale_id,
+           ${guarded('r."externalId"')} as paypal_payment_id, ${guarded('r."payerEmail"')} as payer_email
+      from (${pageQuery(filter, ordering, undefined, NO_LIMIT)}) r
+     order by ${key} ${direction}, r.id ${direction}`;
+}
+
+/** A parameter written into the statement: COPY takes none. Only the value types the filters use. */
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'number' || typeof value === 'bigint') {
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new Error('a COPY parameter must be a finite number');
+    return `(${String(value)})`;
+  }
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'string') return pg.escapeLiteral(value);
+  if (Array.isArray(value)) {
+    const elements = value.map((v) => (v === null ? 'NULL' : `"${String(v).replace(/[\\"]/g, (c) => `\\${c}`)}"`));
+    return pg.escapeLiteral(`{${elements.join(',')}}`);
+  }
+  throw new Error(`a COPY parameter cannot be a ${typeof value}`);
+}
+
+/** The COPY statement for a filter, its parameters written in as literals. */
+export function orderCsvCopyStatement(orm: MikroORM, filter: OrderFilter, ordering: OrderOrdering): string {
+  const compiled = exportSelect(filter, ordering).compile(orm.em.getKysely());
+  const text = compiled.sql.replace(/\$(\d+)/g, (_match, n: string) => literal(compiled.parameters[Number(n) - 1]));
+  return `copy (${text}) to stdout with (format csv, header)`;
+}
+
+/** COPY ends records with LF; RFC 4180 (and what the export always sent) wants CRLF. Quoted cells keep their own line breaks. */
+export class CrlfRecords extends Transform {
+  private quoted = false;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    const parts: Buffer[] = [];
+    let start = 0;
+    let at = 0;
+    let quote = chunk.indexOf(0x22);
+    let lf = chunk.indexOf(0x0a);
+    for (;;) {
+      if (quote !== -1 && quote < at) quote = chunk.indexOf(0x22, at);
+      if (lf !== -1 && lf < at) lf = chunk.indexOf(0x0a, at);
+      // Inside a quoted cell only the closing quote matters ("" inside one toggles twice).
+      if (this.quoted) {
+        if (quote === -1) break;
+        this.quoted = false;
+        at = quote + 1;
+      } else if (quote !== -1 && (lf === -1 || quote < lf)) {
+        this.quoted = true;
+        at = quote + 1;
+      } else if (lf !== -1) {
+        parts.push(chunk.subarray(start, lf), CRLF);
+        start = at = lf + 1;
+      } else break;
+    }
+    if (parts.length === 0) return done(null, chunk);
+    parts.push(chunk.subarray(start));
+    done(null, Buffer.concat(parts));
+  }
+}
+
+const CRLF = Buffer.from('\r\n');
+
+/**
+ * The filter's rows as CSV bytes, header first, streamed from COPY on a connection taken from the
+ * request pool for this export only. The connection goes back when the export ends; when the reader
+ * stops early (the client went away), the COPY is abandoned and the connection closed, not reused.
+ */
+export async function* orderCsvChunks(orm: MikroORM, filter: OrderFilter, ordering: OrderOrdering): AsyncGenerator<Buffer, void, undefined> {
+  const statement = orderCsvCopyStatement(orm, filter, ordering);
+  const pool = (await orm.em.getConnection().getNativeClient()) as pg.Pool;
+  const client = await pool.connect();
+  let finished = false;
+  const copy = client.query(copyTo(statement));
+  const records = copy.pipe(new CrlfRecords());
+  copy.on('error', (error) => records.destroy(error));
+  try {
+    for await (const chunk of records) yield chunk as Buffer;
+    finished = true;
+  } finally {
+    if (finished) client.release();
+    else {
+      copy.destroy();
+      client.release(new Error('CSV export stopped before its end'));
+    }
+  }
+}
