@@ -114,7 +114,7 @@ export function dashboardFigures(data: Dashboard): Figure[] {
       key: 'ipnLag',
       label: lagSource?.source === 'webhook' ? 'Webhook lag p95' : 'IPN lag p95',
       value: duration(lagSource?.p95Seconds ?? null),
-      detail: `p50 ${duration(lagSource?.p50Seconds ?? null)} · ${count.format(lagSource?.processed ?? 0)} processed`,
+      detail: `p50 ${duration(lagSource?.p50Seconds ?? null)} · ${count.format(lagSource?.processed ?? 0)} ${lagSource?.source === 'webhook' ? 'webhooks' : 'IPNs'}`,
       href: reconciliationHref('unmatched_ipn'),
       ...(lagSource?.p95Seconds != null && lagSource.p95Seconds > 60 ? { tone: 'warn' } as const : {}),
     },
