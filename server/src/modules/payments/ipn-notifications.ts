@@ -80,6 +80,7 @@ export async function processIpn(deps: PaymentsDeps, eventId: string): Promise<P
 /** IPNs stored but never processed (a crash between the 200 and the queue): queue them again. */
 export async function requeueStrandedIpns(deps: PaymentsDeps, olderThanSeconds = 30, round?: string): Promise<number> {
   const stranded = await strandedNotifications(deps.orm.em.fork(), 'ipn', olderThanSeconds);
-  for (const id of stranded) await deps.queue.enqueueIpn(id, round);
+  // Together: the sweep's re-queues share one batch (a restart's round ones go out one by one).
+  await Promise.all(stranded.map((id) => deps.queue.enqueueIpn(id, round)));
   return stranded.length;
 }

@@ -113,7 +113,7 @@ export class WebhooksService {
   async requeueStranded(olderThanSeconds = 30, round?: string): Promise<number> {
     if (!this.enabled) return 0;
     const stranded = await strandedNotifications(this.orm.em.fork(), 'webhook', olderThanSeconds);
-    for (const id of stranded) await this.queue.enqueueWebhook(id, round);
+    await Promise.all(stranded.map((id) => this.queue.enqueueWebhook(id, round)));
     return stranded.length;
   }
 
