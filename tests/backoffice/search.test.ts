@@ -217,6 +217,38 @@ describe('search as you type: fragments of any identifier', () => {
     expect(await ids({ q: '#0100' })).toEqual([]);
   });
 
+  it('order number: the exact number comes first, before newer orders it prefixes; never twice', async () => {
+    const rows = await everything();
+    const target = rows.find((r) => r.id === mugs[0]!.id)!;
+    const newest = rows[0]!;
+    // The newest order gets a number that #target prefixes: newest first, it would be listed before #target.
+    const { rows: [before] } = await env.pool.query<{ number: number }>('select number from "order" where id = $1', [newest.id]);
+    await env.pool.query('update "order" set number = $2 where id = $1', [newest.id, target.number * 10 + 7]);
+    try {
+      expect(await ids({ q: String(target.number) })).toEqual([target.id, newest.id]);
+      expect(await ids({ q: `#${target.number}` })).toEqual([target.id, newest.id]);
+      // Pages of 2 then 1: each row once. (Pages of one row list them in plain date order.)
+      const first = await search({ q: String(target.number), limit: 2 });
+      expect(first.items.map((r) => r.id)).toEqual([target.id, newest.id]);
+      const one = await search({ q: String(target.number), limit: 1 });
+      const next = await search({ q: String(target.number), limit: 1, cursor: one.nextCursor! });
+      expect([...one.items, ...next.items].map((r) => r.id)).toEqual([newest.id, target.id]);
+      // Exact number with a cursor of a bigger page: never listed again.
+      const big = await search({ q: String(target.number).slice(0, 3), limit: 3 });
+      if (big.nextCursor) expect((await ids({ q: String(target.number).slice(0, 3), cursor: big.nextCursor })).filter((id) => big.items.some((r) => r.id === id))).toEqual([]);
+      // A filter it fails still leaves it out.
+      expect(await ids({ q: String(target.number), status: ['refunded'] })).not.toContain(target.id);
+    } finally {
+      await env.pool.query('update "order" set number = $2 where id = $1', [newest.id, before!.number]);
+    }
+  });
+
+  it('a whole payer email is looked up exactly, any case', async () => {
+    expect(await ids({ q: paid.payerEmail.toUpperCase() })).toContain(paid.orderId);
+    // A whole email no payer has is still a fragment of the documents: the customer's email here.
+    expect(await ids({ q: `zoe.quimby.${token}@shop.example` })).toEqual([named.id]);
+  });
+
   it('order id: a fragment, with or without its dashes, any case', async () => {
     const id = mugs[1]!.id;
     for (const q of [id.slice(0, 8), id.slice(9, 23), id.slice(24).toUpperCase(), id.slice(4, 12)]) {

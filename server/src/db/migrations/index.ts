@@ -10,6 +10,7 @@ import { Migration20261130111003_payer_customer_display } from './Migration20261
 import { Migration20261130111116_line_refunds_notes } from './Migration20261130111116_line_refunds_notes.js';
 import { Migration20261130114726_refund_request_key } from './Migration20261130114726_refund_request_key.js';
 import { Migration20261130111356_order_search } from './Migration20261130111356_order_search.js';
+import { Migration20261130122106_search_keys } from './Migration20261130122106_search_keys.js';
 
 /** Every migration, in order. `npm run migration:create -w @orders/server` generates the next one. */
 export const migrations = [
@@ -22,4 +23,5 @@ export const migrations = [
   Migration20261130111116_line_refunds_notes,
   Migration20261130111356_order_search,
   Migration20261130114726_refund_request_key,
+  Migration20261130122106_search_keys,
 ];

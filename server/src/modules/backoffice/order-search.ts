@@ -2,7 +2,7 @@ import type { RawBuilder } from 'kysely';
 import type { BackofficeOrderRow, CustomerType, OrderOrdering, OrderSearchFilter } from '@orders/shared';
 import { firstRow, iso, sql, type EntityManager } from '../../db/sql.js';
 import { encodeCursor, decodeCursor, type KeysetPosition } from './keyset-cursor.js';
-import { isFragmentSearch, textMatch } from './order-text-match.js';
+import { documentMatch, exactNumber, isFragmentSearch, textMatch } from './order-text-match.js';
 
 /*
  * The back-office order query. Every filter and sort is answered from an index on "order":
@@ -11,10 +11,15 @@ import { isFragmentSearch, textMatch } from './order-text-match.js';
  *                             ordered index range each, merged (union all + order by + limit)
  *  - customer:                order_customer_idx;  currency: order_currency_idx / _total_idx
  *  - sort by total, amounts:  order_total_idx
- *  - free text:               order-text-match.ts: number prefixes from order_number_unique, any
- *                             other fragment from order_search's trigram index (search-document.ts).
- *                             The planner picks per fragment: a rare one's few matches sorted, or a
- *                             common one found walking the list's own index newest first
+ *  - free text:               order-text-match.ts: number prefixes from order_number_unique (the
+ *                             exact number listed first), a whole email from attempt_payer_email_idx,
+ *                             any other fragment from order_search (search-document.ts). Newest
+ *                             first, a fragment's page is found inside order_search, which carries
+ *                             created_at: the planner picks per fragment between its trigram index
+ *                             (a rare one's few matches, sorted) and order_search_created_idx (a
+ *                             common one, walked newest first, each document checked in the same
+ *                             heap page as its key); "order" is read by primary key for the page's
+ *                             rows and for filters that only "order" has (status, currency, …)
  */
 
 export type { OrderOrdering } from '@orders/shared';
@@ -40,13 +45,16 @@ function and(conditions: RawBuilder<unknown>[]): RawBuilder<unknown> {
 /** The list's filter, and for an export of the selection, the chosen order ids. */
 export type OrderFilter = OrderSearchFilter & { ids?: readonly string[] | undefined };
 
-/** Every filter but status, which the page query turns into index ranges of its own. */
-function filterConditions(filter: OrderFilter): RawBuilder<unknown>[] {
+/**
+ * Every filter but status, which the page query turns into index ranges of its own. `createdAt` is
+ * the column the date range applies to (order_search's copy when the page is found there).
+ */
+function filterConditions(filter: OrderFilter, createdAt: RawBuilder<unknown> = sql.ref('o.created_at') as RawBuilder<unknown>): RawBuilder<unknown>[] {
   const conditions: RawBuilder<unknown>[] = [];
   // At most MAX_SELECTED_ORDERS ids (the shared schema): found by primary key, the other filters still apply.
   if (filter.ids?.length) conditions.push(sql`o.id = any(${filter.ids.map((id) => id.toLowerCase())}::uuid[])`);
-  if (filter.createdFrom) conditions.push(sql`o.created_at >= ${filter.createdFrom}::timestamptz`);
-  if (filter.createdTo) conditions.push(sql`o.created_at < ${filter.createdTo}::timestamptz`);
+  if (filter.createdFrom) conditions.push(sql`${createdAt} >= ${filter.createdFrom}::timestamptz`);
+  if (filter.createdTo) conditions.push(sql`${createdAt} < ${filter.createdTo}::timestamptz`);
   if (filter.customerType) conditions.push(sql`o.customer_type = ${filter.customerType}`);
   if (filter.customerId) conditions.push(sql`o.customer_id = ${filter.customerId}`);
   // bigint parameters: any safe integer compares without overflowing int4.
@@ -82,28 +90,46 @@ export function positionOf(ordering: OrderOrdering, cursor: string): KeysetPosit
 export function pageQuery(filter: OrderFilter, ordering: OrderOrdering, after: KeysetPosition | undefined, limit: number): RawBuilder<SearchRow> {
   const desc = ordering.direction === 'desc';
   const direction = sql.raw(desc ? 'desc' : 'asc');
-  const key = ordering.sort === 'created' ? sql.ref('o.created_at') : sql.ref('o.total');
-  const conditions = filterConditions(filter);
+  // A fragment listed by date is found inside order_search: its created_at and order_id are the keyset.
+  const inSearch = ordering.sort === 'created' && isFragmentSearch(filter.q);
+  const created = (inSearch ? sql.ref('s.created_at') : sql.ref('o.created_at')) as RawBuilder<unknown>;
+  const id = inSearch ? sql.ref('s.order_id') : sql.ref('o.id');
+  const key = ordering.sort === 'created' ? created : sql.ref('o.total');
+  const conditions = inSearch ? [...filterConditions({ ...filter, q: undefined }, created), documentMatch(filter.q!)] : filterConditions(filter);
+  // "1001" lists #1001 itself first, then the numbers it prefixes (#10010…) in the list's order. Not
+  // on pages of one row (limit 2 here: one more to tell whether a next page exists): the next page's
+  // cursor is the last row's position, which must be one of the rest, never the pinned row.
+  const pinned = limit > 2 ? exactNumber(filter.q) : undefined;
+  if (pinned !== undefined) conditions.push(sql`o.number <> ${pinned}`);
   if (after) {
     const value = ordering.sort === 'created' ? sql`${after.key}::timestamptz` : sql`${after.key}::int`;
-    conditions.push(sql`(${key}, o.id) ${sql.raw(desc ? '<' : '>')} (${value}, ${after.id}::uuid)`);
+    conditions.push(sql`(${key}, ${id}) ${sql.raw(desc ? '<' : '>')} (${value}, ${after.id}::uuid)`);
   }
+  const from = inSearch ? sql`order_search s join "order" o on o.id = s.order_id` : sql`"order" o`;
   const branch = (status?: string) =>
-    sql`select ${ROW_COLUMNS} from "order" o where ${and(status ? [...conditions, sql`o.status = ${status}`] : conditions)}
-        order by ${key} ${direction}, o.id ${direction} limit ${limit}`;
+    sql`select ${ROW_COLUMNS} from ${from} where ${and(status ? [...conditions, sql`o.status = ${status}`] : conditions)}
+        order by ${key} ${direction}, ${id} ${direction} limit ${limit}`;
   const statuses = [...new Set(filter.status ?? [])];
   const pageKey = ordering.sort === 'created' ? sql.ref('page.createdAt') : sql.ref('page.total');
-  const page =
+  let page =
     statuses.length > 1
       ? sql`select * from (${sql.join(statuses.map((s) => sql`(${branch(s)})`), sql` union all `)}) page
             order by ${pageKey} ${direction}, page.id ${direction} limit ${limit}`
       : branch(statuses[0]);
+  let first = sql``;
+  if (pinned !== undefined && !after) {
+    // The exact number on the first page only (later pages exclude it above), by order_number_unique.
+    const exact = and([...statusCondition(filter), ...filterConditions({ ...filter, q: undefined }), sql`o.number = ${pinned}`]);
+    page = sql`select * from ((select ${ROW_COLUMNS} from "order" o where ${exact}) union all (${page})) page
+                order by page.number = ${pinned} desc, ${pageKey} ${direction}, page.id ${direction} limit ${limit}`;
+    first = sql`page.number = ${pinned} desc, `;
+  }
   return sql<SearchRow>`
     select page.*, latest.external_id as "externalId", latest.payer_email as "payerEmail"
       from (${page}) page
       left join lateral (select a.external_id, a.payer_email from order_payment_attempt a
                           where a.order_id = page.id order by a.created_at desc limit 1) latest on true
-     order by ${pageKey} ${direction}, page.id ${direction}`;
+     order by ${first}${pageKey} ${direction}, page.id ${direction}`;
 }
 
 /** One order as the back office lists it, by id. */

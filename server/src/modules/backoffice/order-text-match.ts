@@ -11,6 +11,9 @@ import { isUuidIgnoringCase } from '../../ids.js';
  *  - anything else of 3+ characters: a fragment, anywhere in the order's search document
  *    (search-document.ts: ids, customer, payer, PayPal ids, skus, product names), through its
  *    trigram index. `%`, `_` and `\` are literal characters there, never wildcards.
+ *  - a whole email (`someone@example.com`): the orders a PayPal payer with exactly that email paid
+ *    or approved (attempt_payer_email_idx, a btree: ~1 ms however common its domain); only when there
+ *    are none, the fragment anywhere in the documents (a customer's email, a longer address).
  *  - a fragment without three letters or digits in a row (`ab`, `@.`, `%_`) matches nothing: it
  *    gives the trigram index nothing to look up, and would read every document.
  */
@@ -45,9 +48,26 @@ function numberDigits(q: string): { digits: string; isNumber: boolean } | undefi
   return number && (number[1] === '#' || isNumber) ? { digits, isNumber } : undefined;
 }
 
-/** Whether `q` is looked up as a fragment in the search documents (and may match very many). */
+/** A whole email address, as staff paste it. */
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/**
+ * Whether `q` is looked up as a fragment in the search documents (and may match very many): the
+ * page is then found inside order_search (order-search.ts), its total estimated first.
+ */
 export function isFragmentSearch(q: string | undefined): boolean {
-  return q !== undefined && numberDigits(q) === undefined && !isUuidIgnoringCase(q) && SEARCHABLE.test(q.toLowerCase());
+  return q !== undefined && numberDigits(q) === undefined && !isUuidIgnoringCase(q) && !EMAIL.test(q) && SEARCHABLE.test(q.toLowerCase());
+}
+
+/** The order number `q` names exactly when it is also read as a prefix (3+ digits): listed first. */
+export function exactNumber(q: string | undefined): number | undefined {
+  const number = q === undefined ? undefined : numberDigits(q);
+  return number?.isNumber && number.digits.length >= MIN_NUMBER_PREFIX ? Number(number.digits) : undefined;
+}
+
+/** `order_search` s's document contains `q` (a fragment: isFragmentSearch), as a LIKE the trigram index answers. */
+export function documentMatch(q: string): RawBuilder<unknown> {
+  return sql`s.document like ${containsPattern(q.toLowerCase())}`;
 }
 
 /** The condition on "order" o for the free text `q` (already trimmed by the input schema). */
@@ -66,5 +86,11 @@ export function textMatch(q: string): RawBuilder<unknown> {
   }
   const fragment = q.toLowerCase();
   if (!SEARCHABLE.test(fragment)) return sql`false`;
+  if (EMAIL.test(q)) {
+    // The exact payer first (a btree lookup); the one-time `not exists` skips the trigram scan when it found any.
+    const exact = sql`select a.order_id from order_payment_attempt a where lower(a.payer_email) = ${fragment}`;
+    return sql`o.id in (${exact} union all
+      select s.order_id from order_search s where s.document like ${containsPattern(fragment)} and not exists (${exact}))`;
+  }
   return sql`o.id in (select s.order_id from order_search s where s.document like ${containsPattern(fragment)})`;
 }
