@@ -15,7 +15,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import pg from 'pg';
 import { pino } from 'pino';
-import { isSupportedCurrency, maxMinorAmount, parseDecimalString, schemas, type Currency, type Customer } from '@orders/shared';
+import { SUPPORTED_CURRENCIES, isSupportedCurrency, maxMinorAmount, parseDecimalString, schemas, type Currency, type Customer } from '@orders/shared';
 import { PaypalRestGateway } from '@orders/server/paypal/paypal-rest-gateway.ts';
 import { parseIpn, verifyIpn } from '@orders/server/paypal/ipn/ipn-message.ts';
 import * as q from './sql.ts';
@@ -104,7 +104,15 @@ interface AttemptRow {
   saleId: string | null;
 }
 
-const loadLines = async (c: pg.PoolClient | pg.Pool, cartId: string) => (await c.query<LineRow>(q.LOAD_LINES, [cartId])).rows;
+/** Lines that come back as one JSON array from a statement (pg parses json; null when none). */
+const jsonLines = (lines: LineRow[] | string | null): LineRow[] => (typeof lines === 'string' ? (JSON.parse(lines) as LineRow[]) : (lines ?? []));
+
+/** The largest amount PayPal accepts per currency, as JSON (carts.service MAX_AMOUNTS). */
+const MAX_AMOUNTS = JSON.stringify(Object.fromEntries(SUPPORTED_CURRENCIES.map((currency) => [currency, maxMinorAmount(currency)])));
+/** Orders' retry bound for a cart whose row changed under the statement (createPendingOrder, setItem). */
+const ROUNDS = 5;
+/** deps.config.executeClaimMs = 2 × the PayPal timeout (server.ts), in seconds as attemptToPay binds it. */
+const EXECUTE_CLAIM_SECONDS = (2 * 20_000) / 1000;
 
 const cartDto = (cart: CartRow, lines: LineRow[]) => ({
   id: cart.id,
@@ -133,12 +141,6 @@ const orderDto = (o: OrderRow, lines: LineRow[]) => ({
   paidAt: iso(o.paidAt),
 });
 
-async function lockOwnedCart(c: pg.PoolClient, customer: Customer, cartId: string): Promise<CartRow> {
-  const cart = await one<CartRow>(c, q.CART_LOCK, [cartId, customer.type, customer.id]);
-  if (!cart) throw fail('NOT_FOUND', 'cart not found');
-  return cart;
-}
-
 // ---- tRPC: the same router shape and inputs as Orders for the benchmarked procedures ----
 
 interface Context {
@@ -156,6 +158,36 @@ const withScope = (scope: string) =>
 let gateway: PaypalRestGateway;
 let publicBaseUrl = '';
 
+interface SetItemVerdict {
+  found: boolean;
+  checkedOut: boolean;
+  moved: boolean;
+  productFound: boolean;
+  currency: Currency | null;
+  stock: number | null;
+  unitPrice: number | null;
+  otherCurrency: Currency | null;
+  tooLarge: boolean | null;
+  customerType: Customer['type'];
+  customerId: string;
+  checkedOutAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date | null;
+  lines: LineRow[] | string | null;
+}
+type CreateVerdict = {
+  found: boolean;
+  checkedOut: boolean;
+  moved: boolean;
+  unknownItem: number | null;
+  lineCount: number;
+  currencies: number;
+  quotedCurrency: Currency | null;
+  quotedTotal: string;
+  short: string[] | null;
+  lines: LineRow[] | string | null;
+} & ({ [K in keyof OrderRow]: OrderRow[K] | null });
+
 const router = t.router({
   carts: t.router({
     create: withScope('carts:write')
@@ -164,67 +196,67 @@ const router = t.router({
         const cart = await one<CartRow>(pool, q.CART_INSERT, [uuidv7(), input.customer.type, input.customer.id]);
         return cartDto(cart!, []);
       }),
+    // One statement (CartsService.setItem), run again while the cart row moved under it.
     setItem: withScope('carts:write')
       .input(schemas.setCartItemInput)
-      .mutation(({ input }) =>
-        inTransaction(async (c) => {
-          const cart = await lockOwnedCart(c, input.customer, input.cartId);
-          if (cart.checkedOutAt) throw fail('CONFLICT', 'cart is already checked out');
-          if (input.quantity === 0) {
-            await c.query(q.CART_LINE_DELETE, [input.cartId, input.sku]);
-          } else {
-            const product = await one<{ currency: Currency; stock: number; unitPrice: number; otherCurrency: string | null }>(
-              c,
-              q.PRODUCT_FOR_LINE,
-              [input.cartId, input.sku],
-            );
-            if (!product) throw fail('NOT_FOUND', `product ${input.sku} not found`);
-            if (product.otherCurrency) throw fail('CONFLICT', 'a cart holds one currency');
-            if (input.quantity > product.stock) throw fail('CONFLICT', `only ${product.stock} of ${input.sku} in stock`);
-            if (input.quantity * product.unitPrice > maxMinorAmount(product.currency)) throw fail('BAD_REQUEST', 'line total too large');
-            await c.query(q.CART_LINE_UPSERT, [uuidv7(), input.cartId, input.sku, input.quantity]);
+      .mutation(async ({ input }) => {
+        const { customer, cartId, sku, quantity } = input;
+        for (let round = 0; round < ROUNDS; round++) {
+          const v = (await one<SetItemVerdict>(pool, q.CART_SET_ITEM, [
+            cartId, customer.type, customer.id, cartId, sku, sku, quantity, MAX_AMOUNTS, quantity, quantity, cartId, sku, quantity,
+            uuidv7(), cartId, sku, quantity, quantity, cartId, quantity, sku, quantity,
+          ]))!;
+          if (v.moved) continue;
+          if (!v.found) throw fail('NOT_FOUND', 'cart not found');
+          if (v.checkedOut) throw fail('CONFLICT', 'cart is already checked out');
+          if (quantity > 0) {
+            if (!v.productFound) throw fail('NOT_FOUND', `product ${sku} not found`);
+            if (v.otherCurrency) throw fail('CONFLICT', 'a cart holds one currency');
+            if (quantity > v.stock!) throw fail('CONFLICT', `only ${v.stock} of ${sku} in stock`);
+            if (v.tooLarge) throw fail('BAD_REQUEST', 'line total too large');
           }
-          const updated = await one<{ updatedAt: Date }>(c, q.CART_TOUCH, [input.cartId]);
-          return cartDto({ ...cart, updatedAt: updated!.updatedAt }, await loadLines(c, input.cartId));
-        }),
-      ),
+          return cartDto({ id: cartId, customerType: v.customerType, customerId: v.customerId, checkedOutAt: v.checkedOutAt, createdAt: v.createdAt, updatedAt: v.updatedAt! }, jsonLines(v.lines));
+        }
+        throw fail('CONFLICT', 'the cart kept changing; try again');
+      }),
   }),
   orders: t.router({
+    // One statement in both forms (createPendingOrder), run again while the cart row moved under it.
     create: withScope('orders:write')
       .input(schemas.createOrderInput)
-      .mutation(({ input, ctx }) =>
-        inTransaction(async (c) => {
-          const { customer } = input;
-          let cartId = input.cartId;
-          if (!cartId) {
-            // One-call checkout: the cart and its lines first, in the same transaction, as Orders does.
+      .mutation(async ({ input, ctx }) => {
+        const { customer } = input;
+        const email = input.customerEmail ?? null;
+        const name = input.customerName ?? null;
+        for (let round = 0; round < ROUNDS; round++) {
+          let v: CreateVerdict;
+          if (input.cartId) {
+            const cartId = input.cartId;
+            v = (await one<CreateVerdict>(pool, q.ORDER_FROM_CART, [
+              cartId, customer.type, customer.id, cartId, MAX_AMOUNTS, cartId,
+              uuidv7(), customer.type, customer.id, email, name, cartId, uuidv7(), 'service', ctx.actorId,
+            ]))!;
+          } else {
             const items = input.items!;
-            cartId = uuidv7();
-            await c.query(q.CART_INSERT_BARE, [cartId, customer.type, customer.id]);
-            const inserted = (await c.query<{ sku: string }>(q.CART_LINES_FROM_ITEMS, [cartId, items.map((i) => i.sku), items.map((i) => i.quantity)])).rows;
-            if (inserted.length < items.length) throw fail('BAD_REQUEST', 'items: unknown sku');
+            const cartId = uuidv7();
+            v = (await one<CreateVerdict>(pool, q.ORDER_FROM_ITEMS, [
+              items.map((i) => i.sku), items.map((i) => i.quantity), MAX_AMOUNTS, cartId, customer.type, customer.id, cartId,
+              uuidv7(), customer.type, customer.id, email, name, cartId, uuidv7(), 'service', ctx.actorId,
+            ]))!;
           }
-          const cart = await lockOwnedCart(c, customer, cartId);
-          if (cart.checkedOutAt) throw fail('CONFLICT', 'cart is already checked out');
-          const quoted = (await c.query<{ currency: Currency; total: string }>(q.QUOTE_LINES, [cartId])).rows;
-          if (quoted.length === 0) throw fail('BAD_REQUEST', 'cart is empty');
-          const currency = quoted[0]!.currency;
-          if (quoted.some((l) => l.currency !== currency)) throw fail('CONFLICT', 'cart mixes currencies');
-          const total = quoted.reduce((sum, l) => sum + Number(l.total), 0);
-          if (total > maxMinorAmount(currency)) throw fail('BAD_REQUEST', 'order total too large');
-          const wanted = (await c.query<{ sku: string; quantity: number; stock: number }>(q.RESERVE_LOCK, [cartId])).rows;
-          const short = wanted.filter((w) => w.stock < w.quantity).map((w) => w.sku);
-          if (short.length > 0) throw fail('CONFLICT', `out of stock: ${short.join(', ')}`);
-          await c.query(q.RESERVE_TAKE, [cartId]);
-          await c.query(q.CART_CHECKOUT, [cartId]);
-          const order = await one<OrderRow>(c, q.ORDER_INSERT, [uuidv7(), customer.type, customer.id, cartId, total, currency]);
-          await c.query(q.AUDIT_INSERT, [
-            uuidv7(), 'service', ctx.actorId, 'order.created', order!.id, null,
-            JSON.stringify({ status: 'pending', total, currency }), null,
-          ]);
-          return orderDto(order!, await loadLines(c, cartId));
-        }),
-      ),
+          if (v.moved) continue;
+          if (!v.found) throw fail('NOT_FOUND', 'cart not found');
+          if (v.checkedOut) throw fail('CONFLICT', 'cart is already checked out');
+          if (v.unknownItem !== null) throw fail('BAD_REQUEST', `items.${v.unknownItem}.sku: unknown sku`);
+          if (v.lineCount === 0) throw fail('BAD_REQUEST', 'cart is empty');
+          if (v.currencies > 1) throw fail('CONFLICT', 'cart mixes currencies');
+          if (Number(v.quotedTotal) > maxMinorAmount(v.quotedCurrency!)) throw fail('BAD_REQUEST', 'order total too large');
+          if (v.short) throw fail('CONFLICT', `out of stock: ${v.short.join(', ')}`);
+          if (!v.id) throw new Error('order not created although every rule held');
+          return orderDto(v as OrderRow, jsonLines(v.lines));
+        }
+        throw fail('CONFLICT', 'the cart kept changing while the order was being created; try again');
+      }),
   }),
   payments: t.router({
     attemptToPay: withScope('payments:write')
@@ -233,12 +265,16 @@ const router = t.router({
         const { attempt, order, lines } = await inTransaction(async (c) => {
           const order = await one<OrderRow>(c, q.ORDER_LOCK_OWNED, [input.orderId, input.customer.type, input.customer.id]);
           if (!order) throw fail('NOT_FOUND', 'order not found');
+          // The benchmark pays pending orders: reopenFailedOrder (a failed one) issues nothing for them in Orders either.
           if (order.status !== 'pending') throw fail('CONFLICT', `order is ${order.status}`);
-          await c.query(q.ATTEMPTS_SUPERSEDE, [order.id]);
-          const attempt = (await one<AttemptRow>(c, q.ATTEMPT_INSERT, [
-            uuidv7(), order.id, order.total, order.currency, input.returnUrl ?? null, input.cancelUrl ?? null,
+          const executing = await one<{ id: string }>(c, q.EXECUTING_ATTEMPT, [order.id, 'created', 'approved', EXECUTE_CLAIM_SECONDS]);
+          if (executing) throw fail('CONFLICT', 'a payment for this order is being confirmed with PayPal; try again in a moment');
+          const created = (await one<AttemptRow & { lines: LineRow[] | string | null }>(c, q.ATTEMPT_CREATE, [
+            'superseded by a newer attempt', order.id, 'created', 'approved',
+            uuidv7(), order.id, order.total, order.currency, input.returnUrl ?? null, input.cancelUrl ?? null, order.cartId,
           ]))!;
-          return { attempt, order, lines: await loadLines(c, order.cartId) };
+          const { lines, ...attempt } = created;
+          return { attempt, order, lines: jsonLines(lines) };
         });
         const created = await gateway.createPayment({
           requestId: attempt.id,
@@ -252,13 +288,11 @@ const router = t.router({
           returnUrl: `${publicBaseUrl}/paypal/return?attemptId=${attempt.id}`,
           cancelUrl: `${publicBaseUrl}/paypal/cancel?attemptId=${attempt.id}`,
         });
-        await inTransaction(async (c) => {
-          await c.query(q.ATTEMPT_CREATED, [created.paymentId, created.approvalUrl, JSON.stringify(created.raw), attempt.id]);
-          await c.query(q.EVENT_INSERT_PROCESSED, [
-            uuidv7(), 'provider', attempt.id, order.id, created.paymentId, null, null, 'created', null, null, null,
-            JSON.stringify(created.raw), 'not_applicable', 'processed', 'payment created',
-          ]);
-        });
+        await pool.query(q.ATTEMPT_STORE_CREATED, [
+          created.paymentId, created.approvalUrl, JSON.stringify(created.raw), attempt.id,
+          uuidv7(), 'provider', attempt.id, order.id, created.paymentId, null, null, 'created', null, null, null,
+          JSON.stringify(created.raw), 'not_applicable', 'processed', 'payment created', null,
+        ]);
         return { attemptId: attempt.id, externalId: created.paymentId, approvalUrl: created.approvalUrl };
       }),
   }),
@@ -266,20 +300,41 @@ const router = t.router({
 
 // ---- IPN: store raw + enqueue; workers verify and apply with Orders' statements ----
 
+/** The listener's enqueues, sent as one insert per 10 ms window (up to 500), as Orders' queue.ts SendBatch does. */
+const SEND_WINDOW_MS = 10;
+const SEND_BATCH_MAX = 500;
+let pendingJobs: string[] = [];
+let sendTimer: NodeJS.Timeout | undefined;
+async function flushJobs(): Promise<void> {
+  clearTimeout(sendTimer);
+  sendTimer = undefined;
+  const ids = pendingJobs;
+  pendingJobs = [];
+  if (ids.length === 0) return;
+  await pool.query(q.JOB_ENQUEUE, [[...new Set(ids)]]).catch((error: unknown) => console.error(`baseline IPN enqueue: ${(error as Error).message}`));
+}
+function enqueueIpn(eventId: string): void {
+  pendingJobs.push(eventId);
+  if (pendingJobs.length >= SEND_BATCH_MAX) void flushJobs();
+  else sendTimer ??= setTimeout(() => void flushJobs(), SEND_WINDOW_MS);
+}
+
+/** One insert (storeNotification), then the 200; the job goes out with the next batch. */
 async function receiveIpn(raw: Buffer): Promise<void> {
   const fields = parseIpn(raw);
+  const column = (value: string | undefined, max: number) => (value === undefined ? null : value.replaceAll('\u0000', '').slice(0, max));
   const event = await one<{ id: string }>(pool, q.EVENT_INSERT_RECEIVED, [
-    uuidv7(), 'ipn', null, null, null, fields.txn_id?.slice(0, 64) ?? null, fields.parent_txn_id?.slice(0, 64) ?? null,
-    fields.payment_status?.slice(0, 64) ?? null, null, fields.mc_currency?.slice(0, 3) ?? null, raw, null, 'pending', 'received', null,
+    uuidv7(), 'ipn', null, null, null, column(fields.txn_id, 64), column(fields.parent_txn_id, 64),
+    column(fields.payment_status, 64), null, column(fields.mc_currency, 3), raw, null, 'pending', 'received', null, null, null,
   ]);
-  await pool.query(q.JOB_ENQUEUE, [event!.id]);
+  enqueueIpn(event!.id);
 }
 
 let ipnVerifyUrl = '';
 
 /** Same verification and the same statements as PaymentsService.processIpn on the happy path (a Completed sale). */
 async function processIpn(eventId: string): Promise<string> {
-  const event = await one<{ rawBody: Buffer; processing: string }>(pool, q.IPN_EVENT_LOAD, [eventId]);
+  const event = await one<{ rawBody: Buffer; processing: string }>(pool, q.IPN_EVENT_LOAD, [eventId, 'ipn']);
   if (!event || event.processing !== 'received') return event?.processing ?? 'ignored';
   const raw = Buffer.from(event.rawBody);
   const verdict = await verifyIpn(ipnVerifyUrl, raw);
@@ -396,8 +451,10 @@ await app.register(fastifyTRPCPlugin, {
     createContext: async ({ req }): Promise<Context> => {
       const token = bearer(req.headers.authorization);
       if (!token) return { scopes: undefined, apiKeyId: undefined };
-      const found = await one<{ kind: string; id: string; scopes: string[] | null }>(pool, q.AUTHENTICATE, [hashSecret(token)]);
+      const hash = hashSecret(token);
+      const found = await one<{ kind: string; id: string; scopes: string[] | null; usedLongAgo: boolean | null }>(pool, q.AUTHENTICATE, [q.API_KEY_LAST_USED_EVERY, hash, hash]);
       if (!found || found.kind !== 'service') return { scopes: undefined, apiKeyId: undefined };
+      if (found.usedLongAgo) await pool.query(q.API_KEY_TOUCH, [found.id, q.API_KEY_LAST_USED_EVERY]).catch(() => undefined);
       return { scopes: new Set(found.scopes ?? []), apiKeyId: found.id };
     },
   } satisfies FastifyTRPCPluginOptions<typeof router>['trpcOptions'],
@@ -420,6 +477,7 @@ console.log(`BASELINE READY ${publicBaseUrl}`);
 const shutdown = async () => {
   stopping = true;
   await app.close();
+  await flushJobs();
   await Promise.all(workers);
   await pool.end();
   process.exit(0);

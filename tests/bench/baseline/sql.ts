@@ -1,95 +1,276 @@
 /**
- * The statements Orders' services issue, copied text for text (server/src/modules/**), so the
- * baseline's database work is the same and only the layers around it differ.
+ * The statements Orders' services issue, so the baseline's database work is the same and only the
+ * layers around it differ. The intake and payment statements (carts.create, carts.setItem,
+ * orders.create in both forms, payments.attemptToPay, the IPN listener's insert) are Orders' own
+ * compiled text — captured from the Kysely `sql` templates in server/src/modules/** as of the
+ * one-statement (data-modifying CTE) intake — with the parameters numbered and bound in the same order
+ * (Kysely gives every interpolation its own `$n`, so a value used twice is bound twice).
  */
 
+/** StaffService.authenticate: once per HTTP request; `$2` is API_KEY_LAST_USED_EVERY ('1 minute'). */
 export const AUTHENTICATE = `
-  select 'service' as kind, k.id, k.scopes, null as "staffId", null as email, null as role
-    from api_key k where k.key_hash = $1 and not k.disabled
-  union all
-  select 'staff', s.id, null, u.id, u.email, u.role
-    from staff_session s join staff_user u on u.id = s.staff_id
-   where s.token_hash = $1 and s.revoked_at is null and s.expires_at > now() and not u.disabled
-  limit 1`;
+        select 'service' as kind, k.id, k.name, k.scopes, null as "staffId", null as email, null as role,
+               (k.last_used_at is null or k.last_used_at < now() - $1::interval) as "usedLongAgo"
+          from api_key k where k.key_hash = $2 and not k.disabled
+        union all
+        select 'staff', s.id, null, null, u.id, u.email, u.role, null
+          from staff_session s join staff_user u on u.id = s.staff_id
+         where s.token_hash = $3 and s.revoked_at is null and s.expires_at > now() and not u.disabled
+        limit 1`;
+export const API_KEY_LAST_USED_EVERY = '1 minute';
+/** StaffService.touchApiKey: "last used", at most once a minute per key (the lookup says when it is due). */
+export const API_KEY_TOUCH = `update api_key set last_used_at = now()
+           where id = $1 and (last_used_at is null or last_used_at < now() - $2::interval)`;
 
-const CART_COLUMNS = `id, customer_type as "customerType", customer_id as "customerId", checked_out_at as "checkedOutAt",
-  created_at as "createdAt", updated_at as "updatedAt"`;
-
+/** carts.create. Parameters: id, customer type, customer id. */
 export const CART_INSERT = `
-  insert into cart (id, created_at, updated_at, customer_type, customer_id)
-  values ($1, now(), now(), $2, $3)
-  returning ${CART_COLUMNS}`;
+        insert into cart (id, created_at, updated_at, customer_type, customer_id)
+        values ($1, now(), now(), $2, $3)
+        returning id, customer_type as "customerType", customer_id as "customerId", checked_out_at as "checkedOutAt",
+                  created_at as "createdAt", updated_at as "updatedAt"`;
 
-/** One-call checkout (orders.create with items): the cart without returning it, then its lines straight from the items (carts.service createCartWithItems). */
-export const CART_INSERT_BARE = `insert into cart (id, created_at, updated_at, customer_type, customer_id) values ($1, now(), now(), $2, $3)`;
+/**
+ * carts.setItem in one statement (CartsService.setItem). Parameters, in order: cartId, customer type,
+ * customer id, cartId, sku, sku, quantity, MAX_AMOUNTS, quantity, quantity, cartId, sku, quantity,
+ * new line id, cartId, sku, quantity, quantity, cartId, quantity, sku, quantity.
+ */
+export const CART_SET_ITEM = `
+          with cart_now as materialized (
+            select c.id, c.customer_type, c.customer_id, c.checked_out_at, c.created_at, c.xmin::text as version from cart c
+             where c.id = $1 and c.customer_type = $2 and c.customer_id = $3 for update),
+          moved as materialized (
+            select coalesce((select version from cart_now) <> (select c.xmin::text from cart c where c.id = $4), false) as moved),
+          chosen as materialized (select p.sku, p.name, p.currency, p.stock, p.unit_price from product p where p.sku = $5),
+          others as materialized (
+            select l.sku, coalesce(l.quoted_name, p.name) as name, l.quantity, coalesce(l.quoted_unit_price, p.unit_price) as unit_price, p.currency
+              from cart_line l join product p on p.sku = l.sku
+             where l.cart_id = (select id from cart_now) and l.sku <> $6),
+          verdict as materialized (
+            select c.id is not null as found, c.checked_out_at is not null as "checkedOut", m.moved,
+                   pr.sku is not null as "productFound", pr.currency, pr.stock, pr.unit_price as "unitPrice",
+                   (select o.currency from others o where o.currency <> pr.currency limit 1) as "otherCurrency",
+                   $7::bigint * pr.unit_price > ($8::jsonb ->> pr.currency)::bigint as "tooLarge"
+              from moved m left join cart_now c on true left join chosen pr on true),
+          ok as materialized (
+            select from verdict v
+             where v.found and not v."checkedOut" and not v.moved
+               and ($9::int = 0 or (v."productFound" and v."otherCurrency" is null and $10::int <= v.stock and not v."tooLarge"))),
+          removed as (
+            delete from cart_line where cart_id = $11 and sku = $12 and $13::int = 0 and exists (select from ok)),
+          upserted as (
+            insert into cart_line (id, created_at, updated_at, cart_id, sku, quantity)
+            select $14, now(), now(), $15, $16, $17 from ok where $18::int > 0
+            on conflict (cart_id, sku) do update set quantity = excluded.quantity, updated_at = now()),
+          touched as (update cart set updated_at = now() where id = $19 and exists (select from ok) returning updated_at)
+          select v.*, c.customer_type as "customerType", c.customer_id as "customerId", c.checked_out_at as "checkedOutAt",
+                 c.created_at as "createdAt", (select updated_at from touched) as "updatedAt",
+                 (select json_agg(json_build_object('sku', l.sku, 'name', l.name, 'quantity', l.quantity, 'unitPrice', l.unit_price,
+                                  'lineTotal', l.unit_price::bigint * l.quantity, 'currency', l.currency) order by l.sku)
+                    from (select * from others
+                          union all
+                          select p.sku, p.name, $20::int, p.unit_price, p.currency from product p where p.sku = $21 and $22::int > 0) l) as lines
+            from verdict v left join cart_now c on true`;
 
-export const CART_LINES_FROM_ITEMS = `
-  insert into cart_line (id, created_at, updated_at, cart_id, sku, quantity)
-  select gen_random_uuid(), now(), now(), $1, i.sku, i.quantity
-    from unnest($2::text[], $3::int[]) as i(sku, quantity)
-    join product p on p.sku = i.sku
-  returning sku`;
+/**
+ * orders.create({ cartId }) in one statement (createPendingOrder). Parameters: cartId, customer type,
+ * customer id, cartId, MAX_AMOUNTS, cartId, order id, customer type, customer id, customer email,
+ * customer name, cartId, audit id, actor type, actor id.
+ */
+export const ORDER_FROM_CART = `
+        with 
+    cart_now as materialized (
+      select c.id, c.checked_out_at, c.xmin::text as version from cart c
+       where c.id = $1 and c.customer_type = $2 and c.customer_id = $3 for update),
+    cart_state as materialized (
+      select exists (select from cart_now) as found,
+             coalesce((select checked_out_at is not null from cart_now), false) as checked_out,
+             coalesce((select version from cart_now) <> (select c.xmin::text from cart c where c.id = $4), false) as moved,
+             null::int as unknown_item),
+    lines as materialized (
+      select l.id as line_id, p.sku, l.quantity, p.unit_price, p.name, p.currency, p.stock
+        from cart_line l join product p on p.sku = l.sku
+       where l.cart_id = (select id from cart_now)
+       order by p.sku for update of p),
+        verdict as materialized (
+          select count(*)::int as line_count, count(distinct currency)::int as currencies, min(currency) as currency,
+                 coalesce(sum(unit_price::bigint * quantity), 0)::text as quoted_total,
+                 array_agg(sku order by sku) filter (where stock < quantity) as short,
+                 json_agg(json_build_object('sku', sku, 'name', name, 'quantity', quantity, 'unitPrice', unit_price,
+                          'lineTotal', unit_price::bigint * quantity, 'currency', currency) order by sku) as lines
+            from lines),
+        ok as materialized (
+          select v.currency, v.quoted_total::bigint as total from verdict v, cart_state s
+           where s.found and not s.checked_out and not s.moved and s.unknown_item is null
+             and v.line_count > 0 and v.currencies = 1 and v.short is null
+             and v.quoted_total::bigint <= ($5::jsonb ->> v.currency)::bigint),
+        
+    quoted as (
+      update cart_line l set quoted_unit_price = w.unit_price, quoted_name = w.name, updated_at = now()
+        from lines w where l.id = w.line_id and exists (select from ok)),
+    checked_out as (
+      update cart set checked_out_at = now(), updated_at = now() where id = $6 and exists (select from ok)),
+        reserved as (
+          update product p set stock = p.stock - w.quantity, updated_at = now()
+            from lines w where p.sku = w.sku and exists (select from ok)),
+        created as (
+          insert into "order" as o (id, created_at, updated_at, customer_type, customer_id, customer_email, customer_name, cart_id,
+                                    status, total, currency, refunded_amount, stock_reserved)
+          select $7, clock_timestamp(), clock_timestamp(), $8, $9, $10,
+                 $11, $12, 'pending', ok.total, ok.currency, 0, true
+            from ok
+          returning o.id, o.number, o.customer_type as "customerType", o.customer_id as "customerId",
+  o.customer_email as "customerEmail", o.customer_name as "customerName", o.cart_id as "cartId",
+  o.status, o.total, o.currency, o.refunded_amount as "refundedAmount", o.payment_status as "paymentStatus",
+  o.payment_transaction_id as "paymentTransactionId", o.stock_reserved as "stockReserved",
+  o.created_at as "createdAt", o.updated_at as "updatedAt", o.paid_at as "paidAt"),
+        audited as (
+          insert into audit_entry (id, created_at, updated_at, actor_type, actor_id, action, order_id, before, after, reason)
+          select $13, now(), now(), $14, $15, 'order.created', created.id, null,
+                 jsonb_build_object('status', 'pending', 'total', created.total, 'currency', created.currency), null
+            from created)
+        select s.found, s.checked_out as "checkedOut", s.moved, s.unknown_item as "unknownItem",
+               v.line_count as "lineCount", v.currencies, v.currency as "quotedCurrency", v.quoted_total as "quotedTotal", v.short, v.lines, created.*
+          from cart_state s cross join verdict v left join created on true`;
 
-export const CART_LOCK = `
-  select ${CART_COLUMNS}
-    from cart where id = $1 and customer_type = $2 and customer_id = $3
-     for update`;
+/**
+ * orders.create({ customer, items }) in one statement. Parameters: skus (text[]), quantities (int[]),
+ * MAX_AMOUNTS, cartId, customer type, customer id, cartId, order id, customer type, customer id,
+ * customer email, customer name, cartId, audit id, actor type, actor id.
+ */
+export const ORDER_FROM_ITEMS = `
+        with 
+    wanted as (
+      select i.sku, i.quantity, i.position::int - 1 as position
+        from unnest($1::text[], $2::int[]) with ordinality as i(sku, quantity, position)),
+    cart_state as materialized (
+      select true as found, false as checked_out, false as moved,
+             (select min(w.position) from wanted w where not exists (select from product p where p.sku = w.sku)) as unknown_item),
+    lines as materialized (
+      select p.sku, w.quantity, p.unit_price, p.name, p.currency, p.stock
+        from wanted w join product p on p.sku = w.sku
+       order by p.sku for update of p),
+        verdict as materialized (
+          select count(*)::int as line_count, count(distinct currency)::int as currencies, min(currency) as currency,
+                 coalesce(sum(unit_price::bigint * quantity), 0)::text as quoted_total,
+                 array_agg(sku order by sku) filter (where stock < quantity) as short,
+                 json_agg(json_build_object('sku', sku, 'name', name, 'quantity', quantity, 'unitPrice', unit_price,
+                          'lineTotal', unit_price::bigint * quantity, 'currency', currency) order by sku) as lines
+            from lines),
+        ok as materialized (
+          select v.currency, v.quoted_total::bigint as total from verdict v, cart_state s
+           where s.found and not s.checked_out and not s.moved and s.unknown_item is null
+             and v.line_count > 0 and v.currencies = 1 and v.short is null
+             and v.quoted_total::bigint <= ($3::jsonb ->> v.currency)::bigint),
+        
+    cart_made as (
+      insert into cart (id, created_at, updated_at, customer_type, customer_id, checked_out_at)
+      select $4, now(), now(), $5, $6, now() from ok),
+    lines_made as (
+      insert into cart_line (id, created_at, updated_at, cart_id, sku, quantity, quoted_unit_price, quoted_name)
+      select gen_random_uuid(), now(), now(), $7, w.sku, w.quantity, w.unit_price, w.name
+        from lines w where exists (select from ok)),
+        reserved as (
+          update product p set stock = p.stock - w.quantity, updated_at = now()
+            from lines w where p.sku = w.sku and exists (select from ok)),
+        created as (
+          insert into "order" as o (id, created_at, updated_at, customer_type, customer_id, customer_email, customer_name, cart_id,
+                                    status, total, currency, refunded_amount, stock_reserved)
+          select $8, clock_timestamp(), clock_timestamp(), $9, $10, $11,
+                 $12, $13, 'pending', ok.total, ok.currency, 0, true
+            from ok
+          returning o.id, o.number, o.customer_type as "customerType", o.customer_id as "customerId",
+  o.customer_email as "customerEmail", o.customer_name as "customerName", o.cart_id as "cartId",
+  o.status, o.total, o.currency, o.refunded_amount as "refundedAmount", o.payment_status as "paymentStatus",
+  o.payment_transaction_id as "paymentTransactionId", o.stock_reserved as "stockReserved",
+  o.created_at as "createdAt", o.updated_at as "updatedAt", o.paid_at as "paidAt"),
+        audited as (
+          insert into audit_entry (id, created_at, updated_at, actor_type, actor_id, action, order_id, before, after, reason)
+          select $14, now(), now(), $15, $16, 'order.created', created.id, null,
+                 jsonb_build_object('status', 'pending', 'total', created.total, 'currency', created.currency), null
+            from created)
+        select s.found, s.checked_out as "checkedOut", s.moved, s.unknown_item as "unknownItem",
+               v.line_count as "lineCount", v.currencies, v.currency as "quotedCurrency", v.quoted_total as "quotedTotal", v.short, v.lines, created.*
+          from cart_state s cross join verdict v left join created on true`;
 
-export const PRODUCT_FOR_LINE = `
-  select p.currency, p.stock, p.unit_price as "unitPrice",
-         (select p2.currency from cart_line l join product p2 on p2.sku = l.sku
-           where l.cart_id = $1 and l.sku <> $2 and p2.currency <> p.currency limit 1) as "otherCurrency"
-    from product p where p.sku = $2`;
+/** attemptToPay: the customer's own order, locked. Parameters: orderId, customer type, customer id. */
+export const ORDER_LOCK_OWNED = `select o.id, o.number, o.customer_type as "customerType", o.customer_id as "customerId",
+  o.customer_email as "customerEmail", o.customer_name as "customerName", o.cart_id as "cartId",
+  o.status, o.total, o.currency, o.refunded_amount as "refundedAmount", o.payment_status as "paymentStatus",
+  o.payment_transaction_id as "paymentTransactionId", o.stock_reserved as "stockReserved",
+  o.created_at as "createdAt", o.updated_at as "updatedAt", o.paid_at as "paidAt" from "order" o
+        where o.id = $1 and o.customer_type = $2 and o.customer_id = $3 for no key update`;
 
-export const CART_LINE_UPSERT = `
-  insert into cart_line (id, created_at, updated_at, cart_id, sku, quantity)
-  values ($1, now(), now(), $2, $3, $4)
-  on conflict (cart_id, sku) do update set quantity = excluded.quantity, updated_at = now()`;
+/** attemptToPay: a payment being executed right now? Parameters: orderId, 'created', 'approved', executeClaimMs / 1000. */
+export const EXECUTING_ATTEMPT = `select id from order_payment_attempt where order_id = $1 and status in ($2, $3)
+                           and execute_started_at > now() - make_interval(secs => $4)`;
 
-export const CART_LINE_DELETE = `delete from cart_line where cart_id = $1 and sku = $2`;
+/**
+ * attemptToPay: open attempts superseded, the new one inserted, the lines read, in one statement.
+ * Parameters: reason, orderId, 'created', 'approved', attempt id, orderId, total, currency, returnUrl,
+ * cancelUrl, cartId.
+ */
+export const ATTEMPT_CREATE = `
+        with superseded as (update order_payment_attempt set status = 'cancelled', failure_reason = $1, updated_at = now()
+              where order_id = $2 and status in ($3, $4)),
+        created as (
+          insert into order_payment_attempt as a (id, created_at, updated_at, order_id, provider, status, amount, currency, return_url, cancel_url)
+          values ($5, now(), now(), $6, 'paypal', 'created', $7, $8,
+                  $9, $10)
+          returning a.id, a.order_id as "orderId", a.status, a.amount, a.currency, a.external_id as "externalId",
+  a.sale_id as "saleId", a.sale_state as "saleState", a.approval_url as "approvalUrl", a.return_url as "returnUrl",
+  a.cancel_url as "cancelUrl", a.payer_id as "payerId", a.created_at as "createdAt")
+        select created.*, (
+    select json_agg(json_build_object('sku', l.sku, 'name', coalesce(l.quoted_name, p.name), 'quantity', l.quantity,
+             'unitPrice', coalesce(l.quoted_unit_price, p.unit_price),
+             'lineTotal', coalesce(l.quoted_unit_price, p.unit_price)::bigint * l.quantity, 'currency', p.currency) order by l.sku)
+      from cart_line l join product p on p.sku = l.sku
+     where l.cart_id = $11) as lines from created`;
 
-export const CART_TOUCH = `update cart set updated_at = now() where id = $1 returning updated_at as "updatedAt"`;
+/**
+ * attemptToPay after PayPal answered: the payment stored on the attempt and the event recorded, one
+ * statement. Parameters: paymentId, approvalUrl, raw (json text), attempt id, then the 16 of
+ * paymentEventInsert (event id, source, attemptId, orderId, externalId, txnId, parentTxnId,
+ * providerStatus, amount, currency, rawBody, payload, verification, processing, outcome, flagKind).
+ */
+export const ATTEMPT_STORE_CREATED = `with stored as (
+            update order_payment_attempt set external_id = $1, approval_url = $2,
+                   raw_create = $3::jsonb, updated_at = now() where id = $4)
+          
+      insert into payment_event (id, created_at, updated_at, source, attempt_id, order_id, external_id, txn_id,
+        parent_txn_id, provider_status, amount, currency, raw_body, payload, verification, processing, outcome, flag_kind, processed_at)
+      values ($5, clock_timestamp(), clock_timestamp(), $6, $7, $8,
+        $9, $10, $11, $12,
+        $13, $14, $15,
+        $16::jsonb,
+        $17, $18, $19, $20,
+        clock_timestamp())
+      returning id`;
 
-export const LOAD_LINES = `
-  select l.sku, coalesce(l.quoted_name, p.name) as name, l.quantity,
-         coalesce(l.quoted_unit_price, p.unit_price) as "unitPrice",
-         (coalesce(l.quoted_unit_price, p.unit_price)::bigint * l.quantity)::float8 as "lineTotal", p.currency
-    from cart_line l join product p on p.sku = l.sku
-   where l.cart_id = $1
-   order by l.sku`;
+/**
+ * The IPN listener's one insert (storeNotification → paymentEventInsert): `processed_at` is the
+ * 17th parameter, bound as null for a `received` row, as Kysely binds it.
+ */
+export const EVENT_INSERT_RECEIVED = `
+      insert into payment_event (id, created_at, updated_at, source, attempt_id, order_id, external_id, txn_id,
+        parent_txn_id, provider_status, amount, currency, raw_body, payload, verification, processing, outcome, flag_kind, processed_at)
+      values ($1, clock_timestamp(), clock_timestamp(), $2, $3, $4,
+        $5, $6, $7, $8,
+        $9, $10, $11,
+        $12::jsonb,
+        $13, $14, $15, $16,
+        $17)
+      returning id`;
 
-export const QUOTE_LINES = `
-  update cart_line l set quoted_unit_price = p.unit_price, quoted_name = p.name, updated_at = now()
-    from product p where p.sku = l.sku and l.cart_id = $1
-  returning 1 as lines, p.currency, (p.unit_price::bigint * l.quantity)::text as total`;
-
-export const RESERVE_LOCK = `
-  select p.sku, l.quantity, p.stock from cart_line l join product p on p.sku = l.sku
-   where l.cart_id = $1 order by p.sku for update of p`;
-
-export const RESERVE_TAKE = `
-  update product p set stock = p.stock - l.quantity, updated_at = now()
-    from cart_line l where l.cart_id = $1 and p.sku = l.sku`;
-
-export const CART_CHECKOUT = `update cart set checked_out_at = now(), updated_at = now() where id = $1`;
-
-export const ORDER_COLUMNS = `o.id, o.customer_type as "customerType", o.customer_id as "customerId", o.cart_id as "cartId",
+/** Orders' ORDER_COLUMNS (order.repository.ts), for the IPN worker's statements. */
+export const ORDER_COLUMNS = `o.id, o.number, o.customer_type as "customerType", o.customer_id as "customerId",
+  o.customer_email as "customerEmail", o.customer_name as "customerName", o.cart_id as "cartId",
   o.status, o.total, o.currency, o.refunded_amount as "refundedAmount", o.payment_status as "paymentStatus",
   o.payment_transaction_id as "paymentTransactionId", o.stock_reserved as "stockReserved",
   o.created_at as "createdAt", o.updated_at as "updatedAt", o.paid_at as "paidAt"`;
 
-export const ORDER_INSERT = `
-  insert into "order" as o (id, created_at, updated_at, customer_type, customer_id, cart_id, status, total, currency,
-                       refunded_amount, stock_reserved)
-  values ($1, clock_timestamp(), clock_timestamp(), $2, $3, $4, 'pending', $5, $6, 0, true)
-  returning ${ORDER_COLUMNS}`;
-
 export const AUDIT_INSERT = `
   insert into audit_entry (id, created_at, updated_at, actor_type, actor_id, action, order_id, before, after, reason)
   values ($1, now(), now(), $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8)`;
-
-export const ORDER_LOCK_OWNED = `select ${ORDER_COLUMNS} from "order" o
-  where o.id = $1 and o.customer_type = $2 and o.customer_id = $3 for no key update`;
 
 export const ORDER_FIND = `select ${ORDER_COLUMNS} from "order" o where o.id = $1`;
 export const ORDER_FIND_LOCK = `select ${ORDER_COLUMNS} from "order" o where o.id = $1 for no key update`;
@@ -98,32 +279,9 @@ export const ATTEMPT_COLUMNS = `a.id, a.order_id as "orderId", a.status, a.amoun
   a.sale_id as "saleId", a.sale_state as "saleState", a.approval_url as "approvalUrl", a.return_url as "returnUrl",
   a.cancel_url as "cancelUrl", a.payer_id as "payerId", a.created_at as "createdAt"`;
 
-export const ATTEMPTS_SUPERSEDE = `
-  update order_payment_attempt set status = 'cancelled', failure_reason = 'superseded by a newer attempt', updated_at = now()
-   where order_id = $1 and status in ('created', 'approved')`;
-
-export const ATTEMPT_INSERT = `
-  insert into order_payment_attempt as a (id, created_at, updated_at, order_id, provider, status, amount, currency, return_url, cancel_url)
-  values ($1, now(), now(), $2, 'paypal', 'created', $3, $4, $5, $6)
-  returning ${ATTEMPT_COLUMNS}`;
-
-export const ATTEMPT_CREATED = `
-  update order_payment_attempt set external_id = $1, approval_url = $2,
-    raw_create = $3::jsonb, updated_at = now() where id = $4`;
-
-/** `processed_at` is left null for a message stored before it is acted on (an IPN in the inbox). */
-function eventInsert(processedAt: string): string {
-  return `
-  insert into payment_event (id, created_at, updated_at, source, attempt_id, order_id, external_id, txn_id,
-    parent_txn_id, provider_status, amount, currency, raw_body, payload, verification, processing, outcome, flag_kind, processed_at)
-  values ($1, clock_timestamp(), clock_timestamp(), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14, $15, null,
-    ${processedAt})
-  returning id`;
-}
-export const EVENT_INSERT_PROCESSED = eventInsert('clock_timestamp()');
-export const EVENT_INSERT_RECEIVED = eventInsert('null');
-
-export const IPN_EVENT_LOAD = `select raw_body as "rawBody", processing, verification from payment_event where id = $1 and source = 'ipn'`;
+/** pendingNotification. Parameters: event id, 'ipn'. */
+export const IPN_EVENT_LOAD = `
+      select raw_body as "rawBody", payload, processing from payment_event where id = $1 and source = $2`;
 export const IPN_EVENT_LOCK = `select processing from payment_event where id = $1 for update`;
 export const IPN_DEDUP = `select id from payment_event where dedup_key = $1`;
 export const ATTEMPT_BY_SALE = `select ${ATTEMPT_COLUMNS} from order_payment_attempt a where a.sale_id = $1`;
@@ -178,7 +336,8 @@ export const JOB_TABLE = `
     event_id uuid not null,
     locked_until timestamptz not null default '-infinity'
   )`;
-export const JOB_ENQUEUE = `insert into bench_ipn_job (event_id) values ($1)`;
+/** The listener's ids go out in batches, as Orders' do to pg-boss (one insert per 10 ms window, up to 500). */
+export const JOB_ENQUEUE = `insert into bench_ipn_job (event_id) select unnest($1::uuid[])`;
 /** Claims one job for two minutes; a worker that dies leaves it to be claimed again. */
 export const JOB_CLAIM = `
   update bench_ipn_job set locked_until = now() + interval '2 minutes'
