@@ -145,7 +145,7 @@ describe.skipIf(!chromiumAvailable)('back office in a browser', () => {
 
   it('opens an order from the keyboard and shows its lines, attempts and the raw IPN', async () => {
     await page.getByRole('grid').focus();
-    const ids = await page.locator('[data-order-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-order-id')));
+    const ids = await Promise.all((await page.locator('[data-order-id]').all()).map((row) => row.getAttribute('data-order-id')));
     for (let i = 0; i < ids.indexOf(paid.order.id); i++) await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');
     await page.waitForURL(`**#/orders/${paid.order.id}`);

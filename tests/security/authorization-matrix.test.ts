@@ -42,6 +42,7 @@ const ACCESS: Record<string, Access> = {
   'backoffice.payments.refundDuplicate': role('admin'),
   'backoffice.payments.refundLines': role('admin'),
   'backoffice.bulkCancel': role('operator'),
+  'backoffice.dashboard': role('viewer'),
   'backoffice.reconciliation.summary': role('viewer'),
   'backoffice.reconciliation.list': role('viewer'),
   'backoffice.events.onChange': role('viewer'),
