@@ -31,7 +31,7 @@ function problem(reply: FastifyReply, status: number, code: string, message: str
 
 /**
  * `GET /backoffice/api/orders.csv?<filter>` (with `ids=a,b,…` for the list's selection, at most
- * MAX_SELECTED_ORDERS): the same stream as `backoffice.orders.exportCsv`, as a
+ * MAX_SELECTED_ORDERS): the same COPY stream as `backoffice.orders.exportCsv` (bytes, undecoded), as a
  * plain download for the browser build (fetched with `Authorization: Bearer <staff token>`, saved as a Blob).
  */
 export async function registerBackofficeExport(app: FastifyInstance, services: Services, logger: Logger): Promise<void> {
@@ -48,9 +48,9 @@ export async function registerBackofficeExport(app: FastifyInstance, services: S
     if (!parsed.success) {
       return problem(reply, 400, 'BAD_REQUEST', parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; '));
     }
-    const chunks = services.backoffice.exportCsv(parsed.data);
+    const chunks = services.backoffice.exportCsvBytes(parsed.data);
     // The first chunk (header and first batch) comes before the status line: a query that fails, fails as an answer.
-    let first: IteratorResult<string, void>;
+    let first: IteratorResult<Buffer, void>;
     try {
       first = await chunks.next();
     } catch (error) {

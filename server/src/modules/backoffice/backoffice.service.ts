@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { AttemptDto, AuditDto, BackofficeOrderDetail, OrderSearchFilter, OrderSearchResult, PaymentEventDto, StaffRole } from '@orders/shared';
 import { firstRow, iso, rows, sql } from '../../db/sql.js';
@@ -5,13 +6,11 @@ import { notFound } from '../../errors.js';
 import { orderNotes } from '../orders/order-notes.js';
 import { findOrder, orderLines } from '../orders/order.repository.js';
 import { paidLineStates } from '../payments/line-refunds.js';
-import { ORDER_CSV_HEADER, orderCsvLine } from './csv.js';
+import { orderCsvChunks } from './csv-export.js';
 import { allowedOrderActions } from './order-actions.js';
-import type { KeysetPosition } from './keyset-cursor.js';
 import {
   cursorFor,
   pageQuery,
-  positionAfter,
   positionOf,
   rowByIdQuery,
   searchTotal,
@@ -21,9 +20,6 @@ import {
 
 export type OrderSearchQuery = OrderSearchFilter & OrderOrdering & { cursor?: string; limit: number };
 export type OrderExportQuery = OrderSearchFilter & OrderOrdering & { ids?: readonly string[] | undefined };
-
-/** Rows fetched per keyset step of a CSV export: the export never holds more than this in memory. */
-export const EXPORT_BATCH_SIZE = 1000;
 
 /** An unpaid order's (cart) lines: nothing of them can have been refunded. */
 const NOTHING_REFUNDED = { refundedQuantity: 0, refundedAmount: 0, pendingRefundQuantity: 0, restockedQuantity: 0 } as const;
@@ -116,21 +112,23 @@ export class BackofficeService {
   }
 
   /**
-   * The filter's every row as CSV text chunks: the header with the first batch, then one chunk per
-   * keyset batch. The first chunk is produced before anything is sent, so a bad filter fails cleanly.
+   * The filter's every row as CSV text, streamed from PostgreSQL's COPY (csv-export.ts), header first.
+   * The first chunk is produced before anything is sent, so a bad filter fails cleanly.
    */
   async *exportCsv(query: OrderExportQuery): AsyncGenerator<string, void, undefined> {
-    const em = this.orm.em.fork();
-    const { sort, direction, ...filter } = query;
-    const ordering = { sort, direction };
-    let after: KeysetPosition | undefined;
-    let prefix = ORDER_CSV_HEADER;
-    for (;;) {
-      const batch = await rows(em, pageQuery(filter, ordering, after, EXPORT_BATCH_SIZE));
-      if (prefix || batch.length > 0) yield prefix + batch.map(orderCsvLine).join('');
-      prefix = '';
-      if (batch.length < EXPORT_BATCH_SIZE) return;
-      after = positionAfter(ordering, batch[batch.length - 1]!);
+    const decoder = new StringDecoder('utf8');
+    for await (const chunk of this.exportCsvBytes(query)) {
+      const text = decoder.write(chunk);
+      if (text) yield text;
     }
+    const rest = decoder.end();
+    if (rest) yield rest;
   }
+
+  /** The same export as bytes, for the HTTP download. */
+  exportCsvBytes(query: OrderExportQuery): AsyncGenerator<Buffer, void, undefined> {
+    const { sort, direction, ...filter } = query;
+    return orderCsvChunks(this.orm, filter, { sort, direction });
+  }
+
 }
