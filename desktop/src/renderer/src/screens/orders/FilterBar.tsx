@@ -191,7 +191,7 @@ export function FilterBar({ filters, onChange }: FilterBarProps) {
             id={`${ids}-q`}
             ref={searchRef}
             type="search"
-            placeholder="Search #number, order id, PAY-…, sale id or payer email"
+            placeholder="Search #number, id, PAY-…, sale id, payer, customer or sku"
             value={q}
             maxLength={200}
             aria-keyshortcuts="/"
