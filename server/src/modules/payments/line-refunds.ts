@@ -1,7 +1,8 @@
-import type { BackofficeOrderLine, Currency } from '@orders/shared';
+import type { BackofficeOrderLine, Currency, RefundLinesResult } from '@orders/shared';
 import { newId } from '../../db/base.entity.js';
-import { affected, db, rows, sql, type EntityManager } from '../../db/sql.js';
-import { badRequest, conflict } from '../../errors.js';
+import { affected, db, firstRow, rows, sql, type EntityManager } from '../../db/sql.js';
+import { badRequest, conflict, notFound } from '../../errors.js';
+import { findOrder } from '../orders/order.repository.js';
 
 /*
  * Line refunds: which paid lines (order_line, the frozen snapshot) a refund covers, and putting their
@@ -109,4 +110,56 @@ export async function completeRefundLines(em: EntityManager, refundId: string): 
     await affected(em, sql`update product set stock = stock + ${line.quantity}, updated_at = now() where sku = ${line.sku}`);
   }
   return { lines: lines.map(({ sku, quantity, amount }) => ({ sku, quantity, amount })), restock: lines.some((l) => l.restock), restockedNow };
+}
+
+/**
+ * A line refund already made with this client key (a double click, a retry after a lost answer): its id
+ * when completed, so the caller gets that refund's result and nothing is refunded twice. Under the
+ * order's lock, so a second call waits for the first one's row.
+ */
+export async function earlierLineRefund(tx: EntityManager, orderId: string, requestKey: string): Promise<string | undefined> {
+  if (!(await findOrder(tx, orderId, { lock: true }))) throw notFound('order');
+  const earlier = await firstRow(
+    tx,
+    sql<{ id: string; orderId: string; status: string; failureReason: string | null }>`
+      select id, order_id as "orderId", status, failure_reason as "failureReason" from order_refund where request_key = ${requestKey}`,
+  );
+  if (!earlier) return undefined;
+  if (earlier.orderId !== orderId) throw badRequest('requestKey: already used for a refund of another order', 'requestKey');
+  if (earlier.status === 'requested') throw conflict('this refund (same requestKey) is already under way with PayPal');
+  if (earlier.status === 'failed') throw conflict(`this refund (same requestKey) failed: ${earlier.failureReason ?? 'PayPal refused it'}`);
+  return earlier.id;
+}
+
+/** A completed line refund's result, as refundLines answered it the first time. */
+export async function lineRefundResult(em: EntityManager, refundId: string): Promise<RefundLinesResult> {
+  const refund = await firstRow(
+    em,
+    sql<{ orderId: string; providerRefundId: string; amount: number; currency: Currency }>`
+      select order_id as "orderId", provider_refund_id as "providerRefundId", amount, currency from order_refund where id = ${refundId}`,
+  );
+  const order = (await findOrder(em, refund!.orderId))!;
+  return {
+    orderId: order.id,
+    status: order.status,
+    refundedAmount: order.refundedAmount,
+    refundId,
+    providerRefundId: refund!.providerRefundId,
+    amount: refund!.amount,
+    currency: refund!.currency,
+    ...(await coveredLines(em, refundId)),
+  };
+}
+
+/** What a line refund covered, and whether its units are back in stock (when it asked for that). */
+export async function coveredLines(em: EntityManager, refundId: string): Promise<Pick<RefundLinesResult, 'lines' | 'restocked'>> {
+  const covered = await rows(
+    em,
+    sql<{ sku: string; quantity: number; amount: number; restock: boolean; restocked: boolean }>`
+      select sku, quantity, amount, restock, restocked_at is not null as restocked from order_refund_line where refund_id = ${refundId} order by sku`,
+  );
+  return {
+    lines: covered.map(({ sku, quantity, amount }) => ({ sku, quantity, amount })),
+    restocked: covered.some((line) => line.restock) && covered.every((line) => !line.restock || line.restocked),
+  };
 }

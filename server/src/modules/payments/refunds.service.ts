@@ -1,37 +1,19 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Currency, RefundLinesResult, RefundResult } from '@orders/shared';
-import { firstRow, rows, sql, type EntityManager } from '../../db/sql.js';
+import type { RefundLinesResult, RefundResult } from '@orders/shared';
+import { rows, sql, firstRow, type EntityManager } from '../../db/sql.js';
 import { badRequest, conflict, notFound } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { PaymentProviderError, type PaymentGateway, type ProviderRefund } from '../../paypal/gateway.js';
-import { recordAudit, SYSTEM_ACTOR, type Actor } from '../audit/audit.service.js';
+import { SYSTEM_ACTOR, type Actor } from '../audit/audit.service.js';
 import { PAID_STATUSES } from '../orders/order-state.js';
 import { findOrder, type OrderRow } from '../orders/order.repository.js';
-import { settleRefunds } from '../orders/order.transitions.js';
 import { requestDuplicateRefund } from './duplicate-refund.js';
-import { completeRefundLines, priceChosenLines, recordRefundLines, type ChosenLine } from './line-refunds.js';
-import { applyMovement, openOf, saleBalance, saleStateOf } from './money-ledger.js';
-import { recordPaymentEvent } from './payment-events.js';
-import { completeRefund, failRefund, requestRefund, requestedAmount } from './refund.transitions.js';
+import { coveredLines, earlierLineRefund, lineRefundResult, priceChosenLines, recordRefundLines, type ChosenLine } from './line-refunds.js';
+import { openOf, saleBalance } from './money-ledger.js';
+import { requestRefund, requestedAmount } from './refund.transitions.js';
+import { completeRefundRequest, failRefundRequest, type RequestedRefund } from './refund-outcome.js';
 import { findAttempt, lockOrderAndAttempt } from './attempt.repository.js';
-import { changeAttempt } from './attempt.transitions.js';
 import { providerFailure } from './payment-outcome.js';
-
-/** A refund row in `requested`: its amount is held against other refunds until PayPal answers. */
-interface RequestedRefund {
-  id: string;
-  /** `order`: the order's own sale; `duplicate`: a second sale for an already paid order, which leaves the order as it is. */
-  kind: 'order' | 'duplicate';
-  orderId: string;
-  saleId: string;
-  amount: number;
-  currency: Currency;
-  attemptId: string | null;
-  attemptExternalId: string | null;
-  reason: string;
-  /** The order as it was when the refund was asked for, for the audit trail. */
-  before: { status: string; refundedAmount: number };
-}
 
 export interface ResumeResult {
   completed: number;
@@ -77,7 +59,7 @@ export class RefundsService {
   ): Promise<RefundLinesResult> {
     const requested = await this.orm.em.fork().transactional(async (tx): Promise<{ refund: RequestedRefund } | { earlier: string }> => {
       if (input.requestKey) {
-        const earlier = await this.earlierRefundWithKey(tx, input.orderId, input.requestKey);
+        const earlier = await earlierLineRefund(tx, input.orderId, input.requestKey);
         if (earlier) return { earlier };
       }
       const { order, remaining } = await this.lockRefundableOrder(tx, input.orderId);
@@ -89,61 +71,9 @@ export class RefundsService {
       await recordRefundLines(tx, { id: refund.id, orderId: order.id, restock: input.restock }, priced);
       return { refund };
     });
-    if ('earlier' in requested) return this.completedLineRefund(requested.earlier);
+    if ('earlier' in requested) return lineRefundResult(this.orm.em.fork(), requested.earlier);
     const result = await this.send(requested.refund, actor);
-    return { ...result, ...(await this.coveredLines(this.orm.em.fork(), requested.refund.id)) };
-  }
-
-  /**
-   * A line refund already made with this client key (a double click, a retry after a lost answer): its id
-   * when completed, so the caller gets that refund's result and nothing is refunded twice. Under the
-   * order's lock, so a second call waits for the first one's row.
-   */
-  private async earlierRefundWithKey(tx: EntityManager, orderId: string, requestKey: string): Promise<string | undefined> {
-    if (!(await findOrder(tx, orderId, { lock: true }))) throw notFound('order');
-    const earlier = await firstRow(
-      tx,
-      sql<{ id: string; orderId: string; status: string; failureReason: string | null }>`
-        select id, order_id as "orderId", status, failure_reason as "failureReason" from order_refund where request_key = ${requestKey}`,
-    );
-    if (!earlier) return undefined;
-    if (earlier.orderId !== orderId) throw badRequest('requestKey: already used for a refund of another order', 'requestKey');
-    if (earlier.status === 'requested') throw conflict('this refund (same requestKey) is already under way with PayPal');
-    if (earlier.status === 'failed') throw conflict(`this refund (same requestKey) failed: ${earlier.failureReason ?? 'PayPal refused it'}`);
-    return earlier.id;
-  }
-
-  private async completedLineRefund(refundId: string): Promise<RefundLinesResult> {
-    const em = this.orm.em.fork();
-    const refund = await firstRow(
-      em,
-      sql<{ orderId: string; providerRefundId: string; amount: number; currency: Currency }>`
-        select order_id as "orderId", provider_refund_id as "providerRefundId", amount, currency from order_refund where id = ${refundId}`,
-    );
-    const order = (await findOrder(em, refund!.orderId))!;
-    return {
-      orderId: order.id,
-      status: order.status,
-      refundedAmount: order.refundedAmount,
-      refundId,
-      providerRefundId: refund!.providerRefundId,
-      amount: refund!.amount,
-      currency: refund!.currency,
-      ...(await this.coveredLines(em, refundId)),
-    };
-  }
-
-  /** What a line refund covered, and whether its units are back in stock (when it asked for that). */
-  private async coveredLines(em: EntityManager, refundId: string): Promise<Pick<RefundLinesResult, 'lines' | 'restocked'>> {
-    const covered = await rows(
-      em,
-      sql<{ sku: string; quantity: number; amount: number; restock: boolean; restocked: boolean }>`
-        select sku, quantity, amount, restock, restocked_at is not null as restocked from order_refund_line where refund_id = ${refundId} order by sku`,
-    );
-    return {
-      lines: covered.map(({ sku, quantity, amount }) => ({ sku, quantity, amount })),
-      restocked: covered.some((line) => line.restock) && covered.every((line) => !line.restock || line.restocked),
-    };
+    return { ...result, ...(await coveredLines(this.orm.em.fork(), requested.refund.id)) };
   }
 
   /** The order locked, paid through PayPal, with money left that no refund holds. */
@@ -199,10 +129,10 @@ export class RefundsService {
       refund = await this.gateway.refundSale({ requestId: requested.id, saleId: requested.saleId, amount: requested.amount, currency: requested.currency });
     } catch (error) {
       // If PayPal did refund (a timeout), its refund IPN still applies the money: nothing stays held.
-      await this.fail(requested, error, actor);
+      await failRefundRequest(this.orm, requested, error, actor);
       throw providerFailure(error, 'PayPal did not refund');
     }
-    return this.complete(requested, refund, actor, requested.reason);
+    return completeRefundRequest(this.orm, requested, refund, actor, requested.reason);
   }
 
   /**
@@ -234,10 +164,10 @@ export class RefundsService {
     } catch (error) {
       const retryable = !(error instanceof PaymentProviderError) || error.retryable;
       // An automatic refund PayPal could not take now stays requested: the sweep sends it again.
-      if (!retryable || requested.kind === 'order') await this.fail(requested, error, actor);
+      if (!retryable || requested.kind === 'order') await failRefundRequest(this.orm, requested, error, actor);
       throw providerFailure(error, 'PayPal did not refund');
     }
-    return this.complete(requested, refund, actor, requested.reason);
+    return completeRefundRequest(this.orm, requested, refund, actor, requested.reason);
   }
 
   private async loadRequested(refundId: string): Promise<RequestedRefund | undefined> {
@@ -285,7 +215,7 @@ export class RefundsService {
       const requested: RequestedRefund = { ...row, before: { status: order!.status, refundedAmount: order!.refundedAmount } };
       try {
         const refund = await this.gateway.refundSale({ requestId: row.id, saleId: row.saleId, amount: row.amount, currency: row.currency });
-        await this.complete(requested, refund, actor, `${row.reason} (completed by the payments sweep after an interrupted request)`);
+        await completeRefundRequest(this.orm, requested, refund, actor, `${row.reason} (completed by the payments sweep after an interrupted request)`);
         result.completed += 1;
       } catch (error) {
         const retryable = !(error instanceof PaymentProviderError) || error.retryable;
@@ -295,7 +225,7 @@ export class RefundsService {
           continue;
         }
         try {
-          await this.fail(requested, error, actor);
+          await failRefundRequest(this.orm, requested, error, actor);
           result.failed += 1;
         } catch (failError) {
           this.logger.error({ refundId: row.id, err: failError }, 'interrupted refund could not be marked failed');
@@ -303,119 +233,5 @@ export class RefundsService {
       }
     }
     return result;
-  }
-
-  private async fail(requested: RequestedRefund, error: unknown, actor: Actor): Promise<void> {
-    const reason = error instanceof PaymentProviderError ? error.message : 'PayPal call failed';
-    await this.orm.em.fork().transactional(async (tx) => {
-      // Someone else settled it meanwhile (a resumed request that got PayPal's answer): theirs stands.
-      if (!(await failRefund(tx, requested.id, reason))) return;
-      await recordPaymentEvent(tx, {
-        source: 'provider',
-        attemptId: requested.attemptId,
-        orderId: requested.orderId,
-        parentTxnId: requested.saleId,
-        providerStatus: error instanceof PaymentProviderError ? error.providerErrorName : 'error',
-        amount: requested.amount,
-        currency: requested.currency,
-        payload: error instanceof PaymentProviderError ? { name: error.providerErrorName, httpStatus: error.httpStatus, debugId: error.debugId } : null,
-        processing: 'flagged',
-        outcome: `refund failed: ${reason}`,
-      });
-      await recordAudit(tx, {
-        actor,
-        action: 'order.refund_failed',
-        orderId: requested.orderId,
-        before: requested.before,
-        after: { refundId: requested.id, amount: requested.amount, error: reason },
-        reason: requested.reason,
-      });
-    });
-  }
-
-  /** PayPal refunded: the row completed and the money applied, once, under the order's lock. */
-  private async complete(requested: RequestedRefund, refund: ProviderRefund, actor: Actor, auditReason: string): Promise<RefundResult> {
-    return this.orm.em.fork().transactional(async (tx) => {
-      const current = (await findOrder(tx, requested.orderId, { lock: true }))!;
-      const result = (order: { status: RefundResult['status']; refundedAmount: number }): RefundResult => ({
-        orderId: requested.orderId,
-        status: order.status,
-        refundedAmount: order.refundedAmount,
-        refundId: requested.id,
-        providerRefundId: refund.refundId,
-        amount: refund.amount,
-        currency: refund.currency,
-      });
-      // Not when another path (the sweep, or the request it resumed) completed it first.
-      if (!(await completeRefund(tx, requested.id, refund))) return result(current);
-      // Line refunds: the covered units go back in stock with the completion, once, whichever path completes it.
-      const coveredLines = await completeRefundLines(tx, requested.id);
-      if (coveredLines) {
-        await recordAudit(tx, {
-          actor,
-          action: 'order.lines_refunded',
-          orderId: requested.orderId,
-          before: requested.before,
-          after: {
-            refundId: requested.id,
-            providerRefundId: refund.refundId,
-            amount: refund.amount,
-            lines: coveredLines.lines,
-            restock: coveredLines.restock,
-            restocked: coveredLines.restockedNow,
-          },
-          reason: auditReason,
-        });
-      }
-      const verdict = await applyMovement(
-        tx,
-        { saleId: requested.saleId, kind: 'refund', amount: refund.amount, currency: refund.currency, providerTxnId: refund.refundId, reason: auditReason },
-        { orderId: requested.orderId, attemptId: requested.attemptId ?? (await findAttempt(tx, { saleId: requested.saleId }))?.id ?? null },
-      );
-      const appliedByNotification = verdict.result === 'duplicate';
-      const updated =
-        requested.kind === 'order' && verdict.result === 'applied'
-          ? await settleRefunds(tx, current, { actor, reason: auditReason, paymentStatus: 'refunded' })
-          : current;
-      if (appliedByNotification || requested.kind === 'duplicate') {
-        // The money moved with the IPN or webhook (audited as PayPal's), or on a sale that is not the order's:
-        // who asked for it, and why, is recorded here.
-        await recordAudit(tx, {
-          actor,
-          action: requested.kind === 'duplicate' ? 'payment.duplicate_refunded' : 'order.refund_confirmed',
-          orderId: requested.orderId,
-          before: requested.before,
-          after: { status: updated.status, refundedAmount: updated.refundedAmount, refundId: requested.id, providerRefundId: refund.refundId, saleId: requested.saleId, amount: refund.amount },
-          reason: auditReason,
-        });
-      }
-      if (requested.attemptId) {
-        const saleState = requested.kind === 'order' ? updated.status : saleStateOf(await saleBalance(tx, requested.saleId));
-        await changeAttempt(tx, requested.attemptId, { saleState });
-      }
-      await recordPaymentEvent(tx, {
-        source: 'provider',
-        attemptId: requested.attemptId,
-        orderId: requested.orderId,
-        externalId: requested.attemptExternalId,
-        txnId: refund.refundId,
-        parentTxnId: requested.saleId,
-        providerStatus: `refund ${refund.state}`,
-        amount: refund.amount,
-        currency: refund.currency,
-        payload: refund.raw,
-        processing: verdict.result === 'rejected' ? 'flagged' : 'processed',
-        flagKind: verdict.result === 'rejected' ? verdict.flag : null,
-        outcome:
-          verdict.result === 'rejected'
-            ? `PayPal refunded, but ${verdict.message}`
-            : appliedByNotification
-              ? `refund ${refund.refundId} was already applied by its notification`
-              : requested.kind === 'duplicate'
-                ? `duplicate sale ${requested.saleId} refunded (${refund.amount} ${refund.currency}); the order stays ${updated.status}`
-                : `order is ${updated.status} (${updated.refundedAmount} of ${updated.total} refunded)`,
-      });
-      return result(updated);
-    });
   }
 }
