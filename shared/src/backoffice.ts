@@ -3,6 +3,7 @@
  * shared by the server that implements them and the desktop app that calls them.
  */
 import { z } from 'zod';
+import { boundedString, noNul } from './schemas.js';
 import { SUPPORTED_CURRENCIES, type Currency } from './money.js';
 import type { OrderLineDto, OrderSummary } from './orders.js';
 import type { FlagKind, PaymentEventSource, Processing, Verification } from './payments.js';
@@ -29,7 +30,7 @@ export const orderSearchFilter = z.strictObject({
   /** Exclusive: [createdFrom, createdTo). */
   createdTo: isoDate.optional(),
   customerType: z.enum(CUSTOMER_TYPES).optional(),
-  customerId: z.string().trim().min(1).max(200).optional(),
+  customerId: boundedString(200).optional(),
   amountMin: z.number().int().nonnegative().optional(),
   amountMax: z.number().int().nonnegative().optional(),
   currency: z.enum(SUPPORTED_CURRENCIES).optional(),
@@ -38,7 +39,7 @@ export const orderSearchFilter = z.strictObject({
    * exactly); anything else a fragment (3+ letters or digits in a row) of an order or attempt id,
    * PayPal payment or sale id, customer id, email or name, payer email or name, sku or product name.
    */
-  q: z.string().trim().min(1).max(200).optional(),
+  q: boundedString(200).optional(),
 });
 export type OrderSearchFilter = z.infer<typeof orderSearchFilter>;
 
@@ -402,7 +403,7 @@ export const NOTE_MAX_LENGTH = 4000;
 /** `backoffice.orders.addNote`: an internal note on an order (never shown to the customer). */
 export const addNoteInput = z.strictObject({
   orderId: uuid,
-  body: z.string().trim().min(1, 'a note cannot be empty').max(NOTE_MAX_LENGTH, `at most ${NOTE_MAX_LENGTH} characters`),
+  body: z.string().trim().min(1, 'a note cannot be empty').max(NOTE_MAX_LENGTH, `at most ${NOTE_MAX_LENGTH} characters`).refine(noNul, 'must not contain NUL characters'),
 });
 export type AddNoteInput = z.input<typeof addNoteInput>;
 

@@ -6,8 +6,9 @@ import { ATTEMPT_STATUSES, CUSTOMER_TYPES, ORDER_STATUSES, STAFF_ROLES, API_KEY_
 export const id = z.uuid({ error: 'must be a UUID' });
 
 /** PostgreSQL text cannot hold NUL; refusing it here keeps such input a 400, never a 500. */
-const noNul = (value: string) => !value.includes('\u0000');
-const boundedString = (max: number) => z.string().trim().min(1).max(max).refine(noNul, 'must not contain NUL characters');
+/** PostgreSQL text cannot hold NUL: refused as bad input, never sent to the database. */
+export const noNul = (value: string) => !value.includes('\u0000');
+export const boundedString = (max: number) => z.string().trim().min(1).max(max).refine(noNul, 'must not contain NUL characters');
 
 export const currency = z.enum(SUPPORTED_CURRENCIES, { error: 'must be a supported ISO 4217 currency' });
 
