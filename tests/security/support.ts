@@ -3,7 +3,8 @@ import pg from 'pg';
 /**
  * A fingerprint of every application table (row count and an md5 of all rows), to prove that a
  * refused request changed nothing. pg-boss's own schema is left out: it is the job queue's
- * bookkeeping, not data.
+ * bookkeeping, not data; so is an API key's `last_used_at` (written at most once a minute per key
+ * whenever the key is presented, refused or not: when a key was last seen, not a change it made).
  */
 export async function dbFingerprint(pool: pg.Pool): Promise<Record<string, string>> {
   const { rows: tables } = await pool.query<{ name: string }>(
@@ -11,7 +12,7 @@ export async function dbFingerprint(pool: pg.Pool): Promise<Record<string, strin
       where table_schema = 'public' and table_type = 'BASE TABLE' and table_name not like 'mikro_orm%' order by 1`,
   );
   const statement = tables
-    .map((t) => `select '${t.name}' as name, count(*)::text || ':' || md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as print from "${t.name}" x`)
+    .map((t) => `select '${t.name}' as name, count(*)::text || ':' || md5(coalesce(string_agg((to_jsonb(x) - 'last_used_at')::text, '|' order by (to_jsonb(x) - 'last_used_at')::text), '')) as print from "${t.name}" x`)
     .join(' union all ');
   const { rows } = await pool.query<{ name: string; print: string }>(statement);
   return Object.fromEntries(rows.map((r) => [r.name, r.print]));
