@@ -1,4 +1,4 @@
-import { MikroORM, defineConfig } from '@mikro-orm/postgresql';
+import { MikroORM, defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
@@ -16,13 +16,21 @@ import { AuditEntry } from '../modules/audit/audit.entity.js';
 import { OrderSearch } from '../modules/backoffice/order-search.entity.js';
 import { migrations } from './migrations/index.js';
 
-export const entities = [
+/*
+ * Every entity, typed by name: an inferred type of this list is too long for TypeScript to write into
+ * the client package's bundled declarations (TS7056), which reach it through the router's types.
+ */
+export const entities: [
+  typeof Product, typeof Cart, typeof CartLine, typeof Order, typeof OrderLine, typeof OrderPaymentAttempt, typeof PaymentEvent,
+  typeof OrderRefund, typeof MoneyMovement, typeof StaffUser, typeof StaffSession, typeof ApiKey, typeof AuditEntry,
+  typeof ReconciliationResolution, typeof OrderRefundLine, typeof OrderNote, typeof OrderSearch,
+] = [
   Product, Cart, CartLine, Order, OrderLine, OrderPaymentAttempt, PaymentEvent, OrderRefund, MoneyMovement,
   StaffUser, StaffSession, ApiKey, AuditEntry, ReconciliationResolution, OrderRefundLine, OrderNote,
   OrderSearch,
 ];
 
-export function ormConfig(clientUrl: string, overrides: { poolMax?: number } = {}) {
+export function ormConfig(clientUrl: string, overrides: { poolMax?: number } = {}): Options {
   return defineConfig({
     clientUrl,
     entities,

@@ -1,5 +1,5 @@
 import type { EntityManager, InferKyselyDB } from '@mikro-orm/postgresql';
-import type { RawBuilder } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
 import type { entities } from './orm.js';
 
 export { sql } from 'kysely';
@@ -16,7 +16,7 @@ export type { EntityManager };
 export type Database = InferKyselyDB<(typeof entities)[number]>;
 
 /** Kysely over the entities, inside the entity manager's transaction when there is one. */
-export function db(em: EntityManager) {
+export function db(em: EntityManager): Kysely<Database> {
   return em.getKysely<Database>();
 }
 

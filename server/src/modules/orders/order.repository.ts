@@ -1,5 +1,6 @@
 import type { Currency, Customer, OrderDto, OrderLineDto, OrderStatus } from '@orders/shared';
-import { db, iso, sql, type EntityManager } from '../../db/sql.js';
+import type { Selectable } from 'kysely';
+import { db, iso, sql, type Database, type EntityManager } from '../../db/sql.js';
 import { notFound } from '../../errors.js';
 import { loadLines, type CartLineDto } from '../carts/carts.service.js';
 
@@ -32,7 +33,31 @@ function selectOrders(em: EntityManager) {
     .$narrowType<{ status: OrderStatus; currency: Currency; customerType: Customer['type'] }>();
 }
 
-export type OrderRow = NonNullable<Awaited<ReturnType<ReturnType<typeof selectOrders>['executeTakeFirst']>>>;
+type OrderTable = Selectable<Database['order']>;
+
+/**
+ * An order as selectOrders reads it, written out (its inferred type is too long for the client
+ * package's bundled declarations); the repository's return types check the two agree.
+ */
+export interface OrderRow {
+  id: OrderTable['id'];
+  number: OrderTable['number'];
+  customerType: Customer['type'];
+  customerId: OrderTable['customer_id'];
+  customerEmail: OrderTable['customer_email'];
+  customerName: OrderTable['customer_name'];
+  cartId: OrderTable['cart_id'];
+  status: OrderStatus;
+  total: OrderTable['total'];
+  currency: Currency;
+  refundedAmount: OrderTable['refunded_amount'];
+  paymentStatus: OrderTable['payment_status'];
+  paymentTransactionId: OrderTable['payment_transaction_id'];
+  stockReserved: OrderTable['stock_reserved'];
+  createdAt: OrderTable['created_at'];
+  updatedAt: OrderTable['updated_at'];
+  paidAt: OrderTable['paid_at'];
+}
 
 /** The same columns for the statements that decide races (row locks, conditional updates): `returning ${ORDER_COLUMNS}`. */
 export const ORDER_COLUMNS = sql`o.id, o.number, o.customer_type as "customerType", o.customer_id as "customerId",

@@ -1,5 +1,6 @@
 import type { AttemptStatus, Currency } from '@orders/shared';
-import { db, firstRow, sql, type EntityManager } from '../../db/sql.js';
+import type { Selectable } from 'kysely';
+import { db, firstRow, sql, type Database, type EntityManager } from '../../db/sql.js';
 import { notFound } from '../../errors.js';
 import { ORDER_COLUMNS, type OrderRow } from '../orders/order.repository.js';
 
@@ -25,7 +26,27 @@ function selectAttempts(em: EntityManager) {
   return db(em).selectFrom('order_payment_attempt as a').select(ATTEMPT_SELECTION).$narrowType<{ status: AttemptStatus; currency: Currency }>();
 }
 
-export type AttemptRow = NonNullable<Awaited<ReturnType<ReturnType<typeof selectAttempts>['executeTakeFirst']>>>;
+type AttemptTable = Selectable<Database['order_payment_attempt']>;
+
+/**
+ * An attempt as selectAttempts reads it, written out (its inferred type is too long for the client
+ * package's bundled declarations); findAttempt's return type checks the two agree.
+ */
+export interface AttemptRow {
+  id: AttemptTable['id'];
+  orderId: AttemptTable['order_id'];
+  status: AttemptStatus;
+  amount: AttemptTable['amount'];
+  currency: Currency;
+  externalId: AttemptTable['external_id'];
+  saleId: AttemptTable['sale_id'];
+  saleState: AttemptTable['sale_state'];
+  approvalUrl: AttemptTable['approval_url'];
+  returnUrl: AttemptTable['return_url'];
+  cancelUrl: AttemptTable['cancel_url'];
+  payerId: AttemptTable['payer_id'];
+  createdAt: AttemptTable['created_at'];
+}
 
 /** The same columns for the statements that decide races (row locks, conditional updates): `returning ${ATTEMPT_COLUMNS}`. */
 export const ATTEMPT_COLUMNS = sql`a.id, a.order_id as "orderId", a.status, a.amount, a.currency, a.external_id as "externalId",
