@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createOrdersClient } from '@orders/shared';
 import { chromiumAvailable } from '../support/browser.ts';
-import { useChromiumSuite } from './support.ts';
+import { submitLogin, useChromiumSuite } from './support.ts';
 import { buyerChooses, ipnEvents, pendingOrder, startPaypalTestEnv, waitFor, type PaypalTestEnv } from '../support/paypal-server.ts';
 
 const ADMIN = { email: 'admin@orders.test', password: 'admin-password-0123456789' };
@@ -269,9 +269,7 @@ describe.skipIf(!chromiumAvailable)('back office in a browser', () => {
 
   it('refuses a refund to a viewer', async () => {
     await page.getByRole('button', { name: 'Log out' }).click();
-    await page.getByLabel('Email').fill(VIEWER.email);
-    await page.getByLabel('Password').fill(VIEWER.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await submitLogin(page, VIEWER);
     await page.getByText('viewer', { exact: true }).waitFor();
     await expect(page.getByRole('link', { name: 'Staff & keys' }).count()).resolves.toBe(0);
     await page.goto(`${env.server.url}/backoffice/#/orders/${paidJpy.order.id}`);

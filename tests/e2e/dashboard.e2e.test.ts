@@ -4,7 +4,7 @@ import { formatMoney, type Dashboard } from '@orders/shared';
 import { chromiumAvailable } from '../support/browser.ts';
 import { ADMIN, startBackofficeEnv, type BackofficeTestEnv } from '../support/backoffice.ts';
 import { buyerChooses, ipnEvents, pendingOrder, waitFor } from '../support/paypal-server.ts';
-import { useChromiumSuite } from './support.ts';
+import { submitLogin, useChromiumSuite } from './support.ts';
 
 if (!chromiumAvailable) console.log('dashboard e2e skipped: /usr/bin/chromium is not installed (apt-get install -y chromium)');
 
@@ -73,9 +73,7 @@ describe.skipIf(!chromiumAvailable)('the dashboard in a browser (Chromium)', () 
       page.on('pageerror', (error) => errors.push(error.message));
 
       await page.goto(`${env.server.url}/backoffice/`);
-      await page.getByLabel('Email').fill(ADMIN.email);
-      await page.getByLabel('Password').fill(ADMIN.password);
-      await page.getByRole('button', { name: 'Log in' }).click();
+      await submitLogin(page, ADMIN);
 
       // The dashboard is what login opens.
       await page.getByRole('heading', { name: 'Dashboard' }).waitFor();

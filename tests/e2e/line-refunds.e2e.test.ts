@@ -4,7 +4,7 @@ import type { Page } from 'playwright-core';
 import { chromiumAvailable } from '../support/browser.ts';
 import { ADMIN, startBackofficeEnv, type BackofficeTestEnv } from '../support/backoffice.ts';
 import { buyerChooses, ipnEvents, newCustomer, waitFor } from '../support/paypal-server.ts';
-import { useChromiumSuite } from './support.ts';
+import { submitLogin, useChromiumSuite } from './support.ts';
 
 if (!chromiumAvailable) console.log('line refund e2e skipped: /usr/bin/chromium is not installed (apt-get install -y chromium)');
 
@@ -45,9 +45,7 @@ describe.skipIf(!chromiumAvailable)('line refunds and notes in the back office (
       page.on('pageerror', (error) => errors.push(error.message));
 
       await page.goto(`${env.server.url}/backoffice/`);
-      await page.getByLabel('Email').fill(ADMIN.email);
-      await page.getByLabel('Password').fill(ADMIN.password);
-      await page.getByRole('button', { name: 'Log in' }).click();
+      await submitLogin(page, ADMIN);
       await page.getByText(ADMIN.email).first().waitFor();
       await page.goto(`${env.server.url}/backoffice/#/orders/${order.id}`);
 

@@ -6,7 +6,7 @@ import type { OrdersClient } from '@orders/shared';
 import { chromiumAvailable } from '../support/browser.ts';
 import { parseCsv, seedOrders, startBackofficeEnv } from '../support/backoffice.ts';
 import { buyerChooses, ipnEvents, waitFor } from '../support/paypal-server.ts';
-import { useChromiumSuite } from './support.ts';
+import { submitLogin, useChromiumSuite } from './support.ts';
 
 const OPERATOR = { email: 'operator@orders.example', password: 'operator-password-0123456789' };
 const ZONE = 'Europe/Paris';
@@ -27,9 +27,7 @@ async function taggedOrder(client: OrdersClient, n: number) {
 
 async function logIn(page: Page, url: string) {
   await page.goto(`${url}/backoffice/`);
-  await page.getByLabel('Email').fill(OPERATOR.email);
-  await page.getByLabel('Password').fill(OPERATOR.password);
-  await page.getByRole('button', { name: 'Log in' }).click();
+  await submitLogin(page, OPERATOR);
   // The app may open on another screen (the dashboard): the list is one click away.
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Orders', exact: true }).click();
   await page.locator('[data-order-id]').first().waitFor();

@@ -65,3 +65,10 @@ export function useChromiumSuite<Env extends { close(): Promise<void> }>(
     },
   };
 }
+
+/** Fills and sends the back office's login form (the page must be showing it). */
+export async function submitLogin(page: Page, who: { email: string; password: string }): Promise<void> {
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+}

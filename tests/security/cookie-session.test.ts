@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { ADMIN, startBackofficeEnv, type BackofficeTestEnv } from '../support/backoffice.ts';
 import { pendingOrder } from '../support/paypal-server.ts';
-import { useChromiumSuite } from '../e2e/support.ts';
+import { submitLogin, useChromiumSuite } from '../e2e/support.ts';
 import { openSse } from '../support/sse.ts';
 
 /*
@@ -126,9 +126,7 @@ describe('cookie session in Chromium (the built /backoffice app)', () => {
     const first = await suite.newTab();
     first.setDefaultTimeout(15_000);
     await first.goto(url);
-    await first.getByLabel('Email').fill(ADMIN.email);
-    await first.getByLabel('Password').fill(ADMIN.password);
-    await first.getByRole('button', { name: 'Log in' }).click();
+    await submitLogin(first, ADMIN);
     await first.getByRole('button', { name: 'Log out' }).waitFor();
 
     const cookies = await first.context().cookies();
