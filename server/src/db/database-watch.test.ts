@@ -45,4 +45,18 @@ describe('DatabaseWatch', () => {
     // Up again: errors elsewhere are the callers' to log.
     expect(watch.absorb('job queue')).toBe(false);
   });
+
+  it('once stopped (the server is stopping, its database next) tells nothing and absorbs every error', async () => {
+    const { lines, logger } = capture();
+    let up = true;
+    const watch = new DatabaseWatch(async () => {
+      if (!up) throw new Error('the database system is shutting down');
+    }, logger);
+    expect(await watch.check()).toBe(true);
+    watch.stop();
+    up = false;
+    expect(watch.absorb('job queue')).toBe(true);
+    expect(await watch.check()).toBe(false);
+    expect(lines).toHaveLength(0);
+  });
 });

@@ -25,6 +25,8 @@ export class DatabaseWatch {
   private timer: NodeJS.Timeout | undefined;
   private lastSummaryAt = 0;
   private checking: Promise<boolean> | undefined;
+  /** After stop() (the server is stopping, the database goes next) nothing more is checked or told. */
+  private stopped = false;
 
   constructor(
     private readonly probe: () => Promise<unknown>,
@@ -38,6 +40,7 @@ export class DatabaseWatch {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
   }
 
@@ -50,6 +53,7 @@ export class DatabaseWatch {
    * `true` says "already told"); otherwise a check runs at once, and the caller logs it itself.
    */
   absorb(source: string): boolean {
+    if (this.stopped) return true;
     if (!this.status.up) {
       this.suppressed.set(source, (this.suppressed.get(source) ?? 0) + 1);
       return true;
@@ -76,6 +80,7 @@ export class DatabaseWatch {
       if (!this.status.up) this.recovered();
       return true;
     } catch (error) {
+      if (this.stopped) return false;
       this.failedChecks++;
       this.lastReason = (error as Error).message;
       if (this.status.up) this.wentDown();
