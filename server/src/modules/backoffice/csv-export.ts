@@ -33,7 +33,11 @@ function isoText(column: string) {
   return sql`to_char(r.${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 }
 
-/** The export's select: the same columns, header and order as the back-office list. */
+/**
+ * The export's select: the same columns, header and order as the back-office list. The payer is the
+ * list's: the paying attempt's once paid, before that whoever approved the latest attempt. Columns
+ * added later go at the end, so a sheet reading the earlier ones by position keeps working.
+ */
 function exportSelect(filter: OrderFilter, ordering: OrderOrdering) {
   const key = ordering.sort === 'created' ? sql.ref('r.createdAt') : sql.ref('r.total');
   const direction = sql.raw(ordering.direction === 'desc' ? 'desc' : 'asc');
@@ -42,7 +46,8 @@ function exportSelect(filter: OrderFilter, ordering: OrderOrdering) {
            r.status, r."customerType" as customer_type, ${guarded('r."customerId"')} as customer_id, r.currency,
            ${decimal('total')} as total, r.total as total_minor, ${decimal('"refundedAmount"')} as refunded, r."refundedAmount" as refunded_minor,
            ${guarded('r."paymentStatus"')} as payment_status, ${guarded('r."paymentTransactionId"')} as paypal_sale_id,
-           ${guarded('r."externalId"')} as paypal_payment_id, ${guarded('r."payerEmail"')} as payer_email
+           ${guarded('r."externalId"')} as paypal_payment_id, ${guarded('coalesce(r."orderPayerEmail", r."payerEmail")')} as payer_email,
+           ${guarded('r."payerName"')} as payer_name, ${guarded('r."customerEmail"')} as customer_email, ${guarded('r."customerName"')} as customer_name
       from (${pageQuery(filter, ordering, undefined, NO_LIMIT)}) r
      order by ${key} ${direction}, r.id ${direction}`;
 }
