@@ -11,6 +11,7 @@ import { Migration20261130111116_line_refunds_notes } from './Migration202611301
 import { Migration20261130114726_refund_request_key } from './Migration20261130114726_refund_request_key.js';
 import { Migration20261130111356_order_search } from './Migration20261130111356_order_search.js';
 import { Migration20261130122106_search_keys } from './Migration20261130122106_search_keys.js';
+import { Migration20261130141016_search_document_once } from './Migration20261130141016_search_document_once.js';
 
 /** Every migration, in order. `npm run migration:create -w @orders/server` generates the next one. */
 export const migrations = [
@@ -24,4 +25,5 @@ export const migrations = [
   Migration20261130111356_order_search,
   Migration20261130114726_refund_request_key,
   Migration20261130122106_search_keys,
+  Migration20261130141016_search_document_once,
 ];

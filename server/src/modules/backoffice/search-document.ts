@@ -10,9 +10,10 @@
  * a document change touches this table's two indexes.
  *
  * The database keeps the document current (the triggers below), so every writer is covered: order
- * creation (both paths), the attempt's PayPal ids and payer, the order's payer. Each trigger fires
- * only when a field of the document changed (its WHEN clause), and writes only when the document
- * did. Cart lines never change once their cart is checked out, and the paid snapshot (order_line)
+ * creation (both paths), the attempt's PayPal ids and payer, the order's customer. Each trigger
+ * fires only when a field of the document changed (its WHEN clause), and writes only when the
+ * document did. A payment's success writes it once (from the attempt's sale id and payer): the
+ * order's copies of those are not in it (test: tests/backoffice/search-document-writes.test.ts). Cart lines never change once their cart is checked out, and the paid snapshot (order_line)
  * copies them, so lines are read from the cart.
  *
  * Measured (1M seeded orders, 2 shared cores at load average ~17, so every figure is inflated
@@ -33,7 +34,6 @@
 
 /** The document of the order aliased `o`: the SQL expression, also used to fill the table in bulk. */
 export const SEARCH_DOCUMENT = `lower(concat_ws(E'\\n', o.id::text, o.customer_id, o.customer_email, o.customer_name,
-    o.payer_email, o.payer_name, o.payment_transaction_id,
     (select string_agg(concat_ws(E'\\n', a.external_id, a.sale_id, a.payer_email, a.payer_name), E'\\n' order by a.created_at, a.id)
        from order_payment_attempt a where a.order_id = o.id),
     (select string_agg(concat_ws(E'\\n', l.sku, l.quoted_name), E'\\n' order by l.sku)
@@ -56,7 +56,10 @@ create trigger "${name}" after ${event} on "${table}" for each row${when ? ` whe
 
 const changed = (columns: string[]) => columns.map((c) => `old.${c} is distinct from new.${c}`).join(' or ');
 
-const ORDER_FIELDS = ['customer_id', 'customer_email', 'customer_name', 'payer_email', 'payer_name', 'payment_transaction_id'];
+// Not the order's payer copy nor its payment_transaction_id: both only repeat the paying attempt's
+// payer and sale id (attempt.transitions.ts copies the payer, transitionToPaid the sale id), which
+// the document has from the attempt. With them, a payment's success rewrote the document twice.
+const ORDER_FIELDS = ['customer_id', 'customer_email', 'customer_name'];
 const ATTEMPT_FIELDS = ['external_id', 'sale_id', 'payer_email', 'payer_name'];
 
 /** Triggers on "order": a new order gets its document (its cart's lines are in place by then). */
