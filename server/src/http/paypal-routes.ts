@@ -3,6 +3,7 @@ import { ORDER_STATUSES } from '@orders/shared';
 import { DomainError, fromDatabaseError, httpStatusOf } from '../errors.js';
 import { isUuid } from '../ids.js';
 import type { Logger } from '../logger.js';
+import { buyerPageDetail, buyerPageTitle } from '../modules/payments/buyer-return.js';
 import type { PaymentsService, ReturnResult } from '../modules/payments/payments.service.js';
 
 /** IPN bodies are a few KB; PayPal never sends more than this. */
@@ -27,21 +28,11 @@ function statusPage(result: ReturnResult | { title: string; message: string }, s
   const isResult = 'orderStatus' in result;
   const refused = isResult ? result.refused : undefined;
   const final = !isResult || refused !== undefined || FINAL_ORDER_STATUSES.has(result.orderStatus) || result.attemptStatus === 'cancelled';
-  const title = refused
-    ? REFUSED_TITLES[refused]
-    : isResult
-    ? result.orderStatus === 'paid'
-      ? 'Payment received'
-      : result.attemptStatus === 'cancelled'
-        ? 'Payment cancelled'
-        : result.orderStatus === 'failed'
-          ? 'Payment failed'
-          : 'Confirming your payment…'
-    : result.title;
+  const title = refused ? REFUSED_TITLES[refused] : isResult ? buyerPageTitle(result) : result.title;
   const detail = isResult && refused
     ? `${result.message.charAt(0).toUpperCase()}${result.message.slice(1)}. Order ${result.orderId} is ${result.orderStatus.replace('_', ' ')}.`
     : isResult
-      ? `Order ${result.orderId} is ${result.orderStatus.replace('_', ' ')}.`
+      ? buyerPageDetail(result)
       : result.message;
   // The order id is kept on one line where it fits: a browser otherwise breaks a uuid at any of its hyphens.
   const detailHtml = isResult

@@ -1,4 +1,4 @@
-import type { AttemptStatus, OrderStatus } from '@orders/shared';
+import { formatMoney, isSupportedCurrency, type AttemptStatus, type OrderStatus } from '@orders/shared';
 import { affected, firstRow, sql, type EntityManager } from '../../db/sql.js';
 import { DomainError, notFound } from '../../errors.js';
 import { isUuid } from '../../ids.js';
@@ -27,6 +27,10 @@ export interface ReturnResult {
   /** The caller's URL to send the browser to, when it gave one. */
   redirectTo: string | null;
   message: string;
+  /** The order's total and what has gone back of it (refunds, chargebacks), in its currency's minor units. */
+  total: number;
+  refundedAmount: number;
+  currency: string;
   /**
    * Set when the return was refused at the door and nothing was executed: the order is already paid
    * (by another payment), this link was replaced by a newer attempt, or it expired / failed / was cancelled.
@@ -191,8 +195,9 @@ export async function attemptStatus(deps: PaymentsDeps, attemptId: string): Prom
 async function returnResult(em: EntityManager, attemptId: string, message: string, redirectBase?: string | null): Promise<ReturnResult> {
   const row = await firstRow(
     em,
-    sql<{ attemptStatus: AttemptStatus; orderId: string; orderStatus: string; returnUrl: string | null }>`
-      select a.status as "attemptStatus", a.order_id as "orderId", o.status as "orderStatus", a.return_url as "returnUrl"
+    sql<{ attemptStatus: AttemptStatus; orderId: string; orderStatus: string; returnUrl: string | null; total: number; refundedAmount: number; currency: string }>`
+      select a.status as "attemptStatus", a.order_id as "orderId", o.status as "orderStatus", a.return_url as "returnUrl",
+             o.total, o.refunded_amount as "refundedAmount", o.currency
         from order_payment_attempt a join "order" o on o.id = a.order_id where a.id = ${attemptId}`,
   );
   if (!row) throw notFound('payment attempt');
@@ -204,5 +209,32 @@ async function returnResult(em: EntityManager, attemptId: string, message: strin
     attemptStatus: row.attemptStatus,
     redirectTo: base ? withQuery(base, { orderId: row.orderId, status: row.orderStatus }) : null,
     message,
+    total: row.total,
+    refundedAmount: row.refundedAmount,
+    currency: row.currency,
   };
+}
+
+/**
+ * The buyer's page title for where the order stands now. A link kept in the browser's history is
+ * opened again long after: once staff refunded the order, "Payment received" is no longer the truth.
+ */
+export function buyerPageTitle(result: Pick<ReturnResult, 'orderStatus' | 'attemptStatus'>): string {
+  if (result.orderStatus === 'refunded') return 'This payment was refunded';
+  if (result.orderStatus === 'partially_refunded') return 'This payment was partially refunded';
+  if (result.orderStatus === 'paid') return 'Payment received';
+  if (result.attemptStatus === 'cancelled') return 'Payment cancelled';
+  if (result.orderStatus === 'failed') return 'Payment failed';
+  return 'Confirming your payment…';
+}
+
+/** "Order … is partially refunded. $10.00 of $25.00 was refunded.": the status, and once money went back, how much. */
+export function buyerPageDetail(result: Pick<ReturnResult, 'orderId' | 'orderStatus' | 'total' | 'refundedAmount' | 'currency'>): string {
+  const status = `Order ${result.orderId} is ${result.orderStatus.replace('_', ' ')}.`;
+  const currency = result.currency;
+  if (result.refundedAmount <= 0 || !isSupportedCurrency(currency)) return status;
+  const money = (minor: number) => formatMoney(minor, currency);
+  return result.refundedAmount >= result.total
+    ? `${status} ${money(result.refundedAmount)} was refunded.`
+    : `${status} ${money(result.refundedAmount)} of ${money(result.total)} was refunded.`;
 }
