@@ -216,6 +216,24 @@ export const DISCREPANCY_KINDS = [
 ] as const;
 export type DiscrepancyKind = (typeof DISCREPANCY_KINDS)[number];
 
+/**
+ * What staff can do from a reconciliation item. `backoffice.reconciliation.list` gives each item the
+ * ones the caller's role may take on it (its kind, order and attempt): the buttons to show.
+ */
+export const DISCREPANCY_ACTIONS = [
+  /** Ask PayPal again about the item's attempt (operator). */
+  'resync',
+  /** Mark the item dealt with, with a reason (operator). */
+  'resolve',
+  /** Cancel the item's unpaid order (operator). */
+  'cancel',
+  /** Refund the item's paid order (admin). */
+  'refund',
+  /** Refund the item's attempt's sale, which did not pay the order, whole (admin). */
+  'refundDuplicate',
+] as const;
+export type DiscrepancyAction = (typeof DISCREPANCY_ACTIONS)[number];
+
 export interface Discrepancy {
   /** Stable key `kind:subjectId`, used to resolve it. */
   id: string;
@@ -230,6 +248,8 @@ export interface Discrepancy {
   currency: string | null;
   detail: string;
   detectedAt: string;
+  /** What the caller may do from this item now (its role, the item's kind and order): the buttons to show. */
+  allowedActions: DiscrepancyAction[];
 }
 
 /** Minutes after which an attempt still in created/approved counts as stuck (default 30). */

@@ -1,5 +1,6 @@
 import { backoffice, dashboardInput } from '@orders/shared';
 import { router, staffProcedure } from '../../trpc/init.js';
+import { RESOLVE_ROLE } from '../reconciliation/discrepancy-actions.js';
 import { reconciliationRouter } from '../reconciliation/reconciliation.router.js';
 import { apiKeysAdminRouter, staffAdminRouter } from '../staff/staff-admin.router.js';
 import { ACTION_ROLES } from './order-actions.js';
@@ -31,7 +32,7 @@ export const backofficeRouter = router({
     addNote: staffProcedure(ACTION_ROLES.note)
       .input(backoffice.addNoteInput)
       .mutation(({ ctx, input }) => ctx.services.notes.add(input, { type: 'staff', id: ctx.principal.staffId })),
-    resolve: staffProcedure('operator')
+    resolve: staffProcedure(RESOLVE_ROLE)
       .input(backoffice.resolveInput)
       .mutation(({ ctx, input }) => ctx.services.reconciliation.resolve(input.discrepancyId, input.reason, ctx.actor)),
   }),

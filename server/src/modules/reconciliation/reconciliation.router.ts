@@ -7,5 +7,6 @@ export const reconciliationRouter = router({
     .query(({ ctx, input }) => ctx.services.reconciliation.summary(input?.stuckAfterMinutes)),
   list: staffProcedure('viewer')
     .input(backoffice.reconciliationListInput)
-    .query(({ ctx, input }) => ctx.services.reconciliation.list(input)),
+    // Each item carries the actions the caller's role may take from it: the app only renders them.
+    .query(({ ctx, input }) => ctx.services.reconciliation.list(input, ctx.principal.role)),
 });

@@ -8,6 +8,7 @@ import {
   type ReconciliationPage,
   type ReconciliationSummary,
   type ResolveResult,
+  type StaffRole,
 } from '@orders/shared';
 import { newId } from '../../db/base.entity.js';
 import { firstRow, iso, rows, sql } from '../../db/sql.js';
@@ -17,6 +18,7 @@ import { UUID_SOURCE } from '../../ids.js';
 import { decodeCursor, encodeCursor } from '../backoffice/keyset-cursor.js';
 import { ASSERTED_PAYMENT_STATUS, PAID_STATUSES } from '../orders/order-state.js';
 import type { FlagKind } from '../payments/payment-events.js';
+import { allowedDiscrepancyActions } from './discrepancy-actions.js';
 
 export const DEFAULT_STUCK_AFTER_MINUTES = 30;
 
@@ -24,7 +26,7 @@ const { DISCREPANCY_KINDS } = backoffice;
 const UNPAID_STATUSES = ORDER_STATUSES.filter((s) => !PAID_STATUSES.includes(s));
 const CURSOR_ORDERING = 'discrepancies';
 
-type DiscrepancyRow = Omit<Discrepancy, 'detectedAt'> & { detectedAt: string };
+type DiscrepancyRow = Omit<Discrepancy, 'detectedAt' | 'allowedActions'> & { detectedAt: string };
 
 /** Flags a payment event can carry that staff work from the event itself, each listed as its own kind. */
 const EVENT_FLAG_KINDS = [
@@ -139,8 +141,9 @@ function discrepancies(stuckAfterMinutes: number): RawBuilder<DiscrepancyRow> {
 
 const unresolved = sql`not exists (select 1 from reconciliation_resolution r where r.discrepancy_id = d.id)`;
 
-function toDiscrepancy(row: DiscrepancyRow): Discrepancy {
-  return { ...row, detectedAt: iso(row.detectedAt) };
+/** An item as the list gives it to `role`: with the actions that role may take from it (none for a viewer). */
+function toDiscrepancy(row: DiscrepancyRow, role: StaffRole): Discrepancy {
+  return { ...row, detectedAt: iso(row.detectedAt), allowedActions: allowedDiscrepancyActions(row, role) };
 }
 
 const DISCREPANCY_ID = new RegExp(`^([a-z_]+):(${UUID_SOURCE})$`);
@@ -159,8 +162,11 @@ export class ReconciliationService {
     return { counts, total: counted.reduce((sum, c) => sum + c.n, 0) };
   }
 
-  /** Newest first, keyset-paginated on (detectedAt, id). */
-  async list(input: { kind?: DiscrepancyKind; cursor?: string; limit: number; stuckAfterMinutes?: number }): Promise<ReconciliationPage> {
+  /** Newest first, keyset-paginated on (detectedAt, id); each item with what `role` may do from it. */
+  async list(
+    input: { kind?: DiscrepancyKind; cursor?: string; limit: number; stuckAfterMinutes?: number },
+    role: StaffRole = 'viewer',
+  ): Promise<ReconciliationPage> {
     const after = input.cursor === undefined ? undefined : decodeCursor(input.cursor, CURSOR_ORDERING, 'timestamp');
     const page = await rows(
       this.orm.em.fork(),
@@ -175,7 +181,7 @@ export class ReconciliationService {
     const items = page.slice(0, input.limit);
     const last = items[items.length - 1];
     return {
-      items: items.map(toDiscrepancy),
+      items: items.map((row) => toDiscrepancy(row, role)),
       nextCursor: page.length > input.limit && last ? encodeCursor(CURSOR_ORDERING, { key: String(last.detectedAt), id: last.id }) : null,
     };
   }
@@ -201,7 +207,7 @@ export class ReconciliationService {
           returning created_at as "createdAt"`,
       );
       if (!resolution) throw conflict('this discrepancy is already resolved');
-      const discrepancy = toDiscrepancy(found);
+      const { allowedActions: _actions, ...discrepancy } = toDiscrepancy(found, 'viewer');
       await recordAudit(tx, {
         actor,
         action: 'discrepancy.resolved',

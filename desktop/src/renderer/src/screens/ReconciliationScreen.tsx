@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'react';
-import { backoffice, isSupportedCurrency, type Discrepancy, type DiscrepancyKind } from '@orders/shared';
+import { backoffice, isSupportedCurrency, type Discrepancy, type DiscrepancyAction, type DiscrepancyKind } from '@orders/shared';
 import { describeError } from '../api/errors';
 import { useDiscrepancies, useReconciliationSummary } from '../api/queries';
 import { ActionDialog, type PendingAction } from '../components/ActionDialog';
@@ -7,9 +7,7 @@ import { EmptyState, ErrorState, Spinner } from '../components/States';
 import { StatusBadge } from '../components/StatusBadge';
 import { Time } from '../components/Time';
 import { money, shortId } from '../format';
-import { isCancellable, isRefundable } from '../order-status';
 import { routeHref } from '../router';
-import { hasRole, useStaff } from '../session';
 
 /** `title` names the list, `one` a single item where it differs from the title. */
 export const KIND_LABELS: Record<DiscrepancyKind, { title: string; one?: string; explain: string }> = {
@@ -64,7 +62,6 @@ export function kindLabel(kind: DiscrepancyKind): string {
 export function ReconciliationScreen({ kind }: { kind?: DiscrepancyKind }) {
   const summary = useReconciliationSummary();
   const list = useDiscrepancies(kind);
-  const staff = useStaff();
   const [action, setAction] = useState<PendingAction | null>(null);
   const items = useMemo(() => list.data?.pages.flatMap((page) => page.items) ?? [], [list.data]);
 
@@ -111,7 +108,7 @@ export function ReconciliationScreen({ kind }: { kind?: DiscrepancyKind }) {
           ) : (
             <ul className="discrepancies">
               {items.map((item) => (
-                <DiscrepancyItem key={item.id} item={item} operator={hasRole(staff, 'operator')} admin={hasRole(staff, 'admin')} onAction={setAction} />
+                <DiscrepancyItem key={item.id} item={item} onAction={setAction} />
               ))}
             </ul>
           )}
@@ -127,37 +124,28 @@ export function ReconciliationScreen({ kind }: { kind?: DiscrepancyKind }) {
   );
 }
 
-const NEEDS_OPERATOR = 'Requires the operator role';
-const NEEDS_ADMIN = 'Refunds require the admin role';
-
-/** One action on a discrepancy; greyed out, saying why, for a role that may not take it. */
 /** "Amount mismatch: reported 1990 USD, …": the kind once, even when the server's detail already starts with it. */
 export function resolveSummary(kind: DiscrepancyKind, detail: string): string {
   const label = kindLabel(kind);
   return detail.toLowerCase().startsWith(`${label.toLowerCase()}:`) ? `${label}${detail.slice(label.length)}` : `${label}: ${detail}`;
 }
 
-function ItemAction(props: { label: string; allowed: boolean; why: string; danger?: boolean; onClick(): void }) {
+/** One action on a discrepancy: shown only when the server listed it for this item and the caller's role. */
+function ItemAction(props: { label: string; danger?: boolean; onClick(): void }) {
   return (
-    <button
-      type="button"
-      className={`button small${props.danger ? ' button-danger-outline' : ''}`}
-      disabled={!props.allowed}
-      title={props.allowed ? undefined : props.why}
-      onClick={props.onClick}
-    >
+    <button type="button" className={`button small${props.danger ? ' button-danger-outline' : ''}`} onClick={props.onClick}>
       {props.label}
     </button>
   );
 }
 
-function DiscrepancyItem({ item, operator, admin, onAction }: { item: Discrepancy; operator: boolean; admin: boolean; onAction(action: PendingAction): void }) {
-  const canCancel = item.orderId && isCancellable(item.orderStatus);
+/**
+ * One item. Its buttons are `item.allowedActions`, decided by the server from the item's kind and
+ * order and the member's role (a viewer gets none); the fields each action needs are the item's own.
+ */
+function DiscrepancyItem({ item, onAction }: { item: Discrepancy; onAction(action: PendingAction): void }) {
+  const may = (action: DiscrepancyAction) => item.allowedActions.includes(action);
   const currency = item.currency && isSupportedCurrency(item.currency) ? item.currency : null;
-  // A second payment, or money captured for a cancelled order: its own sale goes back, the order stays as it is.
-  const canRefundDuplicate = item.attemptId && item.amount !== null && (item.kind === 'multiple_successes' || (item.kind === 'paid_at_paypal_not_paid' && item.orderStatus === 'cancelled'));
-  const canRefund =
-    !canRefundDuplicate && item.kind !== 'duplicate_refunded' && item.orderId && item.amount !== null && currency && isRefundable(item.orderStatus);
   return (
     <li className="discrepancy" data-discrepancy-id={item.id} data-kind={item.kind}>
       <div className="discrepancy-main">
@@ -178,36 +166,31 @@ function DiscrepancyItem({ item, operator, admin, onAction }: { item: Discrepanc
         </div>
         <p className="discrepancy-detail">{item.detail}</p>
       </div>
-      <div className="discrepancy-actions">
-        {item.attemptId ? (
-          <ItemAction label="Re-sync" allowed={operator} why={NEEDS_OPERATOR} onClick={() => onAction({ type: 'resync', attemptId: item.attemptId!, externalId: null })} />
-        ) : null}
-        <ItemAction
-          label="Resolve…"
-          allowed={operator}
-          why={NEEDS_OPERATOR}
-          onClick={() => onAction({ type: 'resolve', discrepancyId: item.id, summary: resolveSummary(item.kind, item.detail) })}
-        />
-        {canCancel ? <ItemAction label="Cancel…" danger allowed={operator} why={NEEDS_OPERATOR} onClick={() => onAction({ type: 'cancel', orderId: item.orderId! })} /> : null}
-        {canRefundDuplicate ? (
-          <ItemAction
-            label="Refund duplicate…"
-            danger
-            allowed={admin}
-            why={NEEDS_ADMIN}
-            onClick={() => onAction({ type: 'refundDuplicate', attemptId: item.attemptId!, amount: item.amount!, currency: item.currency ?? '' })}
-          />
-        ) : null}
-        {canRefund ? (
-          <ItemAction
-            label="Refund…"
-            danger
-            allowed={admin}
-            why={NEEDS_ADMIN}
-            onClick={() => onAction({ type: 'refund', orderId: item.orderId!, total: item.amount!, refundedAmount: 0, currency: currency! })}
-          />
-        ) : null}
-      </div>
+      {item.allowedActions.length > 0 ? (
+        <div className="discrepancy-actions">
+          {may('resync') && item.attemptId ? (
+            <ItemAction label="Re-sync" onClick={() => onAction({ type: 'resync', attemptId: item.attemptId!, externalId: null })} />
+          ) : null}
+          {may('resolve') ? (
+            <ItemAction label="Resolve…" onClick={() => onAction({ type: 'resolve', discrepancyId: item.id, summary: resolveSummary(item.kind, item.detail) })} />
+          ) : null}
+          {may('cancel') && item.orderId ? <ItemAction label="Cancel…" danger onClick={() => onAction({ type: 'cancel', orderId: item.orderId! })} /> : null}
+          {may('refundDuplicate') && item.attemptId && item.amount !== null ? (
+            <ItemAction
+              label="Refund duplicate…"
+              danger
+              onClick={() => onAction({ type: 'refundDuplicate', attemptId: item.attemptId!, amount: item.amount!, currency: item.currency ?? '' })}
+            />
+          ) : null}
+          {may('refund') && item.orderId && item.amount !== null && currency ? (
+            <ItemAction
+              label="Refund…"
+              danger
+              onClick={() => onAction({ type: 'refund', orderId: item.orderId!, total: item.amount!, refundedAmount: 0, currency })}
+            />
+          ) : null}
+        </div>
+      ) : null}
     </li>
   );
 }
