@@ -71,13 +71,63 @@ export const CART_SET_ITEM = `
                           select p.sku, p.name, $20::int, p.unit_price, p.currency from product p where p.sku = $21 and $22::int > 0) l) as lines
             from verdict v left join cart_now c on true`;
 
+/** Orders' ORDER_COLUMNS (order.repository.ts): every statement here that answers an order. */
+export const ORDER_COLUMNS = `o.id, o.number, o.customer_type as "customerType", o.customer_id as "customerId",
+  o.customer_email as "customerEmail", o.customer_name as "customerName", o.cart_id as "cartId",
+  o.status, o.total, o.currency, o.refunded_amount as "refundedAmount", o.payment_status as "paymentStatus",
+  o.payment_transaction_id as "paymentTransactionId", o.stock_reserved as "stockReserved",
+  o.created_at as "createdAt", o.updated_at as "updatedAt", o.paid_at as "paidAt"`;
+
+/*
+ * Both orders.create statements (order-intake.sql.ts composes them the same way): their own way of
+ * finding the lines and making the checked-out cart, around one verdict (`max` is MAX_AMOUNTS' `$n`)
+ * and one tail that reserves stock, inserts the order and its audit entry (`first` is the order
+ * id's `$n`; eight parameters follow it).
+ */
+const verdict = (max: number) => `
+        verdict as materialized (
+          select count(*)::int as line_count, count(distinct currency)::int as currencies, min(currency) as currency,
+                 coalesce(sum(unit_price::bigint * quantity), 0)::text as quoted_total,
+                 array_agg(sku order by sku) filter (where stock < quantity) as short,
+                 json_agg(json_build_object('sku', sku, 'name', name, 'quantity', quantity, 'unitPrice', unit_price,
+                          'lineTotal', unit_price::bigint * quantity, 'currency', currency) order by sku) as lines
+            from lines),
+        ok as materialized (
+          select v.currency, v.quoted_total::bigint as total from verdict v, cart_state s
+           where s.found and not s.checked_out and not s.moved and s.unknown_item is null
+             and v.line_count > 0 and v.currencies = 1 and v.short is null
+             and v.quoted_total::bigint <= ($${max}::jsonb ->> v.currency)::bigint),`;
+
+const orderTail = (first: number) => {
+  const $ = (offset: number) => `$${first + offset}`;
+  return `
+        reserved as (
+          update product p set stock = p.stock - w.quantity, updated_at = now()
+            from lines w where p.sku = w.sku and exists (select from ok)),
+        created as (
+          insert into "order" as o (id, created_at, updated_at, customer_type, customer_id, customer_email, customer_name, cart_id,
+                                    status, total, currency, refunded_amount, stock_reserved)
+          select ${$(0)}, clock_timestamp(), clock_timestamp(), ${$(1)}, ${$(2)}, ${$(3)},
+                 ${$(4)}, ${$(5)}, 'pending', ok.total, ok.currency, 0, true
+            from ok
+          returning ${ORDER_COLUMNS}),
+        audited as (
+          insert into audit_entry (id, created_at, updated_at, actor_type, actor_id, action, order_id, before, after, reason)
+          select ${$(6)}, now(), now(), ${$(7)}, ${$(8)}, 'order.created', created.id, null,
+                 jsonb_build_object('status', 'pending', 'total', created.total, 'currency', created.currency), null
+            from created)
+        select s.found, s.checked_out as "checkedOut", s.moved, s.unknown_item as "unknownItem",
+               v.line_count as "lineCount", v.currencies, v.currency as "quotedCurrency", v.quoted_total as "quotedTotal", v.short, v.lines, created.*
+          from cart_state s cross join verdict v left join created on true`;
+};
+
 /**
  * orders.create({ cartId }) in one statement (createPendingOrder). Parameters: cartId, customer type,
  * customer id, cartId, MAX_AMOUNTS, cartId, order id, customer type, customer id, customer email,
  * customer name, cartId, audit id, actor type, actor id.
  */
 export const ORDER_FROM_CART = `
-        with 
+        with
     cart_now as materialized (
       select c.id, c.checked_out_at, c.xmin::text as version from cart c
        where c.id = $1 and c.customer_type = $2 and c.customer_id = $3 for update),
@@ -90,47 +140,12 @@ export const ORDER_FROM_CART = `
       select l.id as line_id, p.sku, l.quantity, p.unit_price, p.name, p.currency, p.stock
         from cart_line l join product p on p.sku = l.sku
        where l.cart_id = (select id from cart_now)
-       order by p.sku for update of p),
-        verdict as materialized (
-          select count(*)::int as line_count, count(distinct currency)::int as currencies, min(currency) as currency,
-                 coalesce(sum(unit_price::bigint * quantity), 0)::text as quoted_total,
-                 array_agg(sku order by sku) filter (where stock < quantity) as short,
-                 json_agg(json_build_object('sku', sku, 'name', name, 'quantity', quantity, 'unitPrice', unit_price,
-                          'lineTotal', unit_price::bigint * quantity, 'currency', currency) order by sku) as lines
-            from lines),
-        ok as materialized (
-          select v.currency, v.quoted_total::bigint as total from verdict v, cart_state s
-           where s.found and not s.checked_out and not s.moved and s.unknown_item is null
-             and v.line_count > 0 and v.currencies = 1 and v.short is null
-             and v.quoted_total::bigint <= ($5::jsonb ->> v.currency)::bigint),
-        
+       order by p.sku for update of p),${verdict(5)}
     quoted as (
       update cart_line l set quoted_unit_price = w.unit_price, quoted_name = w.name, updated_at = now()
         from lines w where l.id = w.line_id and exists (select from ok)),
     checked_out as (
-      update cart set checked_out_at = now(), updated_at = now() where id = $6 and exists (select from ok)),
-        reserved as (
-          update product p set stock = p.stock - w.quantity, updated_at = now()
-            from lines w where p.sku = w.sku and exists (select from ok)),
-        created as (
-          insert into "order" as o (id, created_at, updated_at, customer_type, customer_id, customer_email, customer_name, cart_id,
-                                    status, total, currency, refunded_amount, stock_reserved)
-          select $7, clock_timestamp(), clock_timestamp(), $8, $9, $10,
-                 $11, $12, 'pending', ok.total, ok.currency, 0, true
-            from ok
-          returning o.id, o.number, o.customer_type as "customerType", o.customer_id as "customerId",
-  o.customer_email as "customerEmail", o.customer_name as "customerName", o.cart_id as "cartId",
-  o.status, o.total, o.currency, o.refunded_amount as "refundedAmount", o.payment_status as "paymentStatus",
-  o.payment_transaction_id as "paymentTransactionId", o.stock_reserved as "stockReserved",
-  o.created_at as "createdAt", o.updated_at as "updatedAt", o.paid_at as "paidAt"),
-        audited as (
-          insert into audit_entry (id, created_at, updated_at, actor_type, actor_id, action, order_id, before, after, reason)
-          select $13, now(), now(), $14, $15, 'order.created', created.id, null,
-                 jsonb_build_object('status', 'pending', 'total', created.total, 'currency', created.currency), null
-            from created)
-        select s.found, s.checked_out as "checkedOut", s.moved, s.unknown_item as "unknownItem",
-               v.line_count as "lineCount", v.currencies, v.currency as "quotedCurrency", v.quoted_total as "quotedTotal", v.short, v.lines, created.*
-          from cart_state s cross join verdict v left join created on true`;
+      update cart set checked_out_at = now(), updated_at = now() where id = $6 and exists (select from ok)),${orderTail(7)}`;
 
 /**
  * orders.create({ customer, items }) in one statement. Parameters: skus (text[]), quantities (int[]),
@@ -138,7 +153,7 @@ export const ORDER_FROM_CART = `
  * customer email, customer name, cartId, audit id, actor type, actor id.
  */
 export const ORDER_FROM_ITEMS = `
-        with 
+        with
     wanted as (
       select i.sku, i.quantity, i.position::int - 1 as position
         from unnest($1::text[], $2::int[]) with ordinality as i(sku, quantity, position)),
@@ -148,56 +163,17 @@ export const ORDER_FROM_ITEMS = `
     lines as materialized (
       select p.sku, w.quantity, p.unit_price, p.name, p.currency, p.stock
         from wanted w join product p on p.sku = w.sku
-       order by p.sku for update of p),
-        verdict as materialized (
-          select count(*)::int as line_count, count(distinct currency)::int as currencies, min(currency) as currency,
-                 coalesce(sum(unit_price::bigint * quantity), 0)::text as quoted_total,
-                 array_agg(sku order by sku) filter (where stock < quantity) as short,
-                 json_agg(json_build_object('sku', sku, 'name', name, 'quantity', quantity, 'unitPrice', unit_price,
-                          'lineTotal', unit_price::bigint * quantity, 'currency', currency) order by sku) as lines
-            from lines),
-        ok as materialized (
-          select v.currency, v.quoted_total::bigint as total from verdict v, cart_state s
-           where s.found and not s.checked_out and not s.moved and s.unknown_item is null
-             and v.line_count > 0 and v.currencies = 1 and v.short is null
-             and v.quoted_total::bigint <= ($3::jsonb ->> v.currency)::bigint),
-        
+       order by p.sku for update of p),${verdict(3)}
     cart_made as (
       insert into cart (id, created_at, updated_at, customer_type, customer_id, checked_out_at)
       select $4, now(), now(), $5, $6, now() from ok),
     lines_made as (
       insert into cart_line (id, created_at, updated_at, cart_id, sku, quantity, quoted_unit_price, quoted_name)
       select gen_random_uuid(), now(), now(), $7, w.sku, w.quantity, w.unit_price, w.name
-        from lines w where exists (select from ok)),
-        reserved as (
-          update product p set stock = p.stock - w.quantity, updated_at = now()
-            from lines w where p.sku = w.sku and exists (select from ok)),
-        created as (
-          insert into "order" as o (id, created_at, updated_at, customer_type, customer_id, customer_email, customer_name, cart_id,
-                                    status, total, currency, refunded_amount, stock_reserved)
-          select $8, clock_timestamp(), clock_timestamp(), $9, $10, $11,
-                 $12, $13, 'pending', ok.total, ok.currency, 0, true
-            from ok
-          returning o.id, o.number, o.customer_type as "customerType", o.customer_id as "customerId",
-  o.customer_email as "customerEmail", o.customer_name as "customerName", o.cart_id as "cartId",
-  o.status, o.total, o.currency, o.refunded_amount as "refundedAmount", o.payment_status as "paymentStatus",
-  o.payment_transaction_id as "paymentTransactionId", o.stock_reserved as "stockReserved",
-  o.created_at as "createdAt", o.updated_at as "updatedAt", o.paid_at as "paidAt"),
-        audited as (
-          insert into audit_entry (id, created_at, updated_at, actor_type, actor_id, action, order_id, before, after, reason)
-          select $14, now(), now(), $15, $16, 'order.created', created.id, null,
-                 jsonb_build_object('status', 'pending', 'total', created.total, 'currency', created.currency), null
-            from created)
-        select s.found, s.checked_out as "checkedOut", s.moved, s.unknown_item as "unknownItem",
-               v.line_count as "lineCount", v.currencies, v.currency as "quotedCurrency", v.quoted_total as "quotedTotal", v.short, v.lines, created.*
-          from cart_state s cross join verdict v left join created on true`;
+        from lines w where exists (select from ok)),${orderTail(8)}`;
 
 /** attemptToPay: the customer's own order, locked. Parameters: orderId, customer type, customer id. */
-export const ORDER_LOCK_OWNED = `select o.id, o.number, o.customer_type as "customerType", o.customer_id as "customerId",
-  o.customer_email as "customerEmail", o.customer_name as "customerName", o.cart_id as "cartId",
-  o.status, o.total, o.currency, o.refunded_amount as "refundedAmount", o.payment_status as "paymentStatus",
-  o.payment_transaction_id as "paymentTransactionId", o.stock_reserved as "stockReserved",
-  o.created_at as "createdAt", o.updated_at as "updatedAt", o.paid_at as "paidAt" from "order" o
+export const ORDER_LOCK_OWNED = `select ${ORDER_COLUMNS} from "order" o
         where o.id = $1 and o.customer_type = $2 and o.customer_id = $3 for no key update`;
 
 /** attemptToPay: a payment being executed right now? Parameters: orderId, 'created', 'approved', executeClaimMs / 1000. */
@@ -261,12 +237,6 @@ export const EVENT_INSERT_RECEIVED = `
         $17)
       returning id`;
 
-/** Orders' ORDER_COLUMNS (order.repository.ts), for the IPN worker's statements. */
-export const ORDER_COLUMNS = `o.id, o.number, o.customer_type as "customerType", o.customer_id as "customerId",
-  o.customer_email as "customerEmail", o.customer_name as "customerName", o.cart_id as "cartId",
-  o.status, o.total, o.currency, o.refunded_amount as "refundedAmount", o.payment_status as "paymentStatus",
-  o.payment_transaction_id as "paymentTransactionId", o.stock_reserved as "stockReserved",
-  o.created_at as "createdAt", o.updated_at as "updatedAt", o.paid_at as "paidAt"`;
 
 export const AUDIT_INSERT = `
   insert into audit_entry (id, created_at, updated_at, actor_type, actor_id, action, order_id, before, after, reason)
