@@ -66,6 +66,21 @@ describe('the buyer’s page after a refund', () => {
     }
   });
 
+  it('an old link of a refunded order (replaced by the attempt that paid) is refused, and says the order was refunded', async () => {
+    const { customer, order } = await pendingOrder(env.client);
+    const old = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    const paying = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    const { redirectUrl: oldLink } = env.sim.control.approve(old.externalId, 'approve');
+    expect(titleOf((await buyerChooses(env, paying.externalId, 'approve')).body)).toBe('Payment received');
+    await settled();
+    await env.admin.client.backoffice.payments.refund.mutate({ orderId: order.id, reason: 'out of stock' });
+    await settled();
+    const html = await (await fetch(oldLink, { redirect: 'manual' })).text();
+    expect(titleOf(html)).toBe('This order is already paid');
+    expect(detailOf(html)).toMatch(/^Nothing was charged through this link: the order was paid with another payment\. Order [0-9a-f-]+ is refunded\. \$25\.00 was refunded\.$/);
+    expect(env.sim.control.getState().sales.filter((s) => s.paymentId === old.externalId)).toEqual([]);
+  });
+
   it('refunded by lines: the same partial page', async () => {
     const { order, pages } = await paid();
     const detail = await env.admin.client.backoffice.orders.get.query({ orderId: order.id });

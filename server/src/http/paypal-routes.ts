@@ -30,7 +30,7 @@ function statusPage(result: ReturnResult | { title: string; message: string }, s
   const final = !isResult || refused !== undefined || FINAL_ORDER_STATUSES.has(result.orderStatus) || result.attemptStatus === 'cancelled';
   const title = refused ? REFUSED_TITLES[refused] : isResult ? buyerPageTitle(result) : result.title;
   const detail = isResult && refused
-    ? `${result.message.charAt(0).toUpperCase()}${result.message.slice(1)}. Order ${result.orderId} is ${result.orderStatus.replace('_', ' ')}.`
+    ? `${result.message.charAt(0).toUpperCase()}${result.message.slice(1)}. ${buyerPageDetail(result)}`
     : isResult
       ? buyerPageDetail(result)
       : result.message;
