@@ -62,6 +62,7 @@ describe('FilterBar', () => {
     await user.click(screen.getByRole('checkbox', { name: 'Pending' }));
     expect(params().get('status')).toBe('pending,refunded');
 
+    await user.click(screen.getByRole('button', { name: 'More filters' }));
     await user.selectOptions(screen.getByLabelText('Currency'), 'EUR');
     await user.type(screen.getByLabelText('Minimum amount'), '10.50{Enter}');
     await user.type(screen.getByLabelText('Customer id'), 'buyer-42{Enter}');
@@ -112,6 +113,7 @@ describe('FilterBar', () => {
   it('focuses the search on "/" (not while typing elsewhere), and Escape empties it', async () => {
     const user = userEvent.setup();
     startAt('/?q=PAY-1');
+    await user.click(screen.getByRole('button', { name: 'More filters' }));
     const search = screen.getByRole('searchbox') as HTMLInputElement;
     const customer = screen.getByLabelText('Customer id') as HTMLInputElement;
     await user.click(customer);
@@ -160,13 +162,14 @@ describe('FilterBar', () => {
   it('amounts need a currency: disabled with a hint under "Any currency", and cleared when it is chosen again', async () => {
     const user = userEvent.setup();
     startAt('/?min=10');
+    await user.click(screen.getByRole('button', { name: 'More filters' }));
     const min = screen.getByLabelText('Minimum amount') as HTMLInputElement;
     const max = screen.getByLabelText('Maximum amount') as HTMLInputElement;
     // A URL from before the rule: the amount without a currency is not applied at all.
     expect(chipLabels()).toEqual([]);
     expect(min.disabled).toBe(true);
     expect(max.disabled).toBe(true);
-    expect(document.getElementById(min.getAttribute('aria-describedby')!)?.textContent).toBe('Choose a currency to filter by amount');
+    expect(document.getElementById(min.getAttribute('aria-describedby')!)?.textContent).toBe('Choose a currency first');
     await user.selectOptions(screen.getByLabelText('Currency'), 'EUR');
     expect(min.disabled).toBe(false);
     await user.type(min, '5{Enter}');
@@ -176,6 +179,34 @@ describe('FilterBar', () => {
     expect(params().has('currency')).toBe(false);
     expect(min.disabled).toBe(true);
     expect(min.value).toBe('');
+  });
+
+  it('customer and amount are behind "More filters": closed until asked for, open when the URL has one, values kept while closed', async () => {
+    const user = userEvent.setup();
+    const { unmount } = startAt('/?status=paid#/orders');
+    const more = screen.getByRole('button', { name: 'More filters' });
+    expect(more.getAttribute('aria-expanded')).toBe('false');
+    expect(screen.queryByLabelText('Customer id')).toBeNull();
+    expect(screen.getByLabelText('Created from')).toBeTruthy();
+    await user.click(more);
+    expect(more.getAttribute('aria-expanded')).toBe('true');
+    expect(screen.getByRole('group', { name: 'More filters' })).toBeTruthy();
+    await user.type(screen.getByLabelText('Customer id'), 'buyer-7{Enter}');
+    await user.selectOptions(screen.getByLabelText('Currency'), 'USD');
+    // Closed again: the filters still apply, their chips stay, the button counts them.
+    await user.click(screen.getByRole('button', { name: /^More filters/ }));
+    expect(screen.queryByLabelText('Customer id')).toBeNull();
+    expect(params().get('cid')).toBe('buyer-7');
+    expect(chipLabels()).toEqual(['Status: Paid', 'Customer: buyer-7', 'Currency: USD']);
+    expect(screen.getByRole('button', { name: /^More filters/ }).textContent).toBe('More filters2');
+    await user.click(screen.getByRole('button', { name: /^More filters/ }));
+    expect((screen.getByLabelText('Customer id') as HTMLInputElement).value).toBe('buyer-7');
+    unmount();
+
+    // A screen that starts with one of them (a reload, a link) shows it at once.
+    startAt('/?ctype=anonymous#/orders');
+    expect(screen.getByRole('button', { name: /^More filters/ }).getAttribute('aria-expanded')).toBe('true');
+    expect((screen.getByLabelText('Customer type') as HTMLSelectElement).value).toBe('anonymous');
   });
 
   it('clears everything with "Clear all"', async () => {

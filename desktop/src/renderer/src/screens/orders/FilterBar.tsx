@@ -94,10 +94,18 @@ function isTypingTarget(target: EventTarget | null): boolean {
   return target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName);
 }
 
+/** The filters behind "More filters" (their chips' keys): the ones staff reach for less often than text, status and dates. */
+const MORE_FILTER_CHIPS: readonly string[] = ['customer', 'currency', 'amount'];
+
 /**
  * Every filter the search takes, with the active ones repeated as removable chips. Selects and
  * dates apply at once; the search box as you type (after a short pause), `/` jumps to it and
  * Escape empties it; the other text fields on Enter or blur.
+ *
+ * Search, status and dates are always in the bar; customer and amount are one click away ("More
+ * filters", with how many of them are active), a second row of the bar while open, so the bar is
+ * one row at 1024 px and up. It opens by itself when the screen starts with one of them active (a
+ * link from the dashboard, a reload). Their values are kept while it is closed, and their chips stay.
  *
  * Amounts need a currency: totals are compared in minor units, so "≥ 10" over every currency would
  * mean ¥10 for some orders and $10.00 for others. The amount fields stay disabled (with a hint)
@@ -107,6 +115,15 @@ function isTypingTarget(target: EventTarget | null): boolean {
 export function FilterBar({ filters, onChange }: FilterBarProps) {
   const ids = useId();
   const searchRef = useRef<HTMLInputElement>(null);
+  const chips = filterChips(filters);
+  const moreActive = chips.filter((chip) => MORE_FILTER_CHIPS.includes(chip.key)).length;
+  const [moreOpen, setMoreOpen] = useState(moreActive > 0);
+  // One of them arriving from outside (Back, a link) opens the row, so its value is there to edit.
+  const hadMore = useRef(moreActive > 0);
+  useEffect(() => {
+    if (moreActive > 0 && !hadMore.current) setMoreOpen(true);
+    hadMore.current = moreActive > 0;
+  }, [moreActive]);
   const [q, setQ] = useDraft(filters.q);
   const [customerId, setCustomerId] = useDraft(filters.customerId);
   const [amountMin, setAmountMin, keepAmountMin] = useDraft(filters.amountMin);
@@ -135,7 +152,7 @@ export function FilterBar({ filters, onChange }: FilterBarProps) {
   const minInvalid = notAnAmount(amountMin);
   const maxInvalid = notAnAmount(amountMax);
   const amountMessage = !currency
-    ? 'Choose a currency to filter by amount'
+    ? 'Choose a currency first'
     : minInvalid || maxInvalid
       ? `Not an amount in ${currency}: ${[minInvalid ? `“${amountMin.trim()}”` : '', maxInvalid ? `“${amountMax.trim()}”` : ''].filter(Boolean).join(', ')} (not applied)`
       : null;
@@ -177,8 +194,6 @@ export function FilterBar({ filters, onChange }: FilterBarProps) {
     const selected = checked ? [...filters.status, status] : filters.status.filter((s) => s !== status);
     onChange({ ...filters, status: ORDER_STATUSES.filter((s) => selected.includes(s)) });
   }
-
-  const chips = filterChips(filters);
 
   return (
     <section className="filter-bar" aria-label="Filters">
@@ -237,54 +252,68 @@ export function FilterBar({ filters, onChange }: FilterBarProps) {
           />
         </div>
 
-        <div className="field field-customer">
-          <label htmlFor={`${ids}-ctype`}>Customer</label>
-          <AnyOfSelect
-            id={`${ids}-ctype`}
-            label="Customer type"
-            anyLabel="Any type"
-            options={CUSTOMER_TYPES}
-            optionLabels={CUSTOMER_TYPE_LABELS}
-            value={filters.customerType}
-            onChange={(value) => onChange(withValue(filters, 'customerType', value))}
-          />
-          <input
-            aria-label="Customer id"
-            placeholder="Customer id"
-            value={customerId}
-            maxLength={200}
-            onChange={(event) => setCustomerId(event.target.value)}
-            onKeyDown={onEnter}
-            onBlur={applyText}
-          />
-        </div>
-
-        <div className={`field field-amount${amountMessage ? ' has-hint' : ''}`}>
-          <label htmlFor={`${ids}-min`}>Amount</label>
-          <AnyOfSelect
-            label="Currency"
-            anyLabel="Any currency"
-            options={SUPPORTED_CURRENCIES}
-            value={currency}
-            onChange={(value) => {
-              const next = withValue(filters, 'currency', value);
-              if (!value) {
-                delete next.amountMin;
-                delete next.amountMax;
-              }
-              onChange(next);
-            }}
-          />
-          <AmountInput id={`${ids}-min`} label="Minimum amount" placeholder="min" value={amountMin} invalid={minInvalid} onChange={setAmountMin} {...amountField} />
-          <span aria-hidden="true">–</span>
-          <AmountInput label="Maximum amount" placeholder="max" value={amountMax} invalid={maxInvalid} onChange={setAmountMax} {...amountField} />
-          {amountMessage ? (
-            <span id={amountHintId} className={minInvalid || maxInvalid ? 'field-error' : 'field-hint'} role={minInvalid || maxInvalid ? 'alert' : undefined}>
-              {amountMessage}
-            </span>
-          ) : null}
-        </div>
+        <button
+          type="button"
+          className="button more-filters"
+          aria-expanded={moreOpen}
+          aria-controls={`${ids}-more`}
+          onClick={() => setMoreOpen((open) => !open)}
+        >
+          More filters{moreActive ? <span className="count">{moreActive}</span> : null}
+        </button>
       </div>
+
+      {moreOpen ? (
+        <div className="filter-row filter-more" id={`${ids}-more`} role="group" aria-label="More filters">
+          <div className="field field-customer">
+            <label htmlFor={`${ids}-ctype`}>Customer</label>
+            <AnyOfSelect
+              id={`${ids}-ctype`}
+              label="Customer type"
+              anyLabel="Any type"
+              options={CUSTOMER_TYPES}
+              optionLabels={CUSTOMER_TYPE_LABELS}
+              value={filters.customerType}
+              onChange={(value) => onChange(withValue(filters, 'customerType', value))}
+            />
+            <input
+              aria-label="Customer id"
+              placeholder="Customer id"
+              value={customerId}
+              maxLength={200}
+              onChange={(event) => setCustomerId(event.target.value)}
+              onKeyDown={onEnter}
+              onBlur={applyText}
+            />
+          </div>
+
+          <div className={`field field-amount${amountMessage ? ' has-hint' : ''}`}>
+            <label htmlFor={`${ids}-min`}>Amount</label>
+            <AnyOfSelect
+              label="Currency"
+              anyLabel="Any currency"
+              options={SUPPORTED_CURRENCIES}
+              value={currency}
+              onChange={(value) => {
+                const next = withValue(filters, 'currency', value);
+                if (!value) {
+                  delete next.amountMin;
+                  delete next.amountMax;
+                }
+                onChange(next);
+              }}
+            />
+            <AmountInput id={`${ids}-min`} label="Minimum amount" placeholder="min" value={amountMin} invalid={minInvalid} onChange={setAmountMin} {...amountField} />
+            <span aria-hidden="true">–</span>
+            <AmountInput label="Maximum amount" placeholder="max" value={amountMax} invalid={maxInvalid} onChange={setAmountMax} {...amountField} />
+            {amountMessage ? (
+              <span id={amountHintId} className={minInvalid || maxInvalid ? 'field-error' : 'field-hint'} role={minInvalid || maxInvalid ? 'alert' : undefined}>
+                {amountMessage}
+              </span>
+            ) : null}
+          </div>
+        </div>
+      ) : null}
 
       {chips.length > 0 ? (
         <ul className="chips" aria-label="Active filters">
