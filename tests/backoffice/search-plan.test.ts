@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderSearchFilter } from '@orders/shared';
 import { boundedCountQuery, pageQuery, type OrderOrdering } from '@orders/server/modules/backoffice/order-search.ts';
+import { fewMatchesQuery } from '@orders/server/modules/backoffice/search-page.ts';
 import { seedOrders, startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
 
 const SEEDED = 20_000;
@@ -99,6 +100,43 @@ describe('search plans over 20,000 orders', () => {
 
   it('a fragment with nothing for the trigram index to look up reads nothing', async () => {
     for (const q of ['%%', 'a_', '@.']) expect(await pagePlan({ q })).toMatch(/One-Time Filter: false/);
+  });
+
+  it('a rare fragment: its matches are read once from the trigram index, for the page and the count together', async () => {
+    const client = await env.pool.connect();
+    try {
+      await client.query('begin; set local enable_seqscan = off');
+      const statement = fewMatchesQuery({ q: 'seed-12', status: ['paid', 'failed'] }, undefined, true, 51);
+      const compiled = statement.compile(env.server.orm.em.fork().getKysely() as never);
+      const text = (await client.query(`explain ${compiled.sql}`, [...compiled.parameters])).rows.map((r) => r['QUERY PLAN']).join('\n');
+      expect(text.match(/order_search_document_idx/g)).toHaveLength(1);
+      expect(text).not.toMatch(/Seq Scan on "order"/);
+    } finally {
+      await client.query('rollback');
+      client.release();
+    }
+    // The same answers as the filters say, counted exactly, and paged by keyset to the end.
+    const { rows } = await env.pool.query<{ id: string }>(
+      `select o.id from "order" o where o.customer_id like 'seed-12%' and o.status in ('paid', 'failed') order by o.created_at desc, o.id desc`,
+    );
+    expect(rows.length).toBeGreaterThan(3);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await viewer.client.backoffice.orders.search.query({ q: 'seed-12', status: ['paid', 'failed'], limit: 3, ...(cursor ? { cursor } : {}) });
+      expect(page.total).toEqual({ value: rows.length, exact: true });
+      seen.push(...page.items.map((r) => r.id));
+      if (!page.nextCursor) break;
+      cursor = page.nextCursor;
+    }
+    expect(seen).toEqual(rows.map((r) => r.id));
+  });
+
+  it('a first page with room to spare is every match: its length is the exact total', async () => {
+    const { rows } = await env.pool.query<{ n: number }>(`select count(*)::int as n from "order" where customer_type = 'user' and customer_id = 'seed-7'`);
+    const result = await viewer.client.backoffice.orders.search.query({ customerType: 'user', customerId: 'seed-7', limit: 500 });
+    expect(result.items).toHaveLength(rows[0]!.n);
+    expect(result.total).toEqual({ value: rows[0]!.n, exact: true });
   });
 
   it('counting stops after 10,001 rows', async () => {

@@ -10,13 +10,12 @@ import { orderCsvChunks } from './csv-export.js';
 import { allowedOrderActions } from './order-actions.js';
 import {
   cursorFor,
-  pageQuery,
   positionOf,
   rowByIdQuery,
-  searchTotal,
   toBackofficeRow,
   type OrderOrdering,
 } from './order-search.js';
+import { searchPage } from './search-page.js';
 
 export type OrderSearchQuery = OrderSearchFilter & OrderOrdering & { cursor?: string; limit: number };
 export type OrderExportQuery = OrderSearchFilter & OrderOrdering & { ids?: readonly string[] | undefined };
@@ -44,7 +43,7 @@ export class BackofficeService {
     const { sort, direction, cursor, limit, ...filter } = query;
     const ordering = { sort, direction };
     const after = cursor === undefined ? undefined : positionOf(ordering, cursor);
-    const [page, total] = await Promise.all([rows(em, pageQuery(filter, ordering, after, limit + 1)), searchTotal(em, filter)]);
+    const { page, total } = await searchPage(em, filter, ordering, after, limit + 1);
     const items = page.slice(0, limit);
     return {
       items: items.map(toBackofficeRow),

@@ -1,6 +1,6 @@
 import type { RawBuilder } from 'kysely';
 import type { BackofficeOrderRow, CustomerType, OrderOrdering, OrderSearchFilter } from '@orders/shared';
-import { firstRow, iso, sql, type EntityManager } from '../../db/sql.js';
+import { iso, sql } from '../../db/sql.js';
 import { encodeCursor, decodeCursor, type KeysetPosition } from './keyset-cursor.js';
 import { documentMatch, exactNumber, isFragmentSearch, textMatch } from './order-text-match.js';
 
@@ -20,6 +20,8 @@ import { documentMatch, exactNumber, isFragmentSearch, textMatch } from './order
  *                             common one, walked newest first, each document checked in the same
  *                             heap page as its key); "order" is read by primary key for the page's
  *                             rows and for filters that only "order" has (status, currency, …)
+ * search-page.ts runs these statements for one search (a rare fragment in one statement of its own)
+ * and decides how its `total` is known.
  */
 
 export type { OrderOrdering } from '@orders/shared';
@@ -33,12 +35,12 @@ export type SearchRow = Omit<BackofficeOrderRow, 'customer'> & { customerType: C
 /** Matches above this are estimated by the planner instead of counted. */
 export const EXACT_COUNT_LIMIT = 10_000;
 
-const ROW_COLUMNS = sql`o.id, o.number, o.status, o.total, o.currency, o.refunded_amount as "refundedAmount",
+export const ROW_COLUMNS = sql`o.id, o.number, o.status, o.total, o.currency, o.refunded_amount as "refundedAmount",
   o.customer_type as "customerType", o.customer_id as "customerId", o.customer_email as "customerEmail", o.customer_name as "customerName",
   o.payer_email as "orderPayerEmail", o.payer_name as "payerName", o.payment_status as "paymentStatus",
   o.payment_transaction_id as "paymentTransactionId", o.created_at as "createdAt", o.updated_at as "updatedAt", o.paid_at as "paidAt"`;
 
-function and(conditions: RawBuilder<unknown>[]): RawBuilder<unknown> {
+export function and(conditions: RawBuilder<unknown>[]): RawBuilder<unknown> {
   return conditions.length === 0 ? sql`true` : sql.join(conditions, sql` and `);
 }
 
@@ -49,7 +51,7 @@ export type OrderFilter = OrderSearchFilter & { ids?: readonly string[] | undefi
  * Every filter but status, which the page query turns into index ranges of its own. `createdAt` is
  * the column the date range applies to (order_search's copy when the page is found there).
  */
-function filterConditions(filter: OrderFilter, createdAt: RawBuilder<unknown> = sql.ref('o.created_at') as RawBuilder<unknown>): RawBuilder<unknown>[] {
+export function filterConditions(filter: OrderFilter, createdAt: RawBuilder<unknown> = sql.ref('o.created_at') as RawBuilder<unknown>): RawBuilder<unknown>[] {
   const conditions: RawBuilder<unknown>[] = [];
   // At most MAX_SELECTED_ORDERS ids (the shared schema): found by primary key, the other filters still apply.
   if (filter.ids?.length) conditions.push(sql`o.id = any(${filter.ids.map((id) => id.toLowerCase())}::uuid[])`);
@@ -65,7 +67,7 @@ function filterConditions(filter: OrderFilter, createdAt: RawBuilder<unknown> = 
   return conditions;
 }
 
-function statusCondition(filter: OrderSearchFilter): RawBuilder<unknown>[] {
+export function statusCondition(filter: OrderSearchFilter): RawBuilder<unknown>[] {
   return filter.status?.length ? [sql`o.status in (${sql.join([...new Set(filter.status)])})`] : [];
 }
 
@@ -155,22 +157,6 @@ export function estimateQuery(filter: OrderSearchFilter): RawBuilder<{ 'QUERY PL
 
 export function planRows(plan: { Plan?: { 'Plan Rows'?: number } }[] | undefined): number {
   return Math.round(plan?.[0]?.Plan?.['Plan Rows'] ?? 0);
-}
-
-/**
- * `total` of a search: counted up to EXACT_COUNT_LIMIT, the planner's estimate above. A text
- * fragment is estimated first: "gmail" or a common surname matches tens of thousands of documents,
- * and counting 10,001 of them rechecks as many (measured on 1M orders: 250–500 ms, against a page of
- * 50 found in 2 ms). Above the limit by the estimate, it is not counted.
- */
-export async function searchTotal(em: EntityManager, filter: OrderFilter): Promise<{ value: number; exact: boolean }> {
-  const estimate = async () => planRows((await firstRow(em, estimateQuery(filter)))?.['QUERY PLAN']);
-  if (isFragmentSearch(filter.q)) {
-    const estimated = await estimate();
-    if (estimated > EXACT_COUNT_LIMIT) return { value: estimated, exact: false };
-  }
-  const count = (await firstRow(em, boundedCountQuery(filter)))?.n ?? 0;
-  return count <= EXACT_COUNT_LIMIT ? { value: count, exact: true } : { value: Math.max(EXACT_COUNT_LIMIT + 1, await estimate()), exact: false };
 }
 
 export function toBackofficeRow(row: SearchRow): BackofficeOrderRow {
