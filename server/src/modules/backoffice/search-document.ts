@@ -13,7 +13,10 @@
  * creation (both paths), the attempt's PayPal ids and payer, the order's customer. Each trigger
  * fires only when a field of the document changed (its WHEN clause), and writes only when the
  * document did. A payment's success writes it once (from the attempt's sale id and payer): the
- * order's copies of those are not in it (test: tests/backoffice/search-document-writes.test.ts). Cart lines never change once their cart is checked out, and the paid snapshot (order_line)
+ * order's copies of those are not in it (test: tests/backoffice/search-document-writes.test.ts).
+ * Measured on 1M seeded orders, 60 payment successes rolled back, old and new triggers alternating
+ * (load ~10 on 2 cores): before, 3 trigger runs recomputing the document and 2 writes, 10.5 ms of
+ * trigger time per payment; now 1 run and 1 write, 4.9 ms (both statements: 15.7 → 9.7 ms). Cart lines never change once their cart is checked out, and the paid snapshot (order_line)
  * copies them, so lines are read from the cart.
  *
  * Measured (1M seeded orders, 2 shared cores at load average ~17, so every figure is inflated
