@@ -80,6 +80,7 @@ const EXPLANATIONS: [RegExp, string][] = [
   [/^select page\.\*, latest\.external_id/i, 'search: the page (keyset order; latest attempt per row through a lateral join)'],
   [/^select count\(\*\)::int as n from \(\s*select \$?\d* ?from "order" o/i, 'search: bounded count (stops at 10,001)'],
   [/^select count\(\*\)::int as n from \(select/i, 'search: bounded count (stops at 10,001)'],
+  [/^with m as materialized \( select s\.order_id, s\.created_at from order_search s/i, 'search: a rare fragment, page and exact count in one statement'],
   [/^explain \(format json\)/i, 'search: planner estimate, when more than 10,000 match'],
   [/^insert into bench_ipn_job/, 'baseline queue: enqueue'],
   [/^update bench_ipn_job/, 'baseline queue: claim one job (skip locked)'],
