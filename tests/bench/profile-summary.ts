@@ -43,9 +43,10 @@ function category(frame: CallFrame): string {
   // The innermost node_modules: @mikro-orm/postgresql ships its own copy of pg, which is pg's time.
   const modules = [...url.matchAll(/node_modules\/((?:@[^/]+\/)?[^/]+)\//g)].at(-1);
   if (modules) return modules[1]!;
-  const server = /\/server\/src\/([^/]+(?:\/[^/]+)?)\//.exec(url) ?? /\/server\/src\/([^/]+)$/.exec(url);
-  if (server) return `server/src/${server[1]!.replace(/\.ts$/, '')}`;
-  if (/\/shared\/src\//.test(url)) return 'shared/src';
+  // Sources (tsx) or the build (server/dist mirrors server/src): one name for both.
+  const server = /\/server\/(?:src|dist)\/([^/]+(?:\/[^/]+)?)\//.exec(url) ?? /\/server\/(?:src|dist)\/([^/]+)$/.exec(url);
+  if (server) return `server/src/${server[1]!.replace(/\.[jt]s$/, '')}`;
+  if (/\/shared\/(?:src|dist)\//.test(url)) return 'shared/src';
   if (/\/tests\/bench\//.test(url)) return 'tests/bench';
   if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
   return url.replace(/^file:\/\//, '').split('/').slice(-2).join('/');

@@ -36,7 +36,7 @@ export interface SpawnOptions {
   binDir?: string;
 }
 
-/** A TypeScript entry point run by the pinned Node with tsx as a loader (what `npm start` does). */
+/** A TypeScript entry point run by the pinned Node with tsx as a loader (what `npm run dev` does), or `argv` as given. */
 export function spawnNode(options: SpawnOptions): Child {
   // --conditions: @orders/shared from its sources.
   const argv = options.argv ?? ['--conditions=@orders/source', '--import', 'tsx', options.entry];

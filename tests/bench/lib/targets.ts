@@ -74,22 +74,30 @@ function ordersEnv(options: { databaseUrl: string; paypalEnv: Record<string, str
   return env;
 }
 
+/** `BENCH_ORDERS_FROM=sources`: Orders through tsx from its TypeScript, as `npm run dev` runs it, instead of its build. */
+const ORDERS_FROM_SOURCES = process.env.BENCH_ORDERS_FROM === 'sources';
+
 /**
- * Orders exactly as `npm run dev` runs it (server/src/main.ts in its own process, pinned Node, tsx
- * loader), on the bench's PostgreSQL, in PAYPAL_MODE=sandbox against the bench's external simulator
- * (the same one the baseline uses). LOG_LEVEL stays at its default (info). Rate limits are switched
- * off: the bench posts every IPN from one address.
+ * Orders as production runs it: `npm start` (scripts/start.mjs: builds what is missing or older
+ * than its sources, then runs server/dist/main.js in the same process), pinned Node; with
+ * BENCH_ORDERS_FROM=sources, server/src/main.ts through tsx as `npm run dev` runs it (tsx alone
+ * holds ~60 MiB more RSS). On the bench's PostgreSQL, in PAYPAL_MODE=sandbox against the bench's
+ * external simulator (the same one the baseline uses). LOG_LEVEL stays at its default (info). Rate
+ * limits are switched off: the bench posts every IPN from one address.
  */
 export async function startOrders(options: { databaseUrl: string; database: string; profile: boolean; paypalEnv: Record<string, string> }): Promise<Target> {
+  const entry = path.join(REPO_ROOT, ORDERS_FROM_SOURCES ? 'server/src/main.ts' : 'scripts/start.mjs');
   const child = spawnNode({
     name: 'orders',
-    entry: path.join(REPO_ROOT, 'server/src/main.ts'),
+    entry,
+    ...(ORDERS_FROM_SOURCES ? {} : { argv: [entry] }),
     nodeFlags: [...profileFlags('orders', options.profile), ...extraFlags],
     logFile: path.join(LOG_DIR, 'orders.log'),
     env: ordersEnv(options),
   });
   try {
-    const [, url] = await child.waitFor(/Orders is running at (http:\/\/\S+) /);
+    // A first start builds (scripts/start.mjs): minutes on a busy machine.
+    const [, url] = await child.waitFor(/Orders is running at (http:\/\/\S+) /, 900_000);
     return runningTarget('orders', child, url!, options.database);
   } catch (error) {
     await child.stop();
