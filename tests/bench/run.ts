@@ -24,6 +24,7 @@ import { checkoutRef, type RefCheckout } from './lib/compare-ref.ts';
 import { copyExportAll } from './lib/export.ts';
 import { completedIpn, txnIdFor } from './lib/ipn.ts';
 import { runSearch, exportCsv, partialSearchCases, payerEmailOf, type SearchQuery } from './lib/search-sql.ts';
+import { dashboardReport, measureDashboard, seedDashboardActivity } from './lib/dashboard.ts';
 
 // ---- configuration ----
 
@@ -48,9 +49,10 @@ const config = {
   searchOrders: num('BENCH_SEARCH_ORDERS', 1_000_000),
   searchSamples: num('BENCH_SEARCH_SAMPLES', SECONDS >= 20 ? 60 : 25),
   searchDeepPage: num('BENCH_SEARCH_DEEP_PAGE', 50),
+  dashboardSamples: num('BENCH_DASHBOARD_SAMPLES', 40),
   statementOps: num('BENCH_STATEMENT_OPS', 20),
   profile: process.env.BENCH_PROFILE === '1',
-  phases: new Set((process.env.BENCH_PHASES ?? 'intake,payments,statements,ipn,search,export').split(',').map((p) => p.trim())),
+  phases: new Set((process.env.BENCH_PHASES ?? 'intake,payments,statements,ipn,search,export,dashboard').split(',').map((p) => p.trim())),
   /** BENCH_COMPARE: a git ref (e.g. a previous release) measured as a third side; none by default. */
   compare: process.env.BENCH_COMPARE?.trim() || null,
 };
@@ -683,8 +685,8 @@ async function main() {
       log(`IPN: ${sides.map((s) => `${SIDE_LABEL[s]} ${r[s]!.processing.perSecond}/s${r[s]!.processing.capped ? ' (capped)' : ''}`).join(', ')}`);
     }
     let seed: Seed | undefined;
-    if (config.phases.has('search') || config.phases.has('export')) {
-      log(`seeding ${config.searchOrders.toLocaleString('en-US')} orders in Orders' database (search and export)`);
+    if (config.phases.has('search') || config.phases.has('export') || config.phases.has('dashboard')) {
+      log(`seeding ${config.searchOrders.toLocaleString('en-US')} orders in Orders' database (search, export, dashboard)`);
       seed = await seedSearchOrders(db.benchUrl(ORDERS_DB), config.searchOrders, log);
     }
     if (config.phases.has('search')) {
@@ -694,6 +696,14 @@ async function main() {
     if (config.phases.has('export')) {
       results.export = await exportPhase(tgt.orders!, db.benchUrl(ORDERS_DB), sides.includes('previous'));
       takeRss('export');
+    }
+    if (config.phases.has('dashboard')) {
+      // After search and export: the ledger, inbox and retried attempts it adds are not in their figures.
+      const dashboardSeed = await seedDashboardActivity(db.benchUrl(ORDERS_DB), log);
+      const token = (await createOrdersClient({ url: tgt.orders!.trpcUrl }).auth.login.mutate({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).token;
+      const cases = await measureDashboard(tgt.orders!.trpcUrl, token, config.dashboardSamples, log);
+      results.dashboard = { orders: seed!.orders, seed: dashboardSeed, targetMs: 100, samples: config.dashboardSamples, cases };
+      takeRss('dashboard');
     }
     const hwm = (pid: number) => round(memoryOf(pid)?.hwmMiB ?? NaN, 1);
     results.rss = {
@@ -882,6 +892,7 @@ function report(results: Record<string, any>): string {
     if (results.export && !('pending' in results.export.orders)) targets.push(`   (figure) CSV export: Orders ${fmt(results.export.orders.rowsPerSecond)} rows/s, raw COPY ${fmt(results.export.raw.rowsPerSecond)} rows/s`);
   }
   out.push(`\nTargets:\n${targets.join('\n')}`);
+  if (results.dashboard) out.push(...dashboardReport(results.dashboard));
 
   if (results.ipn) {
     const r = results.ipn;
