@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Customer } from '@orders/shared';
 import { ADMIN, startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
-import { SERVICE_KEY, buyerChooses, ipnEvents, pendingOrder, waitFor } from '../support/paypal-server.ts';
+import { buyerChooses, ipnEvents, pendingOrder, processedIpns, SERVICE_KEY } from '../support/paypal-server.ts';
 
 let env: BackofficeTestEnv;
 let viewer: StaffSession;
@@ -20,13 +20,6 @@ async function orderRow(orderId: string) {
   return rows[0] as { status: string; total: number; refunded_amount: number; payment_transaction_id: string | null };
 }
 
-async function processedIpns(txnId: string) {
-  return waitFor(async () => {
-    const events = await ipnEvents(env.pool, 'txn_id = $1', [txnId]);
-    return events.length > 0 && events.every((e) => e.processing !== 'received') ? events : undefined;
-  }, 20_000, `the IPN for ${txnId}`);
-}
-
 async function orderFor(customer: Customer) {
   const sku = `SKU-${randomUUID().slice(0, 8)}`;
   await env.client.catalog.upsertProduct.mutate({ sku, name: `Thing ${sku}`, unitPrice: 1250, currency: 'USD', stock: 100 });
@@ -41,7 +34,7 @@ async function paidOrder() {
   const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
   await buyerChooses(env, attempt.externalId, 'approve');
   const saleId = (await orderRow(order.id)).payment_transaction_id!;
-  await processedIpns(saleId);
+  await processedIpns(env.pool, saleId);
   return { customer, order, attempt, saleId };
 }
 
@@ -55,7 +48,7 @@ describe('backoffice.orders.get', () => {
     const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
     await buyerChooses(env, attempt.externalId, 'approve');
     const saleId = (await orderRow(order.id)).payment_transaction_id!;
-    const [ipn] = await processedIpns(saleId);
+    const [ipn] = await processedIpns(env.pool, saleId);
 
     const detail = await viewer.client.backoffice.orders.get.query({ orderId: order.id });
     expect(detail.order).toMatchObject({ id: order.id, status: 'paid', paymentTransactionId: saleId, externalId: attempt.externalId, payerEmail: 'buyer@example.com' });
@@ -117,7 +110,7 @@ describe('backoffice.payments.resync', () => {
       // PayPal's own IPN, arriving late, changes nothing.
       env.sim.control.setIpnMode({ paused: false });
       env.sim.control.flushIpns();
-      await processedIpns((await orderRow(order.id)).payment_transaction_id!);
+      await processedIpns(env.pool, (await orderRow(order.id)).payment_transaction_id!);
       const { rows } = await env.pool.query(`select count(*)::int as n from audit_entry where order_id = $1 and action = 'order.paid'`, [order.id]);
       expect(rows[0].n).toBe(1);
     } finally {
@@ -176,7 +169,7 @@ describe('backoffice.payments.refund', () => {
     }
     const first = await env.admin.client.backoffice.payments.refund.mutate({ orderId: order.id, amount: 1000, reason: 'one item came broken' });
     expect(first).toMatchObject({ orderId: order.id, status: 'partially_refunded', refundedAmount: 1000, amount: 1000, currency: 'USD' });
-    const [ipn] = await processedIpns(first.providerRefundId);
+    const [ipn] = await processedIpns(env.pool, first.providerRefundId);
     expect(ipn).toMatchObject({ verification: 'verified', processing: 'processed', outcome: expect.stringContaining('already applied') });
     expect(await orderRow(order.id)).toMatchObject({ status: 'partially_refunded', refunded_amount: 1000 });
 
@@ -190,7 +183,7 @@ describe('backoffice.payments.refund', () => {
 
     const rest = await env.admin.client.backoffice.payments.refund.mutate({ orderId: order.id, reason: 'customer returned the rest' });
     expect(rest).toMatchObject({ status: 'refunded', refundedAmount: 2500, amount: 1500 });
-    await processedIpns(rest.providerRefundId);
+    await processedIpns(env.pool, rest.providerRefundId);
     expect(await orderRow(order.id)).toMatchObject({ status: 'refunded', refunded_amount: 2500 });
     expect(env.sim.control.getState().sales.find((s) => s.id === saleId)).toMatchObject({ state: 'refunded', refunded: 2500 });
     await expect(env.admin.client.backoffice.payments.refund.mutate({ orderId: order.id, reason: 'once more' })).rejects.toMatchObject(refused('CONFLICT'));
@@ -215,7 +208,7 @@ describe('backoffice.payments.refund', () => {
     // A slow answer: PayPal has refunded, its IPN arrives and is processed, and only then does the answer come back.
     gateway.refundSale = async (input) => {
       const refund = await refundSale(input);
-      await processedIpns(refund.refundId);
+      await processedIpns(env.pool, refund.refundId);
       return refund;
     };
     try {

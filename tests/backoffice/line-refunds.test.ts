@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@orders/server/db/base.entity.ts';
 import { ADMIN, startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
-import { buyerChooses, ipnEvents, newCustomer, waitFor } from '../support/paypal-server.ts';
+import { buyerChooses, newCustomer, processedIpns } from '../support/paypal-server.ts';
 
 /*
  * Line refunds through the public tRPC API, PayPal being the simulator over real HTTP: the amount comes
@@ -33,13 +33,6 @@ async function count(table: 'order_refund' | 'order_refund_line', orderId: strin
   return rows[0].n as number;
 }
 
-async function processedIpns(txnId: string) {
-  return waitFor(async () => {
-    const events = await ipnEvents(env.pool, 'txn_id = $1', [txnId]);
-    return events.length > 0 && events.every((e) => e.processing !== 'received') ? events : undefined;
-  }, 20_000, `the IPN for ${txnId}`);
-}
-
 const simRefunds = (saleId: string) => env.sim.control.getState().refunds.filter((r) => r.saleId === saleId);
 
 /** A paid order of two lines: 2 × MUG at 1250 and 1 × LAMP at 3000 (total 5500 USD), its sale IPN processed. */
@@ -54,7 +47,7 @@ async function paidTwoLineOrder() {
   const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
   await buyerChooses(env, attempt.externalId, 'approve');
   const saleId = (await orderRow(order.id)).payment_transaction_id!;
-  await processedIpns(saleId);
+  await processedIpns(env.pool, saleId);
   expect(await orderRow(order.id)).toMatchObject({ status: 'paid', total: 5500 });
   return { order, attempt, saleId, mug, lamp };
 }
@@ -90,7 +83,7 @@ describe('backoffice.payments.refundLines', () => {
     expect(simRefunds(saleId)).toEqual([expect.objectContaining({ amount: 1250 })]);
 
     // PayPal's refund IPN arrives after our answer: recognised, nothing counted or restocked again.
-    const [ipn] = await processedIpns(first.providerRefundId);
+    const [ipn] = await processedIpns(env.pool, first.providerRefundId);
     expect(ipn).toMatchObject({ verification: 'verified', processing: 'processed', outcome: expect.stringContaining('already applied') });
     expect(await orderRow(order.id)).toMatchObject({ status: 'partially_refunded', refunded_amount: 1250 });
     expect(await stockOf(mug)).toBe(9);
@@ -125,7 +118,7 @@ describe('backoffice.payments.refundLines', () => {
     });
     expect(second).toMatchObject({ status: 'refunded', refundedAmount: 5500, amount: 4250, restocked: false });
     expect([await stockOf(mug), await stockOf(lamp)]).toEqual([9, 4]);
-    await processedIpns(second.providerRefundId);
+    await processedIpns(env.pool, second.providerRefundId);
     expect(await orderRow(order.id)).toMatchObject({ status: 'refunded', refunded_amount: 5500 });
 
     // Beyond the paid quantity: refused with the field named; nothing recorded, nothing sent, no stock moved.
@@ -250,7 +243,7 @@ describe('backoffice.payments.refundLines', () => {
 
     // The request the dead process had sent reached PayPal; its IPN is applied before any sweep.
     const made = await env.server.paypal.gateway.refundSale({ requestId: refundId, saleId, amount: 2500, currency: 'USD' });
-    await processedIpns(made.refundId);
+    await processedIpns(env.pool, made.refundId);
     expect(await orderRow(order.id)).toMatchObject({ status: 'partially_refunded', refunded_amount: 2500 });
     expect(await stockOf(mug)).toBe(8);
 

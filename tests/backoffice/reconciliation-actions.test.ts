@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Discrepancy, DiscrepancyAction } from '@orders/shared';
 import { SIMULATOR_RECEIVER_EMAIL } from '@orders/server/paypal/setup.ts';
 import { startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
-import { buyerChooses, executeUnrecorded, ipnEvents, pendingOrder, waitFor } from '../support/paypal-server.ts';
+import { buyerChooses, executeUnrecorded, pendingOrder, processedIpns } from '../support/paypal-server.ts';
 
 /*
  * The reconciliation list says, per item, which actions the caller may take (its kind, its order's
@@ -31,14 +31,6 @@ function sendIpn(fields: Record<string, string>) {
   );
 }
 
-async function processedIpn(txn: string) {
-  const [event] = await waitFor(async () => {
-    const events = await ipnEvents(env.pool, 'txn_id = $1', [txn]);
-    return events.length > 0 && events.every((e) => e.processing !== 'received') ? events : undefined;
-  }, 20_000, `IPN ${txn}`);
-  return event!;
-}
-
 beforeAll(async () => {
   env = await startBackofficeEnv({ AUTO_REFUND_DUPLICATES: '0' });
   [viewer, operator] = await Promise.all([env.staff('viewer'), env.staff('operator')]);
@@ -53,7 +45,7 @@ beforeAll(async () => {
     await operator.client.backoffice.orders.cancel.mutate({ orderId: order.id, reason: 'the buyer asked by phone' });
     env.sim.control.setIpnMode({ paused: false });
     env.sim.control.flushIpns();
-    await processedIpn(sale);
+    await processedIpns(env.pool, sale);
     attempts.paidAfterCancel = attempt.attemptId;
     ids.paidAfterCancel = `paid_at_paypal_not_paid:${attempt.attemptId}`;
   }
@@ -68,7 +60,7 @@ beforeAll(async () => {
     await buyerChooses(env, second.externalId, 'approve');
     env.sim.control.setIpnMode({ paused: false });
     env.sim.control.flushIpns();
-    await processedIpn(sale);
+    await processedIpns(env.pool, sale);
     attempts.doublePaid = first.attemptId;
     ids.doublePaid = `multiple_successes:${first.attemptId}`;
   }
@@ -79,13 +71,13 @@ beforeAll(async () => {
     await buyerChooses(env, attempt.externalId, 'approve');
     const wrong = txnId();
     sendIpn({ txn_id: wrong, invoice: attempt.attemptId, custom: order.id, mc_gross: '1.00' });
-    ids.mismatchPaid = `amount_mismatch:${(await processedIpn(wrong)).id}`;
+    ids.mismatchPaid = `amount_mismatch:${(await processedIpns(env.pool, wrong))[0]!.id}`;
   }
   // A notification for a payment nobody knows.
   {
     const stranger = txnId();
     sendIpn({ txn_id: stranger, mc_gross: '12.34' });
-    ids.unmatched = `unmatched_ipn:${(await processedIpn(stranger)).id}`;
+    ids.unmatched = `unmatched_ipn:${(await processedIpns(env.pool, stranger))[0]!.id}`;
   }
   // An attempt nobody finished, 45 minutes ago.
   {

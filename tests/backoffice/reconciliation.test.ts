@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backoffice, type Discrepancy, type DiscrepancyKind } from '@orders/shared';
-import { SIMULATOR_RECEIVER_EMAIL } from '@orders/server/paypal/setup.ts';
 import { startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
-import { executeUnrecorded, ipnEvents, pendingOrder, waitFor } from '../support/paypal-server.ts';
+import { executeUnrecorded, ipnFields, pendingOrder, processedIpns } from '../support/paypal-server.ts';
 
 let env: BackofficeTestEnv;
 let viewer: StaffSession;
@@ -14,28 +13,6 @@ const made = {} as Record<'paidAfterCancel' | 'doublePaid' | 'stuck', { orderId:
 };
 
 const txnId = () => randomBytes(9).toString('hex').toUpperCase().slice(0, 17);
-
-function ipnFields(overrides: Record<string, string>): Record<string, string> {
-  return {
-    mc_gross: '25.00',
-    mc_currency: 'USD',
-    payment_status: 'Completed',
-    txn_type: 'express_checkout',
-    receiver_email: SIMULATOR_RECEIVER_EMAIL,
-    business: SIMULATOR_RECEIVER_EMAIL,
-    payer_email: 'buyer@example.com',
-    charset: 'UTF-8',
-    ...overrides,
-  };
-}
-
-async function processedIpn(txn: string) {
-  const [event] = await waitFor(async () => {
-    const events = await ipnEvents(env.pool, 'txn_id = $1', [txn]);
-    return events.length > 0 && events.every((e) => e.processing !== 'received') ? events : undefined;
-  }, 20_000, `IPN ${txn}`);
-  return event!;
-}
 
 beforeAll(async () => {
   env = await startBackofficeEnv();
@@ -52,7 +29,7 @@ beforeAll(async () => {
     await operator.client.backoffice.orders.cancel.mutate({ orderId: order.id, reason: 'the buyer asked by phone' });
     env.sim.control.setIpnMode({ paused: false });
     env.sim.control.flushIpns();
-    await processedIpn(sale);
+    await processedIpns(env.pool, sale);
     made.paidAfterCancel = { orderId: order.id, attemptId: attempt.attemptId };
   }
   // Two attempts of one order, both paid at PayPal: the first executed but its answer lost, the second
@@ -69,7 +46,7 @@ beforeAll(async () => {
     env.sim.control.failNext({ count: 1, path: '/v1/payments/sale' });
     env.sim.control.setIpnMode({ paused: false });
     env.sim.control.flushIpns();
-    await processedIpn(sale);
+    await processedIpns(env.pool, sale);
     made.doublePaid = { orderId: order.id, attemptId: first.attemptId };
   }
   // An IPN reporting the wrong amount for a real attempt, and one for a payment nobody knows.
@@ -78,10 +55,10 @@ beforeAll(async () => {
     const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
     const wrong = txnId();
     env.sim.control.sendIpn(ipnFields({ txn_id: wrong, invoice: attempt.attemptId, custom: order.id, mc_gross: '1.00' }), notifyUrl);
-    made.mismatchEventId = (await processedIpn(wrong)).id;
+    made.mismatchEventId = (await processedIpns(env.pool, wrong))[0]!.id;
     const stranger = txnId();
     env.sim.control.sendIpn(ipnFields({ txn_id: stranger, mc_gross: '12.34' }), notifyUrl);
-    made.unmatchedEventId = (await processedIpn(stranger)).id;
+    made.unmatchedEventId = (await processedIpns(env.pool, stranger))[0]!.id;
   }
   // An attempt nobody finished, 45 minutes ago.
   {

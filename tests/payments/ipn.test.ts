@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SIMULATOR_RECEIVER_EMAIL } from '@orders/server/paypal/setup.ts';
-import { buyerChooses, ipnEvents, pendingOrder, startPaypalTestEnv, waitFor, type PaypalTestEnv } from '../support/paypal-server.ts';
+import { buyerChooses, ipnEvents, ipnFields, type PaypalTestEnv, pendingOrder, startPaypalTestEnv, waitFor } from '../support/paypal-server.ts';
 
 let env: PaypalTestEnv;
 let notifyUrl: string;
@@ -37,21 +36,6 @@ async function paidOrder(options: Parameters<typeof pendingOrder>[1] = {}) {
   expect(row.status).toBe('paid');
   await settled('txn_id = $1', [row.payment_transaction_id]);
   return { customer, order, attempt, saleId: row.payment_transaction_id as string };
-}
-
-function ipnFields(overrides: Record<string, string>): Record<string, string> {
-  return {
-    mc_gross: '25.00',
-    mc_currency: 'USD',
-    payment_status: 'Completed',
-    txn_type: 'express_checkout',
-    receiver_email: SIMULATOR_RECEIVER_EMAIL,
-    business: SIMULATOR_RECEIVER_EMAIL,
-    payer_email: 'buyer@example.com',
-    charset: 'UTF-8',
-    notify_version: '3.9',
-    ...overrides,
-  };
 }
 
 describe('IPN listener', () => {

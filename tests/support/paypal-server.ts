@@ -5,6 +5,7 @@ import { loadConfig } from '@orders/server/config.ts';
 import { startServer, type RunningServer } from '@orders/server/server.ts';
 import { createTestDatabase, type TestDatabase } from '@orders/server/testing/test-database.ts';
 import type { PaypalSimulator } from '@orders/server/paypal/simulator/index.ts';
+import { SIMULATOR_RECEIVER_EMAIL } from '@orders/server/paypal/setup.ts';
 
 export const SERVICE_KEY = 'test-service-key-0123456789abcdef';
 
@@ -123,6 +124,30 @@ async function storedEvents(pool: pg.Pool, source: 'ipn' | 'webhook', where: str
 
 export async function ipnEvents(pool: pg.Pool, where = 'true', params: unknown[] = []) {
   return storedEvents(pool, 'ipn', where, params);
+}
+
+/** The stored IPNs of `txnId` once each has been handled (none still `received`). */
+export async function processedIpns(pool: pg.Pool, txnId: string, timeoutMs = 20_000): Promise<StoredEvent[]> {
+  return waitFor(async () => {
+    const events = await ipnEvents(pool, 'txn_id = $1', [txnId]);
+    return events.length > 0 && events.every((e) => e.processing !== 'received') ? events : undefined;
+  }, timeoutMs, `the IPN for ${txnId}`);
+}
+
+/** A Completed express-checkout IPN to the simulator's receiver, as PayPal words one, with `overrides`. */
+export function ipnFields(overrides: Record<string, string>): Record<string, string> {
+  return {
+    mc_gross: '25.00',
+    mc_currency: 'USD',
+    payment_status: 'Completed',
+    txn_type: 'express_checkout',
+    receiver_email: SIMULATOR_RECEIVER_EMAIL,
+    business: SIMULATOR_RECEIVER_EMAIL,
+    payer_email: 'buyer@example.com',
+    charset: 'UTF-8',
+    notify_version: '3.9',
+    ...overrides,
+  };
 }
 
 export async function webhookEvents(pool: pg.Pool, where = 'true', params: unknown[] = []) {
