@@ -109,6 +109,7 @@ describe.skipIf(!chromiumAvailable)('orders list in a browser (1440 and 1024 px)
     const answeredMs = Date.now() - typed;
     console.log(`search as you type: "${fragment}" answered ${answeredMs} ms after the last key`);
     expect(new URL(page.url()).searchParams.get('q')).toBe(fragment);
+    await suite.shot(page, 'orders-list-fragment-1440');
     // Narrowing while typing: the rest of the tag and "-3" leave one order.
     await page.keyboard.type(`${TAG.slice(6)}-3`, { delay: 60 });
     await expect.poll(() => dataRows(page).count(), { timeout: 5000 }).toBe(1);
