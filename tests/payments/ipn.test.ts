@@ -193,3 +193,26 @@ describe('IPN listener', () => {
     expect((await orderRow(order.id)).status).toBe('paid');
   });
 });
+
+describe('payment_event vocabulary', () => {
+  it('the database refuses a source, verification, processing or flag outside @orders/shared\'s lists, and takes every listed one', async () => {
+    const insert = (source: string, verification: string, processing: string, flag: string | null) =>
+      env.pool.query(
+        `insert into payment_event (id, created_at, updated_at, source, verification, processing, flag_kind)
+         values (gen_random_uuid(), now(), now(), $1, $2, $3, $4)`,
+        [source, verification, processing, flag],
+      );
+    for (const [source, verification, processing, flag, constraint] of [
+      ['fax', 'pending', 'received', null, 'payment_event_source_check'],
+      ['ipn', 'probably', 'received', null, 'payment_event_verification_check'],
+      ['ipn', 'pending', 'lost', null, 'payment_event_processing_check'],
+      ['ipn', 'verified', 'flagged', 'looked_odd', 'payment_event_flag_kind_check'],
+    ] as const) {
+      await expect(insert(source, verification, processing, flag)).rejects.toMatchObject({ code: '23514', constraint });
+    }
+    const { rows } = await env.pool.query(`select count(*)::int as n from payment_event where source = 'fax' or flag_kind = 'looked_odd'`);
+    expect(rows[0].n).toBe(0);
+    await insert('webhook', 'verified', 'flagged', 'signature_invalid');
+    await env.pool.query(`delete from payment_event where source = 'webhook' and flag_kind = 'signature_invalid' and txn_id is null`);
+  });
+});

@@ -14,3 +14,11 @@ export function baseProperties() {
 }
 
 export const newId = uuidv7;
+
+/**
+ * A check that `column` holds one of `values`: the vocabulary is declared once, in @orders/shared,
+ * and the database refuses what the types would (a migration follows when a list changes).
+ */
+export function oneOf(name: string, column: string, values: readonly string[]): { name: string; expression: string } {
+  return { name, expression: `${column} in (${values.map((value) => `'${value}'`).join(', ')})` };
+}

@@ -4,9 +4,13 @@ import {
   ATTEMPT_STATUSES,
   CANCELLABLE_ORDER_STATUSES,
   CUSTOMER_TYPES,
+  FLAG_KINDS,
   ORDER_STATUSES,
+  PAYMENT_EVENT_SOURCES,
+  PROCESSINGS,
   REFUNDABLE_ORDER_STATUSES,
   STAFF_ROLES,
+  VERIFICATIONS,
   type ApiKeyListItem,
   type BackofficeOrderDetail,
   type CancelResult,
@@ -27,7 +31,7 @@ import {
 import { Cart } from '../modules/carts/cart.entity.js';
 import { Order } from '../modules/orders/order.entity.js';
 import { PAID_STATUSES, sourcesOf } from '../modules/orders/order-state.js';
-import { OrderPaymentAttempt } from '../modules/payments/payment.entity.js';
+import { OrderPaymentAttempt, PaymentEvent } from '../modules/payments/payment.entity.js';
 import { StaffUser } from '../modules/staff/staff.entity.js';
 import type { AppRouter } from './root.js';
 
@@ -81,6 +85,10 @@ describe('check constraints allow exactly the shared lists', () => {
     ['cart_customer_type_check', Cart, CUSTOMER_TYPES],
     ['attempt_status_check', OrderPaymentAttempt, ATTEMPT_STATUSES],
     ['staff_user_role_check', StaffUser, STAFF_ROLES],
+    ['payment_event_source_check', PaymentEvent, PAYMENT_EVENT_SOURCES],
+    ['payment_event_verification_check', PaymentEvent, VERIFICATIONS],
+    ['payment_event_processing_check', PaymentEvent, PROCESSINGS],
+    ['payment_event_flag_kind_check', PaymentEvent, FLAG_KINDS],
   ] as const)('%s', (name, entity, values) => {
     expect(allowedValues(entity, name)).toEqual([...values].sort());
   });

@@ -12,6 +12,7 @@ import { Migration20261130114726_refund_request_key } from './Migration202611301
 import { Migration20261130111356_order_search } from './Migration20261130111356_order_search.js';
 import { Migration20261130122106_search_keys } from './Migration20261130122106_search_keys.js';
 import { Migration20261130141016_search_document_once } from './Migration20261130141016_search_document_once.js';
+import { Migration20261130145923_event_vocabulary } from './Migration20261130145923_event_vocabulary.js';
 
 /** Every migration, in order. `npm run migration:create -w @orders/server` generates the next one. */
 export const migrations = [
@@ -26,4 +27,5 @@ export const migrations = [
   Migration20261130114726_refund_request_key,
   Migration20261130122106_search_keys,
   Migration20261130141016_search_document_once,
+  Migration20261130145923_event_vocabulary,
 ];

@@ -1,5 +1,6 @@
+import { CUSTOMER_TYPES } from '@orders/shared';
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import { baseProperties } from '../../db/base.entity.js';
+import { baseProperties, oneOf } from '../../db/base.entity.js';
 
 export const Cart = defineEntity({
   name: 'Cart',
@@ -12,7 +13,7 @@ export const Cart = defineEntity({
     checkedOutAt: p.datetime().nullable(),
   },
   indexes: [{ name: 'cart_customer_idx', properties: ['customerType', 'customerId'] }],
-  checks: [{ name: 'cart_customer_type_check', expression: "customer_type in ('user', 'anonymous')" }],
+  checks: [oneOf('cart_customer_type_check', 'customer_type', CUSTOMER_TYPES)],
 });
 export type ICart = InferEntity<typeof Cart>;
 

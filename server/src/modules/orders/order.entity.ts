@@ -1,5 +1,6 @@
+import { CUSTOMER_TYPES, ORDER_STATUSES } from '@orders/shared';
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import { baseProperties } from '../../db/base.entity.js';
+import { baseProperties, oneOf } from '../../db/base.entity.js';
 import { Cart } from '../carts/cart.entity.js';
 import { ORDER_SEARCH_TRIGGERS } from '../backoffice/search-document.js';
 
@@ -59,11 +60,8 @@ export const Order = defineEntity({
   checks: [
     { name: 'order_total_check', expression: 'total >= 0' },
     { name: 'order_refunded_amount_check', expression: 'refunded_amount >= 0 and refunded_amount <= total' },
-    {
-      name: 'order_status_check',
-      expression: "status in ('pending', 'paid', 'failed', 'cancelled', 'refunded', 'partially_refunded')",
-    },
-    { name: 'order_customer_type_check', expression: "customer_type in ('user', 'anonymous')" },
+    oneOf('order_status_check', 'status', ORDER_STATUSES),
+    oneOf('order_customer_type_check', 'customer_type', CUSTOMER_TYPES),
   ],
   // The back-office search document (order_search) follows the order's searchable fields.
   triggers: ORDER_SEARCH_TRIGGERS,

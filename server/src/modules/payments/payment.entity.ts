@@ -1,5 +1,6 @@
+import { ATTEMPT_STATUSES, FLAG_KINDS, PAYMENT_EVENT_SOURCES, PROCESSINGS, VERIFICATIONS } from '@orders/shared';
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import { baseProperties } from '../../db/base.entity.js';
+import { baseProperties, oneOf } from '../../db/base.entity.js';
 import { Order } from '../orders/order.entity.js';
 import { ATTEMPT_SEARCH_TRIGGERS } from '../backoffice/search-document.js';
 
@@ -52,10 +53,7 @@ export const OrderPaymentAttempt = defineEntity({
   ],
   checks: [
     { name: 'attempt_amount_check', expression: 'amount >= 0' },
-    {
-      name: 'attempt_status_check',
-      expression: "status in ('created', 'approved', 'succeeded', 'failed', 'cancelled', 'expired')",
-    },
+    oneOf('attempt_status_check', 'status', ATTEMPT_STATUSES),
   ],
   // The order's back-office search document follows the attempt's PayPal ids and payer.
   triggers: ATTEMPT_SEARCH_TRIGGERS,
@@ -101,6 +99,13 @@ export const PaymentEvent = defineEntity({
       name: 'payment_event_notification_idx',
       expression: `create index "payment_event_notification_idx" on "payment_event" ("created_at") include ("source", "processed_at") where source in ('ipn', 'webhook')`,
     },
+  ],
+  // What an event says about itself is one of @orders/shared's words, or the insert fails.
+  checks: [
+    oneOf('payment_event_source_check', 'source', PAYMENT_EVENT_SOURCES),
+    oneOf('payment_event_verification_check', 'verification', VERIFICATIONS),
+    oneOf('payment_event_processing_check', 'processing', PROCESSINGS),
+    oneOf('payment_event_flag_kind_check', 'flag_kind', FLAG_KINDS),
   ],
 });
 export type IPaymentEvent = InferEntity<typeof PaymentEvent>;

@@ -1,5 +1,6 @@
+import { STAFF_ROLES } from '@orders/shared';
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import { baseProperties } from '../../db/base.entity.js';
+import { baseProperties, oneOf } from '../../db/base.entity.js';
 
 export const StaffUser = defineEntity({
   name: 'StaffUser',
@@ -11,7 +12,7 @@ export const StaffUser = defineEntity({
     role: p.string().length(16),
     disabled: p.boolean().default(false),
   },
-  checks: [{ name: 'staff_user_role_check', expression: "role in ('viewer', 'operator', 'admin')" }],
+  checks: [oneOf('staff_user_role_check', 'role', STAFF_ROLES)],
 });
 export type IStaffUser = InferEntity<typeof StaffUser>;
 
