@@ -49,7 +49,7 @@ const config = {
   searchOrders: num('BENCH_SEARCH_ORDERS', 1_000_000),
   searchSamples: num('BENCH_SEARCH_SAMPLES', SECONDS >= 20 ? 60 : 25),
   searchDeepPage: num('BENCH_SEARCH_DEEP_PAGE', 50),
-  dashboardSamples: num('BENCH_DASHBOARD_SAMPLES', 40),
+  dashboardSamples: num('BENCH_DASHBOARD_SAMPLES', 20),
   statementOps: num('BENCH_STATEMENT_OPS', 20),
   profile: process.env.BENCH_PROFILE === '1',
   phases: new Set((process.env.BENCH_PHASES ?? 'intake,payments,statements,ipn,search,export,dashboard').split(',').map((p) => p.trim())),

@@ -120,34 +120,48 @@ async function attemptsByDay(em: EntityManager, range: DayRange, currency: Curre
   return result as unknown as ({ day: string | null; attempts: number; orders: number } & Record<AttemptStatus, number>)[];
 }
 
-/** IPN and webhook delay from stored to processed, over the arrivals in `range` that are processed. */
+const NOTIFICATION_SOURCES = ['ipn', 'webhook'] as const satisfies readonly NotificationSource[];
+
+/**
+ * IPN and webhook delay from stored to processed, over the arrivals in `range` that are processed:
+ * one row, each source's figures by FILTER. Grouping by source would sort every row by source
+ * before each percentile sorts its own rows again (an ordered-set aggregate cannot be hashed).
+ */
 export function notificationLagQuery(em: EntityManager, range: DayRange) {
   // date_part is float8 already, what percentile_cont sorts; extract() makes a numeric per row first.
   const seconds = sql<number>`date_part('epoch', processed_at - created_at)`;
-  return db(em)
-    .selectFrom('payment_event')
-    .select([
-      'source',
-      countAll.as('processed'),
-      sql<number | null>`percentile_cont(0.5) within group (order by ${seconds})`.as('p50Seconds'),
-      sql<number | null>`percentile_cont(0.95) within group (order by ${seconds})`.as('p95Seconds'),
-      sql<number | null>`max(${seconds})`.as('maxSeconds'),
-    ])
-    // A literal, so the planner matches payment_event_notification_idx's predicate.
-    .where(sql<boolean>`source in ('ipn', 'webhook')`)
-    .where('created_at', '>=', range.start)
-    .where('created_at', '<', range.end)
-    .where('processed_at', 'is not', null)
-    .groupBy('source');
+  return (
+    db(em)
+      .selectFrom('payment_event')
+      .select(
+        NOTIFICATION_SOURCES.flatMap((source) => {
+          const only = sql`filter (where source = ${sql.lit(source)})`;
+          return [
+            sql<number>`(count(*) ${only})::int`.as(`${source}Processed`),
+            sql<number | null>`percentile_cont(0.5) within group (order by ${seconds}) ${only}`.as(`${source}P50`),
+            sql<number | null>`percentile_cont(0.95) within group (order by ${seconds}) ${only}`.as(`${source}P95`),
+            sql<number | null>`max(${seconds}) ${only}`.as(`${source}Max`),
+          ];
+        }),
+      )
+      // A literal, so the planner matches payment_event_notification_idx's predicate.
+      .where(sql<boolean>`source in ('ipn', 'webhook')`)
+      .where('created_at', '>=', range.start)
+      .where('created_at', '<', range.end)
+      .where('processed_at', 'is not', null)
+  );
 }
 
 export async function notificationLag(em: EntityManager, range: DayRange): Promise<NotificationLag[]> {
-  const found = await withSortMemory(em, (tx) => notificationLagQuery(tx, range).execute());
-  return (['ipn', 'webhook'] as const satisfies readonly NotificationSource[]).map((source) => {
-    const row = found.find((r) => r.source === source);
-    const round = (value: number | null | undefined) => (value === null || value === undefined ? null : Math.round(Number(value) * 1000) / 1000);
-    return { source, processed: row?.processed ?? 0, p50Seconds: round(row?.p50Seconds), p95Seconds: round(row?.p95Seconds), maxSeconds: round(row?.maxSeconds) };
-  });
+  const found = (await withSortMemory(em, (tx) => notificationLagQuery(tx, range).executeTakeFirst())) as Record<string, number | null> | undefined;
+  const round = (value: number | null | undefined) => (value === null || value === undefined ? null : Math.round(Number(value) * 1000) / 1000);
+  return NOTIFICATION_SOURCES.map((source) => ({
+    source,
+    processed: found?.[`${source}Processed`] ?? 0,
+    p50Seconds: round(found?.[`${source}P50`]),
+    p95Seconds: round(found?.[`${source}P95`]),
+    maxSeconds: round(found?.[`${source}Max`]),
+  }));
 }
 
 /** IPNs and webhooks stored but not processed yet, and the oldest one's age (payment_event_processing_idx, no scan). */
