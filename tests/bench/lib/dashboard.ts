@@ -52,6 +52,9 @@ export async function seedDashboardActivity(url: string, log: (line: string) => 
       `with sale as (
          select o.id, o.total, o.currency, o.refunded_amount, o.paid_at, o.payment_transaction_id as sale_id, abs(hashtext(o.id::text)) as h
            from "order" o where o.payment_transaction_id is not null and o.paid_at is not null
+            -- Sales the earlier phases paid for real already have their ledger and messages (NOT IN: one
+            -- hashed set; a correlated NOT EXISTS was planned as a nested loop over the growing table).
+            and o.payment_transaction_id not in (select m.provider_txn_id from money_movement m where m.provider_txn_id is not null)
        )
        insert into money_movement (id, created_at, updated_at, sale_id, kind, amount, currency, state, provider_txn_id, order_id)
        select gen_random_uuid(), paid_at, paid_at, sale_id, 'capture', total, currency, case when h % 1000 = 0 then 'parked' else 'applied' end, sale_id, id
@@ -73,9 +76,11 @@ export async function seedDashboardActivity(url: string, log: (line: string) => 
       `with sale as (
          select o.id, o.total, o.currency, o.paid_at, o.payment_transaction_id as txn, abs(hashtext(o.id::text)) as h
            from "order" o where o.payment_transaction_id is not null and o.paid_at is not null
+            and o.payment_transaction_id not in (select e.txn_id from payment_event e where e.txn_id is not null)
        ), refund as (
          select m.order_id as id, m.amount as total, m.currency, m.created_at as paid_at, m.provider_txn_id as txn, abs(hashtext(m.id::text)) as h
            from money_movement m where m.kind = 'refund'
+            and m.provider_txn_id not in (select e.txn_id from payment_event e where e.txn_id is not null)
        ), arrival as (
          select 'ipn' as source, s.*, 'Completed' as status from sale s
          union all select 'webhook', s.*, 'PAYMENT.SALE.COMPLETED' from sale s where s.h % 2 = 0
