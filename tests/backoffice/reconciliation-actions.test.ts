@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Discrepancy, DiscrepancyAction } from '@orders/shared';
 import { SIMULATOR_RECEIVER_EMAIL } from '@orders/server/paypal/setup.ts';
-import { startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
+import { paidAfterCancel, startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
 import { buyerChooses, executeUnrecorded, pendingOrder, processedIpns } from '../support/paypal-server.ts';
 
 /*
@@ -37,15 +37,7 @@ beforeAll(async () => {
 
   // Money captured at PayPal for an order staff cancelled meanwhile: its sale goes back on its own.
   {
-    const { customer, order } = await pendingOrder(env.client);
-    const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
-    const { redirectUrl } = env.sim.control.approve(attempt.externalId, 'approve');
-    env.sim.control.setIpnMode({ paused: true });
-    const sale = (await executeUnrecorded(env, redirectUrl)).sale!.id;
-    await operator.client.backoffice.orders.cancel.mutate({ orderId: order.id, reason: 'the buyer asked by phone' });
-    env.sim.control.setIpnMode({ paused: false });
-    env.sim.control.flushIpns();
-    await processedIpns(env.pool, sale);
+    const { attempt } = await paidAfterCancel(env, operator);
     attempts.paidAfterCancel = attempt.attemptId;
     ids.paidAfterCancel = `paid_at_paypal_not_paid:${attempt.attemptId}`;
   }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backoffice, type Discrepancy, type DiscrepancyKind } from '@orders/shared';
-import { startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
+import { paidAfterCancel, startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
 import { executeUnrecorded, ipnFields, pendingOrder, processedIpns } from '../support/paypal-server.ts';
 
 let env: BackofficeTestEnv;
@@ -21,15 +21,7 @@ beforeAll(async () => {
 
   // PayPal captured a payment whose answer we lost while staff cancelled the order; its IPN tells us afterwards.
   {
-    const { customer, order } = await pendingOrder(env.client);
-    const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
-    const { redirectUrl } = env.sim.control.approve(attempt.externalId, 'approve');
-    env.sim.control.setIpnMode({ paused: true });
-    const sale = (await executeUnrecorded(env, redirectUrl)).sale!.id;
-    await operator.client.backoffice.orders.cancel.mutate({ orderId: order.id, reason: 'the buyer asked by phone' });
-    env.sim.control.setIpnMode({ paused: false });
-    env.sim.control.flushIpns();
-    await processedIpns(env.pool, sale);
+    const { order, attempt } = await paidAfterCancel(env, operator);
     made.paidAfterCancel = { orderId: order.id, attemptId: attempt.attemptId };
   }
   // Two attempts of one order, both paid at PayPal: the first executed but its answer lost, the second

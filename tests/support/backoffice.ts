@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createOrdersClient, type OrdersClient, type StaffRole } from '@orders/shared';
-import { startPaypalTestEnv, type PaypalTestEnv } from './paypal-server.ts';
+import { executeUnrecorded, pendingOrder, processedIpns, startPaypalTestEnv, type PaypalTestEnv } from './paypal-server.ts';
 
 export const ADMIN = { email: 'admin@orders.example', password: 'correct horse battery staple' };
 
@@ -93,4 +93,21 @@ export async function seedOrders(env: PaypalTestEnv, count: number, customerPref
     [count, customerPrefix],
   );
   await env.pool.query('analyze "order"');
+}
+
+/**
+ * Money captured at PayPal for an order staff cancelled meanwhile: the buyer approved, PayPal executed
+ * but its answer was lost, `operator` cancelled the order, and then PayPal's IPN arrived (processed).
+ */
+export async function paidAfterCancel(env: BackofficeTestEnv, operator: StaffSession) {
+  const { customer, order } = await pendingOrder(env.client);
+  const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+  const { redirectUrl } = env.sim.control.approve(attempt.externalId, 'approve');
+  env.sim.control.setIpnMode({ paused: true });
+  const sale = (await executeUnrecorded(env, redirectUrl)).sale!.id;
+  await operator.client.backoffice.orders.cancel.mutate({ orderId: order.id, reason: 'the buyer asked by phone' });
+  env.sim.control.setIpnMode({ paused: false });
+  env.sim.control.flushIpns();
+  await processedIpns(env.pool, sale);
+  return { customer, order, attempt, sale };
 }

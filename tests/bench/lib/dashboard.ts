@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { summarize, round, fmt, type LatencySummary } from './stats.ts';
+import { dropSecondaryIndexes } from './seed.ts';
 
 /*
  * The back office's first screen (backoffice.dashboard, issue 13) over the seeded year of orders.
@@ -38,16 +39,7 @@ export async function seedDashboardActivity(url: string, log: (line: string) => 
     );
     log(`dashboard seed: ${retries.rowCount?.toLocaleString('en-US')} failed first tries ${((performance.now() - started) / 1000).toFixed(1)} s`);
     // As in seedSearchOrders: the secondary indexes are rebuilt after the load, from their own definitions.
-    const secondary = (
-      await client.query<{ name: string; def: string }>(
-        `select i.indexrelid::regclass::text as name, pg_get_indexdef(i.indexrelid) as def
-           from pg_index i join pg_class c on c.oid = i.indrelid
-          where c.relname = any($1) and c.relnamespace = 'public'::regnamespace
-            and not exists (select 1 from pg_constraint k where k.conindid = i.indexrelid)`,
-        [['money_movement', 'payment_event']],
-      )
-    ).rows;
-    for (const index of secondary) await client.query(`drop index ${index.name}`);
+    const secondary = await dropSecondaryIndexes(client, ['money_movement', 'payment_event']);
     const movements = await client.query(
       `with sale as (
          select o.id, o.total, o.currency, o.refunded_amount, o.paid_at, o.payment_transaction_id as sale_id, abs(hashtext(o.id::text)) as h

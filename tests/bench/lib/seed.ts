@@ -105,6 +105,22 @@ const PRODUCT_NAME = `(${ADJECTIVES})[1 + (product - 1) / 25] || ' ' || ${NOUN}`
 const PRODUCT_SKU = `upper(left(${NOUN}, 3)) || '-' || lpad(product::text, 4, '0')`;
 
 /**
+ * Drops the tables' secondary (non-constraint) indexes before a bulk load and returns their
+ * definitions (pg_get_indexdef), to be run again afterwards: the schema ends exactly as migrated.
+ */
+export async function dropSecondaryIndexes(client: pg.Pool | pg.PoolClient | pg.Client, tables: string[]): Promise<{ name: string; def: string }[]> {
+  const { rows } = await client.query<{ name: string; def: string }>(
+    `select i.indexrelid::regclass::text as name, pg_get_indexdef(i.indexrelid) as def
+       from pg_index i join pg_class c on c.oid = i.indrelid
+      where c.relname = any($1) and c.relnamespace = 'public'::regnamespace
+        and not exists (select 1 from pg_constraint k where k.conindid = i.indexrelid)`,
+    [tables],
+  );
+  for (const index of rows) await client.query(`drop index ${index.name}`);
+  return rows;
+}
+
+/**
  * The back-office data set: `count` orders over the past year, set-based. Distributions:
  * volume grows over the year (density ∝ t^0.25); status paid 62 %, cancelled 10 %, pending 8 %,
  * failed 7 %, refunded 8 %, partially refunded 5 %; currency USD 55 %, EUR 20 %, GBP 10 %, then
@@ -177,16 +193,7 @@ export async function seedSearchOrders(url: string, count: number, log: (line: s
     // Loading into indexes row by row costs more than the load itself; building them afterwards is a
     // sorted pass each. Secondary (non-constraint) indexes are dropped and recreated from their own
     // definitions (pg_get_indexdef), so the schema afterwards is exactly the migrated one.
-    const secondary = (
-      await a.query<{ name: string; def: string }>(
-        `select i.indexrelid::regclass::text as name, pg_get_indexdef(i.indexrelid) as def
-           from pg_index i join pg_class c on c.oid = i.indrelid
-          where c.relname = any($1) and c.relnamespace = 'public'::regnamespace
-            and not exists (select 1 from pg_constraint k where k.conindid = i.indexrelid)`,
-        [['order', 'order_payment_attempt', 'cart', 'cart_line', 'order_search']],
-      )
-    ).rows;
-    for (const index of secondary) await a.query(`drop index ${index.name}`);
+    const secondary = await dropSecondaryIndexes(a, ['order', 'order_payment_attempt', 'cart', 'cart_line', 'order_search']);
     const orders = a.query(
       `insert into "order" (id, created_at, updated_at, customer_type, customer_id, customer_email, customer_name, payer_email, payer_name,
                             cart_id, status, payment_status, payment_transaction_id, total, currency, refunded_amount, stock_reserved, paid_at)
