@@ -1,4 +1,3 @@
-import { CUSTOMER_TYPES } from '@orders/shared';
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { baseProperties, oneOf } from '../../db/base.entity.js';
 
@@ -13,7 +12,7 @@ export const Cart = defineEntity({
     checkedOutAt: p.datetime().nullable(),
   },
   indexes: [{ name: 'cart_customer_idx', properties: ['customerType', 'customerId'] }],
-  checks: [oneOf('cart_customer_type_check', 'customer_type', CUSTOMER_TYPES)],
+  checks: [oneOf('cart_customer_type_check', 'customer_type', ['user', 'anonymous'])],
 });
 export type ICart = InferEntity<typeof Cart>;
 

@@ -1,4 +1,3 @@
-import { CUSTOMER_TYPES, ORDER_STATUSES } from '@orders/shared';
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { baseProperties, oneOf } from '../../db/base.entity.js';
 import { Cart } from '../carts/cart.entity.js';
@@ -60,8 +59,8 @@ export const Order = defineEntity({
   checks: [
     { name: 'order_total_check', expression: 'total >= 0' },
     { name: 'order_refunded_amount_check', expression: 'refunded_amount >= 0 and refunded_amount <= total' },
-    oneOf('order_status_check', 'status', ORDER_STATUSES),
-    oneOf('order_customer_type_check', 'customer_type', CUSTOMER_TYPES),
+    oneOf('order_status_check', 'status', ['pending', 'paid', 'failed', 'cancelled', 'refunded', 'partially_refunded']),
+    oneOf('order_customer_type_check', 'customer_type', ['user', 'anonymous']),
   ],
   // The back-office search document (order_search) follows the order's searchable fields.
   triggers: ORDER_SEARCH_TRIGGERS,

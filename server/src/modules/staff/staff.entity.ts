@@ -1,4 +1,3 @@
-import { STAFF_ROLES } from '@orders/shared';
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { baseProperties, oneOf } from '../../db/base.entity.js';
 
@@ -12,7 +11,7 @@ export const StaffUser = defineEntity({
     role: p.string().length(16),
     disabled: p.boolean().default(false),
   },
-  checks: [oneOf('staff_user_role_check', 'role', STAFF_ROLES)],
+  checks: [oneOf('staff_user_role_check', 'role', ['viewer', 'operator', 'admin'])],
 });
 export type IStaffUser = InferEntity<typeof StaffUser>;
 
