@@ -71,7 +71,8 @@ export async function startServer(
       // Loaded only in this mode: a server given DATABASE_URL never loads the launcher.
       const { startEmbeddedPostgres } = await import('./db/embedded-postgres.js');
       embedded = await startEmbeddedPostgres({ dataDir: `${config.dataDir}/postgres`, onEvent });
-      cleanups.push(() => embedded!.stop());
+      // Runs last (cleanups run in reverse): every pool is closed, so a smart shutdown ends at once.
+      cleanups.push(() => embedded!.stop('smart'));
       databaseUrl = directUrl = embedded.url;
       logger.info({ dataDir: embedded.dataDir, port: embedded.port }, 'embedded PostgreSQL started');
     }

@@ -10,7 +10,11 @@ export interface EmbeddedPostgresHandle {
   dataDir: string;
   /** The postmaster's pid (changes when it is restarted after a crash). */
   readonly pid: number;
-  stop(): Promise<void>;
+  /**
+   * Stops PostgreSQL: a fast shutdown (open sessions are terminated), then an immediate one. `smart`
+   * (the server's own orderly stop, its pools already closed) first lets closing sessions leave.
+   */
+  stop(mode?: 'fast' | 'smart'): Promise<void>;
 }
 
 /** What a watched cluster reports when its PostgreSQL exits without being asked to. */

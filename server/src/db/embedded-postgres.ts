@@ -395,15 +395,16 @@ export async function startEmbeddedPostgres(options: {
     get pid() {
       return postmaster?.child.pid ?? 0;
     },
-    stop: async () => {
+    stop: async (mode: 'fast' | 'smart' = 'fast') => {
       stopping = true;
       const current = postmaster;
       if (current && current.child.exitCode === null && current.child.signalCode === null) {
-        // Smart shutdown first: the server's pools are closed by now, but a closing connection's
-        // goodbye may still be on its way, and a fast shutdown would answer it with 57P01
-        // ("terminating connection due to administrator command"), logged as an error. After 3 s a
-        // fast one, after 20 s more an immediate one (crash recovery at the next start).
-        for (const [signal, waitMs] of [['SIGTERM', 3_000], ['SIGINT', 20_000], ['SIGQUIT', 5_000]] as const) {
+        // Smart shutdown first when the server stops in order: its pools are closed by then, but a
+        // closing connection's goodbye may still be on its way, and a fast shutdown would answer it
+        // with 57P01 ("terminating connection due to administrator command"), logged as an error.
+        // Then a fast one (after 3 s), then after 20 s more an immediate one (crash recovery at the next start).
+        const steps = [['SIGTERM', 3_000], ['SIGINT', 20_000], ['SIGQUIT', 5_000]] as const;
+        for (const [signal, waitMs] of mode === 'smart' ? steps : steps.slice(1)) {
           current.child.kill(signal);
           if (await Promise.race([current.exited.then(() => true), sleep(waitMs).then(() => false)])) break;
         }
