@@ -287,6 +287,20 @@ async function disagreements(run: Run): Promise<string[]> {
   }
   for (const m of ledger) if (!saleIds.has(m.sale_id)) problems.push(`ledger row for a sale PayPal does not have: ${JSON.stringify(m)}`);
 
+  // Each sale's sums (sale_ledger, kept by a trigger for reconciliation) are its applied movements' sums.
+  const ledgerSales = [...new Set(ledger.map((m) => m.sale_id as string))];
+  const { rows: sums } = await env.pool.query<{ sale_id: string; captured: string; refunded: string; reversed: string; canceled: string }>(
+    `select sale_id, captured, refunded, reversed, canceled from sale_ledger where sale_id = any($1::text[])`,
+    [ledgerSales],
+  );
+  for (const saleId of ledgerSales) {
+    const applied = ledger.filter((m) => m.sale_id === saleId && m.state === 'applied');
+    const want = ['capture', 'refund', 'reversal', 'reversal_canceled'].map((kind) => applied.filter((m) => m.kind === kind).reduce((n, m) => n + m.amount, 0));
+    const row = sums.find((r) => r.sale_id === saleId);
+    const got = row ? [row.captured, row.refunded, row.reversed, row.canceled].map(Number) : [0, 0, 0, 0];
+    if (want.join() !== got.join()) problems.push(`sale_ledger of ${saleId} says ${got.join('/')}, its movements add up to ${want.join('/')}`);
+  }
+
   // What the order says it kept is what PayPal kept; one sale pays it, the others went back (or are listed).
   const kept = sales.reduce((n, s) => n + capturedAt(s) - returnedAt(s), 0);
   if (PAID.includes(order.status)) {

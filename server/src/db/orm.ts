@@ -10,6 +10,7 @@ import { OrderPaymentAttempt, PaymentEvent } from '../modules/payments/payment.e
 import { OrderRefund } from '../modules/payments/refund.entity.js';
 import { OrderRefundLine } from '../modules/payments/refund-line.entity.js';
 import { MoneyMovement } from '../modules/payments/money-movement.entity.js';
+import { SaleLedger } from '../modules/payments/sale-ledger.entity.js';
 import { ReconciliationResolution } from '../modules/reconciliation/reconciliation.entity.js';
 import { ApiKey, StaffSession, StaffUser } from '../modules/staff/staff.entity.js';
 import { AuditEntry } from '../modules/audit/audit.entity.js';
@@ -23,11 +24,11 @@ import { migrations } from './migrations/index.js';
 export const entities: [
   typeof Product, typeof Cart, typeof CartLine, typeof Order, typeof OrderLine, typeof OrderPaymentAttempt, typeof PaymentEvent,
   typeof OrderRefund, typeof MoneyMovement, typeof StaffUser, typeof StaffSession, typeof ApiKey, typeof AuditEntry,
-  typeof ReconciliationResolution, typeof OrderRefundLine, typeof OrderNote, typeof OrderSearch,
+  typeof ReconciliationResolution, typeof OrderRefundLine, typeof OrderNote, typeof OrderSearch, typeof SaleLedger,
 ] = [
   Product, Cart, CartLine, Order, OrderLine, OrderPaymentAttempt, PaymentEvent, OrderRefund, MoneyMovement,
   StaffUser, StaffSession, ApiKey, AuditEntry, ReconciliationResolution, OrderRefundLine, OrderNote,
-  OrderSearch,
+  OrderSearch, SaleLedger,
 ];
 
 export function ormConfig(clientUrl: string, overrides: { poolMax?: number } = {}): Options {
@@ -43,6 +44,9 @@ export function ormConfig(clientUrl: string, overrides: { poolMax?: number } = {
       silent: true,
       // Applying migrations at start must not write into the source tree; only migration:create does.
       snapshotOnMigrate: false,
+      // Each migration in its own transaction, not all pending ones in one: a migration that builds an
+      // index `concurrently` (isTransactional() false) cannot run inside a transaction.
+      allOrNothing: false,
     },
     // Entities are defined with defineEntity; there is nothing to discover or reflect.
     discovery: { warnWhenNoEntities: false },

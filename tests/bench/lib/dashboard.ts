@@ -21,7 +21,8 @@ import { dropSecondaryIndexes } from './seed.ts';
  *  - the inbox: a processed IPN per sale (20 ms–3 s later), a processed webhook for half of them,
  *    an IPN per refund, and 40 IPNs of the last minutes still 'received' (the backlog).
  * FK and search triggers are off for the load (session_replication_role = replica): the rows
- * satisfy the keys by construction and carry nothing the search document reads.
+ * satisfy the keys by construction and carry nothing the search document reads; the sale sums the
+ * ledger's trigger would keep (sale_ledger) are inserted from the loaded movements.
  */
 export async function seedDashboardActivity(url: string, log: (line: string) => void): Promise<{ seconds: number; attempts: number; movements: number; events: number }> {
   const client = new pg.Client({ connectionString: url });
@@ -64,6 +65,14 @@ export async function seedDashboardActivity(url: string, log: (line: string) => 
          from (select *, paid_at + interval '1 day' * (30 + h % 21) as t from sale where h % 1000 = 1) c
         where t < now()`,
     );
+    // Triggers are off for the load: each seeded sale's sums (sale_ledger, which a trigger keeps for the
+    // server's own writes) are filled here, as the migration does for existing rows.
+    await client.query(
+      `insert into sale_ledger (sale_id, captured, refunded, reversed, canceled)
+       select sale_id, coalesce(sum(amount) filter (where kind = 'capture'), 0), coalesce(sum(amount) filter (where kind = 'refund'), 0),
+              coalesce(sum(amount) filter (where kind = 'reversal'), 0), coalesce(sum(amount) filter (where kind = 'reversal_canceled'), 0)
+         from money_movement where state = 'applied' and sale_id not in (select l.sale_id from sale_ledger l) group by sale_id`,
+    );
     const events = await client.query(
       `with sale as (
          select o.id, o.total, o.currency, o.paid_at, o.payment_transaction_id as txn, abs(hashtext(o.id::text)) as h
@@ -92,6 +101,7 @@ export async function seedDashboardActivity(url: string, log: (line: string) => 
     for (const index of secondary) await client.query(index.def);
     await client.query(`vacuum (analyze) order_payment_attempt`);
     await client.query(`vacuum (analyze) money_movement`);
+    await client.query(`vacuum (analyze) sale_ledger`);
     await client.query(`vacuum (analyze) payment_event`);
     await client.query(`checkpoint`);
     const seconds = (performance.now() - started) / 1000;

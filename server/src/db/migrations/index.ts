@@ -13,6 +13,8 @@ import { Migration20261130111356_order_search } from './Migration20261130111356_
 import { Migration20261130122106_search_keys } from './Migration20261130122106_search_keys.js';
 import { Migration20261130141016_search_document_once } from './Migration20261130141016_search_document_once.js';
 import { Migration20261130145923_event_vocabulary } from './Migration20261130145923_event_vocabulary.js';
+import { Migration20261130173457_sale_ledger } from './Migration20261130173457_sale_ledger.js';
+import { Migration20261130173458_order_unpaid_index } from './Migration20261130173458_order_unpaid_index.js';
 
 /** Every migration, in order. `npm run migration:create -w @orders/server` generates the next one. */
 export const migrations = [
@@ -28,4 +30,6 @@ export const migrations = [
   Migration20261130122106_search_keys,
   Migration20261130141016_search_document_once,
   Migration20261130145923_event_vocabulary,
+  Migration20261130173457_sale_ledger,
+  Migration20261130173458_order_unpaid_index,
 ];

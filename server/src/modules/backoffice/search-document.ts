@@ -1,3 +1,5 @@
+import { rowTrigger, type TriggerEvent } from '../../db/triggers.js';
+
 /*
  * The back office searches an order by fragments of what staff have at hand: its id, the customer
  * id, the customer's and the PayPal payer's email and name, PayPal payment and sale ids, and the sku
@@ -46,16 +48,7 @@ const refresh = (orderId: string) => `update order_search s set document = d.doc
       from (select ${SEARCH_DOCUMENT} as document from "order" o where o.id = ${orderId}) d
      where s.order_id = ${orderId} and s.document is distinct from d.document;`;
 
-function trigger(table: string, name: string, event: string, when: string | null, body: string): { name: string; timing: 'after'; events: ('insert' | 'update')[]; expression: string } {
-  const fn = `${table}_${name}_fn`;
-  return {
-    name,
-    timing: 'after',
-    events: [event as 'insert' | 'update'],
-    expression: `create or replace function "${fn}"() returns trigger as $$ begin ${body} return null; end; $$ language plpgsql;
-create trigger "${name}" after ${event} on "${table}" for each row${when ? ` when (${when})` : ''} execute function "${fn}"();`,
-  };
-}
+const trigger = (table: string, name: string, event: TriggerEvent, when: string | null, body: string) => rowTrigger(table, name, [event], when, body);
 
 const changed = (columns: string[]) => columns.map((c) => `old.${c} is distinct from new.${c}`).join(' or ');
 

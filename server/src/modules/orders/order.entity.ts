@@ -54,6 +54,8 @@ export const Order = defineEntity({
     { name: 'order_currency_total_idx', properties: ['currency', 'total', 'id'] },
     { name: 'order_currency_status_idx', properties: ['currency', 'status', 'createdAt', 'id'] },
     // The few orders a service asserted paid: reconciliation checks each has a PayPal capture.
+    // Unpaid orders by id: reconciliation merge-joins them with the attempts that succeeded (attempt_one_success_per_order).
+    { name: 'order_unpaid_idx', properties: ['id'], where: "status in ('pending', 'failed', 'cancelled')" },
     { name: 'order_asserted_paid_idx', properties: ['id'], where: "payment_status = 'asserted'" },
   ],
   checks: [

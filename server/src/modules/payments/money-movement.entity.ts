@@ -2,6 +2,7 @@ import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { baseProperties } from '../../db/base.entity.js';
 import { Order } from '../orders/order.entity.js';
 import { OrderPaymentAttempt, PaymentEvent } from './payment.entity.js';
+import { SALE_LEDGER_TRIGGERS } from './sale-ledger.entity.js';
 
 /**
  * The money ledger: every capture, refund, reversal and cancelled reversal PayPal confirmed, one row
@@ -50,5 +51,7 @@ export const MoneyMovement = defineEntity({
     { name: 'money_movement_kind_check', expression: "kind in ('capture', 'refund', 'reversal', 'reversal_canceled')" },
     { name: 'money_movement_state_check', expression: "state in ('parked', 'applied', 'rejected')" },
   ],
+  // Each sale's sums (sale_ledger), for reconciliation's "adds up wrong" checks.
+  triggers: SALE_LEDGER_TRIGGERS,
 });
 export type IMoneyMovement = InferEntity<typeof MoneyMovement>;

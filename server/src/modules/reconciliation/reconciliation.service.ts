@@ -42,22 +42,22 @@ const EVENT_FLAG_KINDS = [
 // no_open_reversal and refund_exceeds_total from what the sale's ledger adds up to now, so a
 // message that arrived early stops being a discrepancy once the one it waited for arrives.
 
-/** Per sale with money back out: its refunds, reversals and their cancellations, and its capture. */
-const SALE_MONEY_OUT = sql`
-  (select m.sale_id,
-          coalesce(sum(m.amount) filter (where m.kind = 'refund'), 0) as refunded,
-          coalesce(sum(m.amount) filter (where m.kind = 'reversal'), 0) as reversed,
-          coalesce(sum(m.amount) filter (where m.kind = 'reversal_canceled'), 0) as canceled,
-          (select coalesce(sum(c.amount), 0) from money_movement c where c.provider_txn_id = m.sale_id and c.kind = 'capture' and c.state = 'applied') as captured,
-          (array_agg(m.id order by m.created_at desc, m.id desc))[1] as last_id,
+/** Unpaid statuses written out, so the planner matches order_unpaid_idx's predicate (a parameter would not). */
+const UNPAID_LITERAL = sql.raw(UNPAID_STATUSES.map((status) => `'${status}'`).join(', '));
+
+/** What a sale's money out was last (its newest refund, reversal or cancellation), for the few sales sale_ledger lists. */
+const LAST_MONEY_OUT = sql`
+  (select (array_agg(m.id order by m.created_at desc, m.id desc))[1] as last_id,
           (array_agg(m.order_id order by m.created_at desc) filter (where m.order_id is not null))[1] as order_id,
           (array_agg(m.attempt_id order by m.created_at desc) filter (where m.attempt_id is not null))[1] as attempt_id,
           min(m.currency) as currency, max(m.created_at) as detected_at
-     from money_movement m where m.kind <> 'capture' and m.state = 'applied' group by m.sale_id)`;
+     from money_movement m where m.sale_id = l.sale_id and m.kind <> 'capture' and m.state = 'applied')`;
 
 /*
  * Every discrepancy, computed on demand by one SQL statement; each branch starts from an index:
- *  - paid_at_paypal_not_paid:  unpaid orders (order_status_idx) with an attempt holding a completed sale not given back
+ *  - paid_at_paypal_not_paid:  unpaid orders with an attempt holding a completed sale not given back: the unpaid
+ *                              orders with a succeeded attempt (order_unpaid_idx merged with attempt_one_success_per_order,
+ *                              both index-only), and attempts with a completed sale that did not succeed (attempt_extra_capture_idx)
  *  - event flags:              flagged events (payment_event_processing_idx), one kind per flag_kind
  *  - multiple_successes:       captured sales beside the order's success, still captured (attempt_extra_capture_idx)
  *  - duplicate_refunded:       the same, given back whole
@@ -65,17 +65,23 @@ const SALE_MONEY_OUT = sql`
  *  - stuck_attempt:            created/approved attempts not touched for a while (attempt_status_idx)
  *  - unmatched_ipn:            notifications (IPNs and webhooks) that matched no attempt (payment_event_processing_idx)
  *  - parked_movement:          refunds/reversals still waiting for their sale after the threshold (money_movement_parked_idx)
- *  - no_open_reversal, refund_exceeds_total: sales whose money out adds up wrong (money_movement_out_idx)
+ *  - no_open_reversal, refund_exceeds_total: sales whose money out adds up wrong (sale_ledger's partial indexes)
  * A discrepancy's id is `kind:subject`; resolving it records that id, and it no longer shows.
  */
 function discrepancies(stuckAfterMinutes: number): RawBuilder<DiscrepancyRow> {
   return sql<DiscrepancyRow>`
+    with unpaid_with_sale as materialized (
+      select o.id from "order" o join order_payment_attempt s on s.order_id = o.id and s.status = 'succeeded' where o.status in (${UNPAID_LITERAL})
+      union
+      select x.order_id from order_payment_attempt x where x.sale_id is not null and x.status <> 'succeeded' and x.sale_state = 'completed'
+    )
     select 'paid_at_paypal_not_paid'::text as kind, 'paid_at_paypal_not_paid:' || a.id as id, o.id as "orderId", o.number::int as "orderNumber", a.id as "attemptId",
            null::uuid as "eventId", o.status::text as "orderStatus", a.amount, a.currency::text as currency,
            format('PayPal captured sale %s (attempt %s) but the order is %s', a.sale_id, a.status, o.status) as detail,
            coalesce(a.succeeded_at, a.updated_at) as "detectedAt"
       from "order" o join order_payment_attempt a on a.order_id = o.id
-     where o.status in (${sql.join(UNPAID_STATUSES)}) and a.sale_id is not null and (a.status = 'succeeded' or a.sale_state = 'completed')
+     where o.id in (select id from unpaid_with_sale)
+       and o.status in (${UNPAID_LITERAL}) and a.sale_id is not null and (a.status = 'succeeded' or a.sale_state = 'completed')
        and coalesce(a.sale_state, '') <> 'refunded'
     union all
     select e.flag_kind, e.flag_kind || ':' || e.id, e.order_id, o.number, e.attempt_id, e.id, o.status, e.amount, e.currency,
@@ -102,20 +108,20 @@ function discrepancies(stuckAfterMinutes: number): RawBuilder<DiscrepancyRow> {
      where o.payment_status = ${ASSERTED_PAYMENT_STATUS} and o.status in (${sql.join(PAID_STATUSES)})
        and not exists (select 1 from money_movement m where m.provider_txn_id = o.payment_transaction_id and m.kind = 'capture' and m.state = 'applied')
     union all
-    select 'no_open_reversal', 'no_open_reversal:' || x.last_id, x.order_id, o.number, x.attempt_id, null, o.status, (x.canceled - x.reversed)::int, x.currency,
+    select 'no_open_reversal', 'no_open_reversal:' || x.last_id, x.order_id, o.number, x.attempt_id, null, o.status, (l.canceled - l.reversed)::int, x.currency,
            format('PayPal cancelled %s of chargebacks on sale %s, which has %s reversed: the cancellation waits for its reversal and gives nothing back',
-                  x.canceled, x.sale_id, x.reversed),
+                  l.canceled, l.sale_id, l.reversed),
            x.detected_at
-      from ${SALE_MONEY_OUT} x left join "order" o on o.id = x.order_id
-     where x.canceled > x.reversed
+      from sale_ledger l cross join lateral ${LAST_MONEY_OUT} x left join "order" o on o.id = x.order_id
+     where l.canceled > l.reversed
     union all
     select 'refund_exceeds_total', 'refund_exceeds_total:' || x.last_id, x.order_id, o.number, x.attempt_id, null, o.status,
-           (x.refunded + greatest(0, x.reversed - x.canceled) - x.captured)::int, x.currency,
-           format('refunds and chargebacks on sale %s add up to %s, more than the %s it captured', x.sale_id,
-                  x.refunded + greatest(0, x.reversed - x.canceled), x.captured),
+           (l.refunded + greatest(0, l.reversed - l.canceled) - l.captured)::int, x.currency,
+           format('refunds and chargebacks on sale %s add up to %s, more than the %s it captured', l.sale_id,
+                  l.refunded + greatest(0, l.reversed - l.canceled), l.captured),
            x.detected_at
-      from ${SALE_MONEY_OUT} x left join "order" o on o.id = x.order_id
-     where x.captured > 0 and x.refunded + greatest(0, x.reversed - x.canceled) > x.captured
+      from sale_ledger l cross join lateral ${LAST_MONEY_OUT} x left join "order" o on o.id = x.order_id
+     where l.captured > 0 and l.refunded + greatest(0, l.reversed - l.canceled) > l.captured
     union all
     select 'stuck_attempt', 'stuck_attempt:' || a.id, a.order_id, o.number, a.id, null, o.status, a.amount, a.currency,
            format('attempt %s for %s minutes%s', a.status, floor(extract(epoch from now() - a.updated_at) / 60)::int,
