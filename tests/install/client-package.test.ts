@@ -1,4 +1,5 @@
-import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { cp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@orders/server/config.ts';
@@ -38,6 +39,7 @@ const STRICT_NODENEXT = {
 
 let packDir: string;
 let consumer: string;
+let cacheDir: string;
 let tarball: string;
 let db: TestDatabase;
 let server: RunningServer;
@@ -50,12 +52,23 @@ async function readmeSnippet(): Promise<string> {
   return match[1]!;
 }
 
-const npm = (args: string[], cwd: string, timeoutMs: number) => run('npm', args, { cwd, timeoutMs, env: { npm_config_update_notifier: 'false' } });
+/**
+ * npm with a cache of its own: a copy of the user's, so the install is still served from what this
+ * repository's `npm ci` fetched. The other install tests run npm at the same time against the shared
+ * cache, and one CI run failed here with `ERESOLVE … Found: @trpc/client@undefined` while they did.
+ */
+let npmCache: string;
+const npm = (args: string[], cwd: string, timeoutMs: number) =>
+  run('npm', args, { cwd, timeoutMs, env: { npm_config_update_notifier: 'false', npm_config_cache: npmCache } });
 const tsc = (project: string) => run(NODE, [path.join(consumer, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: consumer, timeoutMs: 120_000 });
 
 beforeAll(async () => {
   packDir = await tempDir('orders-pack-');
   consumer = await tempDir('orders-consumer-');
+  cacheDir = await tempDir('orders-npm-cache-');
+  const userCache = (await run('npm', ['config', 'get', 'cache'], { cwd: REPO, timeoutMs: 60_000 })).stdout.trim();
+  npmCache = path.join(cacheDir, 'npm');
+  if (userCache && existsSync(userCache)) await cp(userCache, npmCache, { recursive: true });
   // prepack builds the package (tsdown) first.
   const packed = await npm(['pack', '--pack-destination', packDir], path.join(REPO, 'shared'), 300_000);
   expect(packed.code, packed.stdout + packed.stderr).toBe(0);
@@ -101,7 +114,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   await db?.drop();
-  for (const dir of [packDir, consumer]) if (dir) await rm(dir, { recursive: true, force: true });
+  for (const dir of [packDir, consumer, cacheDir]) if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('@orders/shared from npm pack, in a service outside the repository', () => {

@@ -2,7 +2,7 @@ import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { baseProperties } from '../../db/base.entity.js';
 import { Order } from '../orders/order.entity.js';
 import { OrderPaymentAttempt, PaymentEvent } from './payment.entity.js';
-import { SALE_LEDGER_TRIGGERS } from './sale-ledger.entity.js';
+import { SALE_LEDGER_TRIGGERS } from './sale-ledger.js';
 
 /**
  * The money ledger: every capture, refund, reversal and cancelled reversal PayPal confirmed, one row
