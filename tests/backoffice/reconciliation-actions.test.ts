@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Discrepancy, DiscrepancyAction } from '@orders/shared';
 import { SIMULATOR_RECEIVER_EMAIL } from '@orders/server/paypal/setup.ts';
-import { paidAfterCancel, startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
+import { paidAfterCancel, paidTwice, startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
 import { buyerChooses, executeUnrecorded, pendingOrder, processedIpns } from '../support/paypal-server.ts';
 
 /*
@@ -43,16 +43,7 @@ beforeAll(async () => {
   }
   // Paid twice: the first execution's answer lost, the second paid through the return page.
   {
-    const { customer, order } = await pendingOrder(env.client);
-    const first = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
-    const a = env.sim.control.approve(first.externalId, 'approve');
-    env.sim.control.setIpnMode({ paused: true });
-    const sale = (await executeUnrecorded(env, a.redirectUrl)).sale!.id;
-    const second = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
-    await buyerChooses(env, second.externalId, 'approve');
-    env.sim.control.setIpnMode({ paused: false });
-    env.sim.control.flushIpns();
-    await processedIpns(env.pool, sale);
+    const { first } = await paidTwice(env);
     attempts.doublePaid = first.attemptId;
     ids.doublePaid = `multiple_successes:${first.attemptId}`;
   }

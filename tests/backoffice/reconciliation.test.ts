@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backoffice, type Discrepancy, type DiscrepancyKind } from '@orders/shared';
-import { paidAfterCancel, startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
+import { paidAfterCancel, paidTwice, startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
 import { executeUnrecorded, ipnFields, pendingOrder, processedIpns } from '../support/paypal-server.ts';
 
 let env: BackofficeTestEnv;
@@ -27,18 +27,7 @@ beforeAll(async () => {
   // Two attempts of one order, both paid at PayPal: the first executed but its answer lost, the second
   // paid through the return page; the first one's IPN arrives last, while PayPal refuses refunds.
   {
-    const { customer, order } = await pendingOrder(env.client);
-    const first = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
-    const a = env.sim.control.approve(first.externalId, 'approve');
-    env.sim.control.setIpnMode({ paused: true });
-    const sale = (await executeUnrecorded(env, a.redirectUrl)).sale!.id;
-    const second = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
-    const b = env.sim.control.approve(second.externalId, 'approve');
-    await fetch(b.redirectUrl, { redirect: 'manual' });
-    env.sim.control.failNext({ count: 1, path: '/v1/payments/sale' });
-    env.sim.control.setIpnMode({ paused: false });
-    env.sim.control.flushIpns();
-    await processedIpns(env.pool, sale);
+    const { order, first } = await paidTwice(env, () => env.sim.control.failNext({ count: 1, path: '/v1/payments/sale' }));
     made.doublePaid = { orderId: order.id, attemptId: first.attemptId };
   }
   // An IPN reporting the wrong amount for a real attempt, and one for a payment nobody knows.

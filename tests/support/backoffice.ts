@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createOrdersClient, type OrdersClient, type StaffRole } from '@orders/shared';
-import { executeUnrecorded, pendingOrder, processedIpns, startPaypalTestEnv, type PaypalTestEnv } from './paypal-server.ts';
+import { buyerChooses, executeUnrecorded, pendingOrder, processedIpns, startPaypalTestEnv, type PaypalTestEnv } from './paypal-server.ts';
 
 export const ADMIN = { email: 'admin@orders.example', password: 'correct horse battery staple' };
 
@@ -110,4 +110,24 @@ export async function paidAfterCancel(env: BackofficeTestEnv, operator: StaffSes
   env.sim.control.flushIpns();
   await processedIpns(env.pool, sale);
   return { customer, order, attempt, sale };
+}
+
+/**
+ * Paid twice at PayPal: the first attempt executed with its answer lost (its IPN held back), the
+ * second paid through the return page; then the first one's IPN arrives. `beforeFirstIpn` runs just
+ * before it is let through (e.g. to make PayPal refuse the automatic refund).
+ */
+export async function paidTwice(env: BackofficeTestEnv, beforeFirstIpn?: () => void) {
+  const { customer, order } = await pendingOrder(env.client);
+  const first = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+  const { redirectUrl } = env.sim.control.approve(first.externalId, 'approve');
+  env.sim.control.setIpnMode({ paused: true });
+  const sale = (await executeUnrecorded(env, redirectUrl)).sale!.id;
+  const second = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+  await buyerChooses(env, second.externalId, 'approve');
+  beforeFirstIpn?.();
+  env.sim.control.setIpnMode({ paused: false });
+  env.sim.control.flushIpns();
+  await processedIpns(env.pool, sale);
+  return { customer, order, first, second, sale };
 }
