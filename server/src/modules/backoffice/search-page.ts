@@ -1,5 +1,5 @@
 import type { RawBuilder } from 'kysely';
-import { firstRow, rows, sql, type EntityManager } from '../../db/sql.js';
+import { db, firstRow, rows, sql, type EntityManager } from '../../db/sql.js';
 import type { KeysetPosition } from './keyset-cursor.js';
 import { documentMatch, isFragmentSearch } from './order-text-match.js';
 import {
@@ -35,7 +35,33 @@ import {
  *    estimates was measured to save the bounded count's few milliseconds, and would have shown a
  *    wrong total. A fragment the planner expects in more than EXACT_COUNT_LIMIT documents is the one
  *    case answered with the estimate (counting it means intersecting every posting list again).
+ *  - A count gets COUNT_BUDGET_MS. Most take a few milliseconds (an index-only range of at most
+ *    10,001 entries); a fragment combined with a filter only "order" has ("mug" + failed: every
+ *    order whose document holds "mug", ~30 % of them, looked up for its status) took 250–550 ms at
+ *    1M orders, all of it spent on a figure beside a page that was ready. Past the budget PostgreSQL
+ *    cancels the count and the total is the planner's estimate, marked as such (the list says
+ *    "about N orders"); the page is the same either way.
  */
+
+/** The longest a bounded count may run before the total falls back to the planner's estimate. */
+export const COUNT_BUDGET_MS = 50;
+
+/**
+ * `statement`'s rows, or undefined when PostgreSQL cancelled it after `budgetMs` (statement_timeout,
+ * set for its own transaction only: the pool's connection keeps its default, also behind PgBouncer).
+ */
+export async function withinBudget<R>(em: EntityManager, statement: RawBuilder<R>, budgetMs: number): Promise<R[] | undefined> {
+  try {
+    return await em.transactional(async (tx) => {
+      await sql`select set_config('statement_timeout', ${`${Math.max(1, Math.round(budgetMs))}ms`}, true)`.execute(db(tx));
+      return rows(tx, statement);
+    });
+  } catch (error) {
+    // query_canceled: here only our own timeout can cancel it.
+    if ((error as { code?: unknown }).code === '57014') return undefined;
+    throw error;
+  }
+}
 
 export interface SearchPage {
   /** Up to `fetch` rows: one more than the page shows tells whether a next page exists. */
@@ -81,19 +107,39 @@ export function fewMatchesQuery(filter: OrderFilter, after: KeysetPosition | und
      order by page."createdAt" ${direction} nulls last, page.id ${direction}`;
 }
 
-export async function searchPage(em: EntityManager, filter: OrderFilter, ordering: OrderOrdering, after: KeysetPosition | undefined, fetch: number): Promise<SearchPage> {
+/** The planner's estimate of the documents holding the fragment, in the date range (both in order_search), whatever the other filters. */
+function documentEstimateQuery(filter: OrderFilter): RawBuilder<{ 'QUERY PLAN': { Plan?: { 'Plan Rows'?: number } }[] }> {
+  const dated = filterConditions({ createdFrom: filter.createdFrom, createdTo: filter.createdTo }, sql.ref('s.created_at') as RawBuilder<unknown>);
+  return sql`explain (format json) select 1 from order_search s where ${and([documentMatch(filter.q!), ...dated])}`;
+}
+
+export async function searchPage(
+  em: EntityManager,
+  filter: OrderFilter,
+  ordering: OrderOrdering,
+  after: KeysetPosition | undefined,
+  fetch: number,
+  countBudgetMs = COUNT_BUDGET_MS,
+): Promise<SearchPage> {
   const estimate = async () => planRows((await firstRow(em, estimateQuery(filter)))?.['QUERY PLAN']);
   const exact = (value: number) => ({ value, exact: true });
-  const counted = async (estimated: number) => {
-    const count = (await firstRow(em, boundedCountQuery(filter)))?.n ?? 0;
+  const counted = async (estimated: number, fetched: number) => {
+    const found = await withinBudget(em, boundedCountQuery(filter), countBudgetMs);
+    // Over budget: at least the rows already found (a first page is full when a count is needed).
+    if (!found) return { value: Math.max(estimated, fetched), exact: false };
+    const count = found[0]?.n ?? 0;
     return count <= EXACT_COUNT_LIMIT ? exact(count) : { value: Math.max(EXACT_COUNT_LIMIT + 1, estimated), exact: false };
   };
   // Without a cursor, a page with room to spare holds every match.
   const complete = (page: SearchRow[]) => !after && page.length < fetch;
 
   if (isFragmentSearch(filter.q)) {
-    let estimated = await estimate();
-    if (estimated <= EXACT_COUNT_LIMIT && ordering.sort === 'created') {
+    // The fragment's documents decide the plan: reading all of them (fewMatchesQuery) pays only when
+    // they are few; the whole filter's estimate is what the total says when they are not.
+    const documentEstimate = async () => planRows((await firstRow(em, documentEstimateQuery(filter)))?.['QUERY PLAN']);
+    const [wholeFilter, documents] = await Promise.all([estimate(), documentEstimate()]);
+    let estimated = wholeFilter;
+    if (documents <= EXACT_COUNT_LIMIT && ordering.sort === 'created') {
       const found = await rows(em, fewMatchesQuery(filter, after, ordering.direction === 'desc', fetch));
       const counts = found[0];
       if (counts && counts.candidates <= EXACT_COUNT_LIMIT) {
@@ -105,10 +151,10 @@ export async function searchPage(em: EntityManager, filter: OrderFilter, orderin
     }
     const page = await rows(em, pageQuery(filter, ordering, after, fetch));
     if (complete(page)) return { page, total: exact(page.length) };
-    return { page, total: estimated > EXACT_COUNT_LIMIT ? { value: estimated, exact: false } : await counted(estimated) };
+    return { page, total: estimated > EXACT_COUNT_LIMIT ? { value: estimated, exact: false } : await counted(estimated, page.length) };
   }
 
   const [page, estimated] = await Promise.all([rows(em, pageQuery(filter, ordering, after, fetch)), estimate()]);
   if (complete(page)) return { page, total: exact(page.length) };
-  return { page, total: await counted(estimated) };
+  return { page, total: await counted(estimated, page.length) };
 }
