@@ -123,13 +123,17 @@ export async function searchPage(
 ): Promise<SearchPage> {
   const estimate = async () => planRows((await firstRow(em, estimateQuery(filter)))?.['QUERY PLAN']);
   const exact = (value: number) => ({ value, exact: true });
-  const counted = async (estimated: number, fetched: number) => {
+  /** The bounded count, or undefined when it ran out of its budget. */
+  const budgetedCount = async (): Promise<number | undefined> => {
     const found = await withinBudget(em, boundedCountQuery(filter), countBudgetMs);
+    return found ? (found[0]?.n ?? 0) : undefined;
+  };
+  const totalOf = (count: number | undefined, estimated: number, fetched: number) => {
     // Over budget: at least the rows already found (a first page is full when a count is needed).
-    if (!found) return { value: Math.max(estimated, fetched), exact: false };
-    const count = found[0]?.n ?? 0;
+    if (count === undefined) return { value: Math.max(estimated, fetched), exact: false };
     return count <= EXACT_COUNT_LIMIT ? exact(count) : { value: Math.max(EXACT_COUNT_LIMIT + 1, estimated), exact: false };
   };
+  const counted = async (estimated: number, fetched: number) => totalOf(await budgetedCount(), estimated, fetched);
   // Without a cursor, a page with room to spare holds every match.
   const complete = (page: SearchRow[]) => !after && page.length < fetch;
 
@@ -154,7 +158,9 @@ export async function searchPage(
     return { page, total: estimated > EXACT_COUNT_LIMIT ? { value: estimated, exact: false } : await counted(estimated, page.length) };
   }
 
-  const [page, estimated] = await Promise.all([rows(em, pageQuery(filter, ordering, after, fetch)), estimate()]);
+  // The count beside the page, not after it: a filter's count is an index range (a few ms, or its
+  // budget at worst), and waiting for the page first added its time to every full page's.
+  const [page, estimated, count] = await Promise.all([rows(em, pageQuery(filter, ordering, after, fetch)), estimate(), budgetedCount()]);
   if (complete(page)) return { page, total: exact(page.length) };
-  return { page, total: await counted(estimated, page.length) };
+  return { page, total: totalOf(count, estimated, page.length) };
 }
