@@ -11,7 +11,18 @@ import { useToast } from './Toasts';
 export type PendingAction =
   | { type: 'resync'; attemptId: string; externalId: string | null }
   | { type: 'cancel'; orderId: string }
-  | { type: 'refund'; orderId: string; total: number; refundedAmount: number; currency: Currency }
+  | {
+      type: 'refund';
+      orderId: string;
+      total: number;
+      refundedAmount: number;
+      currency: Currency;
+      /**
+       * Where the amount field starts instead of everything left, and what that amount is (a
+       * reconciliation item's own amount): "Pre-filled with <label>, $1.00".
+       */
+      prefill?: { amount: number; label: string };
+    }
   /** Give back one attempt's sale that did not pay the order (a second payment), whole. */
   | { type: 'refundDuplicate'; attemptId: string; amount: number; currency: string }
   | { type: 'resolve'; discrepancyId: string; summary: string };
@@ -21,8 +32,11 @@ export function ActionDialog({ action, onClose }: { action: PendingAction; onClo
   const actions = useOrderActions();
   const toast = useToast();
   const amountId = useId();
-  const remaining = action.type === 'refund' ? action.total - action.refundedAmount : 0;
-  const [amount, setAmount] = useState(action.type === 'refund' ? toDecimalString(Math.max(remaining, 0), action.currency) : '');
+  const amountHintId = useId();
+  const remaining = action.type === 'refund' ? Math.max(action.total - action.refundedAmount, 0) : 0;
+  // A pre-filled amount never starts above what the order has left: the field would open invalid.
+  const start = action.type === 'refund' ? Math.min(action.prefill?.amount ?? remaining, remaining) : 0;
+  const [amount, setAmount] = useState(action.type === 'refund' ? toDecimalString(start, action.currency) : '');
 
   const common = { onCancel: onClose, describeError: (error: unknown) => describeError(error) };
 
@@ -65,6 +79,7 @@ export function ActionDialog({ action, onClose }: { action: PendingAction; onClo
       );
     case 'refund': {
       const minor = toMinor(amount.trim(), action.currency);
+      const prefill = action.prefill;
       return (
         <ReasonDialog
           {...common}
@@ -81,7 +96,10 @@ export function ActionDialog({ action, onClose }: { action: PendingAction; onClo
           destructive
           validate={() => (minor === undefined || minor <= 0 || minor > remaining ? `Enter an amount between 0 and ${money(remaining, action.currency)}.` : null)}
           onSubmit={async (reason) => {
-            const result = await actions.refund.mutateAsync({ orderId: action.orderId, reason, ...(minor !== remaining && minor ? { amount: minor } : {}) });
+            // Always the amount in the field: without one the server refunds whatever the order has
+            // left, which is not what was shown when the field started elsewhere (an item's amount)
+            // or when another refund landed meanwhile (the server then refuses, and says so).
+            const result = await actions.refund.mutateAsync({ orderId: action.orderId, reason, amount: minor! });
             toast.show('success', `Refunded ${money(result.amount, result.currency)}; the order is now ${ORDER_STATUS_LABELS[result.status]}.`);
             onClose();
           }}
@@ -89,7 +107,21 @@ export function ActionDialog({ action, onClose }: { action: PendingAction; onClo
           <label htmlFor={amountId} className="field-label">
             Amount ({action.currency})
           </label>
-          <input id={amountId} inputMode="decimal" value={amount} onChange={(event) => setAmount(event.target.value)} aria-invalid={minor === undefined} />
+          <input
+            id={amountId}
+            inputMode="decimal"
+            value={amount}
+            onChange={(event) => setAmount(event.target.value)}
+            aria-invalid={minor === undefined}
+            aria-describedby={prefill ? amountHintId : undefined}
+          />
+          {prefill ? (
+            <p id={amountHintId} className="field-hint">
+              {prefill.amount <= remaining
+                ? `Pre-filled with ${prefill.label}, ${money(prefill.amount, action.currency)}. Edit it to refund another amount.`
+                : `${capitalize(prefill.label)}, ${money(prefill.amount, action.currency)}, is more than the order has left: pre-filled with ${money(remaining, action.currency)}.`}
+            </p>
+          ) : null}
         </ReasonDialog>
       );
     }
@@ -100,8 +132,8 @@ export function ActionDialog({ action, onClose }: { action: PendingAction; onClo
           title="Refund the duplicate payment"
           description={
             <p>
-              PayPal refunds the second payment ({money(action.amount, action.currency)}, attempt <span className="mono">{shortId(action.attemptId)}</span>) to
-              the buyer in full. The order stays paid by its first payment.
+              PayPal refunds the second payment (attempt <span className="mono">{shortId(action.attemptId)}</span>) to the buyer in full. The order stays paid
+              by its first payment.
             </p>
           }
           confirmLabel="Refund duplicate"
@@ -112,7 +144,16 @@ export function ActionDialog({ action, onClose }: { action: PendingAction; onClo
             toast.show('success', `Refunded the duplicate payment of ${money(result.amount, result.currency)}; the order stays ${ORDER_STATUS_LABELS[result.status]}.`);
             onClose();
           }}
-        />
+        >
+          {/* No amount field: the procedure refunds the duplicate sale whole (refundDuplicateInput has no amount). */}
+          <div className="dialog-amount" role="group" aria-labelledby={amountId}>
+            <span id={amountId} className="field-label">
+              Amount to refund
+            </span>
+            <strong className="money">{money(action.amount, action.currency)}</strong>
+            <span className="muted">the whole duplicate sale</span>
+          </div>
+        </ReasonDialog>
       );
     case 'resolve':
       return (
@@ -130,4 +171,8 @@ export function ActionDialog({ action, onClose }: { action: PendingAction; onClo
         />
       );
   }
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

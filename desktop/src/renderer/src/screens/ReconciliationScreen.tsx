@@ -1,7 +1,7 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { backoffice, isSupportedCurrency, type Discrepancy, type DiscrepancyAction, type DiscrepancyKind } from '@orders/shared';
 import { describeError } from '../api/errors';
-import { useDiscrepancies, useReconciliationSummary } from '../api/queries';
+import { useDiscrepancies, useOrderDetail, useReconciliationSummary } from '../api/queries';
 import { ActionDialog, type PendingAction } from '../components/ActionDialog';
 import { EmptyState, ErrorState, Spinner } from '../components/States';
 import { StatusBadge } from '../components/StatusBadge';
@@ -63,7 +63,21 @@ export function ReconciliationScreen({ kind }: { kind?: DiscrepancyKind }) {
   const summary = useReconciliationSummary();
   const list = useDiscrepancies(kind);
   const [action, setAction] = useState<PendingAction | null>(null);
+  const [refunding, setRefunding] = useState<RefundFromItem | null>(null);
   const items = useMemo(() => list.data?.pages.flatMap((page) => page.items) ?? [], [list.data]);
+  const kindsRef = useRef<HTMLElement>(null);
+
+  // Below 1100 px the kinds are one row that scrolls sideways: keep the chosen one in view (after a
+  // reload or a link too). Sideways only: the page itself does not move.
+  useEffect(() => {
+    const row = kindsRef.current;
+    const selected = row?.querySelector('.recon-kind.selected');
+    if (!row || !selected || row.scrollWidth <= row.clientWidth) return;
+    const box = row.getBoundingClientRect();
+    const chosen = selected.getBoundingClientRect();
+    if (chosen.left < box.left) row.scrollLeft -= box.left - chosen.left + 24;
+    else if (chosen.right > box.right) row.scrollLeft += chosen.right - box.right + 24;
+  }, [kind]);
 
   return (
     <div className="screen screen-reconciliation">
@@ -74,7 +88,7 @@ export function ReconciliationScreen({ kind }: { kind?: DiscrepancyKind }) {
         </div>
       </header>
       <div className="recon-layout">
-        <nav className="recon-kinds" aria-label="Discrepancy kinds">
+        <nav className="recon-kinds" aria-label="Discrepancy kinds" ref={kindsRef}>
           <a href={routeHref({ name: 'reconciliation' })} className={`recon-kind${kind ? '' : ' selected'}`} aria-current={kind ? undefined : 'page'}>
             <span>All open</span>
             <span className="count">{summary.data?.total ?? '…'}</span>
@@ -108,7 +122,7 @@ export function ReconciliationScreen({ kind }: { kind?: DiscrepancyKind }) {
           ) : (
             <ul className="discrepancies">
               {items.map((item) => (
-                <DiscrepancyItem key={item.id} item={item} onAction={setAction} />
+                <DiscrepancyItem key={item.id} item={item} onAction={setAction} onRefund={setRefunding} />
               ))}
             </ul>
           )}
@@ -120,7 +134,54 @@ export function ReconciliationScreen({ kind }: { kind?: DiscrepancyKind }) {
         </section>
       </div>
       {action ? <ActionDialog action={action} onClose={() => setAction(null)} /> : null}
+      {refunding ? <ItemRefundDialog refund={refunding} onClose={() => setRefunding(null)} /> : null}
     </div>
+  );
+}
+
+/** A refund of an item's order, starting from the item's own amount. */
+interface RefundFromItem {
+  orderId: string;
+  amount: number;
+  currency: string;
+}
+
+/**
+ * The order's refund dialog, its amount field pre-filled with the item's amount (e.g. what PayPal
+ * reported in a mismatch), which staff can change. The bound is what the order has left to refund,
+ * which the item does not carry: the order is loaded first.
+ */
+function ItemRefundDialog({ refund, onClose }: { refund: RefundFromItem; onClose(): void }) {
+  const detail = useOrderDetail(refund.orderId);
+  if (!detail.data) {
+    return (
+      <div className="dialog-backdrop" onMouseDown={(event) => event.target === event.currentTarget && onClose()}>
+        <div className="dialog" role="dialog" aria-modal="true" aria-label="Refund through PayPal">
+          {detail.isError ? <ErrorState message={describeError(detail.error, 'load')} onRetry={() => void detail.refetch()} /> : <Spinner label="Loading the order…" />}
+          <div className="dialog-actions">
+            <button type="button" className="button" onClick={onClose}>
+              Cancel
+            </button>
+          </div>
+        </div>
+      </div>
+    );
+  }
+  const { order } = detail.data;
+  // An item in another currency than the order's (a currency mismatch) says nothing about how much of the order to give back.
+  const prefill = refund.currency === order.currency ? { amount: refund.amount, label: "this item's amount" } : undefined;
+  return (
+    <ActionDialog
+      action={{
+        type: 'refund',
+        orderId: order.id,
+        total: order.total,
+        refundedAmount: order.refundedAmount,
+        currency: order.currency,
+        ...(prefill ? { prefill } : {}),
+      }}
+      onClose={onClose}
+    />
   );
 }
 
@@ -143,7 +204,7 @@ function ItemAction(props: { label: string; danger?: boolean; onClick(): void })
  * One item. Its buttons are `item.allowedActions`, decided by the server from the item's kind and
  * order and the member's role (a viewer gets none); the fields each action needs are the item's own.
  */
-function DiscrepancyItem({ item, onAction }: { item: Discrepancy; onAction(action: PendingAction): void }) {
+function DiscrepancyItem({ item, onAction, onRefund }: { item: Discrepancy; onAction(action: PendingAction): void; onRefund(refund: RefundFromItem): void }) {
   const may = (action: DiscrepancyAction) => item.allowedActions.includes(action);
   const currency = item.currency && isSupportedCurrency(item.currency) ? item.currency : null;
   return (
@@ -186,7 +247,7 @@ function DiscrepancyItem({ item, onAction }: { item: Discrepancy; onAction(actio
             <ItemAction
               label="Refund…"
               danger
-              onClick={() => onAction({ type: 'refund', orderId: item.orderId!, total: item.amount!, refundedAmount: 0, currency })}
+              onClick={() => onRefund({ orderId: item.orderId!, amount: item.amount!, currency })}
             />
           ) : null}
         </div>

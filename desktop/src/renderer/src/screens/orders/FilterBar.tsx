@@ -94,6 +94,13 @@ function isTypingTarget(target: EventTarget | null): boolean {
   return target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName);
 }
 
+/**
+ * Everything the search box matches. Its placeholder says it in short (the whole sentence is cut off
+ * in the box at 1024 px); the box's tooltip says it in full.
+ */
+const SEARCH_HINT =
+  'Search by order #number, order id, PayPal payment or sale id, payer or customer (id, email, name), sku or product name';
+
 /** The filters behind "More filters" (their chips' keys): the ones staff reach for less often than text, status and dates. */
 const MORE_FILTER_CHIPS: readonly string[] = ['customer', 'currency', 'amount'];
 
@@ -206,7 +213,8 @@ export function FilterBar({ filters, onChange }: FilterBarProps) {
             id={`${ids}-q`}
             ref={searchRef}
             type="search"
-            placeholder="Search #number, id, PAY-…, sale id, payer, customer or sku"
+            placeholder="Order #, ids, payer, customer or sku"
+            title={SEARCH_HINT}
             value={q}
             maxLength={200}
             aria-keyshortcuts="/"
