@@ -42,6 +42,20 @@ const RESTART_DELAYS_MS = [250, 1_000, 2_000, 4_000, 8_000];
 const READY_TIMEOUT_MS = 60_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Whether `postmaster` exits within `ms`. The timer is cleared when it does: left armed, it kept
+ * the process alive for up to 20 s after PostgreSQL had stopped (vitest's "close timed out").
+ */
+async function exitedWithin(postmaster: { exited: Promise<unknown> }, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([postmaster.exited.then(() => true as const), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -406,7 +420,7 @@ export async function startEmbeddedPostgres(options: {
         const steps = [['SIGTERM', 3_000], ['SIGINT', 20_000], ['SIGQUIT', 5_000]] as const;
         for (const [signal, waitMs] of mode === 'smart' ? steps : steps.slice(1)) {
           current.child.kill(signal);
-          if (await Promise.race([current.exited.then(() => true), sleep(waitMs).then(() => false)])) break;
+          if (await exitedWithin(current, waitMs)) break;
         }
       }
       await lock.release();
