@@ -78,7 +78,10 @@ describe(`dashboard plans over ${ORDERS.toLocaleString('en-US')} orders`, () => 
       orders: /order_status_idx|order_created_idx/,
       ordersUsd: /order_currency_status_idx|order_currency_idx/,
       attempts: /attempt_created_idx/,
-      lag: /payment_event_notification_idx/,
+      // At 20,000 orders the planner may also take payment_event_processing_idx (processing, created_at),
+      // skipping over its few processing values to the same date range (it did in a loaded CI run): bounded
+      // by the range as well. At 100,000 orders and more the covering index is required.
+      lag: ORDERS >= 100_000 ? /payment_event_notification_idx/ : /payment_event_notification_idx|payment_event_processing_idx[\s\S]*Index Cond: .*created_at >=/,
       backlog: /payment_event_processing_idx/,
     };
     const timings: string[] = [];
