@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { cp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@orders/server/config.ts';
@@ -39,7 +38,6 @@ const STRICT_NODENEXT = {
 
 let packDir: string;
 let consumer: string;
-let cacheDir: string;
 let tarball: string;
 let db: TestDatabase;
 let server: RunningServer;
@@ -52,30 +50,12 @@ async function readmeSnippet(): Promise<string> {
   return match[1]!;
 }
 
-/**
- * npm with a cache of its own: a copy of the user's, so the install is still served from what this
- * repository's `npm ci` fetched. The other install tests run npm at the same time against the shared
- * cache, and one CI run failed here with `ERESOLVE … Found: @trpc/client@undefined` while they did.
- */
-let npmCache: string;
-const npm = (args: string[], cwd: string, timeoutMs: number) =>
-  run('npm', args, { cwd, timeoutMs, env: { npm_config_update_notifier: 'false', npm_config_cache: npmCache } });
+const npm = (args: string[], cwd: string, timeoutMs: number) => run('npm', args, { cwd, timeoutMs, env: { npm_config_update_notifier: 'false' } });
 const tsc = (project: string) => run(NODE, [path.join(consumer, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: consumer, timeoutMs: 120_000 });
-
-/** npm's explanation of the last ERESOLVE, from its logs in the private cache. */
-async function eresolveReport(): Promise<string> {
-  const logs = path.join(npmCache, '_logs');
-  const names = existsSync(logs) ? (await readdir(logs)).filter((name) => name.endsWith('eresolve-report.txt')).sort() : [];
-  return names.length ? readFile(path.join(logs, names.at(-1)!), 'utf8') : '(no eresolve report)';
-}
 
 beforeAll(async () => {
   packDir = await tempDir('orders-pack-');
   consumer = await tempDir('orders-consumer-');
-  cacheDir = await tempDir('orders-npm-cache-');
-  const userCache = (await run('npm', ['config', 'get', 'cache'], { cwd: REPO, timeoutMs: 60_000 })).stdout.trim();
-  npmCache = path.join(cacheDir, 'npm');
-  if (userCache && existsSync(userCache)) await cp(userCache, npmCache, { recursive: true });
   // prepack builds the package (tsdown) first.
   const packed = await npm(['pack', '--pack-destination', packDir], path.join(REPO, 'shared'), 300_000);
   expect(packed.code, packed.stdout + packed.stderr).toBe(0);
@@ -92,20 +72,8 @@ beforeAll(async () => {
     }),
   );
   // From npm's cache when it has them (it does after this repository's `npm ci`); the registry otherwise.
-  // Twice in CI runs (never locally) npm resolved from the cache a @trpc/client with no version
-  // ("ERESOLVE … Found: @trpc/client@undefined"), a private cache copy or not: then once more with
-  // fresh package metadata from the registry. Whatever failed first is kept in the message.
-  const install = (freshness: string) => npm(['install', freshness, '--no-audit', '--no-fund'], consumer, 300_000);
-  let installed = await install('--prefer-offline');
-  let firstTry = '';
-  if (installed.code !== 0 && /ERESOLVE/.test(installed.stdout + installed.stderr)) {
-    firstTry = `first try (--prefer-offline):\n${installed.stdout}${installed.stderr}\n${await eresolveReport()}\n`;
-    await rm(path.join(consumer, 'node_modules'), { recursive: true, force: true });
-    await rm(path.join(consumer, 'package-lock.json'), { force: true });
-    installed = await install('--prefer-online');
-    if (installed.code === 0) console.warn(`npm install needed fresh metadata; ${firstTry}`);
-  }
-  expect(installed.code, firstTry + installed.stdout + installed.stderr).toBe(0);
+  const installed = await npm(['install', '--prefer-offline', '--no-audit', '--no-fund'], consumer, 300_000);
+  expect(installed.code, installed.stdout + installed.stderr).toBe(0);
 
   await mkdir(path.join(consumer, 'src'));
   await writeFile(path.join(consumer, 'src/orders-demo.ts'), await readmeSnippet());
@@ -133,7 +101,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   await db?.drop();
-  for (const dir of [packDir, consumer, cacheDir]) if (dir) await rm(dir, { recursive: true, force: true });
+  for (const dir of [packDir, consumer]) if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('@orders/shared from npm pack, in a service outside the repository', () => {
