@@ -22,4 +22,13 @@ describe('asDomainError', () => {
     expect(asDomainError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }))?.code).toBe('SERVICE_UNAVAILABLE');
     expect(asDomainError(new Error('boom'))).toBeUndefined();
   });
+
+  it('a database that cannot serve us now is SERVICE_UNAVAILABLE; a statement cancelled by its own timeout, or another 55000, is not', () => {
+    const pg = (code: string, message = 'x') => Object.assign(new Error(message), { code });
+    for (const error of [pg('55000', 'database "orders" is not currently accepting connections'), pg('3D000'), pg('53300'), pg('28P01'), pg('57P01'), pg('57P03'), pg('08006'), { cause: pg('53300') }]) {
+      expect(asDomainError(error)?.code, JSON.stringify(error)).toBe('SERVICE_UNAVAILABLE');
+    }
+    expect(asDomainError(pg('55000', 'currval of sequence "s" is not yet defined in this session'))).toBeUndefined();
+    expect(asDomainError(pg('57014'))).toBeUndefined();
+  });
 });

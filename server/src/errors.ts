@@ -49,6 +49,20 @@ export const badRequest = (message: string, field?: string) => new DomainError('
 interface PgError {
   code?: string;
   constraint?: string;
+  message?: string;
+}
+
+/**
+ * The database cannot serve us right now, and a retry may succeed: unreachable, going away or not
+ * accepting connections (08, 57P01–57P03, 55000 "not currently accepting connections", 3D000 when
+ * the database is gone), out of connections or resources (53), refusing our credentials (28).
+ * Not 57014: a statement cancelled by its own timeout is the caller's to handle.
+ */
+function databaseUnavailable(code: string | undefined, message: string | undefined): boolean {
+  if (!code) return false;
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code)) return true;
+  if (code === '55000') return /not currently accepting connections/i.test(message ?? '');
+  return /^(08|53|28)/.test(code) || ['57P01', '57P02', '57P03', '3D000'].includes(code);
 }
 
 /** PostgreSQL refusals that mean "the state forbids this", not "the server broke". */
@@ -71,11 +85,7 @@ export function fromDatabaseError(error: unknown): DomainError | undefined {
     case '22008': // datetime field overflow
       return badRequest('invalid value');
     default:
-      // The database itself is unreachable or going away: the request may succeed on retry.
-      if (code && (code.startsWith('08') || code === '57P01' || code === '57P03' || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code))) {
-        return new DomainError('SERVICE_UNAVAILABLE', 'the database is unavailable; try again');
-      }
-      if (error instanceof Error && /Connection terminated|connection timeout|Client has encountered a connection error/i.test(error.message)) {
+      if (databaseUnavailable(code, pg?.message ?? cause?.message) || (error instanceof Error && /Connection terminated|connection timeout|Client has encountered a connection error/i.test(error.message))) {
         return new DomainError('SERVICE_UNAVAILABLE', 'the database is unavailable; try again');
       }
       return undefined;

@@ -76,7 +76,7 @@ export function registerOperationsRoutes(app: FastifyInstance, options: Operatio
       const text = await metrics.registry.metrics();
       return reply.header('content-type', metrics.registry.contentType).header('cache-control', 'no-store').send(text);
     } catch {
-      return reply.status(503).send({ error: 'metrics unavailable: the database is unreachable' });
+      return reply.status(503).send({ error: 'metrics unavailable' });
     }
   });
 }

@@ -99,11 +99,22 @@ export function createMetrics(sources: MetricsSources): { registry: Registry; ob
       labelNames,
       registers,
       async collect() {
-        const f = await figures();
+        // While the database is unreachable the figures are left out (a gauge without labels says NaN:
+        // it cannot be left out); the rest of /metrics still answers.
+        const f = await figures().catch(() => undefined);
         this.reset();
-        fill(this, f);
+        if (f) fill(this, f);
+        else if (labelNames.length === 0) (this as Gauge).set(Number.NaN);
       },
     });
+  new Gauge({
+    name: 'orders_database_figures_available',
+    help: '1 when the figures read from the database (orders_orders … orders_reconciliation_open) are in this scrape, 0 when the database could not be read',
+    registers,
+    async collect() {
+      this.set((await figures().then(() => 1).catch(() => 0)));
+    },
+  });
 
   fromFigures('orders_orders', 'Orders by status (whole database)', ['status'], (g, f) => f.ordersByStatus.forEach((r) => g.set({ status: r.status }, r.n)));
   fromFigures('orders_payment_attempts', 'Payment attempts by status: created, approved, succeeded, failed, cancelled, expired (whole database)', ['status'], (g, f) =>
