@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrdersClient } from '@orders/shared';
 import { freePort } from '@orders/server/db/embedded-postgres.ts';
@@ -70,6 +71,24 @@ describe('a start that cannot succeed prints one line and exits non-zero', () =>
     expect(result.code).toBe(1);
     expectOneLine(result, new RegExp(`^PostgreSQL at 127\\.0\\.0\\.1:${url.port} refused the credentials in DATABASE_URL: password authentication failed for user "${url.username}"`));
     expect(result.stdout + result.stderr).not.toContain('wrong-password-123');
+  });
+
+  it('a database that does not exist: said, never created behind the operator’s back', async () => {
+    const url = new URL(db.url);
+    const missing = `${db.name}_missing`;
+    url.pathname = `/${missing}`;
+    const result = await start({ DATABASE_URL: url.toString(), PORT: String(await freePort()) });
+    expect(result.code).toBe(1);
+    expectOneLine(result, new RegExp(`^PostgreSQL at 127\\.0\\.0\\.1:${url.port} has no database "${missing}" \\(DATABASE_URL\\): create it, or name another\\.$`));
+    // The role may create databases (the test cluster's superuser): it still did not.
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ n: number }>('select count(*)::int as n from pg_database where datname = $1', [missing]);
+      expect(rows[0]!.n).toBe(0);
+    } finally {
+      await client.end();
+    }
   });
 
   it('bad configuration: every bad variable named, on one line', async () => {

@@ -51,6 +51,8 @@ export function ormConfig(clientUrl: string, overrides: { poolMax?: number } = {
     // sale_ledger is the database's own (kept by a trigger, never written or read through the ORM): its
     // migration defines it, and migration:create leaves it alone.
     schemaGenerator: { skipTables: [SALE_LEDGER_TABLE] },
+    // A missing database is reported, not created (migrate() below; the embedded PostgreSQL creates its own).
+    ensureDatabase: false,
     // Entities are defined with defineEntity; there is nothing to discover or reflect.
     discovery: { warnWhenNoEntities: false },
     debug: false,
@@ -75,5 +77,10 @@ export async function requestPoolCounts(orm: MikroORM): Promise<{ max: number; t
  * need one session from start to end.
  */
 export async function migrate(orm: MikroORM): Promise<void> {
+  // The migrator creates a missing database on its own (MikroORM's ensureDatabase, whatever the
+  // config says), silently with a role that may, with a stack trace without. A DATABASE_URL naming a
+  // database that does not exist is a mistake to report (3D000: start-up.ts says it in one line):
+  // this connects to it first. The embedded PostgreSQL creates its database itself.
+  await orm.em.getConnection().execute('select 1');
   await orm.migrator.up();
 }
