@@ -1,7 +1,7 @@
 import { MikroORM, defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { fileURLToPath } from 'node:url';
-import type pg from 'pg';
+import pg from 'pg';
 import { Product } from '../modules/catalog/product.entity.js';
 import { Cart, CartLine } from '../modules/carts/cart.entity.js';
 import { Order, OrderLine } from '../modules/orders/order.entity.js';
@@ -82,5 +82,22 @@ export async function migrate(orm: MikroORM): Promise<void> {
   // database that does not exist is a mistake to report (3D000: start-up.ts says it in one line):
   // this connects to it first. The embedded PostgreSQL creates its database itself.
   await orm.em.getConnection().execute('select 1');
-  await orm.migrator.up();
+  // Several instances started together (a deploy) would each apply the same migrations at once: one
+  // at a time, on a session of its own (the migrator's pool may hold a single connection), and the
+  // next finds nothing pending. The lock is tried, not waited for: a statement waiting for it holds a
+  // snapshot, and `create index concurrently` in the holder's migrations waits for every snapshot
+  // older than its own (a deadlock PostgreSQL cannot see: it went unnoticed until the test's timeout).
+  const lock = new pg.Client({ connectionString: orm.config.get('clientUrl') });
+  await lock.connect();
+  try {
+    while (!(await lock.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [MIGRATION_LOCK])).rows[0]!.locked) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    await orm.migrator.up();
+  } finally {
+    await lock.end();
+  }
 }
+
+/** The advisory lock key migrations run under (any constant no other code of this database uses). */
+const MIGRATION_LOCK = 7_246_118_401;
