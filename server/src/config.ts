@@ -47,6 +47,7 @@ const envSchema = z
     REFUND_GIVE_UP_HOURS: optional(z.coerce.number({ error: 'must be a number of hours' }).int().min(1).max(8_760)).transform((v) => v ?? 24),
     DATABASE_POOL_MAX: optional(z.coerce.number({ error: 'must be a number of connections' }).int().min(1).max(1_000)).transform((v) => v ?? 10),
     JOB_QUEUE_POOL_MAX: optional(z.coerce.number({ error: 'must be a number of connections' }).int().min(1).max(1_000)).transform((v) => v ?? 5),
+    SHUTDOWN_DRAIN_SECONDS: optional(z.coerce.number({ error: 'must be a number of seconds' }).min(0).max(300)).transform((v) => v ?? 0),
     LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).transform((v) => v ?? 'info'),
     DATA_DIR: optional(z.string().trim()).transform((v) => v ?? DEFAULT_DATA_DIR),
   })
@@ -119,6 +120,8 @@ export interface AppConfig {
   rateLimits: { loginPerMinute: number; ipnPerMinute: number };
   /** Failed logins for one email (within 15 minutes) that lock it for 15 minutes; 0 turns locking off. */
   loginLockAfterFailures: number;
+  /** SHUTDOWN_DRAIN_SECONDS: on SIGTERM, /readyz answers 503 this long while requests are still served, then the server stops. */
+  shutdownDrainMs: number;
   logLevel: string;
   dataDir: string;
 }
@@ -165,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     pools: { requestsMax: e.DATABASE_POOL_MAX, jobQueueMax: e.JOB_QUEUE_POOL_MAX },
     rateLimits: { loginPerMinute: e.LOGIN_RATE_LIMIT, ipnPerMinute: e.IPN_RATE_LIMIT },
     loginLockAfterFailures: e.LOGIN_LOCK_AFTER_FAILURES,
+    shutdownDrainMs: Math.round(e.SHUTDOWN_DRAIN_SECONDS * 1000),
     logLevel: e.LOG_LEVEL,
     dataDir: e.DATA_DIR,
   };

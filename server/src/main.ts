@@ -28,6 +28,12 @@ const stop = async (signal: string) => {
   stopRequested = signal;
   if (!server) return; // still starting: stopped as soon as start-up returns
   logger.info({ signal }, 'stopping');
+  // A supervisor's or orchestrator's stop (SIGTERM): a balancer polling /readyz sees 503 before the
+  // port closes. Ctrl-C stops at once.
+  if (signal === 'SIGTERM' && config.shutdownDrainMs > 0) {
+    logger.info({ seconds: config.shutdownDrainMs / 1000 }, 'draining: /readyz answers 503 until the port closes');
+    await server.drain(config.shutdownDrainMs);
+  }
   await server.close();
   process.exit(0);
 };

@@ -26,6 +26,8 @@ export interface RunningServer {
   logger: Logger;
   paypal: PaypalSetup;
   queue: JobQueue;
+  /** /readyz answers 503 "stopping" from now on while everything still serves, for `ms` (SHUTDOWN_DRAIN_SECONDS). */
+  drain(ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -168,7 +170,11 @@ export async function startServer(
       await queue.sweepAfter(Math.ceil(refundResumeAfterMs / 1000) + 1);
     }
     phase = 'serving';
-    return { url, trpcUrl: `${url}/trpc`, services, orm, http, logger, paypal, queue, close };
+    const drain = async (ms: number) => {
+      phase = 'stopping';
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    };
+    return { url, trpcUrl: `${url}/trpc`, services, orm, http, logger, paypal, queue, drain, close };
   } catch (error) {
     await close();
     throw error;
