@@ -130,6 +130,35 @@ describe('one live attempt per order, at PayPal’s door', () => {
       externalId: expect.stringMatching(/^PAY-/),
     });
   });
+
+  it('an execution whose answer was lost is asked about before a new attempt: captured at PayPal, the order is paid and the buyer cannot pay twice', async () => {
+    const { customer, order } = await pendingOrder(env.client);
+    const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    const { redirectUrl } = env.sim.control.approve(attempt.externalId, 'approve');
+    env.sim.control.setIpnMode({ paused: true });
+    try {
+      // PayPal executed it; our call's answer never came back (timeout, crash), long enough ago.
+      await executeUnrecorded(env, redirectUrl);
+      await env.pool.query(`update order_payment_attempt set execute_started_at = now() - interval '1 hour' where id = $1`, [attempt.attemptId]);
+      const paymentsBefore = env.sim.control.getState().payments.length;
+      await expect(env.client.payments.attemptToPay.mutate({ customer, orderId: order.id })).rejects.toMatchObject({
+        data: { code: 'CONFLICT' },
+        message: expect.stringMatching(/already paid \(PayPal had captured the earlier payment\)/),
+      });
+      // No second payment at PayPal, the order paid from the first one's sale, the question audited.
+      expect(env.sim.control.getState().payments.length).toBe(paymentsBefore);
+      const ledger = paypalLedger(env, [attempt.externalId]);
+      expect(ledger.sales).toHaveLength(1);
+      expect(await orderRow(env, order.id)).toMatchObject({ status: 'paid', payment_transaction_id: ledger.sales[0]!.id, refunded_amount: 0 });
+      expect(await attemptRow(env, attempt.attemptId)).toMatchObject({ status: 'succeeded', sale_id: ledger.sales[0]!.id });
+      const { rows } = await env.pool.query(`select reason from audit_entry where order_id = $1 and action = 'payment.resynced'`, [order.id]);
+      expect(rows.map((r) => r.reason)).toEqual([expect.stringMatching(/no answer came/)]);
+    } finally {
+      env.sim.control.setIpnMode({ paused: false });
+      await settled(env, 'the lost execution’s IPN');
+    }
+    expect(await orderRow(env, order.id)).toMatchObject({ status: 'paid', refunded_amount: 0 });
+  });
 });
 
 describe('a duplicate capture is given back', () => {

@@ -267,8 +267,9 @@ const router = t.router({
           if (!order) throw fail('NOT_FOUND', 'order not found');
           // The benchmark pays pending orders: reopenFailedOrder (a failed one) issues nothing for them in Orders either.
           if (order.status !== 'pending') throw fail('CONFLICT', `order is ${order.status}`);
-          const executing = await one<{ id: string }>(c, q.EXECUTING_ATTEMPT, [order.id, 'created', 'approved', EXECUTE_CLAIM_SECONDS]);
-          if (executing) throw fail('CONFLICT', 'a payment for this order is being confirmed with PayPal; try again in a moment');
+          const started = await one<{ executing: boolean; lost: string[] }>(c, q.EXECUTING_ATTEMPT, [order.id, 'created', 'approved', EXECUTE_CLAIM_SECONDS]);
+          if (started?.executing) throw fail('CONFLICT', 'a payment for this order is being confirmed with PayPal; try again in a moment');
+          if (started?.lost.length) throw fail('CONFLICT', 'an earlier payment of this order was never answered by PayPal (the baseline does not ask)');
           const created = (await one<AttemptRow & { lines: LineRow[] | string | null }>(c, q.ATTEMPT_CREATE, [
             'superseded by a newer attempt', order.id, 'created', 'approved',
             uuidv7(), order.id, order.total, order.currency, input.returnUrl ?? null, input.cancelUrl ?? null, order.cartId,

@@ -13,6 +13,7 @@ import { OPEN_ATTEMPT_STATUSES, cancelOpenAttemptsStatement, transitionAttempt }
 import { paymentEventInsert, recordPaymentEvent } from './payment-events.js';
 import { providerErrorPayload, providerFailure } from './payment-outcome.js';
 import type { PaymentsDeps } from './payments.deps.js';
+import { resync } from './resync.js';
 
 export interface AttemptToPayResult {
   attemptId: string;
@@ -27,6 +28,13 @@ export function withQuery(url: string, params: Record<string, string>): string {
   return target.toString();
 }
 
+/** The open attempts attemptToPay must ask PayPal about before superseding them. */
+class LostExecutions extends Error {
+  constructor(readonly attemptIds: string[]) {
+    super('executions without an answer');
+  }
+}
+
 /**
  * `payments.attemptToPay`: a new attempt (superseding the order's open ones), then a PayPal
  * payment created with the attempt id as PayPal-Request-Id, so a retried call cannot pay twice.
@@ -38,7 +46,9 @@ export async function attemptToPay(
   actor: Actor,
 ): Promise<AttemptToPayResult> {
   const em = deps.orm.em.fork();
-  const { attempt, order, lines } = await em.transactional(async (tx) => {
+  // Open attempts whose execution was started and never answered, already asked about at PayPal.
+  const asked = new Set<string>();
+  const prepare = () => em.transactional(async (tx) => {
     // The customer's own order, locked, in one statement.
     const full = await firstRow(
       tx,
@@ -48,13 +58,22 @@ export async function attemptToPay(
     if (!full) throw notFound('order');
     if (PAID_STATUSES.includes(full.status)) throw conflict(`order is already ${full.status}`);
     if (full.status === 'cancelled') throw conflict('order is cancelled');
-    const executing = await firstRow(
+    const started = await firstRow(
       tx,
-      sql<{ id: string }>`select id from order_payment_attempt where order_id = ${full.id} and status in (${sql.join([...OPEN_ATTEMPT_STATUSES])})
-                           and execute_started_at > now() - make_interval(secs => ${deps.config.executeClaimMs / 1000})`,
+      sql<{ executing: boolean; lost: string[] }>`
+        select coalesce(bool_or(execute_started_at > now() - make_interval(secs => ${deps.config.executeClaimMs / 1000})), false) as executing,
+               coalesce(array_agg(id::text) filter (where execute_started_at <= now() - make_interval(secs => ${deps.config.executeClaimMs / 1000})
+                                                       and external_id is not null), '{}') as lost
+          from order_payment_attempt
+         where order_id = ${full.id} and status in (${sql.join([...OPEN_ATTEMPT_STATUSES])}) and execute_started_at is not null`,
     );
     // The buyer is back from PayPal and the payment is being executed: a new one now could be paid too.
-    if (executing) throw conflict('a payment for this order is being confirmed with PayPal; try again in a moment');
+    if (started?.executing) throw conflict('a payment for this order is being confirmed with PayPal; try again in a moment');
+    // An execution started and never answered (our call timed out, or the server died during it) may
+    // have been captured all the same: superseding it would let the buyer pay again (found from
+    // outside: charged twice, the first refunded later). PayPal is asked first, outside this transaction.
+    const lost = (started?.lost ?? []).filter((id) => !asked.has(id));
+    if (lost.length) throw new LostExecutions(lost);
     const reopened = await reopenFailedOrder(tx, full, actor);
     // One statement: the open attempts superseded, the new one inserted, the (frozen) lines read for PayPal.
     const created = await firstRow(
@@ -71,6 +90,22 @@ export async function attemptToPay(
     const { lines, ...attempt } = created!;
     return { attempt, order: reopened, lines: typeof lines === 'string' ? (JSON.parse(lines) as CartLineDto[]) : (lines ?? []) };
   });
+  let prepared: Awaited<ReturnType<typeof prepare>> | undefined;
+  while (!prepared) {
+    try {
+      prepared = await prepare();
+    } catch (error) {
+      if (!(error instanceof LostExecutions)) throw error;
+      // Through staff re-sync's path: a capture PayPal reports pays the order and the new attempt is
+      // refused; otherwise the next round supersedes that attempt as usual.
+      for (const id of error.attemptIds) {
+        asked.add(id);
+        const answer = await resync(deps, id, actor, 'asked PayPal before a new attempt: this payment was being executed and no answer came');
+        if (PAID_STATUSES.includes(answer.status)) throw conflict(`order is already ${answer.status} (PayPal had captured the earlier payment)`);
+      }
+    }
+  }
+  const { attempt, order, lines } = prepared;
 
   const base = deps.config.publicBaseUrl();
   try {
