@@ -325,6 +325,25 @@ describe('real IPN messages, in the orders PayPal sends them', () => {
     expect(await processingOf(reversal)).toEqual({ processed: 1, duplicate: 1 });
   });
 
+  it('the order\'s payment status does not depend on which came first: a chargeback before or after its sale, a refund before its sale', async () => {
+    const statusAfter = async (first: 'sale' | 'money', kind: 'reversal' | 'refund') => {
+      const order = await newOrder();
+      const sale = txnId();
+      const money = txnId();
+      const moneyIpn =
+        kind === 'reversal'
+          ? reversalIpn(order, { txn_id: money, parent_txn_id: sale, mc_gross: decimal(-order.total) })
+          : corpusIpn('10', order, { txn_id: money, parent_txn_id: sale, mc_gross: '-4.00' });
+      const completed = corpusIpn('03', order, { txn_id: sale, mc_gross: decimal(order.total) });
+      for (const [body, txn] of first === 'sale' ? [[completed, sale], [moneyIpn, money]] as const : [[moneyIpn, money], [completed, sale]] as const) await deliver(body, txn);
+      return (await books(order, [sale])).paymentStatus;
+    };
+    expect(await statusAfter('sale', 'reversal')).toBe('reversed (chargeback)');
+    expect(await statusAfter('money', 'reversal')).toBe('reversed (chargeback)');
+    expect(await statusAfter('sale', 'refund')).toBe('refunded');
+    expect(await statusAfter('money', 'refund')).toBe('refunded');
+  });
+
   it('Reversed → Canceled_Reversal → a second Canceled_Reversal (new txn): the second gives nothing back and is listed as no_open_reversal', async () => {
     const order = await newOrder();
     const sale = txnId();

@@ -19,6 +19,9 @@ export function movementOf(outcome: Extract<PaymentOutcome, { kind: 'refunded' |
     : { saleId: outcome.saleId, kind: 'reversal_canceled', amount: outcome.amount, currency: outcome.currency, providerTxnId: outcome.txnId, eventId: eventId ?? null, reason: 'reversal canceled' };
 }
 
+/** The order's payment_status after `movement`: `refunded`, `reversed (<PayPal's reason code>)` or `canceled_reversal`. */
+const paymentStatusOf = (movement: Pick<Movement, 'kind' | 'reason'>) => (movement.kind === 'reversal_canceled' ? 'canceled_reversal' : (movement.reason ?? movement.kind));
+
 export const isMoneyMovement = (outcome: PaymentOutcome): outcome is Extract<PaymentOutcome, { kind: 'refunded' | 'reversal_canceled' }> =>
   outcome.kind === 'refunded' || outcome.kind === 'reversal_canceled';
 
@@ -105,11 +108,12 @@ export async function applyPaymentOutcome(
       if (others?.saleOwner) return flagged('conflicting_sale', `sale ${outcome.saleId} already belongs to attempt ${others.saleOwner}`);
       const fromPaypal = outcome.evidence !== 'caller';
       /** Records the capture; returns how many early refunds/reversals waiting for this sale it applied. */
-      const recordSale = async (a: AttemptRow): Promise<number> => {
-        if (!fromPaypal) return 0;
+      /** The sale in the ledger, and the movements that were waiting for it applied (or refused), in arrival order. */
+      const recordSale = async (a: AttemptRow) => {
+        if (!fromPaypal) return [];
         await lockSale(em, outcome.saleId);
         await recordCapture(em, { saleId: outcome.saleId, amount: outcome.amount, currency: outcome.currency, eventId: options.eventId ?? null }, owner);
-        return (await applyParked(em, outcome.saleId, { orderId: order.id, attemptId: a.id })).length;
+        return applyParked(em, outcome.saleId, { orderId: order.id, attemptId: a.id });
       };
       const payer = { payerId: outcome.payerId ?? null, payerEmail: outcome.payerEmail ?? null, payerName: outcome.payerName ?? null };
       if (others?.otherSuccess || PAID_STATUSES.includes(order.status)) {
@@ -144,10 +148,14 @@ export async function applyPaymentOutcome(
         paymentStatus: fromPaypal ? 'completed' : ASSERTED_PAYMENT_STATUS,
         reason: fromPaypal ? `sale ${outcome.saleId}` : `reported paid by the caller (${outcome.saleId})`,
       });
-      // Refunds or reversals that arrived before the sale itself are in the ledger now: the order says so.
+      // Refunds or reversals that arrived before the sale itself are in the ledger now: the order says so,
+      // with the payment status the last of them gives, as if they had come after the sale (found from
+      // outside: a chargeback before its sale left "completed", after it "reversed (chargeback)").
+      const parked = await recordSale(a);
+      const last = parked.filter((p) => p.verdict.result === 'applied').at(-1)?.movement;
       const settled =
-        (await recordSale(a)) > 0
-          ? await settleRefunds(em, paid.order, { actor, reason: 'refunds and reversals received before the sale', paymentStatus: 'completed' })
+        parked.length > 0
+          ? await settleRefunds(em, paid.order, { actor, reason: 'refunds and reversals received before the sale', paymentStatus: last ? paymentStatusOf(last) : 'completed' })
           : paid.order;
       const after = settled === paid.order ? a : await changeAttempt(em, a.id, { saleState: settled.status });
       return done(paid.changed ? 'paid' : 'already_applied', paid.changed ? `order ${settled.status === 'paid' ? 'paid' : `paid, then ${settled.status.replace('_', ' ')}`}` : 'order was already paid', settled, after);
@@ -194,7 +202,7 @@ export async function applyPaymentOutcome(
         const updated = await settleRefunds(em, order, {
           actor,
           reason: outcome.kind === 'refunded' ? outcome.reason : 'reversal canceled',
-          paymentStatus: outcome.kind === 'refunded' ? outcome.reason : 'canceled_reversal',
+          paymentStatus: paymentStatusOf(movement),
         });
         const a = await changeAttempt(em, attempt.id, { saleState: updated.status });
         return done('refund_applied', `order is ${updated.status} (${updated.refundedAmount} of ${updated.total} refunded)`, updated, a);
