@@ -288,6 +288,10 @@ describe('real IPN messages, in the orders PayPal sends them', () => {
     const refunded = corpusIpn('10', order, { txn_id: refund, parent_txn_id: sale, mc_gross: '-4.00' });
     const [early] = await deliver(refunded, refund);
     expect(early).toMatchObject({ verification: 'verified', processing: 'parked' });
+    // While it waits, it is on the order its message names (invoice: our attempt id), for staff to see.
+    expect(early!.order_id).toBe(order.orderId);
+    const detail = await viewer.client.backoffice.orders.get.query({ orderId: order.orderId });
+    expect(detail.events.map((e) => [e.txnId, e.processing])).toContainEqual([refund, 'parked']);
     expect(await books(order, [sale])).toMatchObject({ status: 'pending', refundedAmount: 0, movements: [{ kind: 'refund', amount: 400, state: 'parked' }] });
     // Waiting past the threshold, it is listed for staff (made old rather than waited for).
     await env.pool.query(`update money_movement set created_at = now() - interval '5 minutes' where provider_txn_id = $1`, [refund]);

@@ -149,7 +149,11 @@ export async function applyVerifiedNotification(
           await finish(tx, 'duplicate', `transaction ${early.kind === 'refunded' ? early.refundTxnId : early.txnId} is already known`);
           return 'duplicate';
         }
-        await finish(tx, 'parked', `${notification.subject}: sale ${sale} is not recorded yet; applied when it is`, { dedupKey, amount: notification.gross });
+        // Shown on the order the message names (IPN invoice: our attempt id) while it waits: staff see it
+        // there, and its reconciliation item links to it (found from outside: "no order").
+        const named = await notification.findAttempt(tx);
+        const owner = named ? { attemptId: named.id, orderId: named.orderId } : {};
+        await finish(tx, 'parked', `${notification.subject}: sale ${sale} is not recorded yet; applied when it is`, { dedupKey, amount: notification.gross, ...owner });
         return 'parked';
       }
       if (early?.kind === 'mismatch') {
