@@ -247,7 +247,7 @@ describe.skipIf(!chromiumAvailable)('buyer in Chromium: money is taken exactly o
       await page.reload();
       const now = await shown(page);
       expect(now.title).toBe(PAID);
-      expect(now.detail).toBe(`Order ${order.id} is paid.`);
+      expect(now.detail).toBe(`Order #${order.number} is paid.`);
     }
     // Two tabs reloading at once (the buyer copied the address into a new window).
     const other = await tab();
@@ -294,7 +294,7 @@ describe.skipIf(!chromiumAvailable)('buyer in Chromium: money is taken exactly o
       const pageA = await press(a, 'Cancel and return to merchant');
       await shot(a, 'cancel-after-paid');
       // The order is paid (by the other tab); the cancelled link took nothing and says where the order stands.
-      expect(pageA.detail).toBe(`Order ${order.id} is paid.`);
+      expect(pageA.detail).toBe(`Order #${order.number} is paid.`);
       const b1 = await expectPaidOnceBy(order.id, second.attemptId);
       expect(b1.attempts.find((x) => x.id === first.attemptId)?.status).toBe('cancelled');
     });

@@ -61,7 +61,7 @@ async function doublePaid(e: BackofficeTestEnv) {
   e.sim.control.setIpnMode({ paused: false });
   e.sim.control.flushIpns();
   await settled(e, 'the lost execution’s IPN');
-  return { order, customer, first, second, duplicateSale: lost.sale!.id, payments: [first.externalId, second.externalId] };
+  return { order, customer, first, second, firstReturn: a.redirectUrl, secondReturn: b.redirectUrl, duplicateSale: lost.sale!.id, payments: [first.externalId, second.externalId] };
 }
 
 describe('one live attempt per order, at PayPal’s door', () => {
@@ -184,6 +184,36 @@ describe('a duplicate capture is given back', () => {
     const again = (await env.admin.client.backoffice.reconciliation.list.query({ limit: 500 })).items.filter((d) => d.orderId === made.order.id);
     expect(again.map((d) => d.kind)).toEqual(['duplicate_refunded']);
     expect(paypalLedger(env, made.payments)).toMatchObject({ captured: 5000, refunded: 2500 });
+  });
+
+  it('the duplicate’s own return link, reloaded once it was given back, says this payment was refunded, never that it was received', async () => {
+    const made = await doublePaid(env);
+    await waitFor(async () => paypalLedger(env, made.payments).refunded === 2500, 20_000, 'the automatic refund at PayPal');
+    await settled(env, 'the refund’s IPN');
+    const page = async (url: string) => {
+      const response = await fetch(url, { redirect: 'manual' });
+      expect(response.status).toBe(200);
+      const html = await response.text();
+      return {
+        html,
+        title: /<h1 data-testid="payment-title">([^<]*)<\/h1>/.exec(html)?.[1],
+        detail: /<p data-testid="payment-detail">(.*?)<\/p>/s.exec(html)?.[1],
+      };
+    };
+    // The buyer reloads attempt A's return page (and its status page): its sale was captured as a duplicate and refunded.
+    for (const url of [made.firstReturn, `${env.server.url}/paypal/status/${made.first.attemptId}`]) {
+      const shown = await page(url);
+      expect(shown.title).toBe('This payment was refunded');
+      expect(shown.detail).toBe(`This payment of $25.00 was refunded in full: order #${made.order.number} was paid with another payment.`);
+      expect(shown.html).not.toContain('Payment received');
+      expect(shown.html).not.toContain(made.order.id);
+    }
+    // The link that paid the order still says so; nothing more was charged or refunded by the reloads.
+    const paying = await page(made.secondReturn);
+    expect(paying.title).toBe('Payment received');
+    expect(paying.detail).toBe(`Order #${made.order.number} is paid.`);
+    expect(paypalLedger(env, made.payments)).toMatchObject({ captured: 5000, refunded: 2500 });
+    expect(await orderRow(env, made.order.id)).toMatchObject({ status: 'paid', refunded_amount: 0 });
   });
 
   it('by staff when automatic refunds are off: "Refund duplicate" refunds exactly that sale, the order keeps its own', async () => {

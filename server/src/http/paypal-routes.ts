@@ -34,10 +34,8 @@ function statusPage(result: ReturnResult | { title: string; message: string }, s
     : isResult
       ? buyerPageDetail(result)
       : result.message;
-  // The order id is kept on one line where it fits: a browser otherwise breaks a uuid at any of its hyphens.
-  const detailHtml = isResult
-    ? escapeHtml(detail).replace(escapeHtml(result.orderId), `<span class="id">${escapeHtml(result.orderId)}</span>`)
-    : escapeHtml(detail);
+  // The buyer is shown the order's number (#1002), never its id: the id is for machines (the shop's redirect).
+  const detailHtml = escapeHtml(detail);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 ${!final && statusUrl ? `<meta http-equiv="refresh" content="2;url=${escapeHtml(statusUrl)}">` : ''}
@@ -48,7 +46,6 @@ ${!final && statusUrl ? `<meta http-equiv="refresh" content="2;url=${escapeHtml(
   main { max-width: 28rem; margin: 1rem; padding: 2rem; border-radius: 12px; border: 1px solid #8884; text-align: center; }
   h1 { font-size: 1.4rem; margin: 0 0 .5rem; }
   p { color: #666; margin: .25rem 0; }
-  .id { display: inline-block; font-size: .85em; }
   @media (max-width: 420px) { main { padding: 1.25rem; } }
 </style></head>
 <body><main><h1 data-testid="payment-title">${escapeHtml(title)}</h1><p data-testid="payment-detail">${detailHtml}</p>

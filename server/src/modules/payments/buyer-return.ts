@@ -22,6 +22,8 @@ import { applyAndRecord } from './provider-answers.js';
 export interface ReturnResult {
   attemptId: string;
   orderId: string;
+  /** The order's number (#1002): what the buyer is shown; the id stays for machines (the shop's redirect). */
+  orderNumber: number;
   orderStatus: string;
   attemptStatus: AttemptStatus;
   /** The caller's URL to send the browser to, when it gave one. */
@@ -31,6 +33,11 @@ export interface ReturnResult {
   total: number;
   refundedAmount: number;
   currency: string;
+  /** This link's own payment: its amount, and its sale's state at PayPal (null before a sale). */
+  amount: number;
+  saleState: string | null;
+  /** This link's sale is not the one that paid the order (a duplicate capture, or one made after cancelling). */
+  otherSale: boolean;
   /**
    * Set when the return was refused at the door and nothing was executed: the order is already paid
    * (by another payment), this link was replaced by a newer attempt, or it expired / failed / was cancelled.
@@ -195,9 +202,23 @@ export async function attemptStatus(deps: PaymentsDeps, attemptId: string): Prom
 async function returnResult(em: EntityManager, attemptId: string, message: string, redirectBase?: string | null): Promise<ReturnResult> {
   const row = await firstRow(
     em,
-    sql<{ attemptStatus: AttemptStatus; orderId: string; orderStatus: string; returnUrl: string | null; total: number; refundedAmount: number; currency: string }>`
-      select a.status as "attemptStatus", a.order_id as "orderId", o.status as "orderStatus", a.return_url as "returnUrl",
-             o.total, o.refunded_amount as "refundedAmount", o.currency
+    sql<{
+      attemptStatus: AttemptStatus;
+      orderId: string;
+      orderNumber: number;
+      orderStatus: string;
+      returnUrl: string | null;
+      total: number;
+      refundedAmount: number;
+      currency: string;
+      amount: number;
+      saleState: string | null;
+      otherSale: boolean;
+    }>`
+      select a.status as "attemptStatus", a.order_id as "orderId", o.number::int as "orderNumber", o.status as "orderStatus", a.return_url as "returnUrl",
+             o.total, o.refunded_amount as "refundedAmount", o.currency, a.amount, a.sale_state as "saleState",
+             (a.sale_id is not null and a.sale_state in ('completed', 'partially_refunded', 'refunded')
+              and o.payment_transaction_id is distinct from a.sale_id) as "otherSale"
         from order_payment_attempt a join "order" o on o.id = a.order_id where a.id = ${attemptId}`,
   );
   if (!row) throw notFound('payment attempt');
@@ -205,6 +226,7 @@ async function returnResult(em: EntityManager, attemptId: string, message: strin
   return {
     attemptId,
     orderId: row.orderId,
+    orderNumber: row.orderNumber,
     orderStatus: row.orderStatus,
     attemptStatus: row.attemptStatus,
     redirectTo: base ? withQuery(base, { orderId: row.orderId, status: row.orderStatus }) : null,
@@ -212,14 +234,24 @@ async function returnResult(em: EntityManager, attemptId: string, message: strin
     total: row.total,
     refundedAmount: row.refundedAmount,
     currency: row.currency,
+    amount: row.amount,
+    saleState: row.saleState,
+    otherSale: row.otherSale,
   };
 }
 
 /**
- * The buyer's page title for where the order stands now. A link kept in the browser's history is
- * opened again long after: once staff refunded the order, "Payment received" is no longer the truth.
+ * The buyer's page title for where this link's payment stands now. A link kept in the browser's history is
+ * opened again long after: once its money went back — staff refunded the order, or it was a second capture
+ * refunded automatically — "Payment received" is no longer the truth.
  */
-export function buyerPageTitle(result: Pick<ReturnResult, 'orderStatus' | 'attemptStatus'>): string {
+export function buyerPageTitle(result: Pick<ReturnResult, 'orderStatus' | 'attemptStatus' | 'saleState' | 'otherSale'>): string {
+  // A sale that did not pay the order (a duplicate, given back on its own while the order stays paid): its own state.
+  if (result.otherSale) {
+    if (result.saleState === 'refunded') return 'This payment was refunded';
+    if (result.saleState === 'partially_refunded') return 'This payment was partially refunded';
+    return 'Payment received';
+  }
   if (result.orderStatus === 'refunded') return 'This payment was refunded';
   if (result.orderStatus === 'partially_refunded') return 'This payment was partially refunded';
   if (result.orderStatus === 'paid') return 'Payment received';
@@ -228,12 +260,22 @@ export function buyerPageTitle(result: Pick<ReturnResult, 'orderStatus' | 'attem
   return 'Confirming your payment…';
 }
 
-/** "Order … is partially refunded. $10.00 of $25.00 was refunded.": the status, and once money went back, how much. */
-export function buyerPageDetail(result: Pick<ReturnResult, 'orderId' | 'orderStatus' | 'total' | 'refundedAmount' | 'currency'>): string {
-  const status = `Order ${result.orderId} is ${result.orderStatus.replace('_', ' ')}.`;
+type DetailOf = Pick<ReturnResult, 'orderNumber' | 'orderStatus' | 'total' | 'refundedAmount' | 'currency' | 'amount' | 'saleState' | 'otherSale'>;
+
+/**
+ * "Order #1002 is partially refunded. $10.00 of $25.00 was refunded.": the status, and once money went back, how much.
+ * For a link whose sale did not pay the order (a second capture), what became of that payment comes first.
+ */
+export function buyerPageDetail(result: DetailOf): string {
+  const status = `Order #${result.orderNumber} is ${result.orderStatus.replace('_', ' ')}.`;
   const currency = result.currency;
-  if (result.refundedAmount <= 0 || !isSupportedCurrency(currency)) return status;
+  if (!isSupportedCurrency(currency)) return status;
   const money = (minor: number) => formatMoney(minor, currency);
+  if (result.otherSale && (result.saleState === 'refunded' || result.saleState === 'partially_refunded')) {
+    const own = result.saleState === 'refunded' ? `This payment of ${money(result.amount)} was refunded in full` : `Part of this payment of ${money(result.amount)} was refunded`;
+    return result.orderStatus === 'paid' ? `${own}: order #${result.orderNumber} was paid with another payment.` : `${own}. ${status}`;
+  }
+  if (result.refundedAmount <= 0) return status;
   return result.refundedAmount >= result.total
     ? `${status} ${money(result.refundedAmount)} was refunded.`
     : `${status} ${money(result.refundedAmount)} of ${money(result.total)} was refunded.`;
