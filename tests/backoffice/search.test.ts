@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackofficeOrderRow, Currency, Customer, OrderSearchInput } from '@orders/shared';
 import { startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
-import { hexGrams } from '@orders/server/modules/backoffice/order-text-match.ts';
 import { buyerChooses, ipnEvents, waitFor } from '../support/paypal-server.ts';
 
 let env: BackofficeTestEnv;
@@ -270,42 +269,6 @@ describe('search as you type: fragments of any identifier', () => {
     expect(await ids({ q: `da lovel` })).toEqual([paid.orderId]);
     await env.pool.query('update order_payment_attempt set payer_name = $2 where id = $1', [paid.attemptId, payer.name]);
     expect(await ids({ q: `LOVELACE ${token}` })).toEqual([]);
-  });
-
-  it('a piece of an id is found by its hex digits (order_search_hex_grams_idx), and only where it is written so', async () => {
-    const id = mugs[2]!.id;
-    // Five or more hex digits, with or without dashes, any case: the hex grams' path.
-    for (const [q, expected] of [[id.slice(0, 5), id], [id.slice(3, 17), id], [id.slice(19).toUpperCase(), id], [named.id.slice(10, 30), named.id]] as const) {
-      expect(hexGrams(q), q).toBeDefined();
-      expect(await ids({ q }), q).toContain(expected);
-    }
-    expect(await ids({ q: id.slice(9, 23) })).toEqual([id]);
-    // Having every five-digit number of the fragment is not enough: the id without its dashes, or
-    // its digits in another order, is not written in any document.
-    expect(await ids({ q: id.replaceAll('-', '').slice(4, 16) })).toEqual([]);
-    expect(await ids({ q: `${id.slice(24, 30)}${id.slice(0, 6)}` })).toEqual([]);
-    // PayPal's ids are upper-case letters and digits: not hex, the trigram path as before.
-    expect(hexGrams(paid.externalId.slice(4))).toBeUndefined();
-  });
-
-  it('every piece of every document\'s hex runs has its numbers in order_search_hex_grams (the index cannot miss a match)', async () => {
-    const { rows } = await env.pool.query<{ document: string }>('select document from order_search');
-    let checked = 0;
-    for (const { document } of rows) {
-      for (const run of document.match(/[0-9a-f-]{5,}/g) ?? []) {
-        for (let start = 0; start < run.length; start += 3) {
-          for (const length of [5, 8, 13, 36]) {
-            const piece = run.slice(start, start + length);
-            const grams = hexGrams(piece);
-            if (!grams) continue;
-            const { rows: found } = await env.pool.query<{ ok: boolean }>('select order_search_hex_grams($1) @> $2::int[] as ok', [document, grams]);
-            expect(found[0]!.ok, `${piece} in ${JSON.stringify(document)}`).toBe(true);
-            checked++;
-          }
-        }
-      }
-    }
-    expect(checked).toBeGreaterThan(200);
   });
 
   it('customer id, customer email and name (as orders.create gave them)', async () => {

@@ -15,8 +15,6 @@ import { Migration20261130141016_search_document_once } from './Migration2026113
 import { Migration20261130145923_event_vocabulary } from './Migration20261130145923_event_vocabulary.js';
 import { Migration20261130173457_sale_ledger } from './Migration20261130173457_sale_ledger.js';
 import { Migration20261130173458_order_unpaid_index } from './Migration20261130173458_order_unpaid_index.js';
-import { Migration20261130210000_hex_grams } from './Migration20261130210000_hex_grams.js';
-import { Migration20261130210001_hex_grams_index } from './Migration20261130210001_hex_grams_index.js';
 
 /** Every migration, in order. `npm run migration:create -w @orders/server` generates the next one. */
 export const migrations = [
@@ -34,6 +32,4 @@ export const migrations = [
   Migration20261130145923_event_vocabulary,
   Migration20261130173457_sale_ledger,
   Migration20261130173458_order_unpaid_index,
-  Migration20261130210000_hex_grams,
-  Migration20261130210001_hex_grams_index,
 ];

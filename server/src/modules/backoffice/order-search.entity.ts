@@ -4,8 +4,7 @@ import { Order } from '../orders/order.entity.js';
 /**
  * One search document per order (search-document.ts says what is in it and who keeps it current).
  * order_search_document_idx: trigrams of the document (pg_trgm), so `document like '%fragment%'`
- * is an index lookup however the fragment sits in a value. order_search_hex_grams_idx: the
- * document's five-hex-digit runs, for fragments of ids (order-text-match.ts, hexGrams).
+ * is an index lookup however the fragment sits in a value.
  */
 export const OrderSearch = defineEntity({
   name: 'OrderSearch',
@@ -22,11 +21,6 @@ export const OrderSearch = defineEntity({
     {
       name: 'order_search_document_idx',
       expression: 'create index "order_search_document_idx" on "order_search" using gin ("document" gin_trgm_ops)',
-    },
-    // Five hex digits in a row, as numbers: a fragment of an id is a lookup of a few of them (order-text-match.ts).
-    {
-      name: 'order_search_hex_grams_idx',
-      expression: 'create index "order_search_hex_grams_idx" on "order_search" using gin (order_search_hex_grams("document"))',
     },
   ],
 });

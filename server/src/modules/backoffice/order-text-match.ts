@@ -11,13 +11,6 @@ import { isUuidIgnoringCase } from '../../ids.js';
  *  - anything else of 3+ characters: a fragment, anywhere in the order's search document
  *    (search-document.ts: ids, customer, payer, PayPal ids, skus, product names), through its
  *    trigram index. `%`, `_` and `\` are literal characters there, never wildcards.
- *  - a fragment of hex digits and dashes with 5+ digits (a piece of an order, attempt or cart id, a
- *    PayPal payment or sale id): the same match, found through order_search_hex_grams_idx instead
- *    (hexGrams below). Ids are written in 16 letters, so each of their trigrams is in a large share
- *    of all documents (`019` in every order id of 2026: UUIDv7 starts with the time), and the trigram
- *    index intersected posting lists of hundreds of thousands of documents for one id: at 1,000,000
- *    orders 260–675 index pages, 12–35 ms per lookup (EXPLAIN ANALYZE), against 20–30 pages and
- *    0.1–0.3 ms through the five-digit numbers (2^20 of them: a few hundred documents each at most).
  *  - a whole email (`someone@example.com`): the orders a PayPal payer with exactly that email paid
  *    or approved (attempt_payer_email_idx, a btree: ~1 ms however common its domain); only when there
  *    are none, the fragment anywhere in the documents (a customer's email, a longer address).
@@ -72,37 +65,9 @@ export function exactNumber(q: string | undefined): number | undefined {
   return number?.isNumber && number.digits.length >= MIN_NUMBER_PREFIX ? Number(number.digits) : undefined;
 }
 
-/** Digits in a row per number of order_search_hex_grams (the function of migration Migration20261130210000_hex_grams). */
-export const HEX_GRAM = 5;
-
-/**
- * The numbers order_search_hex_grams gives every document containing `fragment`, when it is hex digits
- * and dashes with HEX_GRAM digits or more: each HEX_GRAM digits in a row, dashes left out, read as
- * hex. A document containing the fragment has it inside one of its runs of hex digits and dashes, so
- * it has all of these numbers; having them all is necessary, not sufficient (the LIKE decides).
- */
-export function hexGrams(fragment: string): number[] | undefined {
-  const lower = fragment.toLowerCase();
-  if (!/^[0-9a-f-]+$/.test(lower)) return undefined;
-  const digits = lower.replaceAll('-', '');
-  if (digits.length < HEX_GRAM) return undefined;
-  const grams = new Set<number>();
-  for (let i = 0; i + HEX_GRAM <= digits.length; i++) grams.add(Number.parseInt(digits.slice(i, i + HEX_GRAM), 16));
-  return [...grams].sort((a, b) => a - b);
-}
-
-/**
- * `order_search` s's document contains `q` (a fragment: isFragmentSearch): a LIKE the trigram index
- * answers, or for a piece of an id the hex grams' index first. There the LIKE is compared in the "C"
- * collation (the same result: LIKE here never depends on collation) so that the planner cannot add
- * the trigram index to it: it priced a BitmapAnd of both for a five-digit fragment shared by the
- * ids of a few days (UUIDv7), and the trigram half took 42 ms of its 54.
- */
+/** `order_search` s's document contains `q` (a fragment: isFragmentSearch), as a LIKE the trigram index answers. */
 export function documentMatch(q: string): RawBuilder<unknown> {
-  const pattern = containsPattern(q.toLowerCase());
-  const grams = hexGrams(q);
-  if (!grams) return sql`s.document like ${pattern}`;
-  return sql`(order_search_hex_grams(s.document) @> ${`{${grams.join(',')}}`}::int[] and s.document like ${pattern} collate "C")`;
+  return sql`s.document like ${containsPattern(q.toLowerCase())}`;
 }
 
 /** The condition on "order" o for the free text `q` (already trimmed by the input schema). */
@@ -127,5 +92,5 @@ export function textMatch(q: string): RawBuilder<unknown> {
     return sql`o.id in (${exact} union all
       select s.order_id from order_search s where s.document like ${containsPattern(fragment)} and not exists (${exact}))`;
   }
-  return sql`o.id in (select s.order_id from order_search s where ${documentMatch(q)})`;
+  return sql`o.id in (select s.order_id from order_search s where s.document like ${containsPattern(fragment)})`;
 }
