@@ -59,6 +59,43 @@ describe.skipIf(!chromiumAvailable)('the demo shop in Chromium', () => {
   });
 });
 
+describe('the demo order page over HTTP', () => {
+  it('its order, read by the browser that placed it; any other browser gets 404 (the page then stops asking); the page shows no uuid', async () => {
+    const env = await startPaypalTestEnv();
+    try {
+      const jar: string[] = [];
+      const request = async (path: string, init: RequestInit = {}, cookies = true) => {
+        const response = await fetch(`${env.server.url}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), ...(cookies && jar.length ? { cookie: jar.join('; ') } : {}) } });
+        for (const cookie of response.headers.getSetCookie()) {
+          const pair = cookie.split(';')[0]!;
+          const name = pair.split('=')[0]!;
+          jar.splice(0, jar.length, ...jar.filter((c) => !c.startsWith(`${name}=`)), pair);
+        }
+        return response;
+      };
+      await request('/demo');
+      const post = (path: string, body: unknown) => request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect((await post('/demo/api/cart/add', { sku: 'DEMO-MUG' })).status).toBe(200);
+      const { orderId } = (await (await post('/demo/api/checkout', {})).json()) as { orderId: string };
+
+      const mine = await request(`/demo/api/orders/${orderId}`);
+      expect(mine.status).toBe(200);
+      const order = (await mine.json()) as { number: number };
+      expect(order.number).toBeGreaterThan(1000);
+      // Another browser (no cookie of the shop): 404, which the page's script takes as final.
+      expect((await request(`/demo/api/orders/${orderId}`, {}, false)).status).toBe(404);
+
+      const html = await (await request(`/demo/orders/${orderId}`)).text();
+      expect(html.split(orderId)).toHaveLength(2); // only in data-order-id, for the script
+      expect(html).toContain(`data-order-id="${orderId}"`);
+      const script = await (await request('/demo/order.js')).text();
+      expect(script).toContain("e.status === 404");
+    } finally {
+      await env.close();
+    }
+  });
+});
+
 describe('the demo shop outside simulator mode', () => {
   it('answers 404 when PAYPAL_MODE is sandbox', async () => {
     const db = await createTestDatabase();

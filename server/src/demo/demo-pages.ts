@@ -27,7 +27,6 @@ const STYLE = `
   .paypal { width: 100%; background: #ffc439; color: #111; border-color: #ffc439; border-radius: 22px; font-weight: 600; padding: .75rem; }
   .cart h2 { font-size: 1.05rem; margin: 0 0 .75rem; }
   .cart ul { list-style: none; padding: 0; margin: 0 0 .75rem; } .cart li { display: flex; justify-content: space-between; padding: .3rem 0; border-bottom: 1px solid #eee; }
-  .status .id { display: block; font-size: .8em; }
   .total { display: flex; justify-content: space-between; font-weight: 600; margin: .5rem 0 1rem; }
   .muted { color: #666; font-size: .85rem; } .error { color: #b00020; }
   .status { text-align: center; grid-column: 1 / -1; max-width: 30rem; margin: 0 auto; }
@@ -65,12 +64,15 @@ export function renderShopPage(products: readonly DemoProduct[]): string {
   );
 }
 
-/** The customer's order page: its status, updated without a reload until it is final. */
+/**
+ * The customer's order page: its status, updated without a reload until it is final. The buyer is shown the
+ * order's number (#1002, filled in once the order is read); its id stays in an attribute, for the script.
+ */
 export function renderOrderPage(orderId: string): string {
   return page(
     'Your order',
     `<main><section class="card status" data-order-id="${escapeHtml(orderId)}">
-<p class="muted">Order <strong data-testid="order-number"></strong> <span class="id" data-testid="order-id">${escapeHtml(orderId)}</span></p>
+<p class="muted" data-testid="order-heading" hidden>Order <strong data-testid="order-number"></strong></p>
 <h2 data-testid="order-title">Checking your order…</h2>
 <p><span class="badge" data-testid="order-status">…</span></p>
 <p data-testid="order-total"></p>
@@ -84,8 +86,8 @@ const SHARED_SCRIPT = `
 const money = (minor, currency) => new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(minor / 10 ** (new Intl.NumberFormat('en-US', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits));
 async function call(path, body) {
   const response = await fetch('/demo/api/' + path, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const answer = await response.json();
-  if (!response.ok) throw new Error(answer.error || 'Something went wrong');
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) throw Object.assign(new Error(answer.error || 'Something went wrong'), { status: response.status });
   return answer;
 }`;
 
@@ -121,24 +123,45 @@ pay.addEventListener('click', async () => {
 });
 call('cart').then(showCart, showError);`;
 
+/** Seconds between two looks at a pending order; longer after a failed look, up to a minute. */
+export const ORDER_POLL = { everyMs: 1000, maxBackoffMs: 60_000 };
+
+/**
+ * The order page's script. It looks at the order every second until its status is final. An order this
+ * browser cannot see (404: another customer's — opened without the cookie of the browser that ordered it —
+ * or none at all) will not become visible by asking again: the page says so and stops.
+ */
 export const ORDER_SCRIPT = `${SHARED_SCRIPT}
 const section = document.querySelector('[data-order-id]');
 const orderId = section.dataset.orderId;
 const TITLES = { pending: 'Waiting for your payment…', paid: 'Thank you: your order is paid', failed: 'The payment failed', cancelled: 'This order was cancelled', refunded: 'This order was refunded', partially_refunded: 'Part of this order was refunded' };
+const show = (id, text) => { document.querySelector('[data-testid=' + id + ']').textContent = text; };
+let failures = 0;
 async function refresh() {
   let final = false;
   try {
     const order = await call('orders/' + encodeURIComponent(orderId));
-    document.querySelector('[data-testid=order-title]').textContent = TITLES[order.status] || order.status;
+    failures = 0;
+    show('order-title', TITLES[order.status] || order.status);
     const badge = document.querySelector('[data-testid=order-status]');
     badge.textContent = order.status.replace('_', ' '); badge.className = 'badge ' + order.status;
-    document.querySelector('[data-testid=order-total]').textContent = 'Total ' + money(order.total, order.currency);
-    document.querySelector('[data-testid=order-number]').textContent = '#' + order.number;
+    show('order-total', 'Total ' + money(order.total, order.currency));
+    show('order-number', '#' + order.number);
+    document.querySelector('[data-testid=order-heading]').hidden = false;
     final = order.status !== 'pending';
-    if (final) document.querySelector('[data-testid=order-note]').textContent = 'Final: nothing more will change here.';
+    show('order-note', final ? 'Final: nothing more will change here.' : 'This page updates by itself.');
   } catch (e) {
-    document.querySelector('[data-testid=order-title]').textContent = e.message;
+    if (e.status === 404) {
+      final = true;
+      show('order-title', 'This order cannot be shown in this browser');
+      document.querySelector('[data-testid=order-status]').hidden = true;
+      show('order-note', 'It belongs to the customer who placed it and is shown only in the browser it was ordered from.');
+    } else {
+      failures += 1;
+      show('order-title', e.message);
+      show('order-note', 'Could not check the order just now; trying again.');
+    }
   }
-  if (!final) setTimeout(refresh, 1000);
+  if (!final) setTimeout(refresh, Math.min(${ORDER_POLL.everyMs} * 2 ** failures, ${ORDER_POLL.maxBackoffMs}));
 }
 refresh();`;

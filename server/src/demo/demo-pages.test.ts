@@ -1,0 +1,106 @@
+import { createContext, runInContext } from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { ORDER_SCRIPT, renderOrderPage } from './demo-pages.js';
+
+/*
+ * The demo order page's script, run as the browser would run it, against a small stand-in for its
+ * page: the elements it writes to, fetch answering what /demo/api/orders/:id answers, and a clock we
+ * advance by hand (what it scheduled is what it would poll).
+ */
+
+const ORDER_ID = '01a22e4f-4a14-7149-a5b2-97ae38c4ff14';
+
+type Answer = { status: number; body: unknown };
+
+function orderPage(answers: Answer[]) {
+  const elements = new Map<string, { textContent: string; hidden: boolean; className: string; dataset: Record<string, string> }>();
+  const element = (selector: string) => {
+    if (!elements.has(selector)) elements.set(selector, { textContent: '', hidden: false, className: '', dataset: selector === '[data-order-id]' ? { orderId: ORDER_ID } : {} });
+    return elements.get(selector)!;
+  };
+  const timers: { ms: number; run: () => void }[] = [];
+  const requests: string[] = [];
+  const context = createContext({
+    document: { querySelector: element },
+    fetch: async (url: string) => {
+      requests.push(url);
+      const answer = answers.length > 1 ? answers.shift()! : answers[0]!;
+      return { ok: answer.status < 400, status: answer.status, json: async () => answer.body };
+    },
+    setTimeout: (run: () => void, ms: number) => timers.push({ ms, run }),
+    Intl,
+    encodeURIComponent,
+    Object,
+    Error,
+    Math,
+    JSON,
+  });
+  const settle = async () => {
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+  const text = (testId: string) => element(`[data-testid=${testId}]`).textContent;
+  return {
+    requests,
+    timers,
+    text,
+    hidden: (testId: string) => element(`[data-testid=${testId}]`).hidden,
+    start: async () => {
+      runInContext(ORDER_SCRIPT, context);
+      await settle();
+    },
+    /** Runs what the page scheduled (the next look at the order). */
+    tick: async () => {
+      const next = timers.shift();
+      if (!next) throw new Error('nothing scheduled');
+      next.run();
+      await settle();
+    },
+  };
+}
+
+describe('the demo order page', () => {
+  it('opened in a browser that does not own the order (404): says it cannot be shown here, and stops asking', async () => {
+    const page = orderPage([{ status: 404, body: { error: 'order not found' } }]);
+    await page.start();
+    expect(page.requests).toEqual([`/demo/api/orders/${ORDER_ID}`]);
+    expect(page.text('order-title')).toBe('This order cannot be shown in this browser');
+    expect(page.text('order-note')).toBe('It belongs to the customer who placed it and is shown only in the browser it was ordered from.');
+    expect(page.text('order-note')).not.toContain('updates by itself');
+    expect(page.hidden('order-status')).toBe(true);
+    // Nothing scheduled: the 404 is not polled again.
+    expect(page.timers).toEqual([]);
+  });
+
+  it('pending, then paid: looks again every second until the status is final, showing the order number', async () => {
+    const order = (status: string) => ({ status: 200, body: { id: ORDER_ID, number: 1002, status, total: 4900, currency: 'USD' } });
+    const page = orderPage([order('pending'), order('pending'), order('paid')]);
+    await page.start();
+    expect(page.text('order-title')).toBe('Waiting for your payment…');
+    expect(page.text('order-note')).toBe('This page updates by itself.');
+    expect(page.text('order-number')).toBe('#1002');
+    expect(page.hidden('order-heading')).toBe(false);
+    expect(page.timers.map((t) => t.ms)).toEqual([1000]);
+    await page.tick();
+    await page.tick();
+    expect(page.text('order-title')).toBe('Thank you: your order is paid');
+    expect(page.text('order-note')).toBe('Final: nothing more will change here.');
+    expect(page.text('order-total')).toBe('Total $49.00');
+    expect(page.timers).toEqual([]);
+    expect(page.requests).toHaveLength(3);
+  });
+
+  it('a failure that may pass (the server busy) is tried again, less and less often', async () => {
+    const page = orderPage([{ status: 502, body: { error: 'Something went wrong; try again.' } }]);
+    await page.start();
+    expect(page.text('order-note')).toBe('Could not check the order just now; trying again.');
+    await page.tick();
+    await page.tick();
+    expect(page.timers.map((t) => t.ms)).toEqual([8000]);
+  });
+
+  it('shows the buyer no uuid: the id is only in the attribute the script reads', () => {
+    const html = renderOrderPage(ORDER_ID);
+    expect(html.split(ORDER_ID)).toHaveLength(2);
+    expect(html).toContain(`data-order-id="${ORDER_ID}"`);
+  });
+});
