@@ -17,12 +17,15 @@ import { killGroup, launch, waitReady, type Launched } from './support.ts';
  * in transaction pooling mode (DATABASE_URL), migrations, pg-boss and LISTEN on a direct session
  * (DATABASE_DIRECT_URL). PayPal and buyers reach the service through the balancer (PUBLIC_BASE_URL).
  * A burst of return URLs and IPNs (PayPal sends each twice, and every message is replayed to each
- * instance directly) runs while one instance is SIGKILLed and stays dead; the balancer sends what
- * it can no longer reach to the others. Nothing lost, nothing paid twice, and the back-office
+ * instance directly), and a second wave of orders and payments created through the balancer, run
+ * while one instance is SIGKILLed and stays dead; the balancer sends what it can no longer reach to
+ * the others. Nothing lost, nothing paid twice, and the back-office
  * streams on the two survivors saw every order created and paid, whichever instance did it.
  */
 
 const N = Number(process.env.OPS_ORDERS ?? 24);
+/** Orders of the second wave, created and paid through the balancer while an instance is killed. */
+const M = 12;
 const RECEIVER = 'three@orders.example';
 const ADMIN = { email: 'ops-admin@orders.example', password: 'a long ops password 0123' };
 let bed: TestBed<PaypalSimulator>;
@@ -96,7 +99,7 @@ afterAll(async () => {
   await bed?.close();
 });
 
-it(`three instances through PgBouncer (transaction pooling), ${N} orders, one instance SIGKILLed mid-burst: nothing lost, nothing paid twice, every change streamed`, { timeout: 240_000 }, async () => {
+it(`three instances through PgBouncer (transaction pooling), ${N} + ${M} orders, one instance SIGKILLed mid-burst: nothing lost, nothing paid twice, every change streamed`, { timeout: 240_000 }, async () => {
   const started = Date.now();
   const [a, b, c] = instances as [Launched, Launched, Launched];
   const staff = createOrdersClient({ url: `${a.url}/trpc` });
@@ -133,10 +136,38 @@ it(`three instances through PgBouncer (transaction pooling), ${N} orders, one in
     throw new Error(`return URL of ${order.orderId} never answered`);
   });
 
-  await waitUntil(async () => (await ipnLedger(pool)).stored >= 6, 60_000, 'the burst to get going');
+  // A second wave of orders and payments through the balancer, in flight when the instance dies: its
+  // requests to the dead instance are sent again to the others, as a balancer does with a refused connection.
+  const balancerApi = client(balancerUrl);
+  let created = 0;
+  const wave = (async () => {
+    const more: typeof orders = [];
+    for (let i = 0; i < M; i++) {
+      more.push(...(await payableOrders(() => balancerApi, 1, 1)));
+      created++;
+      await sleep(40);
+    }
+    return more;
+  })();
+
+  await waitUntil(async () => (await ipnLedger(pool)).stored >= 6 && created >= 3, 60_000, 'the burst to get going');
+  const createdAtKill = created;
   c.child.kill('SIGKILL');
   expect(await c.exited).toMatchObject({ signal: 'SIGKILL' });
-  const returnStatuses = await Promise.all(buyers);
+  const second = await wave;
+  expect(createdAtKill, 'the second wave was still creating orders when the instance died').toBeLessThan(M);
+  approveAll(sim, second);
+  orders.push(...second);
+  const secondBuyers = second.map(async (order) => {
+    for (let reload = 0; reload < 60; reload++) {
+      const response = await fetch(order.redirectUrl!.replace(/^https?:\/\/[^/]+/, balancerUrl), { redirect: 'manual', signal: AbortSignal.timeout(20_000) }).catch(() => undefined);
+      await response?.arrayBuffer();
+      if (response && response.status < 500) return response.status;
+      await sleep(300);
+    }
+    throw new Error(`return URL of ${order.orderId} never answered`);
+  });
+  const returnStatuses = await Promise.all([...buyers, ...secondBuyers]);
   sim.control.setLatency(0);
   await sim.control.settleIpns();
   await replayer.stop();
@@ -145,7 +176,7 @@ it(`three instances through PgBouncer (transaction pooling), ${N} orders, one in
   const posts = ipnPosts(sim.control.ipnLog());
   const ledger = await ipnsSettled(pool, posts, 90_000, 'every stored IPN processed by the survivors');
   const checks = await orderChecks(pool, orders.map((o) => o.orderId));
-  const problems = discrepancies(checks, N);
+  const problems = discrepancies(checks, N + M);
   const lost = [...new Set([...posts.okByBody.keys(), ...replays.okByBody.keys()])].filter(
     (body) => (ledger.storedByBody.get(body) ?? 0) < (posts.okByBody.get(body) ?? 0) + (replays.okByBody.get(body) ?? 0),
   );
@@ -166,7 +197,7 @@ it(`three instances through PgBouncer (transaction pooling), ${N} orders, one in
   }));
   const xacts = (await bouncerTransactions()) - xactsBefore;
 
-  printSummary(`three instances through PgBouncer, ${N} orders`, {
+  printSummary(`three instances through PgBouncer, ${N} + ${M} orders`, {
     'IPN messages PayPal sent': posts.messages,
     'posts by PayPal (duplicates: 1, resends)': `${posts.posts} (${posts.answered200} answered 200, ${posts.refused} refused, ${posts.connectionErrors} connection errors)`,
     'direct replays to the instances': `${replays.posted} (${replays.ok} answered 200)`,
@@ -177,7 +208,7 @@ it(`three instances through PgBouncer (transaction pooling), ${N} orders, one in
     'balancer backends (served / refused)': backends.map((x) => `${x.served}/${x.refused}`).join(', '),
     'return URL answers': returnStatuses.reduce<Record<number, number>>((m, s) => ({ ...m, [s]: (m[s] ?? 0) + 1 }), {}),
     'transactions through PgBouncer': xacts,
-    'orders paid': `${checks.filter((x) => x.status === 'paid').length} of ${N}`,
+    'orders paid': `${checks.filter((x) => x.status === 'paid').length} of ${N + M} (${M} created and paid through the balancer, ${createdAtKill} of them before the kill)`,
     'missing on streams (created / paid)': missing.map((m) => `${m.created}/${m.paid}`).join(', '),
     discrepancies: problems.length ? problems : 'none',
     'elapsed ms': Date.now() - started,
@@ -188,7 +219,7 @@ it(`three instances through PgBouncer (transaction pooling), ${N} orders, one in
   expect(posts.undelivered).toBe(0);
   expect(lost).toEqual([]);
   expect(problems).toEqual([]);
-  expect(ledger.processed).toBe(N);
+  expect(ledger.processed).toBe(N + M);
   expect(ledger.processed + ledger.duplicates).toBe(ledger.stored);
   expect(ledger.other).toEqual({});
   expect(returnStatuses.every((s) => s === 303 || s === 200)).toBe(true);
