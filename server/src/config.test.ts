@@ -44,6 +44,7 @@ describe('loadConfig', () => {
       pools: { requestsMax: 10, jobQueueMax: 5 },
       rateLimits: { loginPerMinute: 20, ipnPerMinute: 3000 },
       loginLockAfterFailures: 10,
+      shutdownDrainMs: 0,
       logLevel: 'info',
       dataDir: path.resolve(REPO_DATA_DIR),
     });
@@ -72,6 +73,7 @@ describe('loadConfig', () => {
       BOOTSTRAP_RESET_ADMIN_PASSWORD: '1',
       LOGIN_RATE_LIMIT: '5',
       LOGIN_LOCK_AFTER_FAILURES: '4',
+      SHUTDOWN_DRAIN_SECONDS: '2.5',
       IPN_RATE_LIMIT: '0',
       ATTEMPT_EXPIRY_MINUTES: '60',
       REFUND_GIVE_UP_HOURS: '72',
@@ -103,6 +105,7 @@ describe('loadConfig', () => {
       pools: { requestsMax: 25, jobQueueMax: 3 },
       rateLimits: { loginPerMinute: 5, ipnPerMinute: 0 },
       loginLockAfterFailures: 4,
+      shutdownDrainMs: 2_500,
       logLevel: 'debug',
       dataDir: '/var/lib/orders',
     });
@@ -148,6 +151,8 @@ describe('loadConfig', () => {
       ['BOOTSTRAP_RESET_ADMIN_PASSWORD', 'yes'],
       ['BOOTSTRAP_RESET_ADMIN_PASSWORD', '1'],
       ['LOGIN_LOCK_AFTER_FAILURES', '-1'],
+      ['SHUTDOWN_DRAIN_SECONDS', '-1'],
+      ['SHUTDOWN_DRAIN_SECONDS', 'soon'],
       ['PAYPAL_IPN_VERIFY_TIMEOUT_MS', '50'],
       ['PAYPAL_IPN_VERIFY_TIMEOUT_MS', 'ten seconds'],
       ['ATTEMPT_EXPIRY_MINUTES', '0'],
