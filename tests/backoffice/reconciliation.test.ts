@@ -81,7 +81,7 @@ describe('reconciliation', () => {
       eventId: made.mismatchEventId,
       orderStatus: 'pending',
       amount: 100,
-      detail: expect.stringContaining('1.00 USD'),
+      detail: 'IPN says $1.00, attempt expects $25.00 (ipn)',
     });
     expect(byId.get(`stuck_attempt:${made.stuck.attemptId}`)).toMatchObject({
       kind: 'stuck_attempt',

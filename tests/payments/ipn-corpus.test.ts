@@ -296,7 +296,7 @@ describe('real IPN messages, in the orders PayPal sends them', () => {
     // Waiting past the threshold, it is listed for staff (made old rather than waited for).
     await env.pool.query(`update money_movement set created_at = now() - interval '5 minutes' where provider_txn_id = $1`, [refund]);
     const parked = (await reconciliation(1)).filter((d) => d.kind === 'parked_movement' && d.eventId === early!.id);
-    expect(parked).toMatchObject([{ amount: 400, currency: 'USD', detail: expect.stringContaining(sale) }]);
+    expect(parked).toMatchObject([{ amount: 400, currency: 'USD', detail: expect.stringMatching(new RegExp(`^refund of \\$4\\.00 for sale ${sale}, which PayPal has not confirmed to us`)) }]);
 
     await deliver(refunded, refund); // a resend while parked: counted once
     const completed = corpusIpn('07', order, { txn_id: sale, mc_gross: decimal(order.total) });
@@ -364,6 +364,21 @@ describe('real IPN messages, in the orders PayPal sends them', () => {
     // Recorded (PayPal said it), counted for nothing: there is no reversal left for it to cancel.
     expect(second).toMatchObject({ processing: 'processed' });
     await assertBooks(order, [sale], { status: 'paid', returned: 0, listed: ['no_open_reversal'] });
+    // Staff read money as money, in the order's currency, never raw minor units.
+    const item = (await reconciliation()).find((d) => d.kind === 'no_open_reversal' && d.orderId === order.orderId);
+    expect(item?.detail).toBe(`PayPal cancelled $50.00 of chargebacks on sale ${sale}, which has $25.00 reversed: the cancellation waits for its reversal and gives nothing back`);
+  });
+
+  it('refunds adding up to more than the sale captured are listed, their amounts written as money (JPY without decimals)', async () => {
+    const order = await newOrder({ currency: 'JPY', unitPrice: 2500, quantity: 1 });
+    const sale = txnId();
+    await deliver(corpusIpn('09', order, { txn_id: sale, mc_gross: '2500' }), sale);
+    const [first, second] = [txnId(), txnId()];
+    await deliver(corpusIpn('10', order, { txn_id: first, parent_txn_id: sale, mc_gross: '-2000' }), first);
+    await deliver(corpusIpn('10', order, { txn_id: second, parent_txn_id: sale, mc_gross: '-1000' }), second);
+    const item = (await reconciliation()).find((d) => d.kind === 'refund_exceeds_total' && d.orderId === order.orderId);
+    expect(item).toMatchObject({ amount: 500, currency: 'JPY' });
+    expect(item?.detail).toBe(`refunds and chargebacks on sale ${sale} add up to ¥3,000, more than the ¥2,500 it captured`);
   });
 
   it('Refunded 5.00 + Reversed 20.00 + Canceled_Reversal 20.00 → partially refunded 5.00; a second Canceled_Reversal erases nothing', async () => {

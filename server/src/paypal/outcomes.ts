@@ -1,4 +1,5 @@
 import { isSupportedCurrency, maxMinorAmount, parseDecimalString } from '@orders/shared';
+import { moneyText } from '../money-text.js';
 import type { ProviderPayment } from './gateway.js';
 import type { IpnFields } from './ipn/ipn-message.js';
 import type { WebhookEnvelope } from './webhook/webhook-event.js';
@@ -60,10 +61,10 @@ export const unreadableAmount = (total: string | undefined, currency: string | u
 });
 export type NotificationOutcome = PaymentOutcome | Mismatch | undefined;
 
-/** A capture or pending sale must be for exactly what the attempt asked; `says` names the source ("IPN says 1.00 USD"). */
+/** A capture or pending sale must be for exactly what the attempt asked; `says` names the source ("IPN says $1.00"). */
 export function amountMismatch(attempt: Expected, money: { amount: number; currency: string }, says: string): Mismatch | undefined {
   if (money.currency === attempt.currency && money.amount === attempt.amount) return undefined;
-  return { kind: 'mismatch', flag: 'amount_mismatch', reason: `${says}, attempt expects ${attempt.amount} minor ${attempt.currency}` };
+  return { kind: 'mismatch', flag: 'amount_mismatch', reason: `${says}, attempt expects ${moneyText(attempt.amount, attempt.currency)}` };
 }
 
 /**
@@ -135,7 +136,7 @@ export function outcomeFromIpn(fields: IpnFields, attempt: Expected | undefined)
   const money = unsignedMinor(fields.mc_gross, fields.mc_currency);
   if (!money) return unreadableAmount(fields.mc_gross, fields.mc_currency);
   const { amount, currency } = money;
-  const says = `IPN says ${fields.mc_gross} ${currency}`;
+  const says = `IPN says ${moneyText(amount, currency)}`;
   if (status === 'Completed' || status === 'Pending') {
     if (!attempt) return undefined;
     return (
@@ -187,7 +188,7 @@ export function outcomeFromWebhook(event: WebhookEnvelope, attempt: Expected | u
   const money = unsignedMinor(resource.total, resource.currency);
   if (!money) return unreadableAmount(resource.total, resource.currency);
   const { amount, currency } = money;
-  const says = `webhook says ${resource.total} ${currency}`;
+  const says = `webhook says ${moneyText(amount, currency)}`;
   if (MONEY_OUT_EVENTS.has(eventType)) {
     const sale = saleId ?? attempt?.saleId;
     if (!sale) return undefined;

@@ -1,3 +1,4 @@
+import { moneyText } from '../../money-text.js';
 import type { AttemptStatus, Currency } from '@orders/shared';
 import { DomainError, conflict, notFound } from '../../errors.js';
 import type { Actor } from '../audit/audit.service.js';
@@ -34,7 +35,7 @@ export async function updateAttempt(
   if (input.amount !== attempt.amount || input.currency !== attempt.currency) {
     await recordPaymentEvent(
       em,
-      reported('flagged', `amount mismatch: reported ${input.amount} ${input.currency}, expected ${attempt.amount} ${attempt.currency}`, 'amount_mismatch'),
+      reported('flagged', `amount mismatch: reported ${moneyText(input.amount, input.currency)}, expected ${moneyText(attempt.amount, attempt.currency)}`, 'amount_mismatch'),
     );
     throw new DomainError('PRECONDITION_FAILED', `amount or currency does not match the attempt (expected ${attempt.amount} ${attempt.currency})`, 'amount');
   }

@@ -1,3 +1,4 @@
+import { moneyText } from '../../money-text.js';
 import { newId } from '../../db/base.entity.js';
 import { affected, firstRow, rows, sql, type EntityManager } from '../../db/sql.js';
 import type { FlagKind } from './payment-events.js';
@@ -130,7 +131,7 @@ export async function applyMovement(em: EntityManager, movement: Movement, owner
           where money_movement.state <> 'applied'`,
   );
   if (inserted === 0) return { result: 'duplicate', message: `transaction ${movement.providerTxnId} was already applied` };
-  return { result: 'applied', message: `${movement.kind.replace('_', ' ')} of ${movement.amount} ${movement.currency} recorded on sale ${movement.saleId}` };
+  return { result: 'applied', message: `${movement.kind.replace('_', ' ')} of ${moneyText(movement.amount, movement.currency)} recorded on sale ${movement.saleId}` };
 }
 
 /** A movement whose sale we have not recorded yet: kept until the sale lands. False when already known. */
@@ -172,7 +173,7 @@ export async function applyParked(em: EntityManager, saleId: string, owner: Owne
     );
     const verdict: MovementVerdict = refused
       ? { result: 'rejected', ...refused }
-      : { result: 'applied', message: `${movement.kind.replace('_', ' ')} of ${movement.amount} ${movement.currency} applied when sale ${saleId} was recorded` };
+      : { result: 'applied', message: `${movement.kind.replace('_', ' ')} of ${moneyText(movement.amount, movement.currency)} applied when sale ${saleId} was recorded` };
     if (movement.eventId) {
       await affected(
         em,

@@ -1,3 +1,4 @@
+import { moneyText } from '../../money-text.js';
 import { firstRow, sql, type EntityManager } from '../../db/sql.js';
 import { DomainError } from '../../errors.js';
 import { PaymentProviderError } from '../../paypal/gateway.js';
@@ -91,7 +92,7 @@ export async function applyPaymentOutcome(
   switch (outcome.kind) {
     case 'completed': {
       if (outcome.amount !== attempt.amount || outcome.currency !== attempt.currency) {
-        return flagged('amount_mismatch', `amount mismatch: PayPal captured ${outcome.amount} ${outcome.currency}, attempt expects ${attempt.amount} ${attempt.currency}`);
+        return flagged('amount_mismatch', `amount mismatch: PayPal captured ${moneyText(outcome.amount, outcome.currency)}, attempt expects ${moneyText(attempt.amount, attempt.currency)}`);
       }
       if (attempt.status === 'succeeded') {
         if (attempt.saleId === outcome.saleId) return done('already_applied', 'already applied');
@@ -205,12 +206,12 @@ export async function applyPaymentOutcome(
           paymentStatus: paymentStatusOf(movement),
         });
         const a = await changeAttempt(em, attempt.id, { saleState: updated.status });
-        return done('refund_applied', `order is ${updated.status} (${updated.refundedAmount} of ${updated.total} refunded)`, updated, a);
+        return done('refund_applied', `order is ${updated.status} (${moneyText(updated.refundedAmount, updated.currency)} of ${moneyText(updated.total, updated.currency)} refunded)`, updated, a);
       }
       // A sale that did not pay the order (a duplicate, or paid after cancelling): its own ledger only.
       const balance = await saleBalance(em, outcome.saleId);
       const a = await changeAttempt(em, attempt.id, { saleState: saleStateOf(balance) });
-      return done('refund_applied', `${verdict.message}; ${openOf(balance)} still captured on that sale, the order stays ${order.status}`, order, a);
+      return done('refund_applied', `${verdict.message}; ${moneyText(openOf(balance), balance.currency ?? outcome.currency)} still captured on that sale, the order stays ${order.status}`, order, a);
     }
   }
 }

@@ -1,3 +1,4 @@
+import { moneyText } from '../../money-text.js';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Currency, RefundResult } from '@orders/shared';
 import { PaymentProviderError, type ProviderRefund } from '../../paypal/gateway.js';
@@ -143,8 +144,8 @@ auditReason: string,
           : appliedByNotification
             ? `refund ${refund.refundId} was already applied by its notification`
             : requested.kind === 'duplicate'
-              ? `duplicate sale ${requested.saleId} refunded (${refund.amount} ${refund.currency}); the order stays ${updated.status}`
-              : `order is ${updated.status} (${updated.refundedAmount} of ${updated.total} refunded)`,
+              ? `duplicate sale ${requested.saleId} refunded (${moneyText(refund.amount, refund.currency)}); the order stays ${updated.status}`
+              : `order is ${updated.status} (${moneyText(updated.refundedAmount, updated.currency)} of ${moneyText(updated.total, updated.currency)} refunded)`,
     });
     return result(updated);
   });

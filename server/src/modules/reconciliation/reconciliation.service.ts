@@ -18,6 +18,7 @@ import { UUID_SOURCE } from '../../ids.js';
 import { decodeCursor, encodeCursor } from '../backoffice/keyset-cursor.js';
 import { ASSERTED_PAYMENT_STATUS, PAID_STATUSES } from '../orders/order-state.js';
 import type { FlagKind } from '../payments/payment-events.js';
+import { moneyText } from '../../money-text.js';
 import { allowedDiscrepancyActions } from './discrepancy-actions.js';
 
 export const DEFAULT_STUCK_AFTER_MINUTES = 30;
@@ -41,6 +42,15 @@ const EVENT_FLAG_KINDS = [
 // duplicate_refunded, paid_at_paypal_not_paid), which also tells whether the money went back;
 // no_open_reversal and refund_exceeds_total from what the sale's ledger adds up to now, so a
 // message that arrived early stops being a discrepancy once the one it waited for arrives.
+
+/**
+ * An amount in a detail text: the statement marks it (`{money:3000}`), and toDiscrepancy writes it with the
+ * item's currency the way the back office shows money ("$30.00"; JPY without decimals), never raw minor units.
+ */
+const money = (minor: RawBuilder<unknown>) => sql`'{money:' || (${minor})::bigint || '}'`;
+const MONEY_MARK = /\{money:(-?\d+)\}/g;
+/** The kinds whose detail this statement writes with amounts in it (an event flag's detail is its outcome, already written). */
+const KINDS_WITH_MONEY: ReadonlySet<string> = new Set(['no_open_reversal', 'refund_exceeds_total', 'parked_movement']);
 
 /** Unpaid statuses written out, so the planner matches order_unpaid_idx's predicate (a parameter would not). */
 const UNPAID_LITERAL = sql.raw(UNPAID_STATUSES.map((status) => `'${status}'`).join(', '));
@@ -110,7 +120,7 @@ function discrepancies(stuckAfterMinutes: number): RawBuilder<DiscrepancyRow> {
     union all
     select 'no_open_reversal', 'no_open_reversal:' || x.last_id, x.order_id, o.number, x.attempt_id, null, o.status, (l.canceled - l.reversed)::int, x.currency,
            format('PayPal cancelled %s of chargebacks on sale %s, which has %s reversed: the cancellation waits for its reversal and gives nothing back',
-                  l.canceled, l.sale_id, l.reversed),
+                  ${money(sql`l.canceled`)}, l.sale_id, ${money(sql`l.reversed`)}),
            x.detected_at
       from sale_ledger l cross join lateral ${LAST_MONEY_OUT} x left join "order" o on o.id = x.order_id
      where l.canceled > l.reversed
@@ -118,7 +128,7 @@ function discrepancies(stuckAfterMinutes: number): RawBuilder<DiscrepancyRow> {
     select 'refund_exceeds_total', 'refund_exceeds_total:' || x.last_id, x.order_id, o.number, x.attempt_id, null, o.status,
            (l.refunded + greatest(0, l.reversed - l.canceled) - l.captured)::int, x.currency,
            format('refunds and chargebacks on sale %s add up to %s, more than the %s it captured', l.sale_id,
-                  l.refunded + greatest(0, l.reversed - l.canceled), l.captured),
+                  ${money(sql`l.refunded + greatest(0, l.reversed - l.canceled)`)}, ${money(sql`l.captured`)}),
            x.detected_at
       from sale_ledger l cross join lateral ${LAST_MONEY_OUT} x left join "order" o on o.id = x.order_id
      where l.captured > 0 and l.refunded + greatest(0, l.reversed - l.canceled) > l.captured
@@ -138,7 +148,7 @@ function discrepancies(stuckAfterMinutes: number): RawBuilder<DiscrepancyRow> {
      where e.processing = 'unmatched' and e.source in ('ipn', 'webhook')
     union all
     select 'parked_movement', 'parked_movement:' || m.id, null, null, null, m.event_id, null, m.amount, m.currency,
-           format('%s of %s for sale %s, which PayPal has not confirmed to us; waiting since %s minutes', replace(m.kind, '_', ' '), m.amount,
+           format('%s of %s for sale %s, which PayPal has not confirmed to us; waiting since %s minutes', replace(m.kind, '_', ' '), ${money(sql`m.amount`)},
                   m.sale_id, floor(extract(epoch from now() - m.created_at) / 60)::int),
            m.created_at
       from money_movement m
@@ -149,7 +159,8 @@ const unresolved = sql`not exists (select 1 from reconciliation_resolution r whe
 
 /** An item as the list gives it to `role`: with the actions that role may take from it (none for a viewer). */
 function toDiscrepancy(row: DiscrepancyRow, role: StaffRole): Discrepancy {
-  return { ...row, detectedAt: iso(row.detectedAt), allowedActions: allowedDiscrepancyActions(row, role) };
+  const detail = KINDS_WITH_MONEY.has(row.kind) ? row.detail.replace(MONEY_MARK, (_, minor: string) => moneyText(Number(minor), row.currency)) : row.detail;
+  return { ...row, detail, detectedAt: iso(row.detectedAt), allowedActions: allowedDiscrepancyActions(row, role) };
 }
 
 const DISCREPANCY_ID = new RegExp(`^([a-z_]+):(${UUID_SOURCE})$`);
