@@ -131,6 +131,19 @@ describe('one live attempt per order, at PayPal’s door', () => {
     });
   });
 
+  it('Cancel on an old link of an order another payment already paid: told the order is already paid, not "Payment received"', async () => {
+    const { customer, order } = await pendingOrder(env.client);
+    const first = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    const second = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    const paid = env.sim.control.approve(second.externalId, 'approve');
+    expect(await (await fetch(paid.redirectUrl, { redirect: 'manual' })).text()).toContain('Payment received');
+    const { redirectUrl } = env.sim.control.approve(first.externalId, 'cancel');
+    const page = await (await fetch(redirectUrl, { redirect: 'manual' })).text();
+    expect(page).toContain('This order is already paid');
+    expect(page).not.toContain('Payment received');
+    expect(paypalLedger(env, [first.externalId, second.externalId]).sales).toHaveLength(1);
+  });
+
   it('an execution whose answer was lost is asked about before a new attempt: captured at PayPal, the order is paid and the buyer cannot pay twice', async () => {
     const { customer, order } = await pendingOrder(env.client);
     const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });

@@ -252,10 +252,11 @@ export function buyerPageTitle(result: Pick<ReturnResult, 'orderStatus' | 'attem
     if (result.saleState === 'partially_refunded') return 'This payment was partially refunded';
     return 'Payment received';
   }
+  // A link the buyer cancelled (or one replaced by a newer attempt) never paid: if the order is paid, another payment did it.
+  if (result.attemptStatus === 'cancelled') return PAID_STATUSES.includes(result.orderStatus as OrderStatus) ? 'This order is already paid' : 'Payment cancelled';
   if (result.orderStatus === 'refunded') return 'This payment was refunded';
   if (result.orderStatus === 'partially_refunded') return 'This payment was partially refunded';
   if (result.orderStatus === 'paid') return 'Payment received';
-  if (result.attemptStatus === 'cancelled') return 'Payment cancelled';
   if (result.orderStatus === 'failed') return 'Payment failed';
   return 'Confirming your payment…';
 }
