@@ -296,7 +296,7 @@ describe('real IPN messages, in the orders PayPal sends them', () => {
     // Waiting past the threshold, it is listed for staff (made old rather than waited for).
     await env.pool.query(`update money_movement set created_at = now() - interval '5 minutes' where provider_txn_id = $1`, [refund]);
     const parked = (await reconciliation(1)).filter((d) => d.kind === 'parked_movement' && d.eventId === early!.id);
-    expect(parked).toMatchObject([{ amount: 400, currency: 'USD', detail: expect.stringMatching(new RegExp(`^refund of \\$4\\.00 for sale ${sale}, which PayPal has not confirmed to us`)) }]);
+    expect(parked).toMatchObject([{ amount: 400, currency: 'USD', detail: expect.stringMatching(new RegExp(`^refund of \\$4\\.00 for sale ${sale}, which PayPal has not confirmed to us`)), orderId: order.orderId, attemptId: order.attemptId, orderStatus: 'pending' }]);
 
     await deliver(refunded, refund); // a resend while parked: counted once
     const completed = corpusIpn('07', order, { txn_id: sale, mc_gross: decimal(order.total) });

@@ -147,11 +147,14 @@ function discrepancies(stuckAfterMinutes: number): RawBuilder<DiscrepancyRow> {
       from payment_event e
      where e.processing = 'unmatched' and e.source in ('ipn', 'webhook')
     union all
-    select 'parked_movement', 'parked_movement:' || m.id, null, null, null, m.event_id, null, m.amount, m.currency,
+    -- On the order its message named (IPN invoice), when it named one: re-sync of that attempt can find the sale.
+    select 'parked_movement', 'parked_movement:' || m.id, o.id, o.number::int, e.attempt_id, m.event_id, o.status::text, m.amount, m.currency,
            format('%s of %s for sale %s, which PayPal has not confirmed to us; waiting since %s minutes', replace(m.kind, '_', ' '), ${money(sql`m.amount`)},
                   m.sale_id, floor(extract(epoch from now() - m.created_at) / 60)::int),
            m.created_at
       from money_movement m
+      left join payment_event e on e.id = m.event_id
+      left join "order" o on o.id = e.order_id
      where m.state = 'parked' and m.created_at < now() - make_interval(mins => ${stuckAfterMinutes})`;
 }
 
