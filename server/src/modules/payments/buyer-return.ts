@@ -202,19 +202,11 @@ export async function attemptStatus(deps: PaymentsDeps, attemptId: string): Prom
 async function returnResult(em: EntityManager, attemptId: string, message: string, redirectBase?: string | null): Promise<ReturnResult> {
   const row = await firstRow(
     em,
-    sql<{
-      attemptStatus: AttemptStatus;
-      orderId: string;
-      orderNumber: number;
-      orderStatus: string;
-      returnUrl: string | null;
-      total: number;
-      refundedAmount: number;
-      currency: string;
-      amount: number;
-      saleState: string | null;
-      otherSale: boolean;
-    }>`
+    sql<
+      Pick<ReturnResult, 'attemptStatus' | 'orderId' | 'orderNumber' | 'orderStatus' | 'total' | 'refundedAmount' | 'currency' | 'amount' | 'saleState' | 'otherSale'> & {
+        returnUrl: string | null;
+      }
+    >`
       select a.status as "attemptStatus", a.order_id as "orderId", o.number::int as "orderNumber", o.status as "orderStatus", a.return_url as "returnUrl",
              o.total, o.refunded_amount as "refundedAmount", o.currency, a.amount, a.sale_state as "saleState",
              (a.sale_id is not null and a.sale_state in ('completed', 'partially_refunded', 'refunded')
