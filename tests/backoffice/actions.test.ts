@@ -177,6 +177,7 @@ describe('backoffice.payments.refund', () => {
     const refundsBefore = (await env.pool.query('select count(*)::int as n from order_refund')).rows[0].n;
     await expect(env.admin.client.backoffice.payments.refund.mutate({ orderId: order.id, amount: 1501, reason: 'too much' })).rejects.toMatchObject({
       data: { code: 'BAD_REQUEST', field: 'amount' },
+      message: 'amount: at most $15.00 can still be refunded',
     });
     expect((await env.pool.query('select count(*)::int as n from order_refund')).rows[0].n).toBe(refundsBefore);
     expect(env.sim.control.getState().refunds.filter((r) => r.saleId === saleId)).toHaveLength(1);

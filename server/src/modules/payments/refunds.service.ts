@@ -2,6 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { RefundLinesResult, RefundResult } from '@orders/shared';
 import { rows, sql, firstRow, type EntityManager } from '../../db/sql.js';
 import { badRequest, conflict, notFound } from '../../errors.js';
+import { moneyText } from '../../money-text.js';
 import type { Logger } from '../../logger.js';
 import { PaymentProviderError, type PaymentGateway, type ProviderRefund } from '../../paypal/gateway.js';
 import { SYSTEM_ACTOR, type Actor } from '../audit/audit.service.js';
@@ -42,7 +43,7 @@ export class RefundsService {
     const requested = await this.orm.em.fork().transactional(async (tx) => {
       const { order, remaining } = await this.lockRefundableOrder(tx, input.orderId);
       const amount = input.amount ?? remaining;
-      if (amount > remaining) throw badRequest(`amount: at most ${remaining} can still be refunded`, 'amount');
+      if (amount > remaining) throw badRequest(`amount: at most ${moneyText(remaining, order.currency)} can still be refunded`, 'amount');
       return this.requestOrderRefund(tx, order, amount, input.reason, actor);
     });
     return this.send(requested, actor);
@@ -66,7 +67,7 @@ export class RefundsService {
       const priced = await priceChosenLines(tx, order.id, input.lines);
       const amount = priced.reduce((sum, line) => sum + line.amount, 0);
       if (amount <= 0) throw badRequest('lines: the chosen lines were paid nothing; there is no money to refund', 'lines');
-      if (amount > remaining) throw badRequest(`lines: the chosen lines come to ${amount}, but at most ${remaining} can still be refunded`, 'lines');
+      if (amount > remaining) throw badRequest(`lines: the chosen lines come to ${moneyText(amount, order.currency)}, but at most ${moneyText(remaining, order.currency)} can still be refunded`, 'lines');
       const refund = await this.requestOrderRefund(tx, order, amount, input.reason, actor, input.requestKey ?? null);
       await recordRefundLines(tx, { id: refund.id, orderId: order.id, restock: input.restock }, priced);
       return { refund };
