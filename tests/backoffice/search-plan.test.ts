@@ -81,6 +81,24 @@ describe('search plans over 20,000 orders', () => {
     }
   });
 
+  it('a piece of an id: the trigram index is asked for its dash-separated groups, the whole fragment only rechecked', async () => {
+    const { rows } = await env.pool.query<{ id: string }>(`select id::text from "order" order by created_at desc limit 1`);
+    const infix = rows[0]!.id.slice(9, 23);
+    const client = await env.pool.connect();
+    try {
+      await client.query('begin; set local enable_seqscan = off');
+      const compiled = fewMatchesQuery({ q: infix }, undefined, true, 51).compile(env.server.orm.em.fork().getKysely() as never);
+      const text = (await client.query(`explain ${compiled.sql}`, [...compiled.parameters])).rows.map((r) => r['QUERY PLAN']).join('\n');
+      const indexCond = text.split('\n').find((line) => line.includes('Index Cond') && line.includes('~~'))!;
+      for (const group of infix.split('-')) expect(indexCond).toContain(`'%${group}%'`);
+      expect(indexCond).not.toContain(infix);
+      expect(text).toContain(`'%${infix}%'::text COLLATE "C"`);
+    } finally {
+      await client.query('rollback');
+      client.release();
+    }
+  });
+
   it('a fragment in every document is found walking order_search newest first, never by sorting all its matches', async () => {
     for (const filter of [{ q: 'seed-' }, { q: 'seed-', status: ['failed' as const] }]) {
       const text = await pagePlan(filter);

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { idFragmentPieces, isFragmentSearch } from './order-text-match.js';
+
+describe('idFragmentPieces: what the trigram index is asked for a piece of an id', () => {
+  it('a uuid prefix: without its first three digits (a UUIDv7 time prefix is in every recent order)', () => {
+    expect(idFragmentPieces('019e8f7e')).toEqual(['e8f7e']);
+    expect(idFragmentPieces('019E8F7E-869d')).toEqual(['e8f7e', '869d']);
+  });
+
+  it('dash-separated groups one by one (pg_trgm pads each group: "-7…" starts a word in every id); groups under three digits left to the whole match', () => {
+    expect(idFragmentPieces('869d-74e8-8dfe')).toEqual(['869d', '74e8', '8dfe']);
+    expect(idFragmentPieces('7e-869d-74e8-8d')).toEqual(['869d', '74e8']);
+    expect(idFragmentPieces('-74e8-8dfe-47da89421744')).toEqual(['74e8', '8dfe', '47da89421744']);
+    // The first group keeps its digits when fewer than five would be left.
+    expect(idFragmentPieces('9e8f7e-869d')).toEqual(['9e8f7e', '869d']);
+  });
+
+  it('anything else is looked up whole: not hex, fewer than eight digits, or no group of three', () => {
+    for (const q of ['PAY-2C869597BEAC', 'gmail', 'mug-04', '019e8f7', 'ab-cd-ef-01', 'user-1011']) expect(idFragmentPieces(q), q).toBeUndefined();
+    expect(isFragmentSearch('869d-74e8-8dfe')).toBe(true);
+  });
+});
