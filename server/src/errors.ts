@@ -59,6 +59,8 @@ interface PgError {
  * Not 57014: a statement cancelled by its own timeout is the caller's to handle.
  */
 function databaseUnavailable(code: string | undefined, message: string | undefined): boolean {
+  // node-postgres' own words for a connection it lost or never got (no SQLSTATE).
+  if (/Connection terminated|connection timeout|Client has encountered a connection error/i.test(message ?? '')) return true;
   if (!code) return false;
   if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code)) return true;
   if (code === '55000') return /not currently accepting connections/i.test(message ?? '');
@@ -85,7 +87,7 @@ export function fromDatabaseError(error: unknown): DomainError | undefined {
     case '22008': // datetime field overflow
       return badRequest('invalid value');
     default:
-      if (databaseUnavailable(code, pg?.message ?? cause?.message) || (error instanceof Error && /Connection terminated|connection timeout|Client has encountered a connection error/i.test(error.message))) {
+      if (databaseUnavailable(code, pg?.message ?? cause?.message)) {
         return new DomainError('SERVICE_UNAVAILABLE', 'the database is unavailable; try again');
       }
       return undefined;

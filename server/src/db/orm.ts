@@ -79,9 +79,9 @@ export async function requestPoolCounts(orm: MikroORM): Promise<{ max: number; t
 export async function migrate(orm: MikroORM): Promise<void> {
   // The migrator creates a missing database on its own (MikroORM's ensureDatabase, whatever the
   // config says), silently with a role that may, with a stack trace without. A DATABASE_URL naming a
-  // database that does not exist is a mistake to report (3D000: start-up.ts says it in one line):
-  // this connects to it first. The embedded PostgreSQL creates its database itself.
-  await orm.em.getConnection().execute('select 1');
+  // database that does not exist is a mistake to report (3D000: start-up.ts says it in one line): the
+  // lock's session below connects to it before the migrator runs. The embedded PostgreSQL creates
+  // its database itself.
   // Several instances started together (a deploy) would each apply the same migrations at once: one
   // at a time, on a session of its own (the migrator's pool may hold a single connection), and the
   // next finds nothing pending. The lock is tried, not waited for: a statement waiting for it holds a

@@ -120,7 +120,7 @@ export function textMatch(q: string): RawBuilder<unknown> {
     // The exact payer first (a btree lookup); the one-time `not exists` skips the trigram scan when it found any.
     const exact = sql`select a.order_id from order_payment_attempt a where lower(a.payer_email) = ${fragment}`;
     return sql`o.id in (${exact} union all
-      select s.order_id from order_search s where s.document like ${containsPattern(fragment)} and not exists (${exact}))`;
+      select s.order_id from order_search s where ${documentMatch(q)} and not exists (${exact}))`;
   }
   return sql`o.id in (select s.order_id from order_search s where ${documentMatch(q)})`;
 }
