@@ -326,6 +326,15 @@ describe('search as you type: fragments of any identifier', () => {
     expect(await ids({ q: `mug%${token}` })).toEqual([]);
   });
 
+  it('a fragment of several words is found as typed, never its words each somewhere in the order', async () => {
+    // The trigram index is asked for the words only ('%mug%ceramic%'); the whole fragment decides.
+    expect(await ids({ q: `mug ceramic` })).toEqual([]);
+    expect(await ids({ q: `ceramic ${token}` })).toEqual([]);
+    expect(await ids({ q: `blue.ceramic` })).toEqual([]);
+    expect(await ids({ q: `blue ceramic` })).toEqual([mugs[0]!.id]);
+    expect(await ids({ q: `ceramic mug ${token}`, sort: 'total', direction: 'desc' })).toHaveLength(3);
+  });
+
   it('a fragment without three letters or digits in a row matches nothing, quickly', async () => {
     for (const q of ['mu', 'a', '%', '%%%', '___', '\\\\\\', '@.', 'a-b', '#']) {
       expect((await search({ q })).total, q).toEqual({ value: 0, exact: true });

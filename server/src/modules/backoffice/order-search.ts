@@ -152,7 +152,8 @@ export function boundedCountQuery(filter: OrderSearchFilter): RawBuilder<{ n: nu
 
 /** The planner's row estimate for the whole filter: what `total` says when there are too many to count. */
 export function estimateQuery(filter: OrderSearchFilter): RawBuilder<{ 'QUERY PLAN': { Plan?: { 'Plan Rows'?: number } }[] }> {
-  return sql`explain (format json) select 1 from "order" o where ${and([...statusCondition(filter), ...filterConditions(filter)])}`;
+  const text = filter.q === undefined ? [] : [textMatch(filter.q, true)];
+  return sql`explain (format json) select 1 from "order" o where ${and([...statusCondition(filter), ...filterConditions({ ...filter, q: undefined }), ...text])}`;
 }
 
 export function planRows(plan: { Plan?: { 'Plan Rows'?: number } }[] | undefined): number {

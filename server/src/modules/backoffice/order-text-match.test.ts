@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { idFragmentPieces, isFragmentSearch } from './order-text-match.js';
+import { idFragmentPieces, indexPattern, isFragmentSearch } from './order-text-match.js';
 
 describe('idFragmentPieces: what the trigram index is asked for a piece of an id', () => {
   it('a uuid prefix: without its first three digits (a UUIDv7 time prefix is in every recent order)', () => {
@@ -18,5 +18,25 @@ describe('idFragmentPieces: what the trigram index is asked for a piece of an id
   it('anything else is looked up whole: not hex, fewer than eight digits, or no group of three', () => {
     for (const q of ['PAY-2C869597BEAC', 'gmail', 'mug-04', '019e8f7', 'ab-cd-ef-01', 'user-1011']) expect(idFragmentPieces(q), q).toBeUndefined();
     expect(isFragmentSearch('869d-74e8-8dfe')).toBe(true);
+  });
+});
+
+describe('indexPattern: the LIKE pattern the trigram index is asked for a fragment', () => {
+  it('words of three letters or more, with % between them: no padding trigrams of word starts and ends', () => {
+    expect(indexPattern('Ceramic Mug')).toBe('%ceramic%mug%');
+    expect(indexPattern('enry.willia')).toBe('%enry%willia%');
+    expect(indexPattern('müller@web')).toBe('%müller%web%');
+    expect(indexPattern('PAY-2C869597BEAC')).toBe('%pay%2c869597beac%');
+  });
+
+  it('a word under three letters has no trigram of its own: the fragment is asked whole, its %, _ and \\ literal', () => {
+    expect(indexPattern('mug-04')).toBe('%mug-04%');
+    expect(indexPattern('a_b%cde')).toBe('%a\\_b\\%cde%');
+    expect(indexPattern('gmail')).toBe('%gmail%');
+  });
+
+  it('a piece of an id: its pieces (idFragmentPieces)', () => {
+    expect(indexPattern('869d-74e8-8dfe')).toBe('%869d%74e8%8dfe%');
+    expect(indexPattern('019E8F7E')).toBe('%e8f7e%');
   });
 });

@@ -110,7 +110,7 @@ export function fewMatchesQuery(filter: OrderFilter, after: KeysetPosition | und
 /** The planner's estimate of the documents holding the fragment, in the date range (both in order_search), whatever the other filters. */
 function documentEstimateQuery(filter: OrderFilter): RawBuilder<{ 'QUERY PLAN': { Plan?: { 'Plan Rows'?: number } }[] }> {
   const dated = filterConditions({ createdFrom: filter.createdFrom, createdTo: filter.createdTo }, sql.ref('s.created_at') as RawBuilder<unknown>);
-  return sql`explain (format json) select 1 from order_search s where ${and([documentMatch(filter.q!), ...dated])}`;
+  return sql`explain (format json) select 1 from order_search s where ${and([documentMatch(filter.q!, true), ...dated])}`;
 }
 
 export async function searchPage(
@@ -141,8 +141,10 @@ export async function searchPage(
     // The fragment's documents decide the plan: reading all of them (fewMatchesQuery) pays only when
     // they are few; the whole filter's estimate is what the total says when they are not.
     const documentEstimate = async () => planRows((await firstRow(em, documentEstimateQuery(filter)))?.['QUERY PLAN']);
-    const [wholeFilter, documents] = await Promise.all([estimate(), documentEstimate()]);
-    let estimated = wholeFilter;
+    // The whole filter's estimate only when a total has to be estimated: a rare fragment's statement
+    // counts its matches, and each EXPLAIN plans the fragment's LIKE again.
+    const documents = await documentEstimate();
+    let moreThanCounted = false;
     if (documents <= EXACT_COUNT_LIMIT && ordering.sort === 'created') {
       const found = await rows(em, fewMatchesQuery(filter, after, ordering.direction === 'desc', fetch));
       const counts = found[0];
@@ -151,10 +153,11 @@ export async function searchPage(
         return { page, total: exact(counts.matches) };
       }
       // More documents than counted: without filters on "order" each of them is a match.
-      if (counts && orderOnlyConditions(filter).length === 0) estimated = EXACT_COUNT_LIMIT + 1;
+      moreThanCounted = counts !== undefined && orderOnlyConditions(filter).length === 0;
     }
-    const page = await rows(em, pageQuery(filter, ordering, after, fetch));
+    const [page, wholeFilter] = await Promise.all([rows(em, pageQuery(filter, ordering, after, fetch)), estimate()]);
     if (complete(page)) return { page, total: exact(page.length) };
+    const estimated = moreThanCounted ? Math.max(wholeFilter, EXACT_COUNT_LIMIT + 1) : wholeFilter;
     return { page, total: estimated > EXACT_COUNT_LIMIT ? { value: estimated, exact: false } : await counted(estimated, page.length) };
   }
 
