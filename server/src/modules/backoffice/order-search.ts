@@ -86,18 +86,39 @@ export function positionOf(ordering: OrderOrdering, cursor: string): KeysetPosit
 }
 
 /**
+ * How a fragment's page is found newest first: walking order_search (its created_at index, each
+ * document checked in place), or walking "order" through the index of its other filters and looking
+ * up each order's document (search-page.ts chooses).
+ */
+export type FragmentWalk = 'documents' | 'orders';
+
+/**
  * One page in keyset order, `limit` rows after `after`. The latest attempt's PayPal id and payer
  * email are looked up for the page's rows only.
  */
-export function pageQuery(filter: OrderFilter, ordering: OrderOrdering, after: KeysetPosition | undefined, limit: number): RawBuilder<SearchRow> {
+export function pageQuery(
+  filter: OrderFilter,
+  ordering: OrderOrdering,
+  after: KeysetPosition | undefined,
+  limit: number,
+  walk: FragmentWalk = 'documents',
+): RawBuilder<SearchRow> {
   const desc = ordering.direction === 'desc';
   const direction = sql.raw(desc ? 'desc' : 'asc');
+  const fragment = ordering.sort === 'created' && isFragmentSearch(filter.q);
   // A fragment listed by date is found inside order_search: its created_at and order_id are the keyset.
-  const inSearch = ordering.sort === 'created' && isFragmentSearch(filter.q);
+  const inSearch = fragment && walk === 'documents';
   const created = (inSearch ? sql.ref('s.created_at') : sql.ref('o.created_at')) as RawBuilder<unknown>;
   const id = inSearch ? sql.ref('s.order_id') : sql.ref('o.id');
   const key = ordering.sort === 'created' ? created : sql.ref('o.total');
-  const conditions = inSearch ? [...filterConditions({ ...filter, q: undefined }, created), documentMatch(filter.q!)] : filterConditions(filter);
+  // Or "order" is walked through the index of its filters, and each order's document looked up by
+  // primary key (offset 0 keeps it a lookup per order, never a join of every matching document).
+  const probe = sql`exists (select 1 from order_search s where s.order_id = o.id and ${documentMatch(filter.q ?? '')} offset 0)`;
+  const conditions = inSearch
+    ? [...filterConditions({ ...filter, q: undefined }, created), documentMatch(filter.q!)]
+    : fragment
+      ? [...filterConditions({ ...filter, q: undefined }), probe]
+      : filterConditions(filter);
   // "1001" lists #1001 itself first, then the numbers it prefixes (#10010…) in the list's order. Not
   // on pages of one row (limit 2 here: one more to tell whether a next page exists): the next page's
   // cursor is the last row's position, which must be one of the rest, never the pinned row.
