@@ -74,4 +74,54 @@ describe('search document writes', () => {
     expect(rows[0].status).toBe('cancelled');
     expect(await writes(order.id)).toBe(1);
   });
+
+  it('the values follow the document: a value it no longer has stops finding the order, other orders keep theirs', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const email = `Kept.${tag}@Example.org`;
+    const orders = await Promise.all(
+      [0, 1].map(async (i) => {
+        const sku = `VAL-${tag}-${i}`;
+        await env.client.catalog.upsertProduct.mutate({ sku, name: `Lamp ${tag}`, unitPrice: 900, currency: 'USD', stock: 10 });
+        return env.client.orders.create.mutate({ customer: { type: 'user', id: `values-${tag}-${i}` }, items: [{ sku, quantity: 1 }], customerEmail: email });
+      }),
+    );
+    const found = async (q: string) => (await viewer.client.backoffice.orders.search.query({ q, limit: 50 })).items.map((r) => r.id).sort();
+    expect(await found(`kept.${tag}`)).toEqual(orders.map((o) => o.id).sort());
+    // The first order's customer email changes (the document's trigger on "order" rewrites it).
+    await env.pool.query('update "order" set customer_email = $1 where id = $2', [`moved.${tag}@example.org`, orders[0]!.id]);
+    expect(await found(`kept.${tag}`)).toEqual([orders[1]!.id]);
+    expect(await found(`moved.${tag}`)).toEqual([orders[0]!.id]);
+    // Exactly the document's distinct lines, one posting each: nothing stale, nothing twice.
+    const { rows } = await env.pool.query<{ document: string; values: string[] }>(
+      `select s.document, array(select v.value from order_search_posting p join order_search_value v on v.id = p.value_id
+                                 where p.order_id = s.order_id order by 1) as values
+         from order_search s where s.order_id = $1`,
+      [orders[0]!.id],
+    );
+    expect(rows[0]!.values).toEqual([...new Set(rows[0]!.document.split('\n'))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+  });
+
+  it('orders bringing the same new values at the same time each get their postings', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const sku = `SAME-${tag}`;
+    await env.client.catalog.upsertProduct.mutate({ sku, name: `Twin Vase ${tag}`, unitPrice: 700, currency: 'USD', stock: 100 });
+    // Twelve checkouts at once, each with the same new sku, product name, customer email and name.
+    const orders = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        env.client.orders.create.mutate({
+          customer: { type: 'anonymous', id: `same-${tag}-${i}` },
+          items: [{ sku, quantity: 1 }],
+          customerEmail: `twin.${tag}@example.org`,
+          customerName: `Twin ${tag}`,
+        }),
+      ),
+    );
+    for (const q of [`twin vase ${tag}`, `same-${tag}`, `twin.${tag}@`, `twin ${tag}`]) {
+      const result = await viewer.client.backoffice.orders.search.query({ q, limit: 50 });
+      expect(result.items.map((r) => r.id).sort(), q).toEqual(orders.map((o) => o.id).sort());
+      expect(result.total, q).toEqual({ value: 12, exact: true });
+    }
+    const { rows } = await env.pool.query<{ n: number }>(`select count(*)::int as n from order_search_value where value = $1`, [`twin vase ${tag}`]);
+    expect(rows[0]!.n).toBe(1);
+  });
 });

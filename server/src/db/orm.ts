@@ -15,6 +15,7 @@ import { ReconciliationResolution } from '../modules/reconciliation/reconciliati
 import { ApiKey, StaffSession, StaffUser } from '../modules/staff/staff.entity.js';
 import { AuditEntry } from '../modules/audit/audit.entity.js';
 import { OrderSearch } from '../modules/backoffice/order-search.entity.js';
+import { SEARCH_VALUE_TABLES } from '../modules/backoffice/search-values.js';
 import { migrations } from './migrations/index.js';
 
 /*
@@ -48,9 +49,9 @@ export function ormConfig(clientUrl: string, overrides: { poolMax?: number } = {
       // index `concurrently` (isTransactional() false) cannot run inside a transaction.
       allOrNothing: false,
     },
-    // sale_ledger is the database's own (kept by a trigger, never written or read through the ORM): its
-    // migration defines it, and migration:create leaves it alone.
-    schemaGenerator: { skipTables: [SALE_LEDGER_TABLE] },
+    // sale_ledger and the search values are the database's own (kept by triggers, never written or read
+    // through the ORM): their migrations define them, and migration:create leaves them alone.
+    schemaGenerator: { skipTables: [SALE_LEDGER_TABLE, ...SEARCH_VALUE_TABLES] },
     // A missing database is reported, not created (migrate() below; the embedded PostgreSQL creates its own).
     ensureDatabase: false,
     // Entities are defined with defineEntity; there is nothing to discover or reflect.

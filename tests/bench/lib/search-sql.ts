@@ -42,7 +42,9 @@ function where(filter: OrderSearchFilter, values: unknown[]): string {
     } else if (UUID.test(q)) {
       clauses.push(`o.id in (select ${param(q.toLowerCase())}::uuid union all select order_id from order_payment_attempt where id = $${values.length}::uuid)`);
     } else if (/[\p{L}\p{N}]{3}/u.test(q)) {
-      clauses.push(`o.id in (select order_id from order_search where document like ${param(containsPattern(q.toLowerCase()))})`);
+      // One of the document's values (lines) holds it: their trigram index, then the orders holding them.
+      clauses.push(`o.id in (select p.order_id from order_search_posting p join order_search_value v on v.id = p.value_id
+                              where v.value like ${param(containsPattern(q.toLowerCase()))})`);
     } else {
       clauses.push('false');
     }

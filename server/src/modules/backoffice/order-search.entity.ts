@@ -1,10 +1,12 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { Order } from '../orders/order.entity.js';
+import { SEARCH_VALUE_TRIGGERS } from './search-values.js';
 
 /**
- * One search document per order (search-document.ts says what is in it and who keeps it current).
- * order_search_document_idx: trigrams of the document (pg_trgm), so `document like '%fragment%'`
- * is an index lookup however the fragment sits in a value.
+ * One search document per order (search-document.ts says what is in it and who keeps it current). Its
+ * values are what the trigram index reads (search-values.ts: order_search_value and its postings, kept
+ * by the triggers below); the document itself is read in place, one order at a time, when a common
+ * fragment is found walking the orders newest first.
  */
 export const OrderSearch = defineEntity({
   name: 'OrderSearch',
@@ -18,10 +20,7 @@ export const OrderSearch = defineEntity({
   indexes: [
     // The list's keyset order, so a common fragment is found walking newest first without leaving this table.
     { name: 'order_search_created_idx', columns: [{ name: 'created_at', sort: 'desc' }, { name: 'order_id', sort: 'desc' }] },
-    {
-      name: 'order_search_document_idx',
-      expression: 'create index "order_search_document_idx" on "order_search" using gin ("document" gin_trgm_ops)',
-    },
   ],
+  triggers: SEARCH_VALUE_TRIGGERS,
 });
 export type IOrderSearch = InferEntity<typeof OrderSearch>;

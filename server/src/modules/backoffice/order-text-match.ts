@@ -109,20 +109,37 @@ export function indexPattern(q: string): string {
 }
 
 /**
- * `order_search` s's document contains `q` (a fragment: isFragmentSearch): a LIKE the trigram index
- * answers (indexPattern), and when that pattern is not the fragment itself, the fragment found whole
- * with strpos — which the index cannot serve, so the planner keeps it out of the index scan, and which
- * costs no planning: a LIKE is estimated against all 1,000 documents of the column's histogram
- * (~0.7 ms of planning per LIKE at 1M orders), strpos is not. For an `estimate` (EXPLAIN), the
- * index pattern alone: the documents the index finds, nearly always the fragment's own.
+ * `order_search` s's document contains `q` (a fragment: isFragmentSearch), checked in place (a common
+ * fragment's walk, one order's lookup) or estimated (EXPLAIN: the documents' histogram): a LIKE of
+ * its index pattern (indexPattern), and when that pattern is not the fragment itself, the fragment
+ * found whole with strpos, which costs no planning: a LIKE is estimated against all 1,000 documents of
+ * the column's histogram (~0.7 ms of planning per LIKE at 1M orders), strpos is not. For an
+ * `estimate`, the pattern alone: the planner would take a third of the documents for strpos, blindly.
  */
 export function documentMatch(q: string, estimate = false): RawBuilder<unknown> {
+  return contains(sql.ref('s.document') as RawBuilder<unknown>, q, estimate);
+}
+
+/** The search value `v` contains `q`: the trigram index of the values answers (search-values.ts). */
+export function valueMatch(q: string): RawBuilder<unknown> {
+  return contains(sql.ref('v.value') as RawBuilder<unknown>, q, false);
+}
+
+function contains(column: RawBuilder<unknown>, q: string, estimate: boolean): RawBuilder<unknown> {
   const fragment = q.toLowerCase();
   const pattern = indexPattern(fragment);
-  // An estimate leaves strpos out: the planner would take a third of the documents for it, blindly.
-  if (estimate || pattern === containsPattern(fragment)) return sql`s.document like ${pattern}`;
-  return sql`(s.document like ${pattern} and strpos(s.document, ${fragment}) > 0)`;
+  if (estimate || pattern === containsPattern(fragment)) return sql`${column} like ${pattern}`;
+  return sql`(${column} like ${pattern} and strpos(${column}, ${fragment}) > 0)`;
 }
+
+/** The ids of the orders whose document contains `q` (a fragment): its values, then their postings. */
+export function matchingOrders(q: string): RawBuilder<unknown> {
+  return sql`select p.order_id from order_search_posting p where p.value_id in (select v.id from order_search_value v where ${valueMatch(q)})`;
+}
+
+/** The orders holding the fragment `q`: from the values' index, or for an estimate, the documents' histogram. */
+const fragmentOrders = (q: string, estimate: boolean) =>
+  estimate ? sql`select s.order_id from order_search s where ${documentMatch(q, true)}` : matchingOrders(q);
 
 /**
  * The condition on "order" o for the free text `q` (already trimmed by the input schema); for an
@@ -147,7 +164,7 @@ export function textMatch(q: string, estimate = false): RawBuilder<unknown> {
     // The exact payer first (a btree lookup); the one-time `not exists` skips the trigram scan when it found any.
     const exact = sql`select a.order_id from order_payment_attempt a where lower(a.payer_email) = ${fragment}`;
     return sql`o.id in (${exact} union all
-      select s.order_id from order_search s where ${documentMatch(q, estimate)} and not exists (${exact}))`;
+      select f.order_id from (${fragmentOrders(q, estimate)}) f where not exists (${exact}))`;
   }
-  return sql`o.id in (select s.order_id from order_search s where ${documentMatch(q, estimate)})`;
+  return sql`o.id in (${fragmentOrders(q, estimate)})`;
 }

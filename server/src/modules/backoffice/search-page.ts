@@ -1,7 +1,7 @@
 import type { RawBuilder } from 'kysely';
 import { db, firstRow, rows, sql, type EntityManager } from '../../db/sql.js';
 import type { KeysetPosition } from './keyset-cursor.js';
-import { documentMatch, isFragmentSearch } from './order-text-match.js';
+import { documentMatch, isFragmentSearch, valueMatch } from './order-text-match.js';
 import {
   EXACT_COUNT_LIMIT,
   ROW_COLUMNS,
@@ -90,24 +90,31 @@ function orderOnlyConditions(filter: OrderFilter): RawBuilder<unknown>[] {
 type FewMatchesRow = SearchRow & { candidates: number; matches: number };
 
 /**
- * A fragment with few matches, newest first, in one statement: the documents containing it (the
- * trigram index, at most EXACT_COUNT_LIMIT + 1 of them, within the date range that order_search has
- * too), those of them passing the filters only "order" has, their number, and the page after
- * `after`. Always one row at least: the counts, with a null page row when the page is empty.
+ * A fragment with few matches, newest first, in one statement: the values containing it (their
+ * trigram index: search-values.ts), the orders holding them within the date range (their postings,
+ * index-only), at most EXACT_COUNT_LIMIT + 1 of each, those of them passing the filters only "order"
+ * has, their number, and the page after `after`. Always one row at least: the counts (candidates past
+ * EXACT_COUNT_LIMIT when there were more values or orders than read), with a null page row when the
+ * page is empty.
  */
 export function fewMatchesQuery(filter: OrderFilter, after: KeysetPosition | undefined, desc: boolean, fetch: number): RawBuilder<FewMatchesRow> {
   const direction = sql.raw(desc ? 'desc' : 'asc');
-  const dated = filterConditions({ createdFrom: filter.createdFrom, createdTo: filter.createdTo }, sql.ref('s.created_at') as RawBuilder<unknown>);
+  const dated = filterConditions({ createdFrom: filter.createdFrom, createdTo: filter.createdTo }, sql.ref('p.created_at') as RawBuilder<unknown>);
   const onOrder = orderOnlyConditions(filter);
   const filtered = onOrder.length
     ? sql`select m.order_id, m.created_at from m join "order" o on o.id = m.order_id where ${and(onOrder)}`
     : sql`select m.order_id, m.created_at from m`;
   const keyset = after ? sql`where (f.created_at, f.order_id) ${sql.raw(desc ? '<' : '>')} (${after.key}::timestamptz, ${after.id}::uuid)` : sql``;
   return sql<FewMatchesRow>`
-    with m as materialized (
-      select s.order_id, s.created_at from order_search s where ${and([documentMatch(filter.q!), ...dated])} limit ${EXACT_COUNT_LIMIT + 1}
+    with v as materialized (
+      select v.id from order_search_value v where ${valueMatch(filter.q!)} limit ${EXACT_COUNT_LIMIT + 1}
+    ), m as materialized (
+      select distinct p.order_id, p.created_at from order_search_posting p
+       where ${and([sql`p.value_id in (select v.id from v)`, ...dated])} limit ${EXACT_COUNT_LIMIT + 1}
     ), f as materialized (${filtered}),
-    counts as (select (select count(*) from m)::int as candidates, (select count(*) from f)::int as matches)
+    counts as (select case when (select count(*) from v) > ${EXACT_COUNT_LIMIT} then ${EXACT_COUNT_LIMIT + 1}
+                           else (select count(*) from m) end::int as candidates,
+                      (select count(*) from f)::int as matches)
     select counts.candidates, counts.matches, page.*
       from counts
       left join lateral (
