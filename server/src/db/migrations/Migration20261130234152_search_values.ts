@@ -5,10 +5,8 @@ export class Migration20261130234152_search_values extends Migration {
   override name = 'Migration20261130234152_search_values';
 
   override up(): void | Promise<void> {
-    // search-values.ts says what these are. Document writers wait while the triggers are created and
-    // both tables filled from the documents already there (SHARE: reads and searches go on), so no
-    // value is missed or written twice (~1 min at 1,000,000 orders).
-    this.addSql(`lock table "order_search" in share mode;`);
+    // search-values.ts says what these are. The tables, empty, and the triggers that keep them from now
+    // on; the next migration fills them from the documents already there, in batches.
     this.addSql(`create or replace function search_document_values(document text) returns text[]
   language sql immutable parallel safe
   as \$\$ select array(select distinct left(l, 600) from unnest(string_to_array(document, E'\\n')) l where l <> '' order by 1) \$\$;`);
@@ -26,21 +24,7 @@ export class Migration20261130234152_search_values extends Migration {
       select v.id, new.created_at, new.order_id from order_search_value v where v.value = any(array(select unnest(search_document_values(new.document)) except select unnest(search_document_values(old.document)) order by 1)) on conflict do nothing; return null; end; \$\$ language plpgsql;`);
     this.addSql(`create trigger "order_search_values_update" after update on "order_search" for each row when (old.document is distinct from new.document) execute function "order_search_order_search_values_update_fn"();`);
 
-    this.addSql(`insert into order_search_value (value)
-     select distinct v from order_search s, unnest(search_document_values(s.document)) v order by 1
-   on conflict (value) do nothing;`);
-    this.addSql(`insert into order_search_posting (value_id, created_at, order_id)
-     select v.id, s.created_at, s.order_id
-       from order_search s cross join lateral unnest(search_document_values(s.document)) l
-       join order_search_value v on v.value = l
-      order by 1, 2, 3
-   on conflict do nothing;`);
-    // Built after the fill: one pass instead of an entry at a time.
     this.addSql(`create index "order_search_value_trgm_idx" on "order_search_value" using gin ("value" gin_trgm_ops);`);
-    this.addSql(`analyze "order_search_value";`);
-    this.addSql(`analyze "order_search_posting";`);
-    // Fragments are found in the values now: the documents' own trigram index is no longer read.
-    this.addSql(`drop index "order_search_document_idx";`);
   }
 
   override down(): void | Promise<void> {
@@ -51,7 +35,6 @@ export class Migration20261130234152_search_values extends Migration {
     this.addSql(`drop table if exists "order_search_posting";`);
     this.addSql(`drop table if exists "order_search_value";`);
     this.addSql(`drop function if exists search_document_values(text);`);
-    this.addSql(`create index "order_search_document_idx" on "order_search" using gin ("document" gin_trgm_ops);`);
   }
 
 }

@@ -16,6 +16,7 @@ import { Migration20261130145923_event_vocabulary } from './Migration20261130145
 import { Migration20261130173457_sale_ledger } from './Migration20261130173457_sale_ledger.js';
 import { Migration20261130173458_order_unpaid_index } from './Migration20261130173458_order_unpaid_index.js';
 import { Migration20261130234152_search_values } from './Migration20261130234152_search_values.js';
+import { Migration20261130234153_search_values_fill } from './Migration20261130234153_search_values_fill.js';
 
 /** Every migration, in order. `npm run migration:create -w @orders/server` generates the next one. */
 export const migrations = [
@@ -34,4 +35,5 @@ export const migrations = [
   Migration20261130173457_sale_ledger,
   Migration20261130173458_order_unpaid_index,
   Migration20261130234152_search_values,
+  Migration20261130234153_search_values_fill,
 ];

@@ -13,13 +13,13 @@ import { documentMatch, exactNumber, isFragmentSearch, textMatch } from './order
  *  - sort by total, amounts:  order_total_idx
  *  - free text:               order-text-match.ts: number prefixes from order_number_unique (the
  *                             exact number listed first), a whole email from attempt_payer_email_idx,
- *                             any other fragment from order_search (search-document.ts). Newest
- *                             first, a fragment's page is found inside order_search, which carries
- *                             created_at: the planner picks per fragment between its trigram index
- *                             (a rare one's few matches, sorted) and order_search_created_idx (a
- *                             common one, walked newest first, each document checked in the same
- *                             heap page as its key); "order" is read by primary key for the page's
- *                             rows and for filters that only "order" has (status, currency, …)
+ *                             any other fragment from the values of the search documents and their
+ *                             postings (search-values.ts: a rare fragment's few orders, counted and
+ *                             sorted there). Newest first, a common fragment's page is found walking
+ *                             order_search_created_idx, each document checked in the same heap page
+ *                             as its key, or with filters only "order" has (status, currency, …),
+ *                             walking "order" through their index, each order's document looked up;
+ *                             "order" is read by primary key for the page's rows
  * search-page.ts runs these statements for one search (a rare fragment in one statement of its own)
  * and decides how its `total` is known.
  */

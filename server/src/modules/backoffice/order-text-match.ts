@@ -9,8 +9,9 @@ import { isUuidIgnoringCase } from '../../ids.js';
  *    digits find that number exactly: a prefix that short names a tenth of all orders.
  *  - a whole uuid: that order, or the order of that payment attempt (primary keys).
  *  - anything else of 3+ characters: a fragment, anywhere in the order's search document
- *    (search-document.ts: ids, customer, payer, PayPal ids, skus, product names), through its
- *    trigram index. `%`, `_` and `\` are literal characters there, never wildcards.
+ *    (search-document.ts: ids, customer, payer, PayPal ids, skus, product names), through the
+ *    trigram index of the documents' values (search-values.ts). `%`, `_` and `\` are literal
+ *    characters there, never wildcards.
  *  - a whole email (`someone@example.com`): the orders a PayPal payer with exactly that email paid
  *    or approved (attempt_payer_email_idx, a btree: ~1 ms however common its domain); only when there
  *    are none, the fragment anywhere in the documents (a customer's email, a longer address).
@@ -88,16 +89,16 @@ export function idFragmentPieces(fragment: string): string[] | undefined {
 }
 
 /**
- * The LIKE pattern the trigram index is asked for `q` (a fragment: isFragmentSearch); the documents
- * it finds are then checked for the whole fragment (documentMatch). pg_trgm pads each word it finds in
- * a pattern: in "ceramic mug" the space makes `mug` a word's start, so the index is also asked for
- * `  m` and ` mu`, trigrams of every word starting with an m (`.com`, `mar…`) — posting lists of most
- * of the million documents, and each costs ~0.25 µs per document to intersect. Asked for its words
- * with `%` between them, a fragment reads only the trigrams inside its words. Measured at 1,000,000
- * orders (EXPLAIN ANALYZE, warm, same matches): "ceramic mug" 13.2 → 6.5 ms in the index, "henry wil"
- * 5.9 → 2.9, "enry.willia" 8.1 → 5.4. A word of one or two letters has no trigram of its own (`04` in
- * `mug-04`): only its padding tells it apart, so such a fragment is asked whole. A piece of an id is
- * asked for its pieces (idFragmentPieces).
+ * The LIKE pattern the trigram index is asked for `q` (a fragment: isFragmentSearch); the values it
+ * finds are then checked for the whole fragment (valueMatch). pg_trgm pads each word it finds in a
+ * pattern: in "ceramic mug" the space makes `mug` a word's start, so the index is also asked for
+ * `  m` and ` mu`, trigrams of every word starting with an m (`.com`, `mar…`): the longest posting
+ * lists there are, each costing ~0.25 µs an entry to intersect. Asked for its words with `%` between
+ * them, a fragment reads only the trigrams inside its words. Measured on the documents' index at
+ * 1,000,000 orders (EXPLAIN ANALYZE, warm, same matches): "ceramic mug" 13.2 → 6.5 ms in the index,
+ * "henry wil" 5.9 → 2.9, "enry.willia" 8.1 → 5.4. A word of one or two letters has no trigram of its
+ * own (`04` in `mug-04`): only its padding tells it apart, so such a fragment is asked whole. A piece
+ * of an id is asked for its pieces (idFragmentPieces).
  */
 export function indexPattern(q: string): string {
   const fragment = q.toLowerCase();

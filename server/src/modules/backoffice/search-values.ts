@@ -26,10 +26,11 @@ import { rowTrigger } from '../../db/triggers.js';
  * document written adds its new values and postings, one rewritten removes the postings of values it
  * no longer has. Values are inserted in order (two orders bringing the same new values wait for each
  * other, never deadlock) and never deleted (a value no order holds any more is only a row the index
- * finds and no posting follows). The migration fills both from the documents already there; the
- * bench's bulk seed, which writes with triggers off, fills them with FILL_SEARCH_VALUES.
+ * finds and no posting follows). A migration fills both from the documents already there, in batches
+ * (Migration20261130234153_search_values_fill); the bench's bulk seed, which writes with triggers off,
+ * fills them with FILL_SEARCH_VALUES.
  *
- * The tables are defined by their migration (Migration20261201000000_search_values), not as entities:
+ * The tables are defined by their migration (Migration20261130234152_search_values), not as entities:
  * nothing reads or writes them through the ORM, and one more entity in the ORM's types makes the
  * client package's declaration build run out of memory (see sale-ledger.ts).
  */
@@ -71,8 +72,8 @@ export const SEARCH_VALUE_TRIGGERS = [
 ];
 
 /**
- * Fills both tables, empty, from every document in order_search (what the triggers would have written):
- * the migration's backfill and the bench's bulk seed. The unique constraint and the primary key are
+ * Fills both tables, empty, from every document in order_search (what the triggers would have written),
+ * for a bulk load with triggers off (the bench's seed). The unique constraint and the primary key are
  * built after their table is full, each in one sorted pass (at 1,000,000 orders, inserting into them
  * as they grew took 185 s).
  */
