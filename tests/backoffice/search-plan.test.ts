@@ -191,8 +191,14 @@ describe('search plans over 20,000 orders', () => {
     // set for the count's transaction only: the next statement on the pool runs without it.
     const { rows } = await env.server.orm.em.fork().getKysely().executeQuery(sql`show statement_timeout`.compile(env.server.orm.em.fork().getKysely()));
     expect(rows).toEqual([{ statement_timeout: '0' }]);
-    // Other errors are errors.
+    // Other errors are errors, and leave no transaction open on the pool's connections.
     await expect(withinBudget(em, sql`select 1 / 0`, 30)).rejects.toThrow(/division by zero/);
+    const states = await Promise.all(
+      Array.from({ length: 4 }, () => env.server.orm.em.fork().getKysely().executeQuery(sql`select now() = statement_timestamp() as idle`.compile(env.server.orm.em.fork().getKysely()))),
+    );
+    expect(states.map((state) => state.rows)).toEqual(Array.from({ length: 4 }, () => [{ idle: true }]));
+    // Never inside another transaction: its COMMIT would end that one.
+    await expect(env.server.orm.em.fork().transactional((tx) => withinBudget(tx, sql`select 1 as n`, 30))).rejects.toThrow(/transaction of its own/);
   });
 
   it('a count over budget leaves the page as it is and says the total is the estimate', async () => {

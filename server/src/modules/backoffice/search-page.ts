@@ -62,18 +62,30 @@ export const COUNT_BUDGET_MS = 50;
 /**
  * `statement`'s rows, or undefined when PostgreSQL cancelled it after `budgetMs` (statement_timeout,
  * set for its own transaction only: the pool's connection keeps its default, also behind PgBouncer).
+ * Three round trips: BEGIN and SET LOCAL go together as one simple query (no parameters: the budget is
+ * a whole number of milliseconds written here), then the statement, then COMMIT. Each round trip is
+ * ~0.25 ms on the bench machine whatever the statement, a tenth of a small count.
  */
 export async function withinBudget<R>(em: EntityManager, statement: RawBuilder<R>, budgetMs: number): Promise<R[] | undefined> {
-  try {
-    return await em.transactional(async (tx) => {
-      await sql`select set_config('statement_timeout', ${`${Math.max(1, Math.round(budgetMs))}ms`}, true)`.execute(db(tx));
-      return rows(tx, statement);
+  // Its own transaction on its own connection: inside another, its COMMIT would end that one.
+  if (em.isInTransaction()) throw new Error('withinBudget runs its statement in a transaction of its own, not inside one');
+  const ms = Math.max(1, Math.round(budgetMs));
+  return db(em)
+    .connection()
+    .execute(async (connection) => {
+      await sql.raw(`begin; set local statement_timeout = ${ms}`).execute(connection);
+      try {
+        const { rows: found } = await statement.execute(connection);
+        await sql.raw('commit').execute(connection);
+        return found;
+      } catch (error) {
+        // A connection that failed is closed and dropped by the pool; only the statement's error matters.
+        await sql.raw('rollback').execute(connection).catch(() => undefined);
+        // query_canceled: here only our own timeout can cancel it.
+        if ((error as { code?: unknown }).code === '57014') return undefined;
+        throw error;
+      }
     });
-  } catch (error) {
-    // query_canceled: here only our own timeout can cancel it.
-    if ((error as { code?: unknown }).code === '57014') return undefined;
-    throw error;
-  }
 }
 
 export interface SearchPage {
@@ -201,6 +213,16 @@ export async function searchPage(
 
   // The count beside the page, not after it: a filter's count is an index range (a few ms, or its
   // budget at worst), and waiting for the page first added its time to every full page's.
+  if (filter.q !== undefined) {
+    // Free text that is no fragment (an order number's prefix, an id, a whole email) names few orders:
+    // the count says how many, and the estimate is asked only when it does not. Its EXPLAIN plans an
+    // email's fallback through the documents' histogram: 2.4 ms at 1M orders, the longest statement of
+    // such a search.
+    const [page, count] = await Promise.all([rows(em, pageQuery(filter, ordering, after, fetch)), budgetedCount()]);
+    if (complete(page)) return { page, total: exact(page.length) };
+    if (count !== undefined && count <= EXACT_COUNT_LIMIT) return { page, total: exact(count) };
+    return { page, total: totalOf(count, await estimate(), page.length) };
+  }
   const [page, estimated, count] = await Promise.all([rows(em, pageQuery(filter, ordering, after, fetch)), estimate(), budgetedCount()]);
   if (complete(page)) return { page, total: exact(page.length) };
   return { page, total: totalOf(count, estimated, page.length) };
