@@ -15,7 +15,8 @@ import {
   toBackofficeRow,
   type OrderOrdering,
 } from './order-search.js';
-import { searchPage } from './search-page.js';
+import { DocumentStatistics } from './document-statistics.js';
+import { COUNT_BUDGET_MS, searchPage } from './search-page.js';
 
 export type OrderSearchQuery = OrderSearchFilter & OrderOrdering & { cursor?: string; limit: number };
 export type OrderExportQuery = OrderSearchFilter & OrderOrdering & { ids?: readonly string[] | undefined };
@@ -36,14 +37,19 @@ function rawText(raw: Buffer | null): string | null {
 }
 
 export class BackofficeService {
-  constructor(private readonly orm: MikroORM) {}
+  /** What the planner knows of the search documents, held for fragment searches (search-page.ts). */
+  private readonly documentStatistics: DocumentStatistics;
+
+  constructor(private readonly orm: MikroORM) {
+    this.documentStatistics = new DocumentStatistics(orm);
+  }
 
   async search(query: OrderSearchQuery): Promise<OrderSearchResult> {
     const em = this.orm.em.fork();
     const { sort, direction, cursor, limit, ...filter } = query;
     const ordering = { sort, direction };
     const after = cursor === undefined ? undefined : positionOf(ordering, cursor);
-    const { page, total } = await searchPage(em, filter, ordering, after, limit + 1);
+    const { page, total } = await searchPage(em, filter, ordering, after, limit + 1, COUNT_BUDGET_MS, this.documentStatistics);
     const items = page.slice(0, limit);
     return {
       items: items.map(toBackofficeRow),

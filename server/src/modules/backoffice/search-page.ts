@@ -1,5 +1,6 @@
 import type { RawBuilder } from 'kysely';
 import { db, firstRow, rows, sql, type EntityManager } from '../../db/sql.js';
+import type { DocumentStatistics } from './document-statistics.js';
 import type { KeysetPosition } from './keyset-cursor.js';
 import { documentMatch, isFragmentSearch, valueMatch } from './order-text-match.js';
 import {
@@ -158,6 +159,7 @@ export async function searchPage(
   after: KeysetPosition | undefined,
   fetch: number,
   countBudgetMs = COUNT_BUDGET_MS,
+  statistics?: DocumentStatistics,
 ): Promise<SearchPage> {
   const estimate = async () => planRows((await firstRow(em, estimateQuery(filter)))?.['QUERY PLAN']);
   const exact = (value: number) => ({ value, exact: true });
@@ -178,14 +180,19 @@ export async function searchPage(
   if (isFragmentSearch(filter.q)) {
     // The fragment's documents decide the plan: reading all of them (fewMatchesQuery) pays only when
     // they are few; the whole filter's estimate is what the total says when they are not.
-    const documentEstimate = async () => planRows((await firstRow(em, documentEstimateQuery(filter)))?.['QUERY PLAN']);
     // The whole filter's estimate only when a total has to be estimated: a rare fragment's statement
     // counts its matches, and each EXPLAIN plans the fragment's LIKE again.
     const walkOrders = orderOnlyConditions(filter).length > 0 && ordering.sort === 'created';
-    const [documents, inRange] = await Promise.all([
-      documentEstimate(),
-      walkOrders ? firstRow(em, rangeEstimateQuery(filter)).then((plan) => planRows(plan?.['QUERY PLAN'])) : 0,
-    ]);
+    const dated = filter.createdFrom !== undefined || filter.createdTo !== undefined;
+    const rangeEstimate = async () => planRows((await firstRow(em, rangeEstimateQuery(filter)))?.['QUERY PLAN']);
+    // The documents holding it, from the planner's statistics held in memory (document-statistics.ts),
+    // in the date range as the planner would take it (the two independent); or, without them, EXPLAIN.
+    const [held, inRange] = await Promise.all([statistics?.documentsHolding(filter.q!.toLowerCase()), walkOrders || dated ? rangeEstimate() : 0]);
+    const documents = held
+      ? dated
+        ? Math.round((held.holding * inRange) / Math.max(1, held.documents))
+        : held.holding
+      : planRows((await firstRow(em, documentEstimateQuery(filter)))?.['QUERY PLAN']);
     if (walkOrders && documents > FEW_WITH_ORDER_FILTERS && documents >= PROBE_SHARE * inRange) {
       // A common fragment with filters only "order" has: "order" walked through its filters' index,
       // each order's document looked up (~fetch / PROBE_SHARE lookups at most). Counting would look up
