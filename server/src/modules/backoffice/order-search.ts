@@ -113,11 +113,10 @@ export function pageQuery(
   const key = ordering.sort === 'created' ? created : sql.ref('o.total');
   // Or "order" is walked through the index of its filters, and each order's document looked up by
   // primary key (offset 0 keeps it a lookup per order, never a join of every matching document).
-  const probe = sql`exists (select 1 from order_search s where s.order_id = o.id and ${documentMatch(filter.q ?? '')} offset 0)`;
   const conditions = inSearch
     ? [...filterConditions({ ...filter, q: undefined }, created), documentMatch(filter.q!)]
     : fragment
-      ? [...filterConditions({ ...filter, q: undefined }), probe]
+      ? [...filterConditions({ ...filter, q: undefined }), sql`exists (select 1 from order_search s where s.order_id = o.id and ${documentMatch(filter.q!)} offset 0)`]
       : filterConditions(filter);
   // "1001" lists #1001 itself first, then the numbers it prefixes (#10010…) in the list's order. Not
   // on pages of one row (limit 2 here: one more to tell whether a next page exists): the next page's
@@ -129,8 +128,12 @@ export function pageQuery(
     conditions.push(sql`(${key}, ${id}) ${sql.raw(desc ? '<' : '>')} (${value}, ${after.id}::uuid)`);
   }
   const from = inSearch ? sql`order_search s join "order" o on o.id = s.order_id` : sql`"order" o`;
+  // Walking "order", the keys come from the filters' index alone (index-only: its rows are read for the
+  // page's orders, not for each of the ~fetch / PROBE_SHARE orders whose documents are looked up).
+  const keysFirst = fragment && !inSearch;
+  const columns = keysFirst ? sql`o.id, o.created_at as "createdAt"` : ROW_COLUMNS;
   const branch = (status?: string) =>
-    sql`select ${ROW_COLUMNS} from ${from} where ${and(status ? [...conditions, sql`o.status = ${status}`] : conditions)}
+    sql`select ${columns} from ${from} where ${and(status ? [...conditions, sql`o.status = ${status}`] : conditions)}
         order by ${key} ${direction}, ${id} ${direction} limit ${limit}`;
   const statuses = [...new Set(filter.status ?? [])];
   const pageKey = ordering.sort === 'created' ? sql.ref('page.createdAt') : sql.ref('page.total');
@@ -139,6 +142,8 @@ export function pageQuery(
       ? sql`select * from (${sql.join(statuses.map((s) => sql`(${branch(s)})`), sql` union all `)}) page
             order by ${pageKey} ${direction}, page.id ${direction} limit ${limit}`
       : branch(statuses[0]);
+  // (created_at joined too: the planner then knows the rows keep the walk's order, and sorts nothing.)
+  if (keysFirst) page = sql`select ${ROW_COLUMNS} from (${page}) k join "order" o on o.id = k.id and o.created_at = k."createdAt"`;
   let first = sql``;
   if (pinned !== undefined && !after) {
     // The exact number on the first page only (later pages exclude it above), by order_number_unique.
