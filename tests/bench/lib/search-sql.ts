@@ -167,6 +167,7 @@ export async function partialSearchCases(pool: pg.Pool): Promise<{ name: string;
     [`q = "${sample.payer_email.slice(1, 12)}" (payer email fragment)`, { q: sample.payer_email.slice(1, 12) }],
     [`q = "${last.slice(1)}" (payer name fragment)`, { q: last.slice(1) }],
     [`q = "${first} ${last.slice(0, 3)}" (payer name prefix)`, { q: `${first} ${last.slice(0, 3)}` }],
+    [`q = "${first} ${last.slice(0, 3)}" + status paid (rare fragment, filter)`, { q: `${first} ${last.slice(0, 3)}`, status: ['paid'] }],
     ['q = "mug-04" (sku fragment)', { q: 'mug-04' }],
     ['q = "ceramic mug" (product name)', { q: 'ceramic mug' }],
     ['q = "gmail" (common fragment)', { q: 'gmail' }],
