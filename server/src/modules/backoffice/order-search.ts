@@ -86,9 +86,9 @@ export function positionOf(ordering: OrderOrdering, cursor: string): KeysetPosit
 }
 
 /**
- * How a fragment's page is found newest first: walking order_search (its created_at index, each
- * document checked in place), or walking "order" through the index of its other filters and looking
- * up each order's document (search-page.ts chooses).
+ * How a fragment's page is found: newest first walking order_search (its created_at index, each
+ * document checked in place), or in any order walking "order" through the index of its filters and
+ * sort, looking up each order's document (search-page.ts chooses).
  */
 export type FragmentWalk = 'documents' | 'orders';
 
@@ -105,7 +105,9 @@ export function pageQuery(
 ): RawBuilder<SearchRow> {
   const desc = ordering.direction === 'desc';
   const direction = sql.raw(desc ? 'desc' : 'asc');
-  const fragment = ordering.sort === 'created' && isFragmentSearch(filter.q);
+  // A fragment is looked up in the documents when listed by date, or when "order" is walked (by any
+  // sort); otherwise its orders come from its values (textMatch).
+  const fragment = isFragmentSearch(filter.q) && (ordering.sort === 'created' || walk === 'orders');
   // A fragment listed by date is found inside order_search: its created_at and order_id are the keyset.
   const inSearch = fragment && walk === 'documents';
   const created = (inSearch ? sql.ref('s.created_at') : sql.ref('o.created_at')) as RawBuilder<unknown>;
@@ -129,9 +131,9 @@ export function pageQuery(
   }
   const from = inSearch ? sql`order_search s join "order" o on o.id = s.order_id` : sql`"order" o`;
   // Walking "order", the keys come from the filters' index alone (index-only: its rows are read for the
-  // page's orders, not for each of the ~fetch / PROBE_SHARE orders whose documents are looked up).
+  // page's orders, not for each of the orders whose documents are looked up before the page is full).
   const keysFirst = fragment && !inSearch;
-  const columns = keysFirst ? sql`o.id, o.created_at as "createdAt"` : ROW_COLUMNS;
+  const columns = keysFirst ? (ordering.sort === 'created' ? sql`o.id, o.created_at as "createdAt"` : sql`o.id, o.total`) : ROW_COLUMNS;
   const branch = (status?: string) =>
     sql`select ${columns} from ${from} where ${and(status ? [...conditions, sql`o.status = ${status}`] : conditions)}
         order by ${key} ${direction}, ${id} ${direction} limit ${limit}`;
@@ -142,8 +144,9 @@ export function pageQuery(
       ? sql`select * from (${sql.join(statuses.map((s) => sql`(${branch(s)})`), sql` union all `)}) page
             order by ${pageKey} ${direction}, page.id ${direction} limit ${limit}`
       : branch(statuses[0]);
-  // (created_at joined too: the planner then knows the rows keep the walk's order, and sorts nothing.)
-  if (keysFirst) page = sql`select ${ROW_COLUMNS} from (${page}) k join "order" o on o.id = k.id and o.created_at = k."createdAt"`;
+  // (The sort key joined too: the planner then knows the rows keep the walk's order, and sorts nothing.)
+  const sameKey = ordering.sort === 'created' ? sql`o.created_at = k."createdAt"` : sql`o.total = k.total`;
+  if (keysFirst) page = sql`select ${ROW_COLUMNS} from (${page}) k join "order" o on o.id = k.id and ${sameKey}`;
   let first = sql``;
   if (pinned !== undefined && !after) {
     // The exact number on the first page only (later pages exclude it above), by order_number_unique.

@@ -48,17 +48,11 @@ import {
  */
 
 /**
- * A fragment in more documents than this, with filters only "order" has ("mug" + failed, "walnut" +
- * EUR): reading every document (fewMatchesQuery) then looks up each one's order, ~6 µs a document.
- * Measured at 1,000,000 orders: "walnut" + EUR + 90 days, 6,457 documents, 60 ms.
+ * A fragment in at most this many documents is always read whole and counted exactly (fewMatchesQuery:
+ * ~3 µs an order, ~5 ms), even where walking "order" would look up fewer: its total is then exact,
+ * not the planner's estimate (a page of 3 over 20,000 orders would otherwise walk for 222 documents).
  */
-export const FEW_WITH_ORDER_FILTERS = 1_500;
-/**
- * …and when at least this share of the documents in the date range holds it, walking "order" newest
- * first through its filters' index finds a page within ~fetch / share document lookups (2,550 for a
- * page of 51): "mug" + failed 2.4 ms (1,051 lookups), "walnut" + EUR + 90 days 4.5 ms (2,262).
- */
-export const PROBE_SHARE = 0.02;
+export const ALWAYS_COUNTED = 1_500;
 
 /** The longest a bounded count may run before the total falls back to the planner's estimate. */
 export const COUNT_BUDGET_MS = 50;
@@ -113,20 +107,35 @@ type FewMatchesRow = SearchRow & { candidates: number; matches: number };
  * EXACT_COUNT_LIMIT when there were more values or orders than read), with a null page row when the
  * page is empty.
  */
-export function fewMatchesQuery(filter: OrderFilter, after: KeysetPosition | undefined, desc: boolean, fetch: number): RawBuilder<FewMatchesRow> {
+export function fewMatchesQuery(
+  filter: OrderFilter,
+  after: KeysetPosition | undefined,
+  desc: boolean,
+  fetch: number,
+  sort: OrderOrdering['sort'] = 'created',
+): RawBuilder<FewMatchesRow> {
   const direction = sql.raw(desc ? 'desc' : 'asc');
   const dated = filterConditions({ createdFrom: filter.createdFrom, createdTo: filter.createdTo }, sql.ref('p.created_at') as RawBuilder<unknown>);
   const onOrder = orderOnlyConditions(filter);
+  const byTotal = sort === 'total';
   // Filters only "order" has are checked order by order, by primary key (offset 0 keeps the planner
   // from joining instead: it expected 10,001 orders and hashed every paid order, 620,000 at 1M, so a
-  // rare fragment with "paid" took 250–300 ms). Without them, the orders holding the fragment are the
-  // matches: read and counted once (a second materialized copy cost ~1 ms for "mug-04"'s 3,394).
-  const filtered = onOrder.length
-    ? sql`, f as materialized (select m.order_id, m.created_at from m
-            where exists (select 1 from "order" o where o.id = m.order_id and ${and(onOrder)} offset 0))`
+  // rare fragment with "paid" took 250–300 ms); by total, each order's total is read the same way.
+  // Otherwise the orders holding the fragment are the matches: read and counted once (a second
+  // materialized copy cost ~1 ms for "mug-04"'s 3,394).
+  const filtered = byTotal
+    ? sql`, f as materialized (select m.order_id, t.total from m
+            cross join lateral (select o.total from "order" o where o.id = m.order_id and ${and(onOrder)} offset 0) t)`
+    : onOrder.length
+      ? sql`, f as materialized (select m.order_id, m.created_at from m
+              where exists (select 1 from "order" o where o.id = m.order_id and ${and(onOrder)} offset 0))`
+      : sql``;
+  const counted = byTotal || onOrder.length > 0;
+  const key = sql.ref(byTotal ? 'f.total' : 'f.created_at');
+  const keyset = after
+    ? sql`where (${key}, f.order_id) ${sql.raw(desc ? '<' : '>')} (${byTotal ? sql`${after.key}::bigint` : sql`${after.key}::timestamptz`}, ${after.id}::uuid)`
     : sql``;
-  const matches = sql.raw(onOrder.length ? 'f' : 'm');
-  const keyset = after ? sql`where (f.created_at, f.order_id) ${sql.raw(desc ? '<' : '>')} (${after.key}::timestamptz, ${after.id}::uuid)` : sql``;
+  const pageKey = sql.ref(byTotal ? 'page.total' : 'page.createdAt');
   return sql<FewMatchesRow>`
     with v as materialized (
       select v.id from order_search_value v where ${valueMatch(filter.q!)} limit ${EXACT_COUNT_LIMIT + 1}
@@ -134,19 +143,19 @@ export function fewMatchesQuery(filter: OrderFilter, after: KeysetPosition | und
       select distinct p.order_id, p.created_at from order_search_posting p
        where ${and([sql`p.value_id in (select v.id from v)`, ...dated])} limit ${EXACT_COUNT_LIMIT + 1}
     )${filtered},
-    found as (select (select count(*) from v) as "values", (select count(*) from m) as orders${onOrder.length ? sql`, (select count(*) from f) as matches` : sql``}),
+    found as (select (select count(*) from v) as "values", (select count(*) from m) as orders${counted ? sql`, (select count(*) from f) as matches` : sql``}),
     counts as (select case when found."values" > ${EXACT_COUNT_LIMIT} then ${EXACT_COUNT_LIMIT + 1} else found.orders end::int as candidates,
-                      found.${sql.raw(onOrder.length ? 'matches' : 'orders')}::int as matches from found)
+                      found.${sql.raw(counted ? 'matches' : 'orders')}::int as matches from found)
     select counts.candidates, counts.matches, page.*
       from counts
       left join lateral (
         select ${ROW_COLUMNS}, latest.external_id as "externalId", latest.payer_email as "payerEmail"
-          from (select f.order_id, f.created_at from ${matches} f ${keyset} order by f.created_at ${direction}, f.order_id ${direction} limit ${fetch}) p
+          from (select f.order_id from ${sql.raw(counted ? 'f' : 'm')} f ${keyset} order by ${key} ${direction}, f.order_id ${direction} limit ${fetch}) p
           join "order" o on o.id = p.order_id
           left join lateral (select a.external_id, a.payer_email from order_payment_attempt a
                               where a.order_id = o.id order by a.created_at desc limit 1) latest on true
       ) page on true
-     order by page."createdAt" ${direction} nulls last, page.id ${direction}`;
+     order by ${pageKey} ${direction} nulls last, page.id ${direction}`;
 }
 
 /** The planner's estimate of the documents in the date range (every document when there is none). */
@@ -190,28 +199,36 @@ export async function searchPage(
     // The fragment's documents decide the plan: reading all of them (fewMatchesQuery) pays only when
     // they are few. The whole filter's estimate is asked only when a total has to be estimated (a rare
     // fragment's statement counts its matches, and each such EXPLAIN plans the fragment's LIKE again).
-    const walkOrders = orderOnlyConditions(filter).length > 0 && ordering.sort === 'created';
+    // "order" can be walked when it has something to walk by: filters only it has, or the total.
+    const byTotal = ordering.sort === 'total';
+    const walkable = orderOnlyConditions(filter).length > 0 || byTotal;
     const dated = filter.createdFrom !== undefined || filter.createdTo !== undefined;
     const rangeEstimate = async () => planRows((await firstRow(em, rangeEstimateQuery(filter)))?.['QUERY PLAN']);
     // The documents holding it, from the planner's statistics held in memory (document-statistics.ts),
     // in the date range as the planner would take it (the two independent); or, without them, EXPLAIN.
-    const [held, inRange] = await Promise.all([statistics?.documentsHolding(filter.q!.toLowerCase()), walkOrders || dated ? rangeEstimate() : 0]);
+    const [held, inRange] = await Promise.all([statistics?.documentsHolding(filter.q!.toLowerCase()), walkable || dated ? rangeEstimate() : 0]);
     const documents = held
       ? dated
         ? Math.round((held.holding * inRange) / Math.max(1, held.documents))
         : held.holding
       : planRows((await firstRow(em, documentEstimateQuery(filter)))?.['QUERY PLAN']);
-    if (walkOrders && documents > FEW_WITH_ORDER_FILTERS && documents >= PROBE_SHARE * inRange) {
-      // A common fragment with filters only "order" has: "order" walked through its filters' index,
-      // each order's document looked up (~fetch / PROBE_SHARE lookups at most). Counting would look up
-      // every document of the fragment: the total is the planner's estimate.
+    // Walking "order" looks up ~fetch × inRange / documents orders' documents before its page is full;
+    // reading the fragment's orders (fewMatchesQuery) looks up ~documents orders. The walk pays past
+    // documents² = fetch × walked: ~7,100 documents at 1,000,000 orders for a page of 51. Measured
+    // at 1M: "mug" + failed 1,051 lookups, 5.8 ms; "walnut" + EUR + 90 days 2,262, 10 ms; "obinson" +
+    // JPY was walked in the documents' order instead (828 ms), "son" by total by its values (1.7 s).
+    // By total the walk is over every order of the filters (no total index has the date): a date range
+    // thins out the matches it finds, not the orders it walks.
+    const walked = byTotal && dated && held ? held.documents : inRange;
+    if (walkable && documents > ALWAYS_COUNTED && documents * documents > fetch * walked) {
+      // The total is the planner's estimate: counting would look up every document of the fragment.
       const [page, wholeFilter] = await Promise.all([rows(em, pageQuery(filter, ordering, after, fetch, 'orders')), estimate()]);
       if (complete(page)) return { page, total: exact(page.length) };
       return { page, total: { value: Math.max(wholeFilter, page.length), exact: false } };
     }
     let moreThanCounted = false;
-    if (documents <= EXACT_COUNT_LIMIT && ordering.sort === 'created') {
-      const found = await rows(em, fewMatchesQuery(filter, after, ordering.direction === 'desc', fetch));
+    if (documents <= EXACT_COUNT_LIMIT) {
+      const found = await rows(em, fewMatchesQuery(filter, after, ordering.direction === 'desc', fetch, ordering.sort));
       const counts = found[0];
       if (counts && counts.candidates <= EXACT_COUNT_LIMIT) {
         const page = found.filter((row) => row.id !== null).map(({ candidates: _c, matches: _m, ...row }) => row);
