@@ -87,10 +87,12 @@ export function positionOf(ordering: OrderOrdering, cursor: string): KeysetPosit
 
 /**
  * How a fragment's page is found: newest first walking order_search (its created_at index, each
- * document checked in place), or in any order walking "order" through the index of its filters and
- * sort, looking up each order's document (search-page.ts chooses).
+ * document checked in place); in any order walking "order" through the index of its filters and
+ * sort, looking up each order's document; or by total, every document of the date range checked in
+ * place and the matches sorted (search-page.ts chooses). By total, 'documents' finds the fragment's
+ * orders from its values (textMatch).
  */
-export type FragmentWalk = 'documents' | 'orders';
+export type FragmentWalk = 'documents' | 'orders' | 'range';
 
 /**
  * One page in keyset order, `limit` rows after `after`. The latest attempt's PayPal id and payer
@@ -107,16 +109,18 @@ export function pageQuery(
   const direction = sql.raw(desc ? 'desc' : 'asc');
   // A fragment is looked up in the documents when listed by date, or when "order" is walked (by any
   // sort); otherwise its orders come from its values (textMatch).
-  const fragment = isFragmentSearch(filter.q) && (ordering.sort === 'created' || walk === 'orders');
-  // A fragment listed by date is found inside order_search: its created_at and order_id are the keyset.
-  const inSearch = fragment && walk === 'documents';
+  const fragment = isFragmentSearch(filter.q) && (ordering.sort === 'created' || walk !== 'documents');
+  // A fragment listed by date (or a date range's by total) is found inside order_search: its
+  // created_at and order_id are the keyset (by total, "order"'s total and order_search's order_id).
+  const inSearch = fragment && walk !== 'orders';
   const created = (inSearch ? sql.ref('s.created_at') : sql.ref('o.created_at')) as RawBuilder<unknown>;
   const id = inSearch ? sql.ref('s.order_id') : sql.ref('o.id');
   const key = ordering.sort === 'created' ? created : sql.ref('o.total');
   // Or "order" is walked through the index of its filters, and each order's document looked up by
   // primary key (offset 0 keeps it a lookup per order, never a join of every matching document).
+  const ranged = inSearch && walk === 'range';
   const conditions = inSearch
-    ? [...filterConditions({ ...filter, q: undefined }, created), documentMatch(filter.q!)]
+    ? [...filterConditions({ ...filter, q: undefined }, created), ...(ranged ? [] : [documentMatch(filter.q!)])]
     : fragment
       ? [...filterConditions({ ...filter, q: undefined }), sql`exists (select 1 from order_search s where s.order_id = o.id and ${documentMatch(filter.q!)} offset 0)`]
       : filterConditions(filter);
@@ -129,7 +133,13 @@ export function pageQuery(
     const value = ordering.sort === 'created' ? sql`${after.key}::timestamptz` : sql`${after.key}::int`;
     conditions.push(sql`(${key}, ${id}) ${sql.raw(desc ? '<' : '>')} (${value}, ${after.id}::uuid)`);
   }
-  const from = inSearch ? sql`order_search s join "order" o on o.id = s.order_id` : sql`"order" o`;
+  // The range's matching documents first (offset 0: the planner, taking strpos for a third of them,
+  // would rather walk "order" by total and look each one up).
+  const documents = ranged
+    ? sql`(select s.order_id, s.created_at from order_search s
+           where ${and([...filterConditions({ createdFrom: filter.createdFrom, createdTo: filter.createdTo }, created), documentMatch(filter.q!)])} offset 0) s`
+    : sql`order_search s`;
+  const from = inSearch ? sql`${documents} join "order" o on o.id = s.order_id` : sql`"order" o`;
   // Walking "order", the keys come from the filters' index alone (index-only: its rows are read for the
   // page's orders, not for each of the orders whose documents are looked up before the page is full).
   const keysFirst = fragment && !inSearch;

@@ -13,6 +13,7 @@ import {
   pageQuery,
   planRows,
   statusCondition,
+  type FragmentWalk,
   type OrderFilter,
   type OrderOrdering,
   type SearchRow,
@@ -236,6 +237,17 @@ export async function searchPage(
       }
       // More documents than counted: without filters on "order" each of them is a match.
       moreThanCounted = counts !== undefined && orderOnlyConditions(filter).length === 0;
+    }
+    if (byTotal && dated) {
+      // A date range by total, its fragment too common there to read whole: the range's documents
+      // checked in place (~1 µs each) and their matches sorted, or "order" walked by total (~4 µs an
+      // order, ~fetch × walked / documents of them), whichever reads less. Reading the fragment's
+      // values instead meant every posting of it: "user-10" + 30 days 570 ms, "son" + a week 989 ms.
+      // Its total is the estimate: counting would read the same again.
+      const walk: FragmentWalk = inRange <= (4 * fetch * walked) / Math.max(1, documents) ? 'range' : 'orders';
+      const [page, wholeFilter] = await Promise.all([rows(em, pageQuery(filter, ordering, after, fetch, walk)), estimate()]);
+      if (complete(page)) return { page, total: exact(page.length) };
+      return { page, total: { value: Math.max(wholeFilter, page.length), exact: false } };
     }
     // The fragment alone: its documents are the whole filter's estimate, already known when held.
     const alone = held !== undefined && !dated && orderOnlyConditions(filter).length === 0;
