@@ -101,7 +101,7 @@ function orderOnlyConditions(filter: OrderFilter): RawBuilder<unknown>[] {
 type FewMatchesRow = SearchRow & { candidates: number; matches: number };
 
 /**
- * A fragment with few matches, newest first, in one statement: the values containing it (their
+ * A fragment with few matches, by date or by total, in one statement: the values containing it (their
  * trigram index: search-values.ts), the orders holding them within the date range (their postings,
  * index-only), at most EXACT_COUNT_LIMIT + 1 of each, those of them passing the filters only "order"
  * has, their number, and the page after `after`. Always one row at least: the counts (candidates past
