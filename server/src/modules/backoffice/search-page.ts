@@ -202,7 +202,14 @@ export async function searchPage(
     // fragment's statement counts its matches, and each such EXPLAIN plans the fragment's LIKE again).
     // "order" can be walked when it has something to walk by: filters only it has, or the total.
     const byTotal = ordering.sort === 'total';
-    const walkable = orderOnlyConditions(filter).length > 0 || byTotal;
+    const onOrder = orderOnlyConditions(filter).length > 0;
+    const walkable = onOrder || byTotal;
+    /** A page found by walking (not counting): its total is the planner's estimate, unless the page holds every match. */
+    const walkedPage = async (walk: FragmentWalk): Promise<SearchPage> => {
+      const [page, wholeFilter] = await Promise.all([rows(em, pageQuery(filter, ordering, after, fetch, walk)), estimate()]);
+      if (complete(page)) return { page, total: exact(page.length) };
+      return { page, total: { value: Math.max(wholeFilter, page.length), exact: false } };
+    };
     const dated = filter.createdFrom !== undefined || filter.createdTo !== undefined;
     const rangeEstimate = async () => planRows((await firstRow(em, rangeEstimateQuery(filter)))?.['QUERY PLAN']);
     // The documents holding it, from the planner's statistics held in memory (document-statistics.ts),
@@ -223,9 +230,7 @@ export async function searchPage(
     const walked = byTotal && dated && held ? held.documents : inRange;
     if (walkable && documents > ALWAYS_COUNTED && documents * documents > fetch * walked) {
       // The total is the planner's estimate: counting would look up every document of the fragment.
-      const [page, wholeFilter] = await Promise.all([rows(em, pageQuery(filter, ordering, after, fetch, 'orders')), estimate()]);
-      if (complete(page)) return { page, total: exact(page.length) };
-      return { page, total: { value: Math.max(wholeFilter, page.length), exact: false } };
+      return walkedPage('orders');
     }
     let moreThanCounted = false;
     if (documents <= EXACT_COUNT_LIMIT) {
@@ -236,7 +241,7 @@ export async function searchPage(
         return { page, total: exact(counts.matches) };
       }
       // More documents than counted: without filters on "order" each of them is a match.
-      moreThanCounted = counts !== undefined && orderOnlyConditions(filter).length === 0;
+      moreThanCounted = counts !== undefined && !onOrder;
     }
     if (byTotal && dated) {
       // A date range by total, its fragment too common there to read whole: the range's documents
@@ -244,13 +249,10 @@ export async function searchPage(
       // order, ~fetch × walked / documents of them), whichever reads less. Reading the fragment's
       // values instead meant every posting of it: "user-10" + 30 days 570 ms, "son" + a week 989 ms.
       // Its total is the estimate: counting would read the same again.
-      const walk: FragmentWalk = inRange <= (4 * fetch * walked) / Math.max(1, documents) ? 'range' : 'orders';
-      const [page, wholeFilter] = await Promise.all([rows(em, pageQuery(filter, ordering, after, fetch, walk)), estimate()]);
-      if (complete(page)) return { page, total: exact(page.length) };
-      return { page, total: { value: Math.max(wholeFilter, page.length), exact: false } };
+      return walkedPage(inRange <= (4 * fetch * walked) / Math.max(1, documents) ? 'range' : 'orders');
     }
     // The fragment alone: its documents are the whole filter's estimate, already known when held.
-    const alone = held !== undefined && !dated && orderOnlyConditions(filter).length === 0;
+    const alone = held !== undefined && !dated && !onOrder;
     const [page, wholeFilter] = await Promise.all([rows(em, pageQuery(filter, ordering, after, fetch)), alone ? held.holding : estimate()]);
     if (complete(page)) return { page, total: exact(page.length) };
     const estimated = moreThanCounted ? Math.max(wholeFilter, EXACT_COUNT_LIMIT + 1) : wholeFilter;
