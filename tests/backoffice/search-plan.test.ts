@@ -4,7 +4,8 @@ import { boundedCountQuery, cursorFor, pageQuery, positionOf, type OrderOrdering
 import { sql } from 'kysely';
 import { DocumentStatistics } from '@orders/server/modules/backoffice/document-statistics.ts';
 import { containsPattern } from '@orders/server/modules/backoffice/order-text-match.ts';
-import { fewMatchesQuery, searchPage, withinBudget } from '@orders/server/modules/backoffice/search-page.ts';
+import { fewMatchesQuery, searchPage, singleColumn, TRUSTED_ESTIMATE, withinBudget } from '@orders/server/modules/backoffice/search-page.ts';
+import { EXACT_COUNT_LIMIT } from '@orders/server/modules/backoffice/order-search.ts';
 import { seedOrders, startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
 
 const SEEDED = 20_000;
@@ -206,6 +207,32 @@ describe('search plans over 20,000 orders', () => {
     expect(states.map((state) => state.rows)).toEqual(Array.from({ length: 4 }, () => [{ idle: true }]));
     // Never inside another transaction: its COMMIT would end that one.
     await expect(env.server.orm.em.fork().transactional((tx) => withinBudget(tx, sql`select 1 as n`, 30))).rejects.toThrow(/transaction of its own/);
+  });
+
+  it('a filter on one column is not counted when its estimate is large: the estimate is the total', async () => {
+    expect(TRUSTED_ESTIMATE).toBeGreaterThanOrEqual(4 * EXACT_COUNT_LIMIT);
+    for (const filter of [{}, { status: ['failed', 'paid'] }, { currency: 'EUR' }, { amountMin: 100, amountMax: 900 }, { createdFrom: '2026-01-01T00:00:00Z', createdTo: '2026-02-01T00:00:00Z' }] satisfies OrderSearchFilter[]) {
+      expect(singleColumn(filter)).toBe(true);
+    }
+    for (const filter of [{ status: ['failed'], currency: 'EUR' }, { customerId: 'seed-7' }, { q: 'seed-' }, { createdFrom: '2026-01-01T00:00:00Z', amountMin: 100 }] satisfies OrderSearchFilter[]) {
+      expect(singleColumn(filter)).toBe(false);
+    }
+    const ordering: OrderOrdering = { sort: 'created', direction: 'desc' };
+    const { rows } = await env.pool.query(`select count(*)::int as n from "order" where status = 'failed'`);
+    const { rows: estimated } = await env.pool.query(`explain (format json) select 1 from "order" o where o.status in ('failed')`);
+    const failed = { status: ['failed' as const] };
+    // Here (20,000 orders) no estimate reaches TRUSTED_ESTIMATE: counted. Trusted from 1: the planner's figure, marked as such.
+    expect((await searchPage(env.server.orm.em.fork(), failed, ordering, undefined, 11)).total).toEqual({ value: rows[0].n, exact: true });
+    const trusted = await searchPage(env.server.orm.em.fork(), failed, ordering, undefined, 11, 10_000, undefined, 1);
+    expect(trusted.total).toEqual({ value: Math.round(estimated[0]['QUERY PLAN'][0].Plan['Plan Rows']), exact: false });
+    // Below the threshold it is counted all the same; two columns are always counted.
+    expect((await searchPage(env.server.orm.em.fork(), failed, ordering, undefined, 11, 10_000, undefined, rows[0].n * 100)).total).toEqual({ value: rows[0].n, exact: true });
+    const { rows: both } = await env.pool.query(`select count(*)::int as n from "order" where status = 'failed' and currency = 'EUR'`);
+    const twoColumns = await searchPage(env.server.orm.em.fork(), { ...failed, currency: 'EUR' }, ordering, undefined, 11, 10_000, undefined, 1);
+    expect(twoColumns.total).toEqual({ value: both[0].n, exact: true });
+    // A page with room to spare is every match, whatever the estimate.
+    const few = await searchPage(env.server.orm.em.fork(), failed, ordering, undefined, rows[0].n + 1, 10_000, undefined, 1);
+    expect(few.total).toEqual({ value: rows[0].n, exact: true });
   });
 
   it('a count over budget leaves the page as it is and says the total is the estimate', async () => {

@@ -35,8 +35,11 @@ import {
  *    estimate of filters on "order" multiplies their selectivities, and anti-correlated ones (status
  *    pending, created a year ago) can be expected in 100,000 orders and found in 60. Trusting large
  *    estimates was measured to save the bounded count's few milliseconds, and would have shown a
- *    wrong total. A fragment the planner expects in more than EXACT_COUNT_LIMIT documents is the one
- *    case answered with the estimate (counting it means intersecting every posting list again).
+ *    wrong total. Two kinds are answered with the estimate: a fragment the planner expects in more
+ *    than EXACT_COUNT_LIMIT documents (counting it means intersecting every posting list again), and
+ *    a filter on one column expected in TRUSTED_ESTIMATE orders or more (singleColumn: no product of
+ *    selectivities). The latter's count cost ~1 ms of PostgreSQL's CPU and three round trips for a
+ *    figure that then said "more than 10,000" and showed the same estimate.
  *  - A count gets COUNT_BUDGET_MS. Most take a few milliseconds (an index-only range of at most
  *    10,001 entries); a fragment combined with a filter only "order" has ("mug" + failed: every
  *    order whose document holds "mug", ~30 % of them, looked up for its status) took 250–550 ms at
@@ -179,6 +182,7 @@ export async function searchPage(
   fetch: number,
   countBudgetMs = COUNT_BUDGET_MS,
   statistics?: DocumentStatistics,
+  trustedEstimateFrom = TRUSTED_ESTIMATE,
 ): Promise<SearchPage> {
   const estimate = async () => planRows((await firstRow(em, estimateQuery(filter)))?.['QUERY PLAN']);
   const exact = (value: number) => ({ value, exact: true });
@@ -271,7 +275,32 @@ export async function searchPage(
     if (count !== undefined && count <= EXACT_COUNT_LIMIT) return { page, total: exact(count) };
     return { page, total: totalOf(count, await estimate(), page.length) };
   }
+  if (singleColumn(filter)) {
+    // One column's statistics: the estimate settles a large total on its own, and the count runs only
+    // when it could come out exact.
+    const [page, estimated] = await Promise.all([rows(em, pageQuery(filter, ordering, after, fetch)), estimate()]);
+    if (complete(page)) return { page, total: exact(page.length) };
+    if (estimated >= trustedEstimateFrom) return { page, total: { value: estimated, exact: false } };
+    return { page, total: await counted(estimated, page.length) };
+  }
   const [page, estimated, count] = await Promise.all([rows(em, pageQuery(filter, ordering, after, fetch)), estimate(), budgetedCount()]);
   if (complete(page)) return { page, total: exact(page.length) };
   return { page, total: totalOf(count, estimated, page.length) };
 }
+
+/**
+ * A filter on at most one column of "order": none, statuses, a currency, an amount range or a date
+ * range. The planner's estimate for it is that column's own statistics (its most common values or
+ * histogram, from a sample of 30,000 rows at the default statistics target), not a product of
+ * several columns' selectivities: ~1 % of the table is estimated within ~6 %, so an estimate four
+ * times EXACT_COUNT_LIMIT is not a list of 10,000 or fewer, unless the table changed by far more
+ * than autovacuum lets pass before analysing it again.
+ */
+export function singleColumn(filter: OrderFilter): boolean {
+  if (filter.q !== undefined || filter.ids?.length || filter.customerType !== undefined || filter.customerId !== undefined) return false;
+  const columns = [filter.status?.length ? filter.status : undefined, filter.currency, filter.amountMin ?? filter.amountMax, filter.createdFrom ?? filter.createdTo];
+  return columns.filter((column) => column !== undefined).length <= 1;
+}
+
+/** From this estimate on, a single column's filter is not counted (singleColumn). */
+export const TRUSTED_ESTIMATE = 4 * EXACT_COUNT_LIMIT;
