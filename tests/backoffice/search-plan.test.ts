@@ -235,6 +235,29 @@ describe('search plans over 20,000 orders', () => {
     expect(few.total).toEqual({ value: rows[0].n, exact: true });
   });
 
+  it('a whole email is counted after its page, only when the page is full; two columns past the limit fall back to the estimate', async () => {
+    const email = 'count-after@example.com';
+    await env.pool.query(
+      `insert into order_payment_attempt (id, created_at, updated_at, order_id, provider, status, amount, currency, external_id, payer_email)
+       select gen_random_uuid(), o.created_at, o.created_at, o.id, 'paypal', 'failed', o.total, o.currency, 'PAY-COUNTAFTER' || o.number, $1
+         from "order" o order by o.number limit 15`,
+      [email],
+    );
+    const ordering: OrderOrdering = { sort: 'created', direction: 'desc' };
+    const full = await searchPage(env.server.orm.em.fork(), { q: email }, ordering, undefined, 11);
+    expect(full.page).toHaveLength(11);
+    expect(full.total).toEqual({ value: 15, exact: true });
+    const whole = await searchPage(env.server.orm.em.fork(), { q: email }, ordering, undefined, 16);
+    expect(whole.total).toEqual({ value: 15, exact: true });
+    // Two columns matching more than EXACT_COUNT_LIMIT (here: every order since long ago, of any status but one).
+    const many = { status: ['pending', 'paid', 'failed', 'cancelled', 'refunded'] as OrderSearchFilter['status'], createdFrom: '2000-01-01T00:00:00Z' };
+    const { rows } = await env.pool.query(`select count(*)::int as n from "order" where status <> 'partially_refunded'`);
+    expect(rows[0].n).toBeGreaterThan(EXACT_COUNT_LIMIT);
+    const estimated = await searchPage(env.server.orm.em.fork(), many, ordering, undefined, 11);
+    expect(estimated.total.exact).toBe(false);
+    expect(estimated.total.value).toBeGreaterThan(EXACT_COUNT_LIMIT);
+  });
+
   it('a count over budget leaves the page as it is and says the total is the estimate', async () => {
     // Failed orders by total: counted exactly within its budget. Starved, its count waits behind a lock
     // on "order" past a 1 ms budget (lock waits count toward statement_timeout) and is cancelled; the

@@ -2,7 +2,7 @@ import type { RawBuilder } from 'kysely';
 import { db, firstRow, rows, sql, type EntityManager } from '../../db/sql.js';
 import type { DocumentStatistics } from './document-statistics.js';
 import type { KeysetPosition } from './keyset-cursor.js';
-import { documentMatch, isFragmentSearch, valueMatch } from './order-text-match.js';
+import { documentMatch, isFragmentSearch, isNumberPrefix, valueMatch } from './order-text-match.js';
 import {
   EXACT_COUNT_LIMIT,
   ROW_COLUMNS,
@@ -263,18 +263,6 @@ export async function searchPage(
     return { page, total: estimated > EXACT_COUNT_LIMIT ? { value: estimated, exact: false } : await counted(estimated, page.length) };
   }
 
-  // The count beside the page, not after it: a filter's count is an index range (a few ms, or its
-  // budget at worst), and waiting for the page first added its time to every full page's.
-  if (filter.q !== undefined) {
-    // Free text that is no fragment (an order number's prefix, an id, a whole email) names few orders:
-    // the count says how many, and the estimate is asked only when it does not. Its EXPLAIN plans an
-    // email's fallback through the documents' histogram: 2.4 ms at 1M orders, the longest statement of
-    // such a search.
-    const [page, count] = await Promise.all([rows(em, pageQuery(filter, ordering, after, fetch)), budgetedCount()]);
-    if (complete(page)) return { page, total: exact(page.length) };
-    if (count !== undefined && count <= EXACT_COUNT_LIMIT) return { page, total: exact(count) };
-    return { page, total: totalOf(count, await estimate(), page.length) };
-  }
   if (singleColumn(filter)) {
     // One column's statistics: the estimate settles a large total on its own, and the count runs only
     // when it could come out exact.
@@ -283,9 +271,21 @@ export async function searchPage(
     if (estimated >= trustedEstimateFrom) return { page, total: { value: estimated, exact: false } };
     return { page, total: await counted(estimated, page.length) };
   }
-  const [page, estimated, count] = await Promise.all([rows(em, pageQuery(filter, ordering, after, fetch)), estimate(), budgetedCount()]);
+  // Any other filter, or free text that is no fragment (an order number's prefix, an id, a whole
+  // email): the count beside the page, not after it (a filter's count is an index range, a few ms or
+  // its budget at worst; waiting for the page first added its time to every full page's), and the
+  // estimate asked only when the count does not settle the total. An email's EXPLAIN plans its
+  // fallback through the documents' histogram: 2.4 ms at 1M orders, the longest statement of such a
+  // search. A whole id or email names a handful: its first page is nearly always all of them, and
+  // a count beside it would only repeat it (three round trips); it is counted after a full page.
+  const countAfter = filter.q !== undefined && after === undefined && !isNumberPrefix(filter.q);
+  const [page, besideIt] = countAfter
+    ? [await rows(em, pageQuery(filter, ordering, after, fetch)), undefined]
+    : await Promise.all([rows(em, pageQuery(filter, ordering, after, fetch)), budgetedCount()]);
   if (complete(page)) return { page, total: exact(page.length) };
-  return { page, total: totalOf(count, estimated, page.length) };
+  const count = countAfter ? await budgetedCount() : besideIt;
+  if (count !== undefined && count <= EXACT_COUNT_LIMIT) return { page, total: exact(count) };
+  return { page, total: totalOf(count, await estimate(), page.length) };
 }
 
 /**
