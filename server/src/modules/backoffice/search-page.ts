@@ -218,7 +218,9 @@ export async function searchPage(
     const rangeEstimate = async () => planRows((await firstRow(em, rangeEstimateQuery(filter)))?.['QUERY PLAN']);
     // The documents holding it, from the planner's statistics held in memory (document-statistics.ts),
     // in the date range as the planner would take it (the two independent); or, without them, EXPLAIN.
-    const [held, inRange] = await Promise.all([statistics?.documentsHolding(filter.q!.toLowerCase()), walkable || dated ? rangeEstimate() : 0]);
+    // Without a date range every document is in range: their number is held too.
+    const [held, inDateRange] = await Promise.all([statistics?.documentsHolding(filter.q!.toLowerCase()), dated ? rangeEstimate() : undefined]);
+    const inRange = inDateRange ?? (walkable ? (held?.documents ?? (await rangeEstimate())) : 0);
     const documents = held
       ? dated
         ? Math.round((held.holding * inRange) / Math.max(1, held.documents))
