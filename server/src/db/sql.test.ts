@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { iso } from './sql.js';
+import { createHarness } from '../testing/harness.js';
+import { firstRow, iso, sql, withLocalSettings, type EntityManager } from './sql.js';
 
 describe('iso', () => {
   it('writes PostgreSQL timestamps as Date would, without parsing those in UTC', () => {
@@ -25,5 +26,26 @@ describe('iso', () => {
   it('passes Dates and nulls through', () => {
     expect(iso(new Date(Date.UTC(2026, 11, 1, 3, 20, 48, 7)))).toBe('2026-12-01T03:20:48.007Z');
     expect(iso(null)).toBeNull();
+  });
+});
+
+describe('withLocalSettings', () => {
+  it('sets PostgreSQL settings for its own transaction only', async () => {
+    const harness = await createHarness();
+    try {
+      const show = (em: EntityManager) => firstRow(em, sql<{ workers: string; memory: string }>`select current_setting('max_parallel_workers_per_gather') as workers, current_setting('work_mem') as memory`);
+      const before = await show(harness.orm.em.fork());
+      const inside = await withLocalSettings(harness.orm.em.fork(), { max_parallel_workers_per_gather: '0', work_mem: '64MB' }, show);
+      expect(inside).toEqual({ workers: '0', memory: '64MB' });
+      expect(before?.workers).not.toBe('0');
+      // Every connection of the pool keeps its defaults afterwards.
+      const after = await Promise.all(Array.from({ length: 4 }, () => show(harness.orm.em.fork())));
+      expect(after).toEqual(Array.from({ length: 4 }, () => before));
+      // A failing statement rolls its settings back with it.
+      await expect(withLocalSettings(harness.orm.em.fork(), { work_mem: '32MB' }, (em) => firstRow(em, sql`select 1 / 0`))).rejects.toThrow(/division by zero/);
+      expect(await show(harness.orm.em.fork())).toEqual(before);
+    } finally {
+      await harness.close();
+    }
   });
 });

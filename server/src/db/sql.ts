@@ -2,7 +2,9 @@ import type { EntityManager, InferKyselyDB } from '@mikro-orm/postgresql';
 import type { Kysely, RawBuilder } from 'kysely';
 import type { entities } from './orm.js';
 
-export { sql } from 'kysely';
+import { sql } from 'kysely';
+
+export { sql };
 export type { EntityManager };
 
 /*
@@ -36,6 +38,18 @@ export async function firstRow<R>(em: EntityManager, statement: RawBuilder<R>): 
 export async function affected(em: EntityManager, statement: RawBuilder<unknown>): Promise<number> {
   const result = await statement.execute(em.getKysely());
   return Number(result.numAffectedRows ?? 0n);
+}
+
+/**
+ * Runs `statement` in a transaction with PostgreSQL settings of its own (set_config(…, true): local
+ * to that transaction, so the pool's connections keep their defaults, also behind PgBouncer).
+ */
+export async function withLocalSettings<T>(em: EntityManager, settings: Readonly<Record<string, string>>, statement: (em: EntityManager) => Promise<T>): Promise<T> {
+  return em.transactional(async (tx) => {
+    const assignments = Object.entries(settings).map(([name, value]) => sql`set_config(${name}, ${value}, true)`);
+    await sql`select ${sql.join(assignments)}`.execute(db(tx));
+    return statement(tx);
+  });
 }
 
 /** A timestamptz as PostgreSQL writes it in UTC, up to microseconds. */

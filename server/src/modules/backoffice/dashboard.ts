@@ -14,7 +14,7 @@ import {
   type RevenueDay,
 } from '@orders/shared';
 import type { RawBuilder } from 'kysely';
-import { db, sql, type EntityManager } from '../../db/sql.js';
+import { db, sql, withLocalSettings, type EntityManager } from '../../db/sql.js';
 import type { ReconciliationService } from '../reconciliation/reconciliation.service.js';
 
 /*
@@ -55,17 +55,11 @@ const utcDayLabel = (day: RawBuilder<unknown>) => sql<string>`to_char(${day} at 
 const countAll = sql<number>`count(*)::int`;
 
 /**
- * Runs `statement` with room to sort in memory: the attempts' count(distinct order_id) and the lag
- * percentiles sort every row of the range, ~30 MB for 90 days at 1M orders, which spilled to disk
- * under the default 4 MB work_mem (external merge; the 90-day procedure took 8.9 s). set_config(…,
- * true) is local to this transaction, so the pool's connections keep their default.
+ * Room to sort in memory: the attempts' count(distinct order_id) and the lag percentiles sort every
+ * row of the range, ~30 MB for 90 days at 1M orders, which spilled to disk under the default 4 MB
+ * work_mem (external merge; the 90-day procedure took 8.9 s). Local to the statement's transaction.
  */
-async function withSortMemory<T>(em: EntityManager, statement: (em: EntityManager) => Promise<T>): Promise<T> {
-  return em.transactional(async (tx) => {
-    await sql`select set_config('work_mem', '64MB', true)`.execute(db(tx));
-    return statement(tx);
-  });
-}
+const SORT_MEMORY = { work_mem: '64MB' } as const;
 
 /** Applied ledger rows per UTC day, currency and kind. */
 export function moneyByDayQuery(em: EntityManager, range: DayRange, currency: Currency | undefined) {
@@ -116,7 +110,7 @@ export function attemptsByDayQuery(em: EntityManager, range: DayRange, currency:
 }
 
 async function attemptsByDay(em: EntityManager, range: DayRange, currency: Currency | undefined) {
-  const result = await withSortMemory(em, (tx) => attemptsByDayQuery(tx, range, currency).execute());
+  const result = await withLocalSettings(em, SORT_MEMORY, (tx) => attemptsByDayQuery(tx, range, currency).execute());
   return result as unknown as ({ day: string | null; attempts: number; orders: number } & Record<AttemptStatus, number>)[];
 }
 
@@ -153,7 +147,7 @@ export function notificationLagQuery(em: EntityManager, range: DayRange) {
 }
 
 export async function notificationLag(em: EntityManager, range: DayRange): Promise<NotificationLag[]> {
-  const found = (await withSortMemory(em, (tx) => notificationLagQuery(tx, range).executeTakeFirst())) as Record<string, number | null> | undefined;
+  const found = (await withLocalSettings(em, SORT_MEMORY, (tx) => notificationLagQuery(tx, range).executeTakeFirst())) as Record<string, number | null> | undefined;
   const round = (value: number | null | undefined) => (value === null || value === undefined ? null : Math.round(Number(value) * 1000) / 1000);
   return NOTIFICATION_SOURCES.map((source) => ({
     source,
