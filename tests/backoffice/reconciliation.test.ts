@@ -185,4 +185,40 @@ describe('reconciliation', () => {
     }
     expect((await viewer.client.backoffice.reconciliation.summary.query()).total).toBe(4);
   });
+
+  it('an unpaid order with a succeeded attempt is noted by the database when it commits, whatever wrote it; the list checks the state now', async () => {
+    const listed = async () => (await listAll()).filter((d) => d.kind === 'paid_at_paypal_not_paid').map((d) => d.orderId);
+    const noted = async () => (await env.pool.query<{ order_id: string }>('select order_id from unpaid_sale order by noted_at, order_id')).rows.map((r) => r.order_id);
+    // A payment that pays its order in the same transaction notes nothing (the state machine's path).
+    expect(await noted()).toEqual([made.paidAfterCancel.orderId]);
+    expect(made.doublePaid.orderId).not.toBe(made.paidAfterCancel.orderId);
+
+    // A success written outside the service's code on a pending order: noted at its commit, listed.
+    const { customer, order } = await pendingOrder(env.client);
+    const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    const client = await env.pool.connect();
+    try {
+      await client.query('begin');
+      await client.query(`update order_payment_attempt set status = 'succeeded', sale_id = $2, sale_state = 'completed' where id = $1`, [attempt.attemptId, `SALE-${randomBytes(4).toString('hex')}`]);
+      // Deferred to the commit: nothing yet.
+      expect(await noted()).not.toContain(order.id);
+      await client.query('commit');
+    } finally {
+      client.release();
+    }
+    expect(await noted()).toContain(order.id);
+    expect(await listed()).toContain(order.id);
+
+    // A paid order moved back to an unpaid status (the state machine never does): noted, listed.
+    const paid = made.doublePaid.orderId;
+    await env.pool.query(`update "order" set status = 'failed' where id = $1`, [paid]);
+    expect(await noted()).toContain(paid);
+    expect(await listed()).toContain(paid);
+    await env.pool.query(`update "order" set status = 'paid' where id = $1`, [paid]);
+
+    // A note whose order is paid now lists nothing: the note is a candidate, the state decides.
+    await env.pool.query(`update "order" set status = 'paid' where id = $1`, [order.id]);
+    expect(await noted()).toContain(order.id);
+    expect(await listed()).not.toContain(order.id);
+  });
 });

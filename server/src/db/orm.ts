@@ -11,6 +11,7 @@ import { OrderRefund } from '../modules/payments/refund.entity.js';
 import { OrderRefundLine } from '../modules/payments/refund-line.entity.js';
 import { MoneyMovement } from '../modules/payments/money-movement.entity.js';
 import { SALE_LEDGER_TABLE } from '../modules/payments/sale-ledger.js';
+import { UNPAID_SALE_TABLE } from '../modules/reconciliation/unpaid-sales.js';
 import { ReconciliationResolution } from '../modules/reconciliation/reconciliation.entity.js';
 import { ApiKey, StaffSession, StaffUser } from '../modules/staff/staff.entity.js';
 import { AuditEntry } from '../modules/audit/audit.entity.js';
@@ -51,7 +52,7 @@ export function ormConfig(clientUrl: string, overrides: { poolMax?: number } = {
     },
     // sale_ledger and the search values are the database's own (kept by triggers, never written or read
     // through the ORM): their migrations define them, and migration:create leaves them alone.
-    schemaGenerator: { skipTables: [SALE_LEDGER_TABLE, ...SEARCH_VALUE_TABLES] },
+    schemaGenerator: { skipTables: [SALE_LEDGER_TABLE, UNPAID_SALE_TABLE, ...SEARCH_VALUE_TABLES] },
     // A missing database is reported, not created (migrate() below; the embedded PostgreSQL creates its own).
     ensureDatabase: false,
     // Entities are defined with defineEntity; there is nothing to discover or reflect.

@@ -17,6 +17,7 @@ import { Migration20261130173457_sale_ledger } from './Migration20261130173457_s
 import { Migration20261130173458_order_unpaid_index } from './Migration20261130173458_order_unpaid_index.js';
 import { Migration20261130234152_search_values } from './Migration20261130234152_search_values.js';
 import { Migration20261130234153_search_values_fill } from './Migration20261130234153_search_values_fill.js';
+import { Migration20261201070256_unpaid_sale } from './Migration20261201070256_unpaid_sale.js';
 
 /** Every migration, in order. `npm run migration:create -w @orders/server` generates the next one. */
 export const migrations = [
@@ -36,4 +37,5 @@ export const migrations = [
   Migration20261130173458_order_unpaid_index,
   Migration20261130234152_search_values,
   Migration20261130234153_search_values_fill,
+  Migration20261201070256_unpaid_sale,
 ];

@@ -2,6 +2,7 @@ import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { baseProperties, oneOf } from '../../db/base.entity.js';
 import { Cart } from '../carts/cart.entity.js';
 import { ORDER_SEARCH_TRIGGERS } from '../backoffice/search-document.js';
+import { ORDER_UNPAID_SALE_TRIGGERS } from '../reconciliation/unpaid-sales.js';
 
 /*
  * Indexes serve the back-office filters and sorts, each ending in `id` so keyset pagination
@@ -54,8 +55,6 @@ export const Order = defineEntity({
     { name: 'order_currency_total_idx', properties: ['currency', 'total', 'id'] },
     { name: 'order_currency_status_idx', properties: ['currency', 'status', 'createdAt', 'id'] },
     // The few orders a service asserted paid: reconciliation checks each has a PayPal capture.
-    // Unpaid orders by id: reconciliation merge-joins them with the attempts that succeeded (attempt_one_success_per_order).
-    { name: 'order_unpaid_idx', properties: ['id'], where: "status in ('pending', 'failed', 'cancelled')" },
     { name: 'order_asserted_paid_idx', properties: ['id'], where: "payment_status = 'asserted'" },
   ],
   checks: [
@@ -65,7 +64,7 @@ export const Order = defineEntity({
     oneOf('order_customer_type_check', 'customer_type', ['user', 'anonymous']),
   ],
   // The back-office search document (order_search) follows the order's searchable fields.
-  triggers: ORDER_SEARCH_TRIGGERS,
+  triggers: [...ORDER_SEARCH_TRIGGERS, ...ORDER_UNPAID_SALE_TRIGGERS],
 });
 export type IOrder = InferEntity<typeof Order>;
 

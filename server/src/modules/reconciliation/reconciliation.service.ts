@@ -20,6 +20,7 @@ import { ASSERTED_PAYMENT_STATUS, PAID_STATUSES } from '../orders/order-state.js
 import type { FlagKind } from '../payments/payment-events.js';
 import { moneyText } from '../../money-text.js';
 import { allowedDiscrepancyActions } from './discrepancy-actions.js';
+import { UNPAID_SALE_TABLE } from './unpaid-sales.js';
 
 export const DEFAULT_STUCK_AFTER_MINUTES = 30;
 
@@ -52,7 +53,7 @@ const MONEY_MARK = /\{money:(-?\d+)\}/g;
 /** The kinds whose detail this statement writes with amounts in it (an event flag's detail is its outcome, already written). */
 const KINDS_WITH_MONEY: ReadonlySet<string> = new Set(['no_open_reversal', 'refund_exceeds_total', 'parked_movement']);
 
-/** Unpaid statuses written out, so the planner matches order_unpaid_idx's predicate (a parameter would not). */
+/** Unpaid statuses written out (a literal list the planner can plan with). */
 const UNPAID_LITERAL = sql.raw(UNPAID_STATUSES.map((status) => `'${status}'`).join(', '));
 
 /** What a sale's money out was last (its newest refund, reversal or cancellation), for the few sales sale_ledger lists. */
@@ -65,9 +66,10 @@ const LAST_MONEY_OUT = sql`
 
 /*
  * Every discrepancy, computed on demand by one SQL statement; each branch starts from an index:
- *  - paid_at_paypal_not_paid:  unpaid orders with an attempt holding a completed sale not given back: the unpaid
- *                              orders with a succeeded attempt (order_unpaid_idx merged with attempt_one_success_per_order,
- *                              both index-only), and attempts with a completed sale that did not succeed (attempt_extra_capture_idx)
+ *  - paid_at_paypal_not_paid:  unpaid orders with an attempt holding a completed sale not given back: the orders the
+ *                              database noted unpaid with a succeeded attempt when a transaction committed that state
+ *                              (unpaid-sales.ts), and attempts with a completed sale that did not succeed (attempt_extra_capture_idx);
+ *                              each checked here against its state now
  *  - event flags:              flagged events (payment_event_processing_idx), one kind per flag_kind
  *  - multiple_successes:       captured sales beside the order's success, still captured (attempt_extra_capture_idx)
  *  - duplicate_refunded:       the same, given back whole
@@ -81,7 +83,7 @@ const LAST_MONEY_OUT = sql`
 function discrepancies(stuckAfterMinutes: number): RawBuilder<DiscrepancyRow> {
   return sql<DiscrepancyRow>`
     with unpaid_with_sale as materialized (
-      select o.id from "order" o join order_payment_attempt s on s.order_id = o.id and s.status = 'succeeded' where o.status in (${UNPAID_LITERAL})
+      select u.order_id as id from ${sql.table(UNPAID_SALE_TABLE)} u
       union
       select x.order_id from order_payment_attempt x where x.sale_id is not null and x.status <> 'succeeded' and x.sale_state = 'completed'
     )
