@@ -349,6 +349,9 @@ interface SearchFigures {
  * (a b b a a b …) so load from anything else on the machine hits both alike. One untimed run of
  * each first: plans cached, pages in shared buffers, code warm.
  */
+/** Back-office search's bar: p95 of every case, first and deep page, over HTTP at 1,000,000 orders (issue 14; it was 25 ms before). */
+const SEARCH_TARGET_MS = 10;
+
 async function timedPair(samples: number, a: () => Promise<unknown>, b?: () => Promise<unknown>): Promise<[LatencySummary, LatencySummary | undefined]> {
   const la: number[] = [];
   const lb: number[] = [];
@@ -904,7 +907,7 @@ function report(results: Record<string, any>): string {
     const s = results.search;
     out.push(`\n5. Back-office search over ${s.seed.orders.toLocaleString('en-US')} orders (+${s.seed.attempts.toLocaleString('en-US')} attempts) — seeded in ${round(s.seed.seconds, 1)} s, vacuum analyze ${round(s.seed.analyzeSeconds, 1)} s (Orders only)`);
     if (s.pending) out.push(`   ${s.pending.toUpperCase()} — the Orders columns are empty; the raw columns measure the SQL the contract implies (tests/bench/lib/search-sql.ts) directly on a pg pool.`);
-    const srows: (string | number)[][] = [['case (limit 100)', 'matches', 'raw first p50', 'p95', 'p99', 'raw deep p50', 'p95', 'p99', 'depth', 'Orders first p95', 'Orders deep p95', 'target p95 ≤ 25 ms']];
+    const srows: (string | number)[][] = [['case (limit 100)', 'matches', 'raw first p50', 'p95', 'p99', 'raw deep p50', 'p95', 'p99', 'depth', 'Orders first p95', 'Orders deep p95', `target p95 ≤ ${SEARCH_TARGET_MS} ms`]];
     for (const c of s.cases) {
       const o = 'pending' in c.orders ? undefined : (c.orders as SearchFigures);
       const worst = o ? Math.max(o.firstPage.p95, o.deepPage.p95) : NaN;
@@ -916,7 +919,7 @@ function report(results: Record<string, any>): string {
         String(c.raw.deepPage.depthRows),
         o ? o.firstPage.p95 : 'pending',
         o ? o.deepPage.p95 : 'pending',
-        o ? (worst <= 25 ? 'met' : 'MISSED') : `pending (raw SQL ${Math.max(c.raw.firstPage.p95, c.raw.deepPage.p95) <= 25 ? 'within' : 'OVER'} 25)`,
+        o ? (worst <= SEARCH_TARGET_MS ? 'met' : 'MISSED') : `pending (raw SQL ${Math.max(c.raw.firstPage.p95, c.raw.deepPage.p95) <= SEARCH_TARGET_MS ? 'within' : 'OVER'} ${SEARCH_TARGET_MS})`,
       ]);
     }
     out.push(table(srows));
