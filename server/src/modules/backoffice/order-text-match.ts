@@ -60,11 +60,6 @@ export function isFragmentSearch(q: string | undefined): boolean {
   return q !== undefined && numberDigits(q) === undefined && !isUuidIgnoringCase(q) && !EMAIL.test(q) && SEARCHABLE.test(q.toLowerCase());
 }
 
-/** Whether `q` is an order number's prefix (3+ digits), which can name very many orders; a whole id or email names few. */
-export function isNumberPrefix(q: string | undefined): boolean {
-  return exactNumber(q) !== undefined;
-}
-
 /** The order number `q` names exactly when it is also read as a prefix (3+ digits): listed first. */
 export function exactNumber(q: string | undefined): number | undefined {
   const number = q === undefined ? undefined : numberDigits(q);

@@ -2,7 +2,7 @@ import type { RawBuilder } from 'kysely';
 import { db, firstRow, rows, sql, type EntityManager } from '../../db/sql.js';
 import type { DocumentStatistics } from './document-statistics.js';
 import type { KeysetPosition } from './keyset-cursor.js';
-import { documentMatch, isFragmentSearch, isNumberPrefix, valueMatch } from './order-text-match.js';
+import { documentMatch, exactNumber, isFragmentSearch, valueMatch } from './order-text-match.js';
 import {
   EXACT_COUNT_LIMIT,
   ROW_COLUMNS,
@@ -279,8 +279,9 @@ export async function searchPage(
   // estimate asked only when the count does not settle the total. An email's EXPLAIN plans its
   // fallback through the documents' histogram: 2.4 ms at 1M orders, the longest statement of such a
   // search. A whole id or email names a handful: its first page is nearly always all of them, and
-  // a count beside it would only repeat it (three round trips); it is counted after a full page.
-  const countAfter = filter.q !== undefined && after === undefined && !isNumberPrefix(filter.q);
+  // a count beside it would only repeat it (three round trips); it is counted after a full page. An
+  // order number's prefix (exactNumber: 3+ digits) can name thousands.
+  const countAfter = filter.q !== undefined && after === undefined && exactNumber(filter.q) === undefined;
   const [page, besideIt] = countAfter
     ? [await rows(em, pageQuery(filter, ordering, after, fetch)), undefined]
     : await Promise.all([rows(em, pageQuery(filter, ordering, after, fetch)), budgetedCount()]);
