@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Customer } from '@orders/shared';
 import { SEARCH_DOCUMENT } from '@orders/server/modules/backoffice/search-document.ts';
 import { FILL_SEARCH_VALUES } from '@orders/server/modules/backoffice/search-values.ts';
+import { NOTE_UNPAID_SALES } from '@orders/server/modules/reconciliation/unpaid-sales.ts';
 
 export const CATALOG_SIZE = 1000;
 export const skuOf = (n: number) => `BENCH-${String(n).padStart(4, '0')}`;
@@ -259,11 +260,7 @@ export async function seedSearchOrders(url: string, count: number, log: (line: s
     await a.query(`drop table bench_seed`);
     // Triggers are off for the load: an unpaid order with a succeeded attempt (unpaid-sales.ts) is noted
     // here, as the migration notes the states already there.
-    await a.query(
-      `insert into unpaid_sale (order_id)
-       select o.id from "order" o join order_payment_attempt s on s.order_id = o.id and s.status = 'succeeded'
-        where o.status in ('pending', 'failed', 'cancelled') on conflict do nothing`,
-    );
+    await a.query(NOTE_UNPAID_SALES);
     log(`seeded ${count.toLocaleString('en-US')} orders and ${attempts.toLocaleString('en-US')} attempts in ${seconds.toFixed(1)} s; vacuum analyze…`);
     const analyzeStarted = performance.now();
     // What autovacuum does after a bulk load (visibility map for index-only scans, fresh statistics), done now.
