@@ -192,6 +192,25 @@ describe('IPN listener', () => {
     expect(event).toMatchObject({ verification: 'verified', processing: 'processed' });
     expect((await orderRow(order.id)).status).toBe('paid');
   });
+
+  it('a notification stored without its raw body is closed as unverifiable and kept, not retried', async () => {
+    // Written around the listener (a script, a restore): the job used to throw on it, so the queue retried it for ever.
+    const stored = await env.pool.query<{ id: string; source: string }>(
+      `insert into payment_event (id, created_at, updated_at, source, txn_id, verification, processing)
+       select gen_random_uuid(), now(), now(), source, 'NORAWBODY-' || source, 'pending', 'received' from unnest(array['ipn', 'webhook']) source
+       returning id, source`,
+    );
+    for (const { id, source } of stored.rows) {
+      const processed = source === 'ipn' ? env.server.services.payments.processIpn(id) : env.server.services.webhooks.processWebhook(id);
+      await expect(processed).resolves.toBe('ignored');
+    }
+    const { rows } = await env.pool.query(`select source, verification, processing, outcome, processed_at from payment_event where txn_id like 'NORAWBODY-%' order by source`);
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      expect(row).toMatchObject({ verification: 'not_applicable', processing: 'ignored', outcome: 'stored without its raw body: it cannot be verified with PayPal' });
+      expect(row.processed_at).toBeInstanceOf(Date);
+    }
+  });
 });
 
 describe('payment_event vocabulary', () => {

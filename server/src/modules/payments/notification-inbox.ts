@@ -49,11 +49,17 @@ export async function pendingNotification(
 ): Promise<{ rawBody: Buffer; payload: unknown } | Processing> {
   const event = await firstRow(
     em,
-    sql<{ rawBody: Buffer; payload: unknown; processing: Processing }>`
+    sql<{ rawBody: Buffer | null; payload: unknown; processing: Processing }>`
       select raw_body as "rawBody", payload, processing from payment_event where id = ${eventId} and source = ${source}`,
   );
   if (!event) return 'ignored';
   if (event.processing !== 'received') return event.processing;
+  if (event.rawBody === null) {
+    // Written around the listener (a script, a restore): nothing to verify with PayPal or to parse.
+    // Closed as such and kept, not retried: a job that throws here would be retried for ever.
+    await finishNotification(em, eventId, 'not_applicable', 'ignored', 'stored without its raw body: it cannot be verified with PayPal');
+    return 'ignored';
+  }
   return { rawBody: Buffer.from(event.rawBody), payload: event.payload };
 }
 
@@ -69,7 +75,7 @@ export interface FinishDetails {
 export function finishNotification(
   tx: EntityManager,
   eventId: string,
-  verification: 'verified' | 'invalid',
+  verification: 'verified' | 'invalid' | 'not_applicable',
   processing: Processing,
   outcome: string,
   details: FinishDetails = {},
