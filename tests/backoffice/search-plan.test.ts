@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderSearchFilter } from '@orders/shared';
-import { boundedCountQuery, cursorFor, pageQuery, positionOf, type OrderOrdering } from '@orders/server/modules/backoffice/order-search.ts';
+import { boundedCountQuery, cursorFor, pageQuery, positionAfter, positionOf, type OrderOrdering } from '@orders/server/modules/backoffice/order-search.ts';
+import type { KeysetPosition } from '@orders/server/modules/backoffice/keyset-cursor.ts';
+import { rows as rowsOf } from '@orders/server/db/sql.ts';
 import { sql } from 'kysely';
 import { DocumentStatistics } from '@orders/server/modules/backoffice/document-statistics.ts';
 import { containsPattern } from '@orders/server/modules/backoffice/order-text-match.ts';
-import { fewMatchesQuery, searchPage, singleColumn, TRUSTED_ESTIMATE, withinBudget } from '@orders/server/modules/backoffice/search-page.ts';
+import { cheapestWalk, fewMatchesQuery, postingsPageQuery, searchPage, singleColumn, TRUSTED_ESTIMATE, withinBudget } from '@orders/server/modules/backoffice/search-page.ts';
 import { EXACT_COUNT_LIMIT } from '@orders/server/modules/backoffice/order-search.ts';
 import { seedOrders, startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
 
@@ -394,6 +396,74 @@ describe('search plans over 20,000 orders', () => {
       seen.push(...page.page.slice(0, 20).map((r) => r.id));
       if (page.page.length <= 20) break;
       cursor = cursorFor({ sort: 'total', direction: 'desc' }, page.page[19]!);
+    }
+    expect(seen).toEqual(rows.map((r) => r.id));
+  });
+
+  it('a fragment rarer than its filters walks its postings by date, "order" looked up only until the page is full', async () => {
+    // The choice, with the sizes measured at 1,000,000 orders (a page of 51):
+    // "walnut" + EUR in 90 days: ~5,500 of 250,000 documents, 20 % EUR: its postings.
+    expect(cheapestWalk({ documents: 5_500, walked: 250_000, fetch: 51, share: 0.2, byDate: true })).toBe('postings');
+    // By total the postings' order is no use: "order" is walked by its total.
+    expect(cheapestWalk({ documents: 5_500, walked: 250_000, fetch: 51, share: 0.2, byDate: false })).toBe('orders');
+    // "mug" + failed: 300,000 documents, 5 % failed: "order" walked through order_status_idx.
+    expect(cheapestWalk({ documents: 300_000, walked: 1_000_000, fetch: 51, share: 0.05, byDate: true })).toBe('orders');
+    // A big page of a fragment in few documents and a rare filter: read whole (and counted).
+    expect(cheapestWalk({ documents: 2_000, walked: 20_000, fetch: 500, share: 0.05, byDate: true })).toBeUndefined();
+    // Without the filters' share (no filter only "order" has), no postings walk.
+    expect(cheapestWalk({ documents: 5_500, walked: 250_000, fetch: 51, share: undefined, byDate: true })).toBe('orders');
+
+    const filter = { q: 'seed-1', currency: 'EUR' as const, status: ['paid' as const, 'failed' as const, 'pending' as const] };
+    const text = await plan(postingsPageQuery(filter, undefined, true, 51));
+    // The fragment's values by their trigram index, their postings index-only, and "order" by primary
+    // key one posting at a time: never a join of every order the filters keep.
+    expect(text).toMatch(/Index Only Scan using order_search_posting_pkey on order_search_posting p/);
+    expect(text).toMatch(/Index Scan using order_pkey on "order" o/);
+    expect(text).not.toMatch(/Seq Scan on "order"|Hash Join|order_search_created_idx|order_currency/);
+
+    // Every page, both directions, within a date range and without, to the end by keyset: the same
+    // orders as a plain query, in the same order.
+    const { rows: [middle] } = await env.pool.query<{ at: string }>(`select created_at::text as at from order_search order by created_at desc offset 8000 limit 1`);
+    for (const dated of [{}, { createdFrom: new Date(middle!.at).toISOString() }]) {
+      for (const desc of [true, false]) {
+        const ranged = { ...filter, ...dated };
+        const { rows } = await env.pool.query<{ id: string }>(
+          `select o.id from "order" o join order_search s on s.order_id = o.id
+            where strpos(s.document, $1) > 0 and o.currency = 'EUR' and o.status in ('paid', 'failed', 'pending') and ($2::timestamptz is null or o.created_at >= $2)
+            order by o.created_at ${desc ? 'desc' : 'asc'}, o.id ${desc ? 'desc' : 'asc'}`,
+          [filter.q, 'createdFrom' in dated ? dated.createdFrom : null],
+        );
+        expect(rows.length).toBeGreaterThan(100);
+        const seen: string[] = [];
+        let after: KeysetPosition | undefined;
+        for (;;) {
+          const page = await rowsOf(env.server.orm.em.fork(), postingsPageQuery(ranged, after, desc, 41));
+          seen.push(...page.slice(0, 40).map((r) => r.id));
+          if (page.length <= 40) break;
+          after = positionAfter({ sort: 'created', direction: desc ? 'desc' : 'asc' }, page[39]!);
+        }
+        expect(seen, `${JSON.stringify(dated)} ${desc}`).toEqual(rows.map((r) => r.id));
+      }
+    }
+
+    // Through the API (a page of 100: here the postings walk is the cheapest), to the end; the total is
+    // estimated as the fragment's documents times the share of orders in EUR.
+    const { rows } = await env.pool.query<{ id: string }>(
+      `select o.id from "order" o join order_search s on s.order_id = o.id
+        where strpos(s.document, 'seed-1') > 0 and o.currency = 'EUR' order by o.created_at desc, o.id desc`,
+    );
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 100; page++) {
+      const result = await viewer.client.backoffice.orders.search.query({ q: 'seed-1', currency: 'EUR', limit: 100, ...(cursor ? { cursor } : {}) });
+      if (page === 0) {
+        expect(result.total.exact).toBe(false);
+        expect(result.total.value).toBeGreaterThan(rows.length * 0.5);
+        expect(result.total.value).toBeLessThan(rows.length * 2);
+      }
+      seen.push(...result.items.map((r) => r.id));
+      if (!result.nextCursor) break;
+      cursor = result.nextCursor;
     }
     expect(seen).toEqual(rows.map((r) => r.id));
   });
