@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHarness } from '../testing/harness.js';
-import { firstRow, iso, sql, withLocalSettings, type EntityManager } from './sql.js';
+import { db, firstRow, iso, sql, withLocalSettings, type EntityManager } from './sql.js';
 
 describe('iso', () => {
   it('writes PostgreSQL timestamps as Date would, without parsing those in UTC', () => {
@@ -33,17 +33,27 @@ describe('withLocalSettings', () => {
   it('sets PostgreSQL settings for its own transaction only', async () => {
     const harness = await createHarness();
     try {
-      const show = (em: EntityManager) => firstRow(em, sql<{ workers: string; memory: string }>`select current_setting('max_parallel_workers_per_gather') as workers, current_setting('work_mem') as memory`);
+      const settings = sql<{ workers: string; memory: string; timeout: string }>`select current_setting('max_parallel_workers_per_gather') as workers, current_setting('work_mem') as memory, current_setting('statement_timeout') as timeout`;
+      const show = (em: EntityManager) => firstRow(em, settings);
       const before = await show(harness.orm.em.fork());
-      const inside = await withLocalSettings(harness.orm.em.fork(), { max_parallel_workers_per_gather: '0', work_mem: '64MB' }, show);
-      expect(inside).toEqual({ workers: '0', memory: '64MB' });
+      const inside = await withLocalSettings(harness.orm.em.fork(), { max_parallel_workers_per_gather: '0', work_mem: '64MB', statement_timeout: '5000' }, settings);
+      expect(inside).toEqual([{ workers: '0', memory: '64MB', timeout: '5s' }]);
       expect(before?.workers).not.toBe('0');
       // Every connection of the pool keeps its defaults afterwards.
       const after = await Promise.all(Array.from({ length: 4 }, () => show(harness.orm.em.fork())));
       expect(after).toEqual(Array.from({ length: 4 }, () => before));
+      // A query builder runs the same way.
+      const built = await withLocalSettings(harness.orm.em.fork(), { work_mem: '32MB' }, db(harness.orm.em.fork()).selectNoFrom(sql<string>`current_setting('work_mem')`.as('memory')));
+      expect(built).toEqual([{ memory: '32MB' }]);
       // A failing statement rolls its settings back with it.
-      await expect(withLocalSettings(harness.orm.em.fork(), { work_mem: '32MB' }, (em) => firstRow(em, sql`select 1 / 0`))).rejects.toThrow(/division by zero/);
+      await expect(withLocalSettings(harness.orm.em.fork(), { work_mem: '32MB' }, sql`select 1 / 0`)).rejects.toThrow(/division by zero/);
       expect(await show(harness.orm.em.fork())).toEqual(before);
+      // Settings are written into the statement: anything but a plain name and value is refused, and nothing runs.
+      for (const [name, value] of [['work_mem', "64MB'; drop table x; --"], ['work_mem; drop table x', '1'], ['work_mem', '']]) {
+        await expect(withLocalSettings(harness.orm.em.fork(), { [name!]: value! }, settings)).rejects.toThrow(/not a plain PostgreSQL setting/);
+      }
+      // Not inside another transaction: its COMMIT would end that one.
+      await expect(harness.orm.em.fork().transactional((tx) => withLocalSettings(tx, { work_mem: '32MB' }, settings))).rejects.toThrow(/transaction of its own/);
     } finally {
       await harness.close();
     }

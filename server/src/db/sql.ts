@@ -1,5 +1,5 @@
 import type { EntityManager, InferKyselyDB } from '@mikro-orm/postgresql';
-import type { Kysely, RawBuilder } from 'kysely';
+import type { Compilable, Kysely, RawBuilder } from 'kysely';
 import type { entities } from './orm.js';
 
 import { sql } from 'kysely';
@@ -40,16 +40,38 @@ export async function affected(em: EntityManager, statement: RawBuilder<unknown>
   return Number(result.numAffectedRows ?? 0n);
 }
 
+/** A setting's name and value as SET LOCAL takes them (a simple query has no parameters): plain words only. */
+const SETTING_NAME = /^[a-z_]+(\.[a-z_]+)?$/;
+const SETTING_VALUE = /^[A-Za-z0-9_.]+$/;
+
 /**
- * Runs `statement` in a transaction with PostgreSQL settings of its own (set_config(…, true): local
- * to that transaction, so the pool's connections keep their defaults, also behind PgBouncer).
+ * Runs `statement` in a transaction of its own with PostgreSQL settings local to it (SET LOCAL: the
+ * pool's connections keep their defaults, also behind PgBouncer), and returns its rows. Three round
+ * trips: BEGIN and the settings as one simple query, the statement, COMMIT; a statement that fails
+ * rolls its settings back with it. Used for a statement's sort memory, its parallel workers or its
+ * time budget (search-page.ts: withinBudget).
  */
-export async function withLocalSettings<T>(em: EntityManager, settings: Readonly<Record<string, string>>, statement: (em: EntityManager) => Promise<T>): Promise<T> {
-  return em.transactional(async (tx) => {
-    const assignments = Object.entries(settings).map(([name, value]) => sql`set_config(${name}, ${value}, true)`);
-    await sql`select ${sql.join(assignments)}`.execute(db(tx));
-    return statement(tx);
+export async function withLocalSettings<R>(em: EntityManager, settings: Readonly<Record<string, string>>, statement: RawBuilder<R> | Compilable<R>): Promise<R[]> {
+  // On a connection of its own: inside another transaction, its COMMIT would end that one.
+  if (em.isInTransaction()) throw new Error('withLocalSettings runs its statement in a transaction of its own, not inside one');
+  const assignments = Object.entries(settings).map(([name, value]) => {
+    if (!SETTING_NAME.test(name) || !SETTING_VALUE.test(value)) throw new Error(`not a plain PostgreSQL setting: ${name} = ${value}`);
+    return `set local ${name} = '${value}'`;
   });
+  return db(em)
+    .connection()
+    .execute(async (connection) => {
+      await sql.raw(['begin', ...assignments].join('; ')).execute(connection);
+      try {
+        const { rows: found } = await connection.executeQuery<R>('isRawBuilder' in statement ? statement.compile(connection) : statement.compile());
+        await sql.raw('commit').execute(connection);
+        return found;
+      } catch (error) {
+        // A connection that failed is closed and dropped by the pool; only the statement's error matters.
+        await sql.raw('rollback').execute(connection).catch(() => undefined);
+        throw error;
+      }
+    });
 }
 
 /** A timestamptz as PostgreSQL writes it in UTC, up to microseconds. */

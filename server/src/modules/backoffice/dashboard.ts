@@ -110,7 +110,7 @@ export function attemptsByDayQuery(em: EntityManager, range: DayRange, currency:
 }
 
 async function attemptsByDay(em: EntityManager, range: DayRange, currency: Currency | undefined) {
-  const result = await withLocalSettings(em, SORT_MEMORY, (tx) => attemptsByDayQuery(tx, range, currency).execute());
+  const result = await withLocalSettings(em, SORT_MEMORY, attemptsByDayQuery(em, range, currency));
   return result as unknown as ({ day: string | null; attempts: number; orders: number } & Record<AttemptStatus, number>)[];
 }
 
@@ -147,7 +147,7 @@ export function notificationLagQuery(em: EntityManager, range: DayRange) {
 }
 
 export async function notificationLag(em: EntityManager, range: DayRange): Promise<NotificationLag[]> {
-  const found = (await withLocalSettings(em, SORT_MEMORY, (tx) => notificationLagQuery(tx, range).executeTakeFirst())) as Record<string, number | null> | undefined;
+  const [found] = (await withLocalSettings(em, SORT_MEMORY, notificationLagQuery(em, range))) as Record<string, number | null>[];
   const round = (value: number | null | undefined) => (value === null || value === undefined ? null : Math.round(Number(value) * 1000) / 1000);
   return NOTIFICATION_SOURCES.map((source) => ({
     source,

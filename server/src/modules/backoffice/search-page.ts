@@ -1,5 +1,5 @@
 import type { RawBuilder } from 'kysely';
-import { db, firstRow, rows, sql, type EntityManager } from '../../db/sql.js';
+import { firstRow, rows, sql, withLocalSettings, type EntityManager } from '../../db/sql.js';
 import type { DocumentStatistics } from './document-statistics.js';
 import type { KeysetPosition } from './keyset-cursor.js';
 import { documentMatch, exactNumber, isFragmentSearch, valueMatch } from './order-text-match.js';
@@ -87,31 +87,15 @@ export const COUNT_BUDGET_MS = 50;
 
 /**
  * `statement`'s rows, or undefined when PostgreSQL cancelled it after `budgetMs` (statement_timeout,
- * set for its own transaction only: the pool's connection keeps its default, also behind PgBouncer).
- * Three round trips: BEGIN and SET LOCAL go together as one simple query (no parameters: the budget is
- * a whole number of milliseconds written here), then the statement, then COMMIT. Each round trip is
- * ~0.25 ms on the bench machine whatever the statement, a tenth of a small count.
+ * local to its own transaction: withLocalSettings, three round trips). Each round trip is ~0.25 ms
+ * on the bench machine whatever the statement, a tenth of a small count.
  */
 export async function withinBudget<R>(em: EntityManager, statement: RawBuilder<R>, budgetMs: number): Promise<R[] | undefined> {
-  // Its own transaction on its own connection: inside another, its COMMIT would end that one.
-  if (em.isInTransaction()) throw new Error('withinBudget runs its statement in a transaction of its own, not inside one');
-  const ms = Math.max(1, Math.round(budgetMs));
-  return db(em)
-    .connection()
-    .execute(async (connection) => {
-      await sql.raw(`begin; set local statement_timeout = ${ms}`).execute(connection);
-      try {
-        const { rows: found } = await statement.execute(connection);
-        await sql.raw('commit').execute(connection);
-        return found;
-      } catch (error) {
-        // A connection that failed is closed and dropped by the pool; only the statement's error matters.
-        await sql.raw('rollback').execute(connection).catch(() => undefined);
-        // query_canceled: here only our own timeout can cancel it.
-        if ((error as { code?: unknown }).code === '57014') return undefined;
-        throw error;
-      }
-    });
+  return withLocalSettings(em, { statement_timeout: String(Math.max(1, Math.round(budgetMs))) }, statement).catch((error: unknown) => {
+    // query_canceled: here only our own timeout can cancel it.
+    if ((error as { code?: unknown }).code === '57014') return undefined;
+    throw error;
+  });
 }
 
 export interface SearchPage {

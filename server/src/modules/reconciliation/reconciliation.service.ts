@@ -179,12 +179,11 @@ export class ReconciliationService {
     // together), planned a parallel hash join for them. Starting its two workers took ~50 ms of the
     // summary's ~120 ms at 1M orders, on a join whose own work was 3 ms (EXPLAIN ANALYZE); without
     // them the summary took ~69 ms.
-    const counted = await withLocalSettings(this.orm.em.fork(), { max_parallel_workers_per_gather: '0' }, (tx) =>
-      rows(
-        tx,
-        sql<{ kind: DiscrepancyKind; n: number }>`
-          select d.kind, count(*)::int as n from (${discrepancies(stuckAfterMinutes)}) d where ${unresolved} group by d.kind`,
-      ),
+    const counted = await withLocalSettings(
+      this.orm.em.fork(),
+      { max_parallel_workers_per_gather: '0' },
+      sql<{ kind: DiscrepancyKind; n: number }>`
+        select d.kind, count(*)::int as n from (${discrepancies(stuckAfterMinutes)}) d where ${unresolved} group by d.kind`,
     );
     const counts = Object.fromEntries(DISCREPANCY_KINDS.map((kind) => [kind, 0])) as Record<DiscrepancyKind, number>;
     for (const { kind, n } of counted) counts[kind] = n;
