@@ -6,7 +6,7 @@ import { rows as rowsOf } from '@orders/server/db/sql.ts';
 import { sql } from 'kysely';
 import { DocumentStatistics } from '@orders/server/modules/backoffice/document-statistics.ts';
 import { containsPattern } from '@orders/server/modules/backoffice/order-text-match.ts';
-import { cheapestWalk, fewMatchesQuery, postingsPageQuery, searchPage, singleColumn, TRUSTED_ESTIMATE, withinBudget } from '@orders/server/modules/backoffice/search-page.ts';
+import { cheapestWalk, fewMatchesQuery, POSTINGS_WALK_VALUES, postingsPageQuery, searchPage, singleColumn, TRUSTED_ESTIMATE, withinBudget } from '@orders/server/modules/backoffice/search-page.ts';
 import { EXACT_COUNT_LIMIT } from '@orders/server/modules/backoffice/order-search.ts';
 import { seedOrders, startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
 
@@ -421,7 +421,10 @@ describe('search plans over 20,000 orders', () => {
     // Without the filters' share (no filter only "order" has), no postings walk.
     expect(cheapestWalk({ documents: 5_500, walked: 250_000, fetch: 51, share: undefined, byDate: true })).toBe('orders');
 
-    const filter = { q: 'seed-1', currency: 'EUR' as const, status: ['paid' as const, 'failed' as const, 'pending' as const] };
+    // A fragment in one value held by 2,000 orders spread over the whole time (a buyer with a shared mailbox).
+    await env.pool.query(`update "order" set customer_email = 'walnut.buyer@example.com' where id in (select id from "order" order by md5(id::text) limit 2000)`);
+    await env.pool.query('vacuum (analyze) order_search, order_search_value, order_search_posting');
+    const filter = { q: 'walnut.buyer', currency: 'EUR' as const, status: ['paid' as const, 'failed' as const, 'pending' as const] };
     const text = await plan(postingsPageQuery(filter, undefined, true, 51));
     // The fragment's values by their trigram index, their postings index-only, and "order" by primary
     // key one posting at a time: never a join of every order the filters keep.
@@ -432,35 +435,60 @@ describe('search plans over 20,000 orders', () => {
     // Every page, both directions, within a date range and without, to the end by keyset: the same
     // orders as a plain query, in the same order.
     const { rows: [middle] } = await env.pool.query<{ at: string }>(`select created_at::text as at from order_search order by created_at desc offset 8000 limit 1`);
+    const truth = async (ranged: OrderSearchFilter, desc: boolean) =>
+      (
+        await env.pool.query<{ id: string }>(
+          `select o.id from "order" o join order_search s on s.order_id = o.id
+            where strpos(s.document, $1) > 0 and o.currency = 'EUR' and ($2::text[] is null or o.status = any($2)) and ($3::timestamptz is null or o.created_at >= $3)
+            order by o.created_at ${desc ? 'desc' : 'asc'}, o.id ${desc ? 'desc' : 'asc'}`,
+          [ranged.q, ranged.status ?? null, ranged.createdFrom ?? null],
+        )
+      ).rows.map((r) => r.id);
     for (const dated of [{}, { createdFrom: new Date(middle!.at).toISOString() }]) {
       for (const desc of [true, false]) {
         const ranged = { ...filter, ...dated };
-        const { rows } = await env.pool.query<{ id: string }>(
-          `select o.id from "order" o join order_search s on s.order_id = o.id
-            where strpos(s.document, $1) > 0 and o.currency = 'EUR' and o.status in ('paid', 'failed', 'pending') and ($2::timestamptz is null or o.created_at >= $2)
-            order by o.created_at ${desc ? 'desc' : 'asc'}, o.id ${desc ? 'desc' : 'asc'}`,
-          [filter.q, 'createdFrom' in dated ? dated.createdFrom : null],
-        );
-        expect(rows.length).toBeGreaterThan(100);
+        const expected = await truth(ranged, desc);
+        expect(expected.length).toBeGreaterThan(100);
         const seen: string[] = [];
         let after: KeysetPosition | undefined;
         for (;;) {
-          const page = await rowsOf(env.server.orm.em.fork(), postingsPageQuery(ranged, after, desc, 41));
+          const found = await rowsOf(env.server.orm.em.fork(), postingsPageQuery(ranged, after, desc, 41));
+          expect(found[0]!.values).toBe(1);
+          const page = found.filter((row) => row.id !== null);
           seen.push(...page.slice(0, 40).map((r) => r.id));
           if (page.length <= 40) break;
           after = positionAfter({ sort: 'created', direction: desc ? 'desc' : 'asc' }, page[39]!);
         }
-        expect(seen, `${JSON.stringify(dated)} ${desc}`).toEqual(rows.map((r) => r.id));
+        expect(seen, `${JSON.stringify(dated)} ${desc}`).toEqual(expected);
       }
     }
+    // A fragment in more values than the walk reads ("seed-1": seed-1, seed-10…19, seed-100…199) is not
+    // walked: one row says so, with no page.
+    const capped = await rowsOf(env.server.orm.em.fork(), postingsPageQuery({ q: 'seed-1', currency: 'EUR' }, undefined, true, 41));
+    expect(capped).toHaveLength(1);
+    expect(capped[0]).toMatchObject({ values: POSTINGS_WALK_VALUES + 1, id: null });
 
-    // Through the API (a page of 100: here the postings walk is the cheapest), to the end; the total is
-    // estimated as the fragment's documents times the share of orders in EUR.
-    const { rows } = await env.pool.query<{ id: string }>(
-      `select o.id from "order" o join order_search s on s.order_id = o.id
-        where strpos(s.document, 'seed-1') > 0 and o.currency = 'EUR' order by o.created_at desc, o.id desc`,
-    );
-    await expectEstimatedWalk({ q: 'seed-1', currency: 'EUR', limit: 100 }, rows.map((r) => r.id));
+    // The search takes the walk (statistics read after the update), to the end; the total is estimated
+    // as the fragment's documents times the share of orders in EUR.
+    const statistics = new DocumentStatistics(env.server.orm);
+    const ordering: OrderOrdering = { sort: 'created', direction: 'desc' };
+    const expected = await truth({ q: 'walnut.buyer' }, true);
+    const seen: string[] = [];
+    let after: KeysetPosition | undefined;
+    for (let page = 0; ; page++) {
+      const found = await searchPage(env.server.orm.em.fork(), { q: 'walnut.buyer', currency: 'EUR' }, ordering, after, 101, 10_000, statistics);
+      if (page === 0) {
+        expect(found.total.exact).toBe(false);
+        expect(found.total.value).toBeGreaterThan(expected.length * 0.5);
+        expect(found.total.value).toBeLessThan(expected.length * 2);
+      }
+      seen.push(...found.page.slice(0, 100).map((r) => r.id));
+      if (found.page.length <= 100) break;
+      after = positionAfter(ordering, found.page[99]!);
+    }
+    expect(seen).toEqual(expected);
+    // The capped fragment through the API: walked through "order" instead, the same pages as a plain query.
+    await expectEstimatedWalk({ q: 'seed-1', currency: 'EUR', limit: 100 }, await truth({ q: 'seed-1' }, true));
   });
 
   it('walks deep into a big filter by keyset', async () => {
