@@ -240,7 +240,8 @@ export async function searchPage(
   statistics?: DocumentStatistics,
   trustedEstimateFrom = TRUSTED_ESTIMATE,
 ): Promise<SearchPage> {
-  const estimate = async () => planRows((await firstRow(em, estimateQuery(filter)))?.['QUERY PLAN']);
+  /** The planner's row estimate for `of` (the whole filter unless told). */
+  const estimate = async (of: OrderFilter = filter) => planRows((await firstRow(em, estimateQuery(of)))?.['QUERY PLAN']);
   const exact = (value: number) => ({ value, exact: true });
   /** The bounded count, or undefined when it ran out of its budget. */
   const budgetedCount = async (): Promise<number | undefined> => {
@@ -282,7 +283,7 @@ export async function searchPage(
     const mayWalk = walkable && (held === undefined || held.holding > ALWAYS_COUNTED);
     const [inDateRange, filtered] = await Promise.all([
       dated ? rangeEstimate() : undefined,
-      mayWalk ? firstRow(em, estimateQuery({ ...filter, q: undefined })).then((found) => planRows(found?.['QUERY PLAN'])) : undefined,
+      mayWalk ? estimate({ ...filter, q: undefined }) : undefined,
     ]);
     const inRange = inDateRange ?? (walkable ? (held?.documents ?? (await rangeEstimate())) : 0);
     const documents = held
