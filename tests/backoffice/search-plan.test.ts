@@ -6,7 +6,7 @@ import { rows as rowsOf } from '@orders/server/db/sql.ts';
 import { sql } from 'kysely';
 import { DocumentStatistics } from '@orders/server/modules/backoffice/document-statistics.ts';
 import { containsPattern } from '@orders/server/modules/backoffice/order-text-match.ts';
-import { cheapestWalk, fewMatchesQuery, POSTINGS_WALK_VALUES, postingsPageQuery, searchPage, singleColumn, TRUSTED_ESTIMATE, withinBudget } from '@orders/server/modules/backoffice/search-page.ts';
+import { cheapestWalk, fewMatchesQuery, MIN_WALK_BOUND, POSTINGS_WALK_VALUES, postingsPageQuery, searchPage, singleColumn, TRUSTED_ESTIMATE, walkBound, withinBudget } from '@orders/server/modules/backoffice/search-page.ts';
 import { EXACT_COUNT_LIMIT } from '@orders/server/modules/backoffice/order-search.ts';
 import { seedOrders, startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
 
@@ -489,6 +489,70 @@ describe('search plans over 20,000 orders', () => {
     expect(seen).toEqual(expected);
     // The capped fragment through the API: walked through "order" instead, the same pages as a plain query.
     await expectEstimatedWalk({ q: 'seed-1', currency: 'EUR', limit: 100 }, await truth({ q: 'seed-1' }, true));
+  });
+
+  it('a walk of "order" gives up past its bound for reading the fragment whole: a fragment and filters that exclude each other', async () => {
+    // The sizes measured at 1M orders. "user-10" with the anonymous orders: bounded at 8 × the expected walk.
+    expect(walkBound({ kept: 220_000, documents: 38_000, expected: 1_592 })).toBe(8 * 1_592);
+    // "user-1" (313,000 documents): walking every anonymous order costs less than reading it whole.
+    expect(walkBound({ kept: 220_000, documents: 313_000, expected: 163 })).toBeUndefined();
+    // Never more than reading whole costs, never fewer than MIN_WALK_BOUND.
+    expect(walkBound({ kept: 200_000, documents: 4_628, expected: 3_284 })).toBe(2 * 4_628);
+    expect(walkBound({ kept: 300_000, documents: 100_000, expected: 10 })).toBe(MIN_WALK_BOUND);
+    // A bound above an eighth of the walk's worst case is none: "gmail" by total in 30 days.
+    expect(walkBound({ kept: 101_000, documents: 15_000, expected: 3_455 })).toBeUndefined();
+
+    // A name held by 2,000 anonymous orders, and by one order of a signed-in customer, the oldest: with
+    // the signed-in customers' filter "order" is walked (the planner takes the two as independent: two
+    // thirds of 2,000) and the one match is at the end of every signed-in customer's order.
+    await env.pool.query(`update "order" set customer_name = 'Ulla Userton' where id in
+                            (select id from "order" where customer_type = 'anonymous' order by md5(id::text) limit 2000)`);
+    await env.pool.query(`update "order" set customer_name = 'Ulla Userton' where id = (select id from "order" where customer_type = 'user' order by created_at, id limit 1)`);
+    await env.pool.query('vacuum (analyze) "order", order_search, order_search_value, order_search_posting');
+    const { rows: [counted] } = await env.pool.query<{ users: number }>(`select count(*)::int as users from "order" where customer_type = 'user'`);
+    const users = counted!.users;
+    const filter: OrderSearchFilter = { q: 'userton', customerType: 'user' };
+    const newest: OrderOrdering = { sort: 'created', direction: 'desc' };
+
+    // The bounded walk: the bound-th order comes back whatever its document holds, marked, when the
+    // page is not full by then; "order" is walked through its index and nothing is sorted above it.
+    const walked = await rowsOf(env.server.orm.em.fork(), pageQuery(filter, newest, undefined, 51, 'orders', 500));
+    expect(walked).toHaveLength(1);
+    expect(walked[0]!.pastBound).toBe(true);
+    expect(walked[0]!.customerName).toBeNull();
+    const text = await plan(pageQuery(filter, newest, undefined, 51, 'orders', 500));
+    expect(text).toMatch(/Limit [^\n]*\n\s*->  Subquery Scan on w[^\n]*\n[^\n]*\n\s*->  WindowAgg[^\n]*\n[^\n]*\n\s*->  Limit [^\n]*\n\s*->  Index Scan using order_created_idx on "order"/);
+    expect(text).not.toMatch(/Sort|Seq Scan on "order"/);
+    // Within the bound nothing is marked: every signed-in customer's order walked, the one match found.
+    const whole = await rowsOf(env.server.orm.em.fork(), pageQuery(filter, newest, undefined, 51, 'orders', users + 1));
+    expect(whole.map((r) => [r.customerName, r.pastBound])).toEqual([['Ulla Userton', false]]);
+
+    // The search walks within its bound (for a page of 10: ~110 orders expected, bounded at
+    // MIN_WALK_BOUND of the ~13,333 signed-in customers' orders) and then reads the fragment whole: the
+    // one match, counted exactly, both sorts and directions.
+    const statistics = new DocumentStatistics(env.server.orm);
+    for (const ordering of [newest, { sort: 'created', direction: 'asc' }, { sort: 'total', direction: 'desc' }, { sort: 'total', direction: 'asc' }] as OrderOrdering[]) {
+      const found = await searchPage(env.server.orm.em.fork(), filter, ordering, undefined, 11, 10_000, statistics);
+      expect(found.page.map((r) => r.customerName), JSON.stringify(ordering)).toEqual(['Ulla Userton']);
+      expect(found.total).toEqual({ value: 1, exact: true });
+      expect(Object.keys(found.page[0]!)).not.toContain('pastBound');
+    }
+    // Through the API, with the status filter too (several statuses: one bounded walk per status).
+    const truth = async (statuses: string[] | null) =>
+      (
+        await env.pool.query<{ id: string }>(
+          `select o.id from "order" o join order_search s on s.order_id = o.id
+            where strpos(s.document, 'userton') > 0 and o.customer_type = 'user' and ($1::text[] is null or o.status = any($1))
+            order by o.created_at desc, o.id desc`,
+          [statuses],
+        )
+      ).rows.map((r) => r.id);
+    const { rows: [oldest] } = await env.pool.query<{ status: string }>(`select status from "order" where customer_type = 'user' and customer_name = 'Ulla Userton'`);
+    for (const status of [null, [oldest!.status, 'cancelled'], ['failed', 'pending', 'paid', 'cancelled', 'refunded', 'partially_refunded'].filter((s) => s !== oldest!.status)]) {
+      const result = await viewer.client.backoffice.orders.search.query({ ...filter, ...(status ? { status: status as never } : {}), limit: 10 });
+      expect(result.items.map((r) => r.id)).toEqual(await truth(status));
+      expect(result.total.exact).toBe(true);
+    }
   });
 
   it('walks deep into a big filter by keyset', async () => {

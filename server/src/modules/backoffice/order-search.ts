@@ -104,7 +104,8 @@ export function pageQuery(
   after: KeysetPosition | undefined,
   limit: number,
   walk: FragmentWalk = 'documents',
-): RawBuilder<SearchRow> {
+  bound?: number,
+): RawBuilder<SearchRow & { pastBound?: boolean }> {
   const desc = ordering.direction === 'desc';
   const direction = sql.raw(desc ? 'desc' : 'asc');
   // A fragment is looked up in the documents when listed by date, or when "order" is walked (by any
@@ -119,10 +120,13 @@ export function pageQuery(
   // Or "order" is walked through the index of its filters, and each order's document looked up by
   // primary key (offset 0 keeps it a lookup per order, never a join of every matching document).
   const ranged = inSearch && walk === 'range';
+  const holds = (orderId: RawBuilder<unknown>) => sql`exists (select 1 from order_search s where s.order_id = ${orderId} and ${documentMatch(filter.q!)} offset 0)`;
+  // Walking "order" within `bound` orders, their documents are looked up after the walk's limit (below).
+  const bounded = fragment && !inSearch && bound !== undefined;
   const conditions = inSearch
     ? [...filterConditions({ ...filter, q: undefined }, created), ...(ranged ? [] : [documentMatch(filter.q!)])]
     : fragment
-      ? [...filterConditions({ ...filter, q: undefined }), sql`exists (select 1 from order_search s where s.order_id = o.id and ${documentMatch(filter.q!)} offset 0)`]
+      ? [...filterConditions({ ...filter, q: undefined }), ...(bounded ? [] : [holds(sql.ref('o.id'))])]
       : filterConditions(filter);
   // "1001" lists #1001 itself first, then the numbers it prefixes (#10010…) in the list's order. Not
   // on pages of one row (limit 2 here: one more to tell whether a next page exists): the next page's
@@ -144,9 +148,22 @@ export function pageQuery(
   // page's orders, not for each of the orders whose documents are looked up before the page is full).
   const keysFirst = fragment && !inSearch;
   const columns = keysFirst ? (ordering.sort === 'created' ? sql`o.id, o.created_at as "createdAt"` : sql`o.id, o.total`) : ROW_COLUMNS;
-  const branch = (status?: string) =>
+  const walkOf = (status: string | undefined, rows: number) =>
     sql`select ${columns} from ${from} where ${and(status ? [...conditions, sql`o.status = ${status}`] : conditions)}
-        order by ${key} ${direction}, ${id} ${direction} limit ${limit}`;
+        order by ${key} ${direction}, ${id} ${direction} limit ${rows}`;
+  // A bounded walk: the first `bound` orders of the filters' index, numbered in the walk's order, those
+  // whose document holds the fragment, and the bound-th whatever it holds. That one on the page says
+  // the walk stopped before the page was full (the fragment and the filters excluding each other,
+  // which the planner cannot know). Numbered and listed in the index's order (nothing is sorted), several
+  // statuses' walks are merged as they go, each walking only as far as the page needs.
+  const walkKey = (table: string) => sql.ref(`${table}.${ordering.sort === 'created' ? 'createdAt' : 'total'}`);
+  const branch = (status?: string) =>
+    bounded
+      ? sql`select w.*, w.walked = ${bound} as "pastBound"
+              from (select x.*, row_number() over (order by ${walkKey('x')} ${direction}, x.id ${direction}) as walked from (${walkOf(status, bound)}) x) w
+             where w.walked = ${bound} or ${holds(sql.ref('w.id'))}
+             order by ${walkKey('w')} ${direction}, w.id ${direction} limit ${limit}`
+      : walkOf(status, limit);
   const statuses = [...new Set(filter.status ?? [])];
   const pageKey = ordering.sort === 'created' ? sql.ref('page.createdAt') : sql.ref('page.total');
   let page =
@@ -156,7 +173,7 @@ export function pageQuery(
       : branch(statuses[0]);
   // (The sort key joined too: the planner then knows the rows keep the walk's order, and sorts nothing.)
   const sameKey = ordering.sort === 'created' ? sql`o.created_at = k."createdAt"` : sql`o.total = k.total`;
-  if (keysFirst) page = sql`select ${ROW_COLUMNS} from (${page}) k join "order" o on o.id = k.id and ${sameKey}`;
+  if (keysFirst) page = sql`select ${ROW_COLUMNS}${bounded ? sql`, k."pastBound"` : sql``} from (${page}) k join "order" o on o.id = k.id and ${sameKey}`;
   let first = sql``;
   if (pinned !== undefined && !after) {
     // The exact number on the first page only (later pages exclude it above), by order_number_unique.
@@ -165,7 +182,7 @@ export function pageQuery(
                 order by page.number = ${pinned} desc, ${pageKey} ${direction}, page.id ${direction} limit ${limit}`;
     first = sql`page.number = ${pinned} desc, `;
   }
-  return sql<SearchRow>`
+  return sql<SearchRow & { pastBound?: boolean }>`
     select page.*, latest.external_id as "externalId", latest.payer_email as "payerEmail"
       from (${page}) page
       left join lateral (select a.external_id, a.payer_email from order_payment_attempt a
