@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { CUSTOMER_SCOPES } from '@orders/shared';
@@ -13,6 +13,17 @@ export const PROFILE_DIR = path.join(REPO_ROOT, 'tests/artifacts/bench-profiles'
 export const LOG_DIR = path.join(REPO_ROOT, 'tests/artifacts/bench-logs');
 /** Extra node flags for both servers, e.g. BENCH_NODE_FLAGS=--trace-gc. */
 const extraFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+
+/**
+ * The node flags of this checkout's `npm start` or `npm run dev` (`node <flags> <entry>` in the root
+ * package.json), so Orders runs here as those scripts run it (its young generation's size, for one).
+ */
+export function scriptNodeFlags(script: 'start' | 'dev'): string[] {
+  const command = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts[script] ?? '';
+  const [node, ...args] = command.trim().split(/\s+/);
+  if (node !== 'node') throw new Error(`package.json "${script}" does not start with node: ${command}`);
+  return args.slice(0, -1).filter((arg) => !arg.startsWith('--conditions') && arg !== '--import' && arg !== 'tsx');
+}
 
 /** A side of the comparison: this checkout's Orders, the hand-written baseline, a previous release (BENCH_COMPARE). */
 export type Side = 'orders' | 'baseline' | 'previous';
@@ -91,7 +102,7 @@ export async function startOrders(options: { databaseUrl: string; database: stri
     name: 'orders',
     entry,
     ...(ORDERS_FROM_SOURCES ? {} : { argv: [entry] }),
-    nodeFlags: [...profileFlags('orders', options.profile), ...extraFlags],
+    nodeFlags: [...profileFlags('orders', options.profile), ...scriptNodeFlags(ORDERS_FROM_SOURCES ? 'dev' : 'start'), ...extraFlags],
     logFile: path.join(LOG_DIR, 'orders.log'),
     env: ordersEnv(options),
   });
@@ -145,7 +156,8 @@ export async function startBaseline(options: { databaseUrl: string; database: st
   const child = spawnNode({
     name: 'baseline',
     entry: path.join(REPO_ROOT, 'tests/bench/baseline/server.ts'),
-    nodeFlags: [...profileFlags('baseline', options.profile), ...extraFlags],
+    // The same runtime flags as Orders: the two differ by their code only.
+    nodeFlags: [...profileFlags('baseline', options.profile), ...scriptNodeFlags('start'), ...extraFlags],
     logFile: path.join(LOG_DIR, 'baseline.log'),
     env: { DATABASE_URL: options.databaseUrl, ...options.paypalEnv },
   });
