@@ -553,6 +553,31 @@ describe('search plans over 20,000 orders', () => {
       expect(result.items.map((r) => r.id)).toEqual(await truth(status));
       expect(result.total.exact).toBe(true);
     }
+
+    // Pages to the end: 15 matches among the newest signed-in customers' orders and 10 far older.
+    // The first page is found within the bound; the next needs the older ones, past it, and reads
+    // the fragment whole from the cursor on. Both sorts, both directions, against a plain query.
+    await env.pool.query(`update "order" set customer_name = 'Ulla Userton' where id in
+                            (select id from "order" where customer_type = 'user' order by created_at desc, id desc limit 15)`);
+    await env.pool.query(`update "order" set customer_name = 'Ulla Userton' where id in
+                            (select id from "order" where customer_type = 'user' order by created_at, id offset 100 limit 10)`);
+    for (const ordering of [newest, { sort: 'created', direction: 'asc' }, { sort: 'total', direction: 'desc' }, { sort: 'total', direction: 'asc' }] as OrderOrdering[]) {
+      const { rows: expected } = await env.pool.query<{ id: string }>(
+        `select o.id from "order" o join order_search s on s.order_id = o.id
+          where strpos(s.document, 'userton') > 0 and o.customer_type = 'user'
+          order by o.${ordering.sort === 'created' ? 'created_at' : 'total'} ${ordering.direction}, o.id ${ordering.direction}`,
+      );
+      expect(expected).toHaveLength(26);
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 10; page++) {
+        const result = await viewer.client.backoffice.orders.search.query({ ...filter, ...ordering, limit: 10, ...(cursor ? { cursor } : {}) });
+        seen.push(...result.items.map((r) => r.id));
+        if (!result.nextCursor) break;
+        cursor = result.nextCursor;
+      }
+      expect(seen, JSON.stringify(ordering)).toEqual(expected.map((r) => r.id));
+    }
   });
 
   it('walks deep into a big filter by keyset', async () => {
