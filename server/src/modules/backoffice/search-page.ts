@@ -96,11 +96,11 @@ export function cheapestWalk(sizes: { documents: number; walked: number; fetch: 
  * MIN_WALK_BOUND, and at most what reading whole costs. None:
  *  - where walking to the end costs no more than reading whole ("user-1" is in 313,000 documents:
  *    walking the anonymous orders to their end, 0.4 s, beats reading it whole, 1.6 s);
- *  - where the bound is more than an eighth of the walk's worst case (BOUND_SHARE): given a limit that large, by
- *    total in a date range, the planner reads the range and sorts it instead of walking the total's
- *    index ("gmail" in 30 days, a bound of 27,639 of ~101,000 orders: 7 → 42 ms; "mug" + failed or
- *    cancelled USD in 90 days, 15 → 32 ms). "user-10" with the anonymous orders, 12,737 of 220,000,
- *    is walked.
+ *  - where the bound is more than an eighth of the walk's worst case (BOUND_SHARE): given a limit
+ *    that large, by total in a date range, the planner reads the range and sorts it instead of
+ *    walking the total's index ("gmail" in 30 days, a bound of 27,639 of ~101,000 orders: 7 → 42 ms;
+ *    "mug" + failed or cancelled USD in 90 days, 15 → 32 ms). "user-10" with the anonymous orders,
+ *    12,737 of 220,000, is walked.
  * A bound at `documents` stopped "amelia" with those filters (4,628 documents, ~3,700 orders walked
  * per status for a page, the two nearly independent) short of its page, 18 → 35 ms.
  */
