@@ -99,3 +99,13 @@ it('/metrics: orders, attempts, notifications (duplicates included), backlog, jo
   expect(again).not.toMatch(/not\.a\.procedure|no-such-page/);
   expect(again).toMatch(/route="\/trpc\/\(unknown\)"/);
 });
+
+it('the request pool keeps three connections open through a pause, closing the rest', async () => {
+  // Five statements at once open five request connections; pg closes idle ones after 10 s.
+  await Promise.all(Array.from({ length: 5 }, () => server.orm.em.fork().getConnection().execute('select pg_sleep(0.2)')));
+  const open = async () => series(await (await fetch(`${server.url}/metrics`)).text()).get('orders_db_pool_connections{pool="requests",state="open"}') ?? 0;
+  expect(await open()).toBeGreaterThanOrEqual(5);
+  await new Promise((resolve) => setTimeout(resolve, 11_000));
+  // Three stay (a search's page, count and estimate side by side), the others are closed.
+  expect(await open()).toBe(3);
+}, 30_000);
