@@ -310,10 +310,15 @@ export async function searchPage(
       if (found.some((row) => row.pastBound)) return wholeRead();
       return walkedTotal(found.map(({ pastBound: _p, ...row }) => row), wholeFilter);
     };
+    /** The fragment's orders read (up to EXACT_COUNT_LIMIT + 1, or `whole`) and checked: their counts and the page. */
+    const fewMatches = async (whole: boolean) => {
+      const found = await rows(em, fewMatchesQuery(filter, after, ordering.direction === 'desc', fetch, ordering.sort, whole));
+      return { counts: found[0], page: found.filter((row) => row.id !== null).map(({ candidates: _c, matches: _m, ...row }) => row) };
+    };
     /** Every order holding the fragment, checked against the filters and counted (a walk that ran past its bound). */
     const wholeRead = async (): Promise<SearchPage> => {
-      const found = await rows(em, fewMatchesQuery(filter, after, ordering.direction === 'desc', fetch, ordering.sort, true));
-      return { page: found.filter((row) => row.id !== null).map(({ candidates: _c, matches: _m, ...row }) => row), total: exact(found[0]?.matches ?? 0) };
+      const { counts, page } = await fewMatches(true);
+      return { page, total: exact(counts?.matches ?? 0) };
     };
     const walkedTotal = (page: SearchRow[], wholeFilter: number): SearchPage =>
       complete(page) ? { page, total: exact(page.length) } : { page, total: { value: Math.max(wholeFilter, page.length), exact: false } };
@@ -361,12 +366,8 @@ export async function searchPage(
     if (walk === 'orders') return walkedPage(walk);
     let moreThanCounted = false;
     if (documents <= EXACT_COUNT_LIMIT) {
-      const found = await rows(em, fewMatchesQuery(filter, after, ordering.direction === 'desc', fetch, ordering.sort));
-      const counts = found[0];
-      if (counts && counts.candidates <= EXACT_COUNT_LIMIT) {
-        const page = found.filter((row) => row.id !== null).map(({ candidates: _c, matches: _m, ...row }) => row);
-        return { page, total: exact(counts.matches) };
-      }
+      const { counts, page } = await fewMatches(false);
+      if (counts && counts.candidates <= EXACT_COUNT_LIMIT) return { page, total: exact(counts.matches) };
       // More documents than counted: without filters on "order" each of them is a match.
       moreThanCounted = counts !== undefined && !onOrder;
     }
