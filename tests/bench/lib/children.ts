@@ -36,6 +36,17 @@ export interface SpawnOptions {
   binDir?: string;
 }
 
+/** The scripts of the package.json in `packageDir`. */
+export function packageScripts(packageDir: string): Record<string, string> {
+  return (JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
+}
+
+/** A package.json script's arguments after `node` (`node <flags> <entry>`), or undefined for a script that does not run node. */
+export function nodeScriptArgs(scripts: Record<string, string>, script: string): string[] | undefined {
+  const [command, ...args] = (scripts[script] ?? '').trim().split(/\s+/);
+  return command === 'node' ? args : undefined;
+}
+
 /** A TypeScript entry point run by the pinned Node with tsx as a loader (what `npm run dev` does), or `argv` as given. */
 export function spawnNode(options: SpawnOptions): Child {
   // --conditions: @orders/shared from its sources.

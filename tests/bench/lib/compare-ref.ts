@@ -3,13 +3,13 @@
  * and its server started the way its own server/package.json starts it — the bench's third side.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { REPO_ROOT } from './children.ts';
+import { nodeScriptArgs, packageScripts, REPO_ROOT } from './children.ts';
 
 const run = promisify(execFile);
 
@@ -91,13 +91,11 @@ async function linkNodeModules(root: string): Promise<void> {
 /** The ref's way of starting its server: server/package.json's `dev` (from sources) if it has one, else `start`. */
 function startCommand(root: string): RefCheckout['start'] {
   const cwd = path.join(root, 'server');
-  const scripts = (JSON.parse(readFileSync(path.join(cwd, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
+  const scripts = packageScripts(cwd);
   for (const script of ['dev', 'start']) {
     const command = scripts[script];
-    if (!command) continue;
-    const tokens = command.trim().split(/\s+/);
-    if (tokens[0] !== 'node') continue;
-    const argv = tokens.slice(1);
+    const argv = nodeScriptArgs(scripts, script);
+    if (!argv) continue;
     const entry = argv[argv.length - 1] ?? '';
     // A start script that runs a build (dist/…) is not used: the bench runs checkouts from their sources.
     if (!/\.ts$/.test(entry)) continue;

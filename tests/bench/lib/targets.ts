@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { CUSTOMER_SCOPES } from '@orders/shared';
-import { REPO_ROOT, RssSampler, spawnNode, type Child } from './children.ts';
+import { nodeScriptArgs, packageScripts, REPO_ROOT, RssSampler, spawnNode, type Child } from './children.ts';
 
 export const SERVICE_KEY = 'bench-service-key-0123456789abcdefghijklmnop';
 export const ADMIN_EMAIL = 'bench-admin@orders.example';
@@ -19,9 +19,9 @@ const extraFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Bool
  * package.json), so Orders runs here as those scripts run it (its young generation's size, for one).
  */
 export function scriptNodeFlags(script: 'start' | 'dev'): string[] {
-  const command = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts[script] ?? '';
-  const [node, ...args] = command.trim().split(/\s+/);
-  if (node !== 'node') throw new Error(`package.json "${script}" does not start with node: ${command}`);
+  const scripts = packageScripts(REPO_ROOT);
+  const args = nodeScriptArgs(scripts, script);
+  if (!args) throw new Error(`package.json "${script}" does not start with node: ${scripts[script]}`);
   return args.slice(0, -1).filter((arg) => !arg.startsWith('--conditions') && arg !== '--import' && arg !== 'tsx');
 }
 
