@@ -196,7 +196,7 @@ export function fewMatchesQuery(
       select distinct p.order_id, p.created_at from order_search_posting p
        where ${and([sql`p.value_id in (select v.id from v)`, ...dated])} limit ${read}
     )${filtered},
-    found as (select (select count(*) from v) as "values", (select count(*) from m) as orders${counted ? sql`, (select count(*) from f) as matches` : sql``}),
+    found as materialized (select (select count(*) from v) as "values", (select count(*) from m) as orders${counted ? sql`, (select count(*) from f) as matches` : sql``}),
     counts as (select case when found."values" > ${EXACT_COUNT_LIMIT} then ${EXACT_COUNT_LIMIT + 1} else found.orders end::int as candidates,
                       found.${sql.raw(counted ? 'matches' : 'orders')}::int as matches from found)
     select counts.candidates, counts.matches, page.*
