@@ -53,6 +53,28 @@ describe('OrdersTable', () => {
     expect(within(cells[1]!).getByText(`#${rows[0]!.number}`).getAttribute('title')).toBe(`Order id ${rows[0]!.id}`);
   });
 
+  it("shows the customer's name (or email) from the shop over its id, and PayPal's payer name over their email", () => {
+    const rows = [
+      orderRow({ customer: { type: 'user', id: 'user-7' }, customerName: 'Ada Lovelace', customerEmail: 'ada@example.com', payerName: 'Ada L', payerEmail: 'ada.pays@example.com' }),
+      orderRow({ customer: { type: 'user', id: 'user-8' }, customerName: null, customerEmail: 'grace@example.com', payerName: null, payerEmail: 'grace.pays@example.com' }),
+      orderRow({ customer: { type: 'anonymous', id: 'anon-9' }, customerName: null, customerEmail: null, payerName: null, payerEmail: null }),
+    ];
+    renderTable({ rows, columns: ['number', 'customer', 'payerEmail', 'createdAt'] });
+    const [named, emailed, bare] = dataRows();
+    const customer = (row: HTMLElement) => within(row).getAllByRole('gridcell')[2]!;
+    const payer = (row: HTMLElement) => within(row).getAllByRole('gridcell')[3]!;
+    expect(customer(named!).textContent).toBe('UserAda Lovelaceuser-7');
+    expect(within(customer(named!)).getByText('user-7').className).toContain('secondary');
+    expect(customer(named!).querySelector('.customer')!.getAttribute('title')).toBe('User: user-7 · Ada Lovelace · ada@example.com');
+    expect(customer(emailed!).textContent).toBe('Usergrace@example.comuser-8');
+    expect(customer(bare!).textContent).toBe('Anonymousanon-9');
+    expect(customer(bare!).querySelector('.secondary')).toBeNull();
+    expect(payer(named!).textContent).toBe('Ada Lada.pays@example.com');
+    expect(within(payer(named!)).getByText('ada.pays@example.com').className).toContain('secondary');
+    expect(payer(emailed!).textContent).toBe('grace.pays@example.com');
+    expect(payer(bare!).textContent).toBe('—');
+  });
+
   it('keeps only the visible rows in the DOM', () => {
     renderTable({ rows: orderRows(2000) });
     const rendered = dataRows().length;

@@ -29,12 +29,26 @@ const columns = [
   column.accessor('status', { header: 'Status', cell: (info) => <StatusBadge status={info.getValue()} />, enableSorting: false }),
   column.accessor('customer', {
     header: 'Customer',
-    cell: (info) => (
-      <span className="customer" title={`${CUSTOMER_TYPE_LABELS[info.getValue().type]}: ${info.getValue().id}`}>
-        <span className={`customer-type customer-${info.getValue().type}`}>{CUSTOMER_TYPE_LABELS[info.getValue().type]}</span>
-        <span className="truncate">{info.getValue().id}</span>
-      </span>
-    ),
+    cell: (info) => {
+      const row = info.row.original;
+      const { type, id } = info.getValue();
+      // The name (or email) the shop gave at order creation first, its customer id beneath; the id alone otherwise.
+      const known = row.customerName ?? row.customerEmail;
+      const title = [`${CUSTOMER_TYPE_LABELS[type]}: ${id}`, row.customerName, row.customerEmail].filter(Boolean).join(' · ');
+      return (
+        <span className="customer" title={title}>
+          <span className={`customer-type customer-${type}`}>{CUSTOMER_TYPE_LABELS[type]}</span>
+          {known ? (
+            <span className="two-lines">
+              <span className="truncate">{known}</span>
+              <span className="truncate muted secondary">{id}</span>
+            </span>
+          ) : (
+            <span className="truncate">{id}</span>
+          )}
+        </span>
+      );
+    },
     enableSorting: false,
   }),
   column.accessor('total', {
@@ -69,7 +83,17 @@ const columns = [
   }),
   column.accessor('payerEmail', {
     header: 'Payer',
-    cell: (info) => (info.getValue() ? <span className="truncate">{info.getValue()}</span> : <span className="muted">—</span>),
+    cell: (info) => {
+      const { payerName, payerEmail } = info.row.original;
+      if (!payerEmail && !payerName) return <span className="muted">—</span>;
+      // PayPal's payer: the name they gave PayPal, their email beneath.
+      return (
+        <span className="two-lines" title={[payerName, payerEmail].filter(Boolean).join(' · ')}>
+          <span className="truncate">{payerName ?? payerEmail}</span>
+          {payerName && payerEmail ? <span className="truncate muted secondary">{payerEmail}</span> : null}
+        </span>
+      );
+    },
     enableSorting: false,
   }),
   column.accessor('createdAt', { header: 'Created', cell: (info) => <Time value={info.getValue()} /> }),
