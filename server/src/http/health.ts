@@ -73,7 +73,7 @@ export function registerOperationsRoutes(app: FastifyInstance, options: Operatio
 
   app.get('/metrics', async (_request, reply) => {
     try {
-      const text = await metrics.registry.metrics();
+      const text = await metrics.scrape();
       return reply.header('content-type', metrics.registry.contentType).header('cache-control', 'no-store').send(text);
     } catch {
       return reply.status(503).send({ error: 'metrics unavailable' });

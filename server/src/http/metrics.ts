@@ -77,7 +77,7 @@ export interface MetricsSources {
 }
 
 /** A registry per server (tests run several in one process) with every collector registered on it. */
-export function createMetrics(sources: MetricsSources): { registry: Registry; observeHttp(app: FastifyInstance): void } {
+export function createMetrics(sources: MetricsSources): { registry: Registry; scrape(): Promise<string>; observeHttp(app: FastifyInstance): void } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -146,17 +146,23 @@ export function createMetrics(sources: MetricsSources): { registry: Registry; ob
     Object.entries(f.reconciliation).forEach(([kind, n]) => g.set({ kind }, n)),
   );
 
+  /**
+   * The pools as the scrape found them, read before any collector runs: the figures' statements,
+   * queued on the request pool when their cache is stale, would otherwise read as the application's
+   * (six waiting clients on an idle server).
+   */
+  let pools: [string, PoolCounts | undefined][] = [];
+  const readPools = async (): Promise<[string, PoolCounts | undefined][]> => [
+    ['requests', await sources.requestPool().catch(() => undefined)],
+    ['jobs', sources.queue.poolCounts()],
+  ];
   new Gauge({
     name: 'orders_db_pool_connections',
-    help: "This instance's database connections by pool (requests: DATABASE_URL; jobs: DATABASE_DIRECT_URL) and state",
+    help: "This instance's database connections by pool (requests: DATABASE_URL; jobs: DATABASE_DIRECT_URL) and state, when the scrape began",
     labelNames: ['pool', 'state'],
     registers,
-    async collect() {
+    collect() {
       this.reset();
-      const pools: [string, PoolCounts | undefined][] = [
-        ['requests', await sources.requestPool().catch(() => undefined)],
-        ['jobs', sources.queue.poolCounts()],
-      ];
       for (const [pool, counts] of pools) {
         if (!counts) continue;
         this.set({ pool, state: 'max' }, counts.max);
@@ -189,6 +195,10 @@ export function createMetrics(sources: MetricsSources): { registry: Registry; ob
 
   return {
     registry,
+    async scrape() {
+      pools = await readPools();
+      return registry.metrics();
+    },
     observeHttp(app) {
       app.addHook('onResponse', async (request, reply) => {
         httpDuration.observe(
