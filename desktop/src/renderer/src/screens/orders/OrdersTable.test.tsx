@@ -58,21 +58,28 @@ describe('OrdersTable', () => {
       orderRow({ customer: { type: 'user', id: 'user-7' }, customerName: 'Ada Lovelace', customerEmail: 'ada@example.com', payerName: 'Ada L', payerEmail: 'ada.pays@example.com' }),
       orderRow({ customer: { type: 'user', id: 'user-8' }, customerName: null, customerEmail: 'grace@example.com', payerName: null, payerEmail: 'grace.pays@example.com' }),
       orderRow({ customer: { type: 'anonymous', id: 'anon-9' }, customerName: null, customerEmail: null, payerName: null, payerEmail: null }),
+      orderRow({ customer: { type: 'anonymous', id: 'anon-10' }, customerName: null, customerEmail: null, payerName: 'Alan Turing', payerEmail: 'alan@example.com' }),
+      orderRow({ customer: { type: 'user', id: 'user-11' }, customerName: null, customerEmail: null, payerName: 'Someone Else', payerEmail: 'else@example.com' }),
     ];
     renderTable({ rows, columns: ['number', 'customer', 'payerEmail', 'createdAt'] });
-    const [named, emailed, bare] = dataRows();
+    const [named, emailed, bare, guest, account] = dataRows();
     const customer = (row: HTMLElement) => within(row).getAllByRole('gridcell')[2]!;
     const payer = (row: HTMLElement) => within(row).getAllByRole('gridcell')[3]!;
-    expect(customer(named!).textContent).toBe('UserAda Lovelaceuser-7');
-    expect(within(customer(named!)).getByText('user-7').className).toContain('secondary');
-    expect(customer(named!).querySelector('.customer')!.getAttribute('title')).toBe('User: user-7 · Ada Lovelace · ada@example.com');
-    expect(customer(emailed!).textContent).toBe('Usergrace@example.comuser-8');
+    expect(customer(named!).textContent).toBe('Ada LovelaceUseruser-7');
+    expect(within(customer(named!)).getByText('user-7').closest('.secondary')).not.toBeNull();
+    expect(customer(named!).querySelector('[title]')!.getAttribute('title')).toBe('User: user-7 · Ada Lovelace · ada@example.com');
+    expect(customer(emailed!).textContent).toBe('grace@example.comUseruser-8');
     expect(customer(bare!).textContent).toBe('Anonymousanon-9');
     expect(customer(bare!).querySelector('.secondary')).toBeNull();
+    expect(customer(bare!).querySelector('[title]')!.getAttribute('title')).toBe('Anonymous: anon-9');
     expect(payer(named!).textContent).toBe('Ada Lada.pays@example.com');
     expect(within(payer(named!)).getByText('ada.pays@example.com').className).toContain('secondary');
     expect(payer(emailed!).textContent).toBe('grace.pays@example.com');
     expect(payer(bare!).textContent).toBe('—');
+    // An anonymous customer is named by PayPal's payer (the tooltip says so); a registered one never is.
+    expect(customer(guest!).textContent).toBe('Alan TuringAnonymousanon-10');
+    expect(customer(guest!).querySelector('[title]')!.getAttribute('title')).toBe('Anonymous: anon-10 · PayPal payer Alan Turing');
+    expect(customer(account!).textContent).toBe('Useruser-11');
   });
 
   it('keeps only the visible rows in the DOM', () => {

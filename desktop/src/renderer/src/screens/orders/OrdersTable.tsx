@@ -32,20 +32,26 @@ const columns = [
     cell: (info) => {
       const row = info.row.original;
       const { type, id } = info.getValue();
-      // The name (or email) the shop gave at order creation first, its customer id beneath; the id alone otherwise.
-      const known = row.customerName ?? row.customerEmail;
-      const title = [`${CUSTOMER_TYPE_LABELS[type]}: ${id}`, row.customerName, row.customerEmail].filter(Boolean).join(' · ');
-      return (
+      // The name (or email) the shop gave at order creation first, its customer id beneath. An anonymous
+      // customer has none: PayPal's payer is the person who bought (and what a search by name found,
+      // where the Payer column has no room). The id alone when there is neither.
+      const payer = type === 'anonymous' && !row.customerName && !row.customerEmail ? (row.payerName ?? row.payerEmail) : null;
+      const known = row.customerName ?? row.customerEmail ?? payer;
+      const title = [`${CUSTOMER_TYPE_LABELS[type]}: ${id}`, row.customerName, row.customerEmail, payer ? `PayPal payer ${payer}` : null].filter(Boolean).join(' · ');
+      const badge = <span className={`customer-type customer-${type}`}>{CUSTOMER_TYPE_LABELS[type]}</span>;
+      // With a name, the name has the column's whole width and the kind and id go beneath it.
+      return known ? (
+        <span className="customer-named two-lines" title={title}>
+          <span className="truncate">{known}</span>
+          <span className="customer secondary">
+            {badge}
+            <span className="truncate muted">{id}</span>
+          </span>
+        </span>
+      ) : (
         <span className="customer" title={title}>
-          <span className={`customer-type customer-${type}`}>{CUSTOMER_TYPE_LABELS[type]}</span>
-          {known ? (
-            <span className="two-lines">
-              <span className="truncate">{known}</span>
-              <span className="truncate muted secondary">{id}</span>
-            </span>
-          ) : (
-            <span className="truncate">{id}</span>
-          )}
+          {badge}
+          <span className="truncate">{id}</span>
         </span>
       );
     },
