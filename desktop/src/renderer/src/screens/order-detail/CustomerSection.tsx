@@ -20,14 +20,20 @@ export function CustomerSection({ order, customerOrderCount }: { order: Backoffi
           ) : null}
           <span className={`customer-type customer-${order.customer.type}`}>{CUSTOMER_TYPE_LABELS[order.customer.type]}</span> <span className="selectable">{order.customer.id}</span>
           <div className="subtle">
-            {customerOrderCount} other order{customerOrderCount === 1 ? '' : 's'} —{' '}
-            <button
-              type="button"
-              className="link-button"
-              onClick={() => navigate({ name: 'orders' }, orderQueryString({ status: [], customerType: order.customer.type, customerId: order.customer.id }))}
-            >
-              show all
-            </button>
+            {customerOrderCount === 0 ? (
+              'No other orders'
+            ) : (
+              <>
+                {customerOrderCount} other order{customerOrderCount === 1 ? '' : 's'} —{' '}
+                <button
+                  type="button"
+                  className="link-button"
+                  onClick={() => navigate({ name: 'orders' }, orderQueryString({ status: [], customerType: order.customer.type, customerId: order.customer.id }))}
+                >
+                  show all
+                </button>
+              </>
+            )}
           </div>
         </dd>
         <dt>Payer</dt>
