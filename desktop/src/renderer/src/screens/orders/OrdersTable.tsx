@@ -41,7 +41,7 @@ const columns = [
       const badge = <span className={`customer-type customer-${type}`}>{CUSTOMER_TYPE_LABELS[type]}</span>;
       // With a name, the name has the column's whole width and the kind and id go beneath it.
       return known ? (
-        <span className="customer-named two-lines" title={title}>
+        <span className="two-lines" title={title}>
           <span className="truncate">{known}</span>
           <span className="customer secondary">
             {badge}
