@@ -525,6 +525,17 @@ describe('search plans over 20,000 orders', () => {
     const text = await plan(pageQuery(filter, newest, undefined, 51, 'orders', 500));
     expect(text).toMatch(/Limit [^\n]*\n\s*->  Subquery Scan on w[^\n]*\n[^\n]*\n\s*->  WindowAgg[^\n]*\n[^\n]*\n\s*->  Limit [^\n]*\n\s*->  Index Scan using order_created_idx on "order"/);
     expect(text).not.toMatch(/Sort|Seq Scan on "order"/);
+    // Several statuses share one bound: their walks merged in the walk's order (Merge Append) and
+    // numbered once, so the walk stops at the bound-th order of them all, not at the bound-th of each.
+    const two: OrderSearchFilter = { ...filter, status: ['paid', 'pending'] };
+    const merged = await rowsOf(env.server.orm.em.fork(), pageQuery(two, newest, undefined, 51, 'orders', 500));
+    const { rows: [boundth] } = await env.pool.query<{ id: string }>(
+      `select id::text from "order" where customer_type = 'user' and status in ('paid', 'pending') order by created_at desc, id desc offset 499 limit 1`,
+    );
+    expect(merged.map((r) => [r.id, r.pastBound])).toEqual([[boundth!.id, true]]);
+    const mergedPlan = await plan(pageQuery(two, newest, undefined, 51, 'orders', 500));
+    expect(mergedPlan.match(/WindowAgg/g)).toHaveLength(1);
+    expect(mergedPlan).toMatch(/WindowAgg[^\n]*\n[^\n]*\n\s*->  Limit [^\n]*\n\s*->  Merge Append/);
     // Within the bound nothing is marked: every signed-in customer's order walked, the one match found.
     const whole = await rowsOf(env.server.orm.em.fork(), pageQuery(filter, newest, undefined, 51, 'orders', users + 1));
     expect(whole.map((r) => [r.customerName, r.pastBound])).toEqual([['Ulla Userton', false]]);
@@ -539,7 +550,7 @@ describe('search plans over 20,000 orders', () => {
       expect(found.total).toEqual({ value: 1, exact: true });
       expect(Object.keys(found.page[0]!)).not.toContain('pastBound');
     }
-    // Through the API, with the status filter too (several statuses: one bounded walk per status).
+    // Through the API, with the status filter too (several statuses: one bounded walk of them merged).
     const truth = async (statuses: string[] | null, ordering: OrderOrdering = newest) =>
       (
         await env.pool.query<{ id: string }>(

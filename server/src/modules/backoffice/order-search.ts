@@ -154,23 +154,31 @@ export function pageQuery(
   // A bounded walk: the first `bound` orders of the filters' index, numbered in the walk's order, those
   // whose document holds the fragment, and the bound-th whatever it holds. That one on the page says
   // the walk stopped before the page was full (the fragment and the filters excluding each other,
-  // which the planner cannot know). Numbered and listed in the index's order (nothing is sorted), several
-  // statuses' walks are merged as they go, each walking only as far as the page needs.
+  // which the planner cannot know). Numbered and listed in the index's order (nothing is sorted); several
+  // statuses' walks are merged first and share the one bound (below).
   const walkKey = (table: string) => sql.ref(`${table}.${ordering.sort === 'created' ? 'createdAt' : 'total'}`);
-  const branch = (status?: string) =>
-    bounded
-      ? sql`select w.*, w.walked = ${bound} as "pastBound"
-              from (select x.*, row_number() over (order by ${walkKey('x')} ${direction}, x.id ${direction}) as walked from (${walkOf(status, bound)}) x) w
-             where w.walked = ${bound} or ${holds(sql.ref('w.id'))}
-             order by ${walkKey('w')} ${direction}, w.id ${direction} limit ${limit}`
-      : walkOf(status, limit);
+  const numbered = (walk: RawBuilder<unknown>) =>
+    sql`select w.*, w.walked = ${bound} as "pastBound"
+          from (select x.*, row_number() over (order by ${walkKey('x')} ${direction}, x.id ${direction}) as walked from (${walk}) x) w
+         where w.walked = ${bound} or ${holds(sql.ref('w.id'))}
+         order by ${walkKey('w')} ${direction}, w.id ${direction} limit ${limit}`;
   const statuses = [...new Set(filter.status ?? [])];
   const pageKey = ordering.sort === 'created' ? sql.ref('page.createdAt') : sql.ref('page.total');
-  let page =
-    statuses.length > 1
-      ? sql`select * from (${sql.join(statuses.map((s) => sql`(${branch(s)})`), sql` union all `)}) page
-            order by ${pageKey} ${direction}, page.id ${direction} limit ${limit}`
-      : branch(statuses[0]);
+  let page: RawBuilder<unknown>;
+  if (bounded && statuses.length > 1) {
+    // One bound for the statuses together: their walks merged in the walk's order (Merge Append), then
+    // numbered, each status's walk going only as far as the merge takes from it.
+    const merged = sql`select * from (${sql.join(statuses.map((s) => sql`(${walkOf(s, bound)})`), sql` union all `)}) u
+                       order by ${walkKey('u')} ${direction}, u.id ${direction} limit ${bound}`;
+    page = numbered(merged);
+  } else {
+    const branch = (status?: string) => (bounded ? numbered(walkOf(status, bound)) : walkOf(status, limit));
+    page =
+      statuses.length > 1
+        ? sql`select * from (${sql.join(statuses.map((s) => sql`(${branch(s)})`), sql` union all `)}) page
+              order by ${pageKey} ${direction}, page.id ${direction} limit ${limit}`
+        : branch(statuses[0]);
+  }
   // (The sort key joined too: the planner then knows the rows keep the walk's order, and sorts nothing.)
   const sameKey = ordering.sort === 'created' ? sql`o.created_at = k."createdAt"` : sql`o.total = k.total`;
   if (keysFirst) page = sql`select ${ROW_COLUMNS}${bounded ? sql`, k."pastBound"` : sql``} from (${page}) k join "order" o on o.id = k.id and ${sameKey}`;
