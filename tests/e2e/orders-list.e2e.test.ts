@@ -121,6 +121,21 @@ describe.skipIf(!chromiumAvailable)('orders list in a browser (1440 and 1024 px)
     await expect(number.getAttribute('title')).resolves.toBe(`Order id ${only.id}`);
     await suite.shot(page, 'orders-list-search-1440');
 
+    // The whole flow from the keyboard: ↓ hands the results the keyboard (the one row is chosen),
+    // ↑ on it gives it back to the search box, ↓ again and Enter opens the order; back returns here.
+    await page.keyboard.press('ArrowDown');
+    await expect(page.evaluate(`document.activeElement?.getAttribute('role')`)).resolves.toBe('grid');
+    await expect(dataRows(page).first().getAttribute('aria-selected')).resolves.toBe('true');
+    await page.keyboard.press('ArrowUp');
+    await expect(page.evaluate(`document.activeElement?.getAttribute('type')`)).resolves.toBe('search');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`**#/orders/${only.id}`);
+    await page.getByRole('heading', { name: /^Order / }).waitFor();
+    await page.goBack();
+    await expect.poll(() => dataRows(page).count(), { timeout: 5000 }).toBe(1);
+    await page.getByRole('searchbox').focus();
+
     await page.keyboard.press('Escape');
     await expect(page.getByRole('searchbox').inputValue()).resolves.toBe('');
     await expect.poll(() => dataRows(page).count(), { timeout: 5000 }).toBe(before);

@@ -95,6 +95,17 @@ describe('FilterBar', () => {
     expect(params().get('q')).toBe('PAY-9');
   });
 
+  it('↓ in the search box searches the typed text at once and hands the keyboard to the results', async () => {
+    const user = userEvent.setup();
+    const onChange = vi.fn();
+    const onToResults = vi.fn();
+    render(<FilterBar filters={{ status: [] }} onChange={onChange} onToResults={onToResults} />);
+    await user.type(screen.getByRole('searchbox'), 'amelia{ArrowDown}');
+    // Before the typing pause: the text is searched now, not after it.
+    expect(onChange).toHaveBeenCalledWith({ status: [], q: 'amelia' });
+    expect(onToResults).toHaveBeenCalledTimes(1);
+  });
+
   it('searches as you type: one search after the typing pauses, with the last text', async () => {
     const user = userEvent.setup();
     const onChange = vi.fn();

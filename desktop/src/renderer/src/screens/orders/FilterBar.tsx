@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
+import { useCallback, useEffect, useId, useRef, useState, type KeyboardEvent, type RefObject } from 'react';
 import { CUSTOMER_TYPE_LABELS, CUSTOMER_TYPES, ORDER_STATUSES, SUPPORTED_CURRENCIES, type OrderStatus } from '@orders/shared';
 import { Dropdown } from '../../components/Dropdown';
 import { STATUS_LABELS, filterChips, removeFilter, toMinor, type OrderFilters } from '../../filters';
@@ -6,6 +6,10 @@ import { STATUS_LABELS, filterChips, removeFilter, toMinor, type OrderFilters } 
 export interface FilterBarProps {
   filters: OrderFilters;
   onChange(filters: OrderFilters): void;
+  /** ↓ in the search box: the typed text is searched at once and the results take the keyboard. */
+  onToResults?(): void;
+  /** The search box, for the results to give the keyboard back (↑ on their first row). */
+  searchRef?: RefObject<HTMLInputElement | null>;
 }
 
 /** Free text is searched this long after the last keystroke (or at once on Enter): about one pause between words. */
@@ -119,9 +123,10 @@ const MORE_FILTER_CHIPS: readonly string[] = ['customer', 'currency', 'amount'];
  * until a currency is chosen. An amount that does not parse is reported beside the field and its
  * bound is removed from the search, never left applied with the old value.
  */
-export function FilterBar({ filters, onChange }: FilterBarProps) {
+export function FilterBar({ filters, onChange, onToResults, searchRef: givenSearchRef }: FilterBarProps) {
   const ids = useId();
-  const searchRef = useRef<HTMLInputElement>(null);
+  const ownSearchRef = useRef<HTMLInputElement>(null);
+  const searchRef = givenSearchRef ?? ownSearchRef;
   const chips = filterChips(filters);
   const moreActive = chips.filter((chip) => MORE_FILTER_CHIPS.includes(chip.key)).length;
   const [moreOpen, setMoreOpen] = useState(moreActive > 0);
@@ -191,6 +196,10 @@ export function FilterBar({ filters, onChange }: FilterBarProps) {
       event.stopPropagation();
       setQ('');
       if (filters.q) onChange(withValue(filters, 'q', undefined));
+    } else if (event.key === 'ArrowDown' && onToResults) {
+      event.preventDefault();
+      applyText();
+      onToResults();
     } else onEnter(event);
   };
 

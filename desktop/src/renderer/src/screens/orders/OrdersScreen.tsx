@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { describeError } from '../../api/errors';
 import { useOrderSearch } from '../../api/queries';
 import { EmptyState } from '../../components/States';
@@ -38,6 +38,9 @@ export function OrdersScreen() {
   const search = useOrderSearch(filters, sort);
   const csv = useCsvExport();
   const rows = useMemo(() => search.data?.pages.flatMap((page) => page.items) ?? [], [search.data]);
+  // One keyboard flow: `/`, type, ↓ into the results, ↑/↓ to choose, Enter opens (↑ on the first row goes back).
+  const searchRef = useRef<HTMLInputElement>(null);
+  const gridRef = useRef<HTMLDivElement>(null);
   const [hiddenColumns, toggleColumn, resetColumns] = useHiddenColumns();
   const chosenColumns = useMemo(() => ORDER_COLUMNS.map((c) => c.id).filter((id) => !hiddenColumns.includes(id)), [hiddenColumns]);
   const [shownColumns, setShownColumns] = useState<OrderColumnId[]>(chosenColumns);
@@ -82,9 +85,11 @@ export function OrdersScreen() {
           </button>
         </div>
       </header>
-      <FilterBar filters={filters} onChange={setFilters} />
+      <FilterBar filters={filters} onChange={setFilters} searchRef={searchRef} onToResults={() => gridRef.current?.focus()} />
       <BulkBar selected={selectedRows} onClear={clearSelection} />
       <OrdersTable
+        gridRef={gridRef}
+        onLeaveTop={() => searchRef.current?.focus()}
         columns={chosenColumns}
         onColumnsFit={setShownColumns}
         selected={selected}

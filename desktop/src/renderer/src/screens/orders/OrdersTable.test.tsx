@@ -116,6 +116,28 @@ describe('OrdersTable', () => {
     await waitFor(() => expect(selected()).toBe(rows[0]!.id));
   });
 
+  it('↑ on the first row gives the keyboard back; new rows while it has the keyboard select their first', async () => {
+    const user = userEvent.setup();
+    const onLeaveTop = vi.fn();
+    const first = orderRows(5);
+    const { rerender, props } = renderTable({ rows: first, onLeaveTop });
+    const grid = screen.getByRole('grid');
+    await user.click(grid);
+    grid.focus();
+    const selected = () => dataRows().find((row) => row.getAttribute('aria-selected') === 'true')?.getAttribute('data-order-id');
+    expect(selected()).toBe(first[0]!.id);
+    await user.keyboard('{ArrowDown}{ArrowUp}');
+    expect(onLeaveTop).not.toHaveBeenCalled();
+    await user.keyboard('{ArrowUp}');
+    expect(onLeaveTop).toHaveBeenCalledTimes(1);
+    // The search the keyboard came from answers after the grid took it: Enter opens what is on screen.
+    const next = orderRows(3);
+    rerender(<OrdersTable {...props} rows={next} onLeaveTop={onLeaveTop} />);
+    await waitFor(() => expect(selected()).toBe(next[0]!.id));
+    await user.keyboard('{Enter}');
+    expect(props.onOpen).toHaveBeenLastCalledWith(next[0]!.id);
+  });
+
   it('comes back with the order it opened selected and in view', async () => {
     const rows = orderRows(300);
     renderTable({ rows, initialActiveId: rows[200]!.id });

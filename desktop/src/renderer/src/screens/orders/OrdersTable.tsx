@@ -131,6 +131,10 @@ export interface OrdersTableProps {
   /** Checked rows (by order id), for bulk actions. */
   selected?: ReadonlySet<string>;
   onSelectedChange?(selected: Set<string>): void;
+  /** The grid itself, for the search box to hand it the keyboard (↓). */
+  gridRef?: RefObject<HTMLDivElement | null>;
+  /** ↑ on the first row: the keyboard goes back to where it came from (the search box). */
+  onLeaveTop?(): void;
 }
 
 const ALL_COLUMNS = ORDER_COLUMNS.map((c) => c.id);
@@ -162,7 +166,8 @@ function useContentWidth(ref: RefObject<HTMLDivElement | null>): { width: number
 export function OrdersTable(props: OrdersTableProps) {
   const { rows, sort, onSortChange, onOpen, hasMore, loadingMore, onLoadMore, loading, error, onRetry, empty, onColumnsFit, onSelectedChange } = props;
   const selected = props.selected ?? NO_SELECTION;
-  const scrollRef = useRef<HTMLDivElement>(null);
+  const ownGridRef = useRef<HTMLDivElement>(null);
+  const scrollRef = props.gridRef ?? ownGridRef;
   const content = useContentWidth(scrollRef);
   const chosen = props.columns ?? ALL_COLUMNS;
   const shown = useMemo(() => (content.width === null ? [...chosen] : columnsThatFit(chosen, content.width)), [chosen, content.width]);
@@ -173,6 +178,11 @@ export function OrdersTable(props: OrdersTableProps) {
   const anchor = useRef<number | null>(null);
   const [activeId, setActiveId] = useState<string | null>(props.initialActiveId ?? null);
   const activeIndex = activeId ? rows.findIndex((row) => row.id === activeId) : -1;
+  // New results while the grid has the keyboard (the search box handed it over before they came):
+  // their first row is the active one, so Enter opens what is on screen.
+  useEffect(() => {
+    if (activeIndex < 0 && rows.length > 0 && document.activeElement === scrollRef.current) setActiveId(rows[0]!.id);
+  }, [activeIndex, rows, scrollRef]);
 
   const sorting = useMemo<SortingState>(() => [{ id: SORT_COLUMN_IDS[sort.sort], desc: sort.direction === 'desc' }], [sort]);
   const table = useReactTable({
@@ -247,7 +257,7 @@ export function OrdersTable(props: OrdersTableProps) {
     const page = Math.max(1, Math.floor((scrollRef.current?.clientHeight ?? ROW_HEIGHT * 10) / ROW_HEIGHT) - 1);
     const moves: Record<string, () => void> = {
       ArrowDown: () => moveTo(activeIndex + 1),
-      ArrowUp: () => moveTo(activeIndex <= 0 ? 0 : activeIndex - 1),
+      ArrowUp: () => (activeIndex <= 0 && props.onLeaveTop ? props.onLeaveTop() : moveTo(activeIndex <= 0 ? 0 : activeIndex - 1)),
       PageDown: () => moveTo(activeIndex + page),
       PageUp: () => moveTo(activeIndex - page),
       Home: () => moveTo(0),
