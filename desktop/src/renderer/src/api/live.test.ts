@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { QueryClient, type InfiniteData } from '@tanstack/react-query';
 import type { OrderSearchResult } from '@orders/shared';
-import { applyOrderChange } from './live';
+import { applyOrderChange, dashboardRefreshMs, trailingThrottle } from './live';
 import { queryKeys } from './queries';
 import { orderRow } from '../test/fixtures';
 
@@ -24,5 +24,30 @@ describe('live order changes', () => {
     expect(a[0]).toBe(rows[0]);
     expect(b[0]).toMatchObject({ status: 'paid', updatedAt: '2026-11-23T10:00:00.000Z' });
     expect(refetchLists).toHaveBeenCalledOnce();
+  });
+
+  it("spaces the dashboard's live refetches by its cost: every 3 s, or ten times its last answer when that is longer", () => {
+    expect(dashboardRefreshMs(0)).toBe(3000);
+    expect(dashboardRefreshMs(265)).toBe(3000);
+    expect(dashboardRefreshMs(1064)).toBe(10_640);
+    vi.useFakeTimers();
+    try {
+      let cost = 0;
+      const run = vi.fn();
+      const throttle = trailingThrottle(run, () => dashboardRefreshMs(cost));
+      throttle.request();
+      throttle.request();
+      vi.advanceTimersByTime(3000);
+      expect(run).toHaveBeenCalledTimes(1);
+      // The last answer took a second: the next refetch waits ten.
+      cost = 1000;
+      throttle.request();
+      vi.advanceTimersByTime(9_999);
+      expect(run).toHaveBeenCalledTimes(1);
+      vi.advanceTimersByTime(1);
+      expect(run).toHaveBeenCalledTimes(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -3,19 +3,22 @@ import { useQueryClient, type QueryClient } from '@tanstack/react-query';
 import type { OrderChangeEvent } from '@orders/shared';
 import { useApi } from '../context';
 import { errorCode } from './errors';
-import { patchOrderInSearches, queryKeys } from './queries';
+import { dashboardTiming, patchOrderInSearches, queryKeys } from './queries';
 
 export type LiveState = 'connecting' | 'live' | 'offline';
 
-/** Calls `run` at most once per `ms`, always once more after the last request. */
-function trailingThrottle(run: () => void, ms: number) {
+/** Calls `run` at most once per `ms` (read at each request), always once more after the last request. */
+export function trailingThrottle(run: () => void, ms: number | (() => number)) {
   let timer: ReturnType<typeof setTimeout> | undefined;
   return {
     request() {
-      timer ??= setTimeout(() => {
-        timer = undefined;
-        run();
-      }, ms);
+      timer ??= setTimeout(
+        () => {
+          timer = undefined;
+          run();
+        },
+        typeof ms === 'function' ? ms() : ms,
+      );
     },
     cancel() {
       clearTimeout(timer);
@@ -33,8 +36,18 @@ export function applyOrderChange(queryClient: QueryClient, event: OrderChangeEve
 }
 
 const RETRY_MS = 5000;
-/** Order changes refetch the dashboard at most this often. */
+/** Order changes refetch the dashboard at most this often, */
 export const DASHBOARD_REFRESH_MS = 3000;
+/**
+ * and at most once per this many times its last answer took: a year's range at 1,000,000 orders
+ * takes ~1 s, and refetched every 3 s while orders keep changing it would keep a third of the
+ * server's time busy for one open screen; every 10 s it keeps a tenth.
+ */
+export const DASHBOARD_COST_FACTOR = 10;
+
+export function dashboardRefreshMs(lastAnswerMs: number): number {
+  return Math.max(DASHBOARD_REFRESH_MS, Math.round(DASHBOARD_COST_FACTOR * lastAnswerMs));
+}
 
 /**
  * `backoffice.events.onChange` over SSE for as long as the shell is mounted. The status feeds the
@@ -55,7 +68,10 @@ export function useLiveUpdates(enabled: boolean): LiveState {
       void queryClient.invalidateQueries({ queryKey: queryKeys.reconciliation });
     }, 1000);
     // The dashboard aggregates a whole range: a burst of changes refetches it once, not per order.
-    const dashboard = trailingThrottle(() => void queryClient.invalidateQueries({ queryKey: queryKeys.dashboard }), DASHBOARD_REFRESH_MS);
+    const dashboard = trailingThrottle(
+      () => void queryClient.invalidateQueries({ queryKey: queryKeys.dashboard }),
+      () => dashboardRefreshMs(dashboardTiming.lastAnswerMs),
+    );
 
     const start = () => {
       setState('connecting');

@@ -70,12 +70,20 @@ export function useDiscrepancies(kind: DiscrepancyKind | undefined) {
   });
 }
 
-/** The dashboard; refetched when the live feed reports order changes (debounced in live.ts) and every minute (backlog, lag). */
+/** How long the last dashboard took to answer: live.ts spaces the dashboard's live refetches by it. */
+export const dashboardTiming = { lastAnswerMs: 0 };
+
+/** The dashboard; refetched when the live feed reports order changes (throttled in live.ts) and every minute (backlog, lag). */
 export function useDashboard(input: DashboardInput, enabled = true) {
   const api = useApi();
   return useQuery({
     queryKey: [...queryKeys.dashboard, input] as const,
-    queryFn: ({ signal }) => api.backoffice.dashboard.query(input, { signal }),
+    queryFn: async ({ signal }) => {
+      const started = performance.now();
+      const dashboard = await api.backoffice.dashboard.query(input, { signal });
+      dashboardTiming.lastAnswerMs = performance.now() - started;
+      return dashboard;
+    },
     enabled,
     placeholderData: keepPreviousData,
     refetchInterval: 60_000,
