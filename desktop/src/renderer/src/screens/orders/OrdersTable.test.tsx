@@ -23,6 +23,16 @@ function renderTable(overrides: Partial<OrdersTableProps> = {}) {
 }
 
 const dataRows = () => screen.getAllByRole('row').filter((row) => row.hasAttribute('data-order-id'));
+/** The id of the row the grid has chosen (aria-selected). */
+const selected = () => dataRows().find((row) => row.getAttribute('aria-selected') === 'true')?.getAttribute('data-order-id');
+
+/** The grid clicked (which opens nothing) and given the keyboard, as a person tabbing or clicking into it. */
+async function focusGrid(user: ReturnType<typeof userEvent.setup>) {
+  const grid = screen.getByRole('grid');
+  await user.click(grid);
+  grid.focus();
+  return grid;
+}
 
 describe('OrdersTable', () => {
   it('renders one row per order with its status badge, money in the order currency and times', () => {
@@ -94,11 +104,8 @@ describe('OrdersTable', () => {
     const user = userEvent.setup();
     const rows = orderRows(50);
     const { props } = renderTable({ rows });
-    const grid = screen.getByRole('grid');
-    await user.click(grid);
     // Clicking the grid itself opens nothing; focus selects the first row.
-    grid.focus();
-    const selected = () => dataRows().find((row) => row.getAttribute('aria-selected') === 'true')?.getAttribute('data-order-id');
+    const grid = await focusGrid(user);
     expect(selected()).toBe(rows[0]!.id);
     await user.keyboard('{ArrowDown}{ArrowDown}');
     expect(selected()).toBe(rows[2]!.id);
@@ -121,10 +128,7 @@ describe('OrdersTable', () => {
     const onLeaveTop = vi.fn();
     const first = orderRows(5);
     const { rerender, props } = renderTable({ rows: first, onLeaveTop });
-    const grid = screen.getByRole('grid');
-    await user.click(grid);
-    grid.focus();
-    const selected = () => dataRows().find((row) => row.getAttribute('aria-selected') === 'true')?.getAttribute('data-order-id');
+    await focusGrid(user);
     expect(selected()).toBe(first[0]!.id);
     await user.keyboard('{ArrowDown}{ArrowUp}');
     expect(onLeaveTop).not.toHaveBeenCalled();
