@@ -154,8 +154,7 @@ export function pageQuery(
   // A bounded walk: the first `bound` orders of the filters' index, numbered in the walk's order, those
   // whose document holds the fragment, and the bound-th whatever it holds. That one on the page says
   // the walk stopped before the page was full (the fragment and the filters excluding each other,
-  // which the planner cannot know). Numbered and listed in the index's order (nothing is sorted); several
-  // statuses' walks are merged first and share the one bound (below).
+  // which the planner cannot know). Numbered and listed in the index's order (nothing is sorted).
   const walkKey = (table: string) => sql.ref(`${table}.${ordering.sort === 'created' ? 'createdAt' : 'total'}`);
   const numbered = (walk: RawBuilder<unknown>) =>
     sql`select w.*, w.walked = ${bound} as "pastBound"
@@ -164,21 +163,14 @@ export function pageQuery(
          order by ${walkKey('w')} ${direction}, w.id ${direction} limit ${limit}`;
   const statuses = [...new Set(filter.status ?? [])];
   const pageKey = ordering.sort === 'created' ? sql.ref('page.createdAt') : sql.ref('page.total');
-  let page: RawBuilder<unknown>;
-  if (bounded && statuses.length > 1) {
-    // One bound for the statuses together: their walks merged in the walk's order (Merge Append), then
-    // numbered, each status's walk going only as far as the merge takes from it.
-    const merged = sql`select * from (${sql.join(statuses.map((s) => sql`(${walkOf(s, bound)})`), sql` union all `)}) u
-                       order by ${walkKey('u')} ${direction}, u.id ${direction} limit ${bound}`;
-    page = numbered(merged);
-  } else {
-    const branch = (status?: string) => (bounded ? numbered(walkOf(status, bound)) : walkOf(status, limit));
-    page =
-      statuses.length > 1
-        ? sql`select * from (${sql.join(statuses.map((s) => sql`(${branch(s)})`), sql` union all `)}) page
-              order by ${pageKey} ${direction}, page.id ${direction} limit ${limit}`
-        : branch(statuses[0]);
-  }
+  // Several statuses: one ordered walk each, merged in the walk's order (Merge Append), each going only
+  // as far as the merge takes from it; a bounded walk numbers the merged rows, so they share one bound.
+  const merged = (rows: number) =>
+    statuses.length > 1
+      ? sql`select * from (${sql.join(statuses.map((s) => sql`(${walkOf(s, rows)})`), sql` union all `)}) u
+            order by ${walkKey('u')} ${direction}, u.id ${direction} limit ${rows}`
+      : walkOf(statuses[0], rows);
+  let page = bounded ? numbered(merged(bound)) : merged(limit);
   // (The sort key joined too: the planner then knows the rows keep the walk's order, and sorts nothing.)
   const sameKey = ordering.sort === 'created' ? sql`o.created_at = k."createdAt"` : sql`o.total = k.total`;
   if (keysFirst) page = sql`select ${ROW_COLUMNS}${bounded ? sql`, k."pastBound"` : sql``} from (${page}) k join "order" o on o.id = k.id and ${sameKey}`;
