@@ -452,6 +452,14 @@ async function ordersCsvExport(target: Target, token: string, query: { filter: S
   return { rows: lines - 1, bytes, seconds: round(seconds), rowsPerSecond: round((lines - 1) / seconds) };
 }
 
+/** Orders' garbage collection so far, from its own /metrics (prom-client's nodejs_gc_duration_seconds, by kind). */
+async function serverGc(target: Target): Promise<Record<'minor' | 'major', { count: number; ms: number }>> {
+  const text = await (await fetch(`${target.url}/metrics`)).text();
+  const figure = (name: string, kind: string) => Number(new RegExp(`^${name}\\{kind="${kind}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const of = (kind: string) => ({ count: figure('nodejs_gc_duration_seconds_count', kind), ms: 1000 * figure('nodejs_gc_duration_seconds_sum', kind) });
+  return { minor: of('minor'), major: of('major') };
+}
+
 type Seed = Awaited<ReturnType<typeof seedSearchOrders>>;
 
 async function searchPhase(orders: Target, benchUrl: string, statsPool: pg.Pool, seed: Seed) {
@@ -470,6 +478,13 @@ async function searchPhase(orders: Target, benchUrl: string, statsPool: pg.Pool,
       orders: SearchFigures | { pending: string };
     }[] = [];
     let rawStatements = 0;
+    // Orders' calls during the cases, and its garbage collection meanwhile (the bench's own calls do not collect in Orders).
+    let ordersCalls = 0;
+    const search = <T>(input: unknown) => {
+      ordersCalls++;
+      return callProcedure<T>(orders, token, 'backoffice.orders.search', input);
+    };
+    const gcBefore = probe.available ? await serverGc(orders) : undefined;
     for (const c of cases) {
       const first = await runSearch(raw, c.query);
       rawStatements += first.statements;
@@ -479,20 +494,20 @@ async function searchPhase(orders: Target, benchUrl: string, statsPool: pg.Pool,
       const input = { ...c.query.filter, sort: c.query.sort, direction: c.query.direction, limit: c.query.limit };
       let procedure: { first: () => Promise<unknown>; deep: () => Promise<unknown>; depth: number; total: Page['total'] } | undefined;
       if (probe.available) {
-        const firstPage = await callProcedure<Page>(orders, token, 'backoffice.orders.search', input);
+        const firstPage = await search<Page>(input);
         // Orders' own cursors, walked page by page to the same depth.
         let cursor: string | null = null;
         let depth = 0;
         for (let page = 1; page < config.searchDeepPage; page++) {
-          const result: Page = await callProcedure<Page>(orders, token, 'backoffice.orders.search', cursor ? { ...input, cursor } : input);
+          const result: Page = await search<Page>(cursor ? { ...input, cursor } : input);
           if (!result.nextCursor || result.items.length < c.query.limit) break;
           cursor = result.nextCursor;
           depth += result.items.length;
         }
         const deepInput = cursor ? { ...input, cursor } : input;
         procedure = {
-          first: () => callProcedure(orders, token, 'backoffice.orders.search', input),
-          deep: () => callProcedure(orders, token, 'backoffice.orders.search', deepInput),
+          first: () => search(input),
+          deep: () => search(deepInput),
           depth,
           total: firstPage.total,
         };
@@ -507,6 +522,16 @@ async function searchPhase(orders: Target, benchUrl: string, statsPool: pg.Pool,
       const o = 'pending' in ordersFigures ? undefined : ordersFigures;
       log(`search "${c.name}": p95 first/deep raw ${fmt(rawFigures.firstPage.p95)}/${fmt(rawFigures.deepPage.p95)} ms, Orders ${o ? `${fmt(o.firstPage.p95)}/${fmt(o.deepPage.p95)} ms` : 'pending'}; total ${rawFigures.total.value}${rawFigures.total.exact ? '' : ' (estimate)'}`);
     }
+    const gcAfter = gcBefore ? await serverGc(orders) : undefined;
+    const gc =
+      gcBefore && gcAfter
+        ? {
+            calls: ordersCalls,
+            minor: { count: gcAfter.minor.count - gcBefore.minor.count, ms: round(gcAfter.minor.ms - gcBefore.minor.ms) },
+            major: { count: gcAfter.major.count - gcBefore.major.count, ms: round(gcAfter.major.ms - gcBefore.major.ms) },
+            msPerCall: round((gcAfter.minor.ms + gcAfter.major.ms - gcBefore.minor.ms - gcBefore.major.ms) / Math.max(1, ordersCalls), 3),
+          }
+        : null;
     // CSV export of a wide filter.
     const exportQuery = { filter: { status: ['paid' as const], createdFrom: new Date(Date.now() - 90 * 86_400_000).toISOString() }, sort: 'created' as const, direction: 'desc' as const };
     const exportStarted = performance.now();
@@ -532,6 +557,7 @@ async function searchPhase(orders: Target, benchUrl: string, statsPool: pg.Pool,
       seed,
       pending: probe.available ? null : probe.reason,
       cases: rows,
+      gc,
       export: {
         filter: exportQuery.filter,
         raw: { rows: exported.rows, bytes: exported.bytes, seconds: round(exportSeconds), rowsPerSecond: round(exported.rows / exportSeconds), statements: exported.statements },
@@ -923,6 +949,11 @@ function report(results: Record<string, any>): string {
       ]);
     }
     out.push(table(srows));
+    if (s.gc) {
+      const g = s.gc;
+      const avg = (x: { count: number; ms: number }) => (x.count ? ` (${fmt(x.ms / x.count)} ms each)` : '');
+      out.push(`   Orders' garbage collection over its ${g.calls} search calls (its /metrics): ${g.minor.count} minor${avg(g.minor)}, ${g.major.count} major${avg(g.major)}; ${g.msPerCall} ms per call`);
+    }
     const e = s.export;
     out.push(`   CSV export (${JSON.stringify(e.filter)}): raw ${e.raw.rows.toLocaleString('en-US')} rows in ${e.raw.seconds} s = ${fmt(e.raw.rowsPerSecond)} rows/s; Orders: ${'pending' in e.orders ? e.orders.pending : `${e.orders.rows} rows, ${fmt(e.orders.rowsPerSecond)} rows/s`}`);
   }
