@@ -453,8 +453,10 @@ async function ordersCsvExport(target: Target, token: string, query: { filter: S
 }
 
 /** Orders' garbage collection so far, from its own /metrics (prom-client's nodejs_gc_duration_seconds, by kind). */
-async function serverGc(target: Target): Promise<Record<'minor' | 'major', { count: number; ms: number }>> {
-  const text = await (await fetch(`${target.url}/metrics`)).text();
+async function serverGc(target: Target): Promise<Record<'minor' | 'major', { count: number; ms: number }> | undefined> {
+  const response = await fetch(`${target.url}/metrics`);
+  if (!response.ok) return undefined;
+  const text = await response.text();
   const figure = (name: string, kind: string) => Number(new RegExp(`^${name}\\{kind="${kind}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
   const of = (kind: string) => ({ count: figure('nodejs_gc_duration_seconds_count', kind), ms: 1000 * figure('nodejs_gc_duration_seconds_sum', kind) });
   return { minor: of('minor'), major: of('major') };
