@@ -50,7 +50,7 @@ describe('PromptClient', () => {
 
   it('lets results go before the next young-generation GC, where pg promotes them', async () => {
     // A statement through the ORM, as every request runs them (Kysely asks pg for a promise).
-    const ours = await promoted(() => rows(harness.orm.em.fork(), sql<{ g: number }>`select g, repeat('x', 300) as text from generate_series(1, 100) g`));
+    const ours = await promoted(() => rows(harness.orm.em.fork(), sql.raw<{ g: number }>(PAGE)));
     // The same through pg's own client, asked for a promise the same way: the control.
     const plain = new pg.Client({ connectionString: harness.db.url });
     await plain.connect();
