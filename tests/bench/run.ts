@@ -423,7 +423,8 @@ async function probeProcedure(target: Target, token: string, procedurePath: stri
 }
 
 async function callProcedure<T>(target: Target, token: string, procedurePath: string, input: unknown): Promise<T> {
-  const response = await fetch(`${target.trpcUrl}/${procedurePath}?input=${encodeURIComponent(JSON.stringify(input))}`, { headers: { authorization: `Bearer ${token}` } });
+  const query = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`;
+  const response = await fetch(`${target.trpcUrl}/${procedurePath}${query}`, { headers: { authorization: `Bearer ${token}` } });
   const body = (await response.json()) as { result?: { data: T }; error?: { message?: string } };
   if (!response.ok || !body.result) throw new Error(`${procedurePath}: HTTP ${response.status} ${body.error?.message ?? ''}`);
   return body.result.data;
@@ -450,6 +451,18 @@ async function ordersCsvExport(target: Target, token: string, query: { filter: S
   }
   const seconds = (performance.now() - t0) / 1000;
   return { rows: lines - 1, bytes, seconds: round(seconds), rowsPerSecond: round((lines - 1) / seconds) };
+}
+
+/**
+ * What a call costs on this machine before any search work, sampled as the cases are (timedPair, the
+ * same count): `select 1` on the raw pool, Orders' GET /healthz (HTTP alone: no database, no tRPC),
+ * and auth.me (a tRPC query whose only statement is the bearer's lookup, as every search call makes).
+ * The search target is absolute; these say how much of it the machine takes, in the same run.
+ */
+async function machineFloor(orders: Target, token: string, raw: pg.Pool): Promise<Record<'select1' | 'healthz' | 'authMe', LatencySummary>> {
+  const [select1, healthz] = await timedPair(config.searchSamples, () => raw.query('select 1'), async () => (await fetch(`${orders.url}/healthz`)).arrayBuffer());
+  const [authMe] = await timedPair(config.searchSamples, () => callProcedure(orders, token, 'auth.me', undefined));
+  return { select1, healthz: healthz!, authMe };
 }
 
 /** Orders' garbage collection so far, from its own /metrics (prom-client's nodejs_gc_duration_seconds, by kind). */
@@ -486,6 +499,9 @@ async function searchPhase(orders: Target, benchUrl: string, statsPool: pg.Pool,
       ordersCalls++;
       return callProcedure<T>(orders, token, 'backoffice.orders.search', input);
     };
+    // The machine's floor, timed as the cases are: what any call costs here before search does anything.
+    const floor = await machineFloor(orders, token, raw);
+    log(`floor p95: select 1 ${fmt(floor.select1.p95)} ms, GET /healthz ${fmt(floor.healthz.p95)} ms, auth.me ${fmt(floor.authMe.p95)} ms`);
     const gcBefore = probe.available ? await serverGc(orders) : undefined;
     for (const c of cases) {
       const first = await runSearch(raw, c.query);
@@ -558,6 +574,7 @@ async function searchPhase(orders: Target, benchUrl: string, statsPool: pg.Pool,
     return {
       seed,
       pending: probe.available ? null : probe.reason,
+      floor,
       cases: rows,
       gc,
       export: {
@@ -951,6 +968,11 @@ function report(results: Record<string, any>): string {
       ]);
     }
     out.push(table(srows));
+    if (s.floor) {
+      const f = s.floor as Record<'select1' | 'healthz' | 'authMe', LatencySummary>;
+      const pq = (l: LatencySummary) => `${fmt(l.p50)} / ${fmt(l.p95)}`;
+      out.push(`   This machine's floor, p50 / p95 (ms), timed as the cases: select 1 ${pq(f.select1)}, GET /healthz ${pq(f.healthz)}, auth.me (tRPC, the bearer looked up) ${pq(f.authMe)}`);
+    }
     if (s.gc) {
       const g = s.gc;
       const avg = (x: { count: number; ms: number }) => (x.count ? ` (${fmt(x.ms / x.count)} ms each)` : '');
