@@ -40,6 +40,8 @@ const PASSWORD = 'orders';
 /** Restarts after a crash, and the pause before each: about 15 s in all, then the server gives up. */
 const RESTART_DELAYS_MS = [250, 1_000, 2_000, 4_000, 8_000];
 const READY_TIMEOUT_MS = 60_000;
+/** How often postmaster.pid is read for its status while PostgreSQL starts. */
+const READY_POLL_MS = 100;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -309,25 +311,34 @@ async function startPostmaster(runner: Runner, dataDir: string, port: number, lo
   });
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   await new Promise<void>((resolve, reject) => {
+    const settle = (outcome: () => void) => {
+      clearTimeout(timer);
+      clearInterval(poll);
+      outcome();
+    };
     const timer = setTimeout(() => {
       child.kill('SIGQUIT');
-      reject(new EmbeddedPostgresError(`PostgreSQL did not become ready within ${READY_TIMEOUT_MS / 1000} s: ${tail.reason()}.`));
+      settle(() => reject(new EmbeddedPostgresError(`PostgreSQL did not become ready within ${READY_TIMEOUT_MS / 1000} s: ${tail.reason()}.`)));
     }, READY_TIMEOUT_MS);
+    // Where its log goes to files of its own (logging_collector, set in postgresql.auto.conf by
+    // whoever manages it), PostgreSQL says it is ready there, not here: postmaster.pid's status line
+    // ("ready", written once it accepts connections) tells either way. Its first line names the
+    // postmaster, so a file left by an earlier one that died is not taken for this one's.
+    const poll = setInterval(() => {
+      readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').then(
+        (text) => {
+          const lines = text.split('\n');
+          if (Number(lines[0]) === child.pid && lines[7]?.trim() === 'ready') settle(resolve);
+        },
+        () => undefined,
+      );
+    }, READY_POLL_MS);
     child.stderr!.on('data', (chunk: Buffer) => {
       tail.push(chunk);
-      if (chunk.toString('utf8').includes('database system is ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
+      if (chunk.toString('utf8').includes('database system is ready to accept connections')) settle(resolve);
     });
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(describeSpawnError(error, binary));
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new EmbeddedPostgresError(`PostgreSQL stopped while starting: ${tail.reason()}.`));
-    });
+    child.on('error', (error) => settle(() => reject(describeSpawnError(error, binary))));
+    void exited.then(() => settle(() => reject(new EmbeddedPostgresError(`PostgreSQL stopped while starting: ${tail.reason()}.`))));
   });
   // Nothing reads its log after start-up beyond `log`; the pipe must not hold the event loop open.
   (child.stderr as unknown as { unref?: () => void }).unref?.();
