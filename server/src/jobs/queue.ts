@@ -56,6 +56,16 @@ class SendBatch {
 const NOTIFICATION_QUEUE_OPTIONS = { retryLimit: 20, retryDelay: 1, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 120 } as const;
 
 /**
+ * What makes two of pg-boss's errors the same failure, for telling it once: its code and message,
+ * without the "(Queue: …, Worker: …)" each polling worker appends to the message. With the suffix
+ * kept, PostgreSQL stopping was told once by every worker (five lines, where one was meant) before
+ * the database watch knew of the outage and took the rest.
+ */
+export function queueErrorKey(err: Error & { code?: string }): string {
+  return `${err.code ?? ''} ${err.message.replace(/ \(Queue: [^()]*, Worker: [^()]*\)$/, '')}`;
+}
+
+/**
  * Background work on pg-boss: jobs live in PostgreSQL, so any instance may take them, none takes
  * one twice, and a crash only delays them.
  */
@@ -86,7 +96,7 @@ export class JobQueue {
     boss.on('error', (err: Error & { code?: string }) => {
       if (options.absorbError?.(err)) return;
       // The same failure repeats at every poll: told once a minute, with how often it came meanwhile.
-      const key = `${err.code ?? ''} ${err.message}`;
+      const key = queueErrorKey(err);
       const seen = repeats.get(key);
       if (seen && Date.now() - seen.at < 60_000) {
         seen.quiet++;
