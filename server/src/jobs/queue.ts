@@ -58,7 +58,7 @@ const NOTIFICATION_QUEUE_OPTIONS = { retryLimit: 20, retryDelay: 1, retryBackoff
 /**
  * What makes two of pg-boss's errors the same failure, for telling it once: its code and message,
  * without the "(Queue: …, Worker: …)" each polling worker appends to the message. With the suffix
- * kept, PostgreSQL stopping was told once by every worker (five lines, where one was meant) before
+ * kept, PostgreSQL stopping was told by every worker (five lines for two failures) before
  * the database watch knew of the outage and took the rest.
  */
 export function queueErrorKey(err: Error & { code?: string }): string {
