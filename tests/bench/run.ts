@@ -459,7 +459,9 @@ async function ordersCsvExport(target: Target, token: string, query: { filter: S
  * and auth.me (a tRPC query whose only statement is the bearer's lookup, as every search call makes).
  * The search target is absolute; these say how much of it the machine takes, in the same run.
  */
-async function machineFloor(orders: Target, token: string, raw: pg.Pool): Promise<Record<'select1' | 'healthz' | 'authMe', LatencySummary>> {
+type MachineFloor = Record<'select1' | 'healthz' | 'authMe', LatencySummary>;
+
+async function machineFloor(orders: Target, token: string, raw: pg.Pool): Promise<MachineFloor> {
   const [select1, healthz] = await timedPair(config.searchSamples, () => raw.query('select 1'), async () => (await fetch(`${orders.url}/healthz`)).arrayBuffer());
   const [authMe] = await timedPair(config.searchSamples, () => callProcedure(orders, token, 'auth.me', undefined));
   return { select1, healthz: healthz!, authMe };
@@ -969,7 +971,7 @@ function report(results: Record<string, any>): string {
     }
     out.push(table(srows));
     if (s.floor) {
-      const f = s.floor as Record<'select1' | 'healthz' | 'authMe', LatencySummary>;
+      const f = s.floor as MachineFloor;
       const pq = (l: LatencySummary) => `${fmt(l.p50)} / ${fmt(l.p95)}`;
       out.push(`   This machine's floor, p50 / p95 (ms), timed as the cases: select 1 ${pq(f.select1)}, GET /healthz ${pq(f.healthz)}, auth.me (tRPC, the bearer looked up) ${pq(f.authMe)}`);
     }

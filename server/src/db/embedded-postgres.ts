@@ -119,12 +119,21 @@ async function acquireLock(dataDir: string): Promise<DataDirLock> {
   return { release: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
+/**
+ * What `dataDir`'s postmaster.pid says: the postmaster's pid (its first line) and its status (the
+ * eighth: "ready" once it accepts connections), or undefined when there is no such file.
+ */
+async function postmasterFile(dataDir: string): Promise<{ pid: number; status: string | undefined } | undefined> {
+  const text = await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const lines = text.split('\n');
+  return { pid: Number(lines[0]), status: lines[7]?.trim() };
+}
+
 /** A postmaster still running on `dataDir` although no server holds its lock: left by a killed server. */
 async function stopOrphan(dataDir: string, log: (line: string) => void): Promise<number | undefined> {
-  const lockFile = path.join(dataDir, 'postmaster.pid');
-  if (!existsSync(lockFile)) return;
-  const pid = Number((await readFile(lockFile, 'utf8')).split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
+  const pid = (await postmasterFile(dataDir))?.pid;
+  if (pid === undefined || !Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
   // A recycled pid belongs to some other program: only a postmaster working in this directory is stopped.
   if (process.platform === 'linux') {
     try {
@@ -325,13 +334,9 @@ async function startPostmaster(runner: Runner, dataDir: string, port: number, lo
     // ("ready", written once it accepts connections) tells either way. Its first line names the
     // postmaster, so a file left by an earlier one that died is not taken for this one's.
     const poll = setInterval(() => {
-      readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').then(
-        (text) => {
-          const lines = text.split('\n');
-          if (Number(lines[0]) === child.pid && lines[7]?.trim() === 'ready') settle(resolve);
-        },
-        () => undefined,
-      );
+      void postmasterFile(dataDir).then((file) => {
+        if (file && file.pid === child.pid && file.status === 'ready') settle(resolve);
+      });
     }, READY_POLL_MS);
     child.stderr!.on('data', (chunk: Buffer) => {
       tail.push(chunk);
