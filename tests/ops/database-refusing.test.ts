@@ -66,6 +66,10 @@ it('a database refusing connections: 503 without internals, no stack trace per r
   // An IPN cannot be stored: PayPal must resend it, so never a 200, and never a 500.
   const ipn = await fetch(`${server.url}/paypal/ipn`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'txn_id=REFUSING1&payment_status=Completed' });
   expect(ipn.status).toBe(503);
+  // The browser build's "who am I" cannot tell who the cookie is: an error, not "nobody" (the login screen).
+  const whoAmI = await fetch(`${server.url}/backoffice/api/session`, { headers: { cookie: 'orders_session=oss_anyone' } });
+  expect(whoAmI.status).toBe(503);
+  expect(await whoAmI.json()).toEqual({ error: { code: 'SERVICE_UNAVAILABLE', message: 'the database is unavailable; try again' } });
 
   // The figures read before the outage are kept for up to 5 s; then the scrape has none.
   const during = await waitUntil(async () => {

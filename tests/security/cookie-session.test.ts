@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { hashSecret } from '@orders/server/modules/staff/credentials.ts';
 import { ADMIN, startBackofficeEnv, type BackofficeTestEnv } from '../support/backoffice.ts';
-import { pendingOrder } from '../support/paypal-server.ts';
+import { pendingOrder, SERVICE_KEY } from '../support/paypal-server.ts';
 import { submitLogin, useChromiumSuite } from '../e2e/support.ts';
 import { openSse } from '../support/sse.ts';
 
@@ -27,6 +28,13 @@ async function cookieLogin(): Promise<{ cookie: string; setCookie: string; body:
 }
 
 const me = (cookie: string) => fetch(`${ready().server.url}/trpc/auth.me`, { headers: { cookie } });
+
+/** The browser build's "who am I": its status, cache-control and body. */
+async function whoAmI(cookie?: string): Promise<{ status: number; cacheControl: string | null; body: unknown }> {
+  const response = await fetch(sessionUrl(), { headers: cookie ? { cookie } : {} });
+  return { status: response.status, cacheControl: response.headers.get('cache-control'), body: await response.json() };
+}
+const nobody = { status: 200, cacheControl: 'no-store', body: { staff: null } };
 
 describe('cookie session', () => {
   it('is httpOnly, SameSite=Strict, Path=/, not Secure over http, and the answer carries no token', async () => {
@@ -92,6 +100,24 @@ describe('cookie session', () => {
     await stream.ended;
   });
 
+  it('GET says who the cookie logs in, and answers "nobody" (200, not 401) when it logs in no staff member', async () => {
+    expect(await whoAmI()).toEqual(nobody);
+    const { cookie, body } = await cookieLogin();
+    const staff = body.staff as { id: string };
+    expect(await whoAmI(cookie)).toEqual({ ...nobody, body: { staff: { id: staff.id, email: ADMIN.email, role: 'admin' } } });
+    expect((await fetch(sessionUrl(), { method: 'DELETE', headers: { cookie, 'x-orders-csrf': '1' } })).status).toBe(204);
+    expect(await whoAmI(cookie)).toEqual(nobody);
+
+    // Expired: the row is still there, its time is up.
+    const expiring = await cookieLogin();
+    await ready().pool.query(`update staff_session set expires_at = now() - interval '1 second' where token_hash = $1`, [hashSecret(expiring.cookie.split('=')[1]!)]);
+    expect(await whoAmI(expiring.cookie)).toEqual(nobody);
+    // Garbage, an unknown token, and an API key (a credential, but not a staff session).
+    for (const cookie of ['orders_session=%%%;', 'orders_session=oss_nobody', `orders_session=${SERVICE_KEY}`, 'other=1']) {
+      expect(await whoAmI(cookie), cookie).toEqual(nobody);
+    }
+  });
+
   it('refuses bad credentials and bad input without setting a cookie', async () => {
     const wrong = await fetch(sessionUrl(), {
       method: 'POST',
@@ -120,6 +146,24 @@ describe('cookie session in Chromium (the built /backoffice app)', () => {
       const storage = (s: StorageLike) => Array.from({ length: s.length }, (_, i) => `${s.key(i)}=${s.getItem(s.key(i)!)}`).join(';');
       return `${page.document.cookie}|${storage(page.localStorage)}|${storage(page.sessionStorage)}`;
     });
+
+  it('a first visit with no session shows the login screen with nothing in the console (no 401 from asking who is logged in)', async () => {
+    const page = await suite.newTab();
+    page.setDefaultTimeout(15_000);
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+    });
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('response', (response) => {
+      if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`);
+    });
+    await page.goto(`${ready().server.url}/backoffice/`);
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    await page.waitForLoadState('networkidle');
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
 
   it('logs in with the token out of reach of page script; a second tab is logged in; logging out ends it for both', async () => {
     const url = `${ready().server.url}/backoffice/`;

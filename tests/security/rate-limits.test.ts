@@ -37,6 +37,16 @@ describe('rate limits', () => {
     await expect(anonymous.auth.login.mutate({ email: ADMIN, password: SECRETS.adminPassword })).rejects.toMatchObject({
       data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429 },
     });
+    // The browser build's cookie login shares the budget; its "who am I" (a GET on the same path) is no login.
+    const cookieLogin = await fetch(`${server.url}/backoffice/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-orders-csrf': '1' },
+      body: JSON.stringify({ email: ADMIN, password: SECRETS.adminPassword }),
+    });
+    expect(cookieLogin.status).toBe(429);
+    const whoAmI = await fetch(`${server.url}/backoffice/api/session`);
+    expect(whoAmI.status).toBe(200);
+    expect(await whoAmI.json()).toEqual({ staff: null });
   });
 
   it('the IPN listener: past the limit it answers 429 and stores nothing more', async () => {

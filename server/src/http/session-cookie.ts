@@ -45,9 +45,24 @@ function problem(reply: FastifyReply, status: number, code: string, message: str
 /**
  * `POST /backoffice/api/session` ({ email, password }) logs in and sets the cookie; the answer is the
  * staff member and expiry, never the token. `DELETE /backoffice/api/session` revokes the session (its
- * live streams end within a session check) and clears the cookie. "Who am I" is `auth.me`.
+ * live streams end within a session check) and clears the cookie. `GET /backoffice/api/session` is the
+ * browser build's "who am I" at start-up: `{ staff: null }` when the cookie names no live staff session,
+ * an answer rather than a 401, which the browser would log in the console of every signed-out tab.
  */
 export async function registerSessionRoutes(app: FastifyInstance, services: Services, options: { secure: () => boolean }): Promise<void> {
+  app.get('/backoffice/api/session', async (request, reply) => {
+    const token = sessionCookieOf(request.headers.cookie);
+    try {
+      const principal = token ? await services.staff.authenticate(token) : undefined;
+      const staff = principal?.kind === 'staff' ? { id: principal.staffId, email: principal.email, role: principal.role } : null;
+      return reply.header('cache-control', 'no-store').send({ staff });
+    } catch (error) {
+      const refusal = asDomainError(error);
+      if (refusal) return problem(reply, httpStatusOf(refusal.code), refusal.code, refusal.message);
+      throw error;
+    }
+  });
+
   app.post('/backoffice/api/session', async (request, reply) => {
     if (!csrfSafe(request)) return problem(reply, 403, 'FORBIDDEN', `send ${CSRF_HEADER}: 1`);
     const parsed = schemas.loginInput.safeParse(request.body);

@@ -36,6 +36,22 @@ describe('browser platform (no window.orders)', () => {
     expect(platform.cookieSession).toBeDefined();
   });
 
+  it('asks the session route who the cookie logs in: a staff member, nobody, or an error it can describe', async () => {
+    const answers = [
+      Response.json({ staff: { id: 's1', email: 'ada@example.com', role: 'operator', extra: 'not kept' } }),
+      Response.json({ staff: null }),
+      Response.json({ error: { code: 'SERVICE_UNAVAILABLE', message: 'the database is unavailable; try again' } }, { status: 503 }),
+    ];
+    const fetch = vi.fn<typeof globalThis.fetch>(async () => answers.shift()!);
+    localStorage.clear();
+    const platform = browserPlatform({ location: { origin: 'http://shop.test' }, localStorage, sessionStorage, download: vi.fn(), fetch });
+    expect(await platform.cookieSession!.current()).toEqual({ id: 's1', email: 'ada@example.com', role: 'operator' });
+    expect(await platform.cookieSession!.current()).toBeNull();
+    await expect(platform.cookieSession!.current()).rejects.toMatchObject({ message: 'the database is unavailable; try again', data: { code: 'SERVICE_UNAVAILABLE', httpStatus: 503 } });
+    // A plain GET with the cookie: no CSRF header needed, nothing changes.
+    expect(fetch).toHaveBeenCalledWith('http://shop.test/backoffice/api/session', { credentials: 'include' });
+  });
+
   it('downloads the streamed CSV as one Blob', async () => {
     const { platform, download } = make();
     const outcome = await platform.saveCsv('orders.csv', chunks('id,total\n', 'a,€1\n'));

@@ -1,7 +1,7 @@
 import { TRPCClientError } from '@trpc/client';
-import type { StaffRole } from '@orders/shared';
 import type { MenuCommand, OrdersBridge } from '../../shared/bridge';
 import { normalizeServerUrl } from '../../shared/server-url';
+import type { StaffIdentity } from './session';
 
 export interface CsvSaveOutcome {
   /** False when the user cancelled the save dialog. */
@@ -17,8 +17,10 @@ export interface CsvSaveOutcome {
  * the main process (token-store) and goes out as a bearer header.
  */
 export interface CookieSession {
-  login(email: string, password: string): Promise<{ id: string; email: string; role: StaffRole }>;
+  login(email: string, password: string): Promise<StaffIdentity>;
   logout(): Promise<void>;
+  /** Who the cookie logs in, null when nobody: asked at start-up, as another tab may have logged in. */
+  current(): Promise<StaffIdentity | null>;
 }
 
 /**
@@ -90,6 +92,9 @@ async function sessionRefusal(response: Response): Promise<TRPCClientError<never
   return TRPCClientError.from({ error: { code: -32000, message: body?.error?.message ?? response.statusText, data: { code, httpStatus: response.status } } });
 }
 
+/** The three fields the screens use, whatever else the server sends. */
+const identity = ({ id, email, role }: StaffIdentity): StaffIdentity => ({ id, email, role });
+
 export function browserDownload(blob: Blob, fileName: string): void {
   const url = URL.createObjectURL(blob);
   const link = document.createElement('a');
@@ -140,12 +145,18 @@ export function browserPlatform(deps: BrowserPlatformDeps): Platform {
           body: JSON.stringify({ email, password }),
         });
         if (!response.ok) throw await sessionRefusal(response);
-        const { staff } = (await response.json()) as { staff: { id: string; email: string; role: StaffRole } };
-        return { id: staff.id, email: staff.email, role: staff.role };
+        const { staff } = (await response.json()) as { staff: StaffIdentity };
+        return identity(staff);
       },
       async logout() {
         const response = await (deps.fetch ?? fetch)(`${serverUrl()}/backoffice/api/session`, { method: 'DELETE', credentials: 'include', headers: { ...CSRF_HEADERS } });
         if (!response.ok) throw await sessionRefusal(response);
+      },
+      async current() {
+        const response = await (deps.fetch ?? fetch)(`${serverUrl()}/backoffice/api/session`, { credentials: 'include' });
+        if (!response.ok) throw await sessionRefusal(response);
+        const { staff } = (await response.json()) as { staff: StaffIdentity | null };
+        return staff ? identity(staff) : null;
       },
     },
     async saveCsv(suggestedName, chunks) {

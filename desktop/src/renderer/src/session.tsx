@@ -39,14 +39,19 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     [platform, queryClient, token],
   );
 
-  // A stored token from an earlier run: still valid?
+  // A stored token from an earlier run (Electron), or the shared cookie (browser): who is it? The
+  // browser asks the session route, which answers "nobody" without a 401 (a console error per load).
   useEffect(() => {
     if (state.status !== 'starting') return;
     let cancelled = false;
-    client.auth.me
-      .query()
+    const whoAmI = platform.cookieSession
+      ? platform.cookieSession.current()
+      : client.auth.me.query().then((staff): StaffIdentity => ({ id: staff.id, email: staff.email, role: staff.role }));
+    whoAmI
       .then((staff) => {
-        if (!cancelled) setState({ status: 'signed-in', staff: { id: staff.id, email: staff.email, role: staff.role } });
+        if (cancelled) return;
+        if (staff) setState({ status: 'signed-in', staff });
+        else void forget();
       })
       .catch((error: unknown) => {
         if (cancelled) return;
@@ -57,7 +62,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     return () => {
       cancelled = true;
     };
-  }, [client, forget, state.status, token]);
+  }, [client, forget, platform, state.status, token]);
 
   // Any call answered UNAUTHORIZED means the session ended (expired, revoked, user disabled).
   useEffect(
