@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { backoffice } from '@orders/shared';
 import { chromiumAvailable } from '../support/browser.ts';
 import { ADMIN, paidTwice, startBackofficeEnv } from '../support/backoffice.ts';
 import { buyerChooses, ipnFields, pendingOrder, processedIpns } from '../support/paypal-server.ts';
@@ -46,8 +47,11 @@ interface KindsLayout {
   navHeight: number;
   /** The tallest kind link: more than one line of text would show here. */
   kindHeight: number;
-  /** The selected kind's box against the list's visible box (it is scrolled into view). */
+  /** The selected kind's box against the row's visible box (it is scrolled into view). */
   selectedVisible: boolean;
+  /** The row's cue that it scrolls: which ends fade ('left', 'right', both or ''), and its computed mask. */
+  hiddenEnds: string;
+  mask: string;
   page: { scrollWidth: number; clientWidth: number };
   listTop: number;
 }
@@ -55,18 +59,46 @@ interface KindsLayout {
 function kindsLayout(page: Page): Promise<KindsLayout> {
   return page.evaluate(`(() => {
     const nav = document.querySelector('.recon-kinds');
+    const row = nav.querySelector('.recon-kinds-row');
     const kinds = [...nav.querySelectorAll('.recon-kind')].map((kind) => kind.getBoundingClientRect());
-    const box = nav.getBoundingClientRect();
+    const box = row.getBoundingClientRect();
     const selected = nav.querySelector('.recon-kind.selected').getBoundingClientRect();
     const root = document.documentElement;
     return {
       tops: [...new Set(kinds.map((r) => Math.round(r.top)))],
-      navHeight: Math.round(box.height),
+      navHeight: Math.round(nav.getBoundingClientRect().height),
       kindHeight: Math.round(Math.max(...kinds.map((r) => r.height))),
       selectedVisible: selected.left >= box.left - 1 && selected.right <= box.right + 1 && selected.top >= box.top - 1 && selected.bottom <= box.bottom + 1,
+      hiddenEnds: row.dataset.hiddenEnds ?? '',
+      mask: getComputedStyle(row).maskImage,
       page: { scrollWidth: root.scrollWidth, clientWidth: root.clientWidth },
       listTop: Math.round(document.querySelector('.recon-list').getBoundingClientRect().top),
     };
+  })()`);
+}
+
+interface FocusedKind {
+  /** The focused link's kind ('all' for All open), undefined when focus is elsewhere. */
+  kind?: string;
+  /** Whether it is wholly in the row's visible box and clear of its faded ends. */
+  clear: boolean;
+  hiddenEnds: string;
+}
+
+function focusedKind(page: Page): Promise<FocusedKind> {
+  return page.evaluate(`(async () => {
+    // The row's ends are set after its scroll event, which comes with the next frame.
+    await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+    const row = document.querySelector('.recon-kinds-row');
+    const focused = document.activeElement;
+    const hiddenEnds = row.dataset.hiddenEnds ?? '';
+    if (!focused?.classList.contains('recon-kind') || !row.contains(focused)) return { clear: false, hiddenEnds };
+    const fade = parseFloat(getComputedStyle(row).getPropertyValue('--kinds-fade'));
+    const box = row.getBoundingClientRect();
+    const link = focused.getBoundingClientRect();
+    const left = box.left + (hiddenEnds.includes('left') ? fade : 0);
+    const right = box.right - (hiddenEnds.includes('right') ? fade : 0);
+    return { kind: focused.dataset.kind ?? 'all', clear: link.left >= left - 1 && link.right <= right + 1, hiddenEnds };
   })()`);
 }
 
@@ -135,6 +167,26 @@ describe.skipIf(!chromiumAvailable)('issue 13 leftovers at 1024 px: search place
     expect(all.listTop).toBeGreaterThan(all.tops[0]!);
     expect(all.page.scrollWidth).toBeLessThanOrEqual(all.page.clientWidth);
     expect(all.selectedVisible).toBe(true);
+    // More kinds lie to the right, and the row says so: its right end fades (there is no scrollbar to see).
+    expect(all.hiddenEnds).toBe('right');
+    expect(all.mask).toMatch(/linear-gradient/);
+
+    // Each kind is reached with Tab, scrolled clear of the fades; scrolled along, both ends fade, then only the left.
+    await page.locator('.recon-kind').first().focus();
+    const reached: string[] = [];
+    const ends = new Set<string>();
+    for (let i = 0; i <= backoffice.DISCREPANCY_KINDS.length; i++) {
+      const focused = await focusedKind(page);
+      expect(focused, JSON.stringify(focused)).toMatchObject({ clear: true });
+      reached.push(focused.kind!);
+      ends.add(focused.hiddenEnds);
+      await page.keyboard.press('Tab');
+    }
+    expect(reached).toEqual(['all', ...backoffice.DISCREPANCY_KINDS]);
+    expect([...ends]).toEqual(['right', 'left right', 'left']);
+    await suite.shot(page, 'layout-reconciliation-kinds-scrolled-1024');
+    await page.locator('.recon-kind').first().focus();
+    await expect.poll(async () => (await kindsLayout(page)).hiddenEnds).toBe('right');
 
     // The last kind, chosen from the row: the row keeps it in view and the list shows that kind.
     await page.locator('.recon-kind[data-kind="signature_invalid"]').click();
@@ -143,6 +195,8 @@ describe.skipIf(!chromiumAvailable)('issue 13 leftovers at 1024 px: search place
     const last = await kindsLayout(page);
     expect(last.tops).toHaveLength(1);
     expect(last.selectedVisible).toBe(true);
+    // Scrolled to the end: only the left end fades.
+    expect(last.hiddenEnds).toBe('left');
     // Reached by URL (a reload, a link) too.
     await page.reload();
     await page.getByText('No open discrepancies of this kind.').waitFor();
@@ -159,6 +213,9 @@ describe.skipIf(!chromiumAvailable)('issue 13 leftovers at 1024 px: search place
     await suite.shot(page, 'layout-reconciliation-1440');
     expect(wide.tops.length).toBeGreaterThan(10);
     expect(wide.page.scrollWidth).toBeLessThanOrEqual(wide.page.clientWidth);
+    // Everything shows: nothing fades.
+    expect(wide.hiddenEnds).toBe('');
+    expect(wide.mask).toBe('none');
     await page.close();
   });
 

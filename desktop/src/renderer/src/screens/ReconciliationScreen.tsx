@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import { backoffice, isSupportedCurrency, type Discrepancy, type DiscrepancyAction, type DiscrepancyKind } from '@orders/shared';
 import { describeError } from '../api/errors';
 import { useDiscrepancies, useOrderDetail, useReconciliationSummary } from '../api/queries';
@@ -59,24 +59,63 @@ export function kindLabel(kind: DiscrepancyKind): string {
   return KIND_LABELS[kind].one ?? KIND_LABELS[kind].title;
 }
 
+/**
+ * Which ends of a row that scrolls sideways hide part of it: 'left', 'right', 'left right' or ''.
+ * Its scrollbar is not always drawn (thin, overlay), so the stylesheet fades the ends that hide more.
+ */
+function useHiddenEnds(ref: RefObject<HTMLElement | null>): string {
+  const [ends, setEnds] = useState('');
+  useEffect(() => {
+    const row = ref.current;
+    if (!row) return;
+    const measure = () => {
+      // A pixel of slack: scroll offsets are fractional under zoom.
+      const left = row.scrollLeft > 1;
+      const right = row.scrollLeft + row.clientWidth < row.scrollWidth - 1;
+      setEnds([left ? 'left' : '', right ? 'right' : ''].filter(Boolean).join(' '));
+    };
+    measure();
+    row.addEventListener('scroll', measure, { passive: true });
+    // The window's width changes the row's, a count arriving changes its items'.
+    const observer = typeof ResizeObserver === 'undefined' ? undefined : new ResizeObserver(measure);
+    for (const box of [row, ...row.children]) observer?.observe(box);
+    return () => {
+      row.removeEventListener('scroll', measure);
+      observer?.disconnect();
+    };
+  }, [ref]);
+  return ends;
+}
+
+/**
+ * Scrolls a row that scrolls sideways so `item` shows whole, clear of the faded ends (the row's scroll
+ * padding). Sideways only: the page itself does not move. Chromium's own scrolling on focus leaves an
+ * item that shows in part where it is, under the fade.
+ */
+function scrollClearOfEnds(row: HTMLElement, item: Element): void {
+  if (row.scrollWidth <= row.clientWidth) return;
+  const clear = Number.parseFloat(getComputedStyle(row).scrollPaddingLeft) || 0;
+  const box = row.getBoundingClientRect();
+  const shown = item.getBoundingClientRect();
+  if (shown.left < box.left + clear) row.scrollLeft -= box.left + clear - shown.left;
+  else if (shown.right > box.right - clear) row.scrollLeft += shown.right - (box.right - clear);
+}
+
 export function ReconciliationScreen({ kind }: { kind?: DiscrepancyKind }) {
   const summary = useReconciliationSummary();
   const list = useDiscrepancies(kind);
   const [action, setAction] = useState<PendingAction | null>(null);
   const [refunding, setRefunding] = useState<RefundFromItem | null>(null);
   const items = useMemo(() => list.data?.pages.flatMap((page) => page.items) ?? [], [list.data]);
-  const kindsRef = useRef<HTMLElement>(null);
+  const kindsRef = useRef<HTMLDivElement>(null);
+  const hiddenEnds = useHiddenEnds(kindsRef);
 
   // Below 1100 px the kinds are one row that scrolls sideways: keep the chosen one in view (after a
-  // reload or a link too). Sideways only: the page itself does not move.
+  // reload or a link too), as the focused one (onFocus below).
   useEffect(() => {
     const row = kindsRef.current;
     const selected = row?.querySelector('.recon-kind.selected');
-    if (!row || !selected || row.scrollWidth <= row.clientWidth) return;
-    const box = row.getBoundingClientRect();
-    const chosen = selected.getBoundingClientRect();
-    if (chosen.left < box.left) row.scrollLeft -= box.left - chosen.left + 24;
-    else if (chosen.right > box.right) row.scrollLeft += chosen.right - box.right + 24;
+    if (row && selected) scrollClearOfEnds(row, selected);
   }, [kind]);
 
   return (
@@ -88,26 +127,33 @@ export function ReconciliationScreen({ kind }: { kind?: DiscrepancyKind }) {
         </div>
       </header>
       <div className="recon-layout">
-        <nav className="recon-kinds" aria-label="Discrepancy kinds" ref={kindsRef}>
-          <a href={routeHref({ name: 'reconciliation' })} className={`recon-kind${kind ? '' : ' selected'}`} aria-current={kind ? undefined : 'page'}>
-            <span>All open</span>
-            <span className="count">{summary.data?.total ?? '…'}</span>
-          </a>
-          {backoffice.DISCREPANCY_KINDS.map((k) => {
-            const count = summary.data?.counts[k];
-            return (
-              <a
-                key={k}
-                href={routeHref({ name: 'reconciliation', kind: k })}
-                className={`recon-kind${kind === k ? ' selected' : ''}${count ? ' has-items' : ''}`}
-                aria-current={kind === k ? 'page' : undefined}
-                data-kind={k}
-              >
-                <span>{KIND_LABELS[k].title}</span>
-                <span className="count">{count ?? '…'}</span>
-              </a>
-            );
-          })}
+        <nav className="recon-kinds" aria-label="Discrepancy kinds">
+          <div
+            className="recon-kinds-row"
+            ref={kindsRef}
+            data-hidden-ends={hiddenEnds || undefined}
+            onFocus={(event) => scrollClearOfEnds(event.currentTarget, event.target)}
+          >
+            <a href={routeHref({ name: 'reconciliation' })} className={`recon-kind${kind ? '' : ' selected'}`} aria-current={kind ? undefined : 'page'}>
+              <span>All open</span>
+              <span className="count">{summary.data?.total ?? '…'}</span>
+            </a>
+            {backoffice.DISCREPANCY_KINDS.map((k) => {
+              const count = summary.data?.counts[k];
+              return (
+                <a
+                  key={k}
+                  href={routeHref({ name: 'reconciliation', kind: k })}
+                  className={`recon-kind${kind === k ? ' selected' : ''}${count ? ' has-items' : ''}`}
+                  aria-current={kind === k ? 'page' : undefined}
+                  data-kind={k}
+                >
+                  <span>{KIND_LABELS[k].title}</span>
+                  <span className="count">{count ?? '…'}</span>
+                </a>
+              );
+            })}
+          </div>
         </nav>
         <section className="recon-list" aria-label="Discrepancies">
           {kind ? <p className="explain">{KIND_LABELS[kind].explain}</p> : null}
