@@ -18,6 +18,7 @@ import { Migration20261130173458_order_unpaid_index } from './Migration202611301
 import { Migration20261130234152_search_values } from './Migration20261130234152_search_values.js';
 import { Migration20261130234153_search_values_fill } from './Migration20261130234153_search_values_fill.js';
 import { Migration20261201070256_unpaid_sale } from './Migration20261201070256_unpaid_sale.js';
+import { Migration20261201224500_authenticate_fn } from './Migration20261201224500_authenticate_fn.js';
 
 /** Every migration, in order. `npm run migration:create -w @orders/server` generates the next one. */
 export const migrations = [
@@ -38,4 +39,5 @@ export const migrations = [
   Migration20261130234152_search_values,
   Migration20261130234153_search_values_fill,
   Migration20261201070256_unpaid_sale,
+  Migration20261201224500_authenticate_fn,
 ];

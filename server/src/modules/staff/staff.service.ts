@@ -19,10 +19,10 @@ export interface StaffDto {
   role: StaffRole;
 }
 
-/** viewer < operator < admin: whether `role` includes what `required` may do. */
 /** How stale an API key's "last used" may get: one write per key per minute at most. */
 export const API_KEY_LAST_USED_EVERY = '1 minute';
 
+/** viewer < operator < admin: whether `role` includes what `required` may do. */
 export function roleAtLeast(role: StaffRole, required: StaffRole): boolean {
   return STAFF_ROLES.indexOf(role) >= STAFF_ROLES.indexOf(required);
 }
@@ -59,17 +59,11 @@ export class StaffService {
   async authenticate(bearer: string): Promise<Principal | undefined> {
     const hash = hashSecret(bearer);
     const em = this.orm.em.fork();
+    // One function call (Migration20261201224500_authenticate_fn): its plan is kept by the connection.
     const found = await firstRow(
       em,
       sql<{ kind: 'service' | 'staff'; id: string; name: string | null; scopes: string[] | null; staffId: string | null; email: string | null; role: StaffRole | null; usedLongAgo: boolean | null }>`
-        select 'service' as kind, k.id, k.name, k.scopes, null as "staffId", null as email, null as role,
-               (k.last_used_at is null or k.last_used_at < now() - ${API_KEY_LAST_USED_EVERY}::interval) as "usedLongAgo"
-          from api_key k where k.key_hash = ${hash} and not k.disabled
-        union all
-        select 'staff', s.id, null, null, u.id, u.email, u.role, null
-          from staff_session s join staff_user u on u.id = s.staff_id
-         where s.token_hash = ${hash} and s.revoked_at is null and s.expires_at > now() and not u.disabled
-        limit 1`,
+        select * from orders_authenticate(${hash}, ${API_KEY_LAST_USED_EVERY}::interval)`,
     );
     if (!found) return undefined;
     if (found.kind === 'service') {
