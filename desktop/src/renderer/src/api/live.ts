@@ -36,15 +36,17 @@ export function applyOrderChange(queryClient: QueryClient, event: OrderChangeEve
 }
 
 const RETRY_MS = 5000;
-/** Order changes refetch the dashboard at most this often, */
+/** The shortest wait between two refetches of the dashboard that order changes cause. */
 export const DASHBOARD_REFRESH_MS = 3000;
-/**
- * and at most once per this many times its last answer took: a year's range at 1,000,000 orders
- * takes ~1 s, and refetched every 3 s while orders keep changing it would keep a third of the
- * server's time busy for one open screen; every 10 s it keeps a tenth.
- */
+/** How many times its last answer took the dashboard waits at least between two such refetches. */
 export const DASHBOARD_COST_FACTOR = 10;
 
+/**
+ * Order changes refetch the dashboard at most every DASHBOARD_REFRESH_MS, and at most once per
+ * DASHBOARD_COST_FACTOR times its last answer took: a year's range at 1,000,000 orders takes ~1 s,
+ * and refetched every 3 s while orders keep changing it would keep a third of the server's time busy
+ * for one open screen; every 10 s it keeps a tenth.
+ */
 export function dashboardRefreshMs(lastAnswerMs: number): number {
   return Math.max(DASHBOARD_REFRESH_MS, Math.round(DASHBOARD_COST_FACTOR * lastAnswerMs));
 }
