@@ -42,6 +42,13 @@ function problem(reply: FastifyReply, status: number, code: string, message: str
   return reply.status(status).header('cache-control', 'no-store').send({ error: { code, message } });
 }
 
+/** A refusal (ours or the database's) in the session routes' shape; anything else goes on to the app's handler. */
+function refusalOf(reply: FastifyReply, error: unknown) {
+  const refusal = asDomainError(error);
+  if (refusal) return problem(reply, httpStatusOf(refusal.code), refusal.code, refusal.message);
+  throw error;
+}
+
 /**
  * `POST /backoffice/api/session` ({ email, password }) logs in and sets the cookie; the answer is the
  * staff member and expiry, never the token. `DELETE /backoffice/api/session` revokes the session (its
@@ -50,16 +57,20 @@ function problem(reply: FastifyReply, status: number, code: string, message: str
  * an answer rather than a 401, which the browser would log in the console of every signed-out tab.
  */
 export async function registerSessionRoutes(app: FastifyInstance, services: Services, options: { secure: () => boolean }): Promise<void> {
-  app.get('/backoffice/api/session', async (request, reply) => {
+  /** The live staff session the request's cookie names, if any (an API key is no session). */
+  const cookieSession = async (request: FastifyRequest) => {
     const token = sessionCookieOf(request.headers.cookie);
+    const principal = token ? await services.staff.authenticate(token) : undefined;
+    return principal?.kind === 'staff' ? principal : undefined;
+  };
+
+  app.get('/backoffice/api/session', async (request, reply) => {
     try {
-      const principal = token ? await services.staff.authenticate(token) : undefined;
-      const staff = principal?.kind === 'staff' ? { id: principal.staffId, email: principal.email, role: principal.role } : null;
+      const session = await cookieSession(request);
+      const staff = session ? { id: session.staffId, email: session.email, role: session.role } : null;
       return reply.header('cache-control', 'no-store').send({ staff });
     } catch (error) {
-      const refusal = asDomainError(error);
-      if (refusal) return problem(reply, httpStatusOf(refusal.code), refusal.code, refusal.message);
-      throw error;
+      return refusalOf(reply, error);
     }
   });
 
@@ -77,17 +88,14 @@ export async function registerSessionRoutes(app: FastifyInstance, services: Serv
         .header('cache-control', 'no-store')
         .send({ expiresAt: expiresAt.toISOString(), staff });
     } catch (error) {
-      const refusal = asDomainError(error);
-      if (refusal) return problem(reply, httpStatusOf(refusal.code), refusal.code, refusal.message);
-      throw error;
+      return refusalOf(reply, error);
     }
   });
 
   app.delete('/backoffice/api/session', async (request, reply) => {
     if (!csrfSafe(request)) return problem(reply, 403, 'FORBIDDEN', `send ${CSRF_HEADER}: 1`);
-    const token = sessionCookieOf(request.headers.cookie);
-    const principal = token ? await services.staff.authenticate(token) : undefined;
-    if (principal?.kind === 'staff') await services.staff.logout(principal.sessionId);
+    const session = await cookieSession(request);
+    if (session) await services.staff.logout(session.sessionId);
     return reply.header('set-cookie', cookie('', 0, options.secure())).header('cache-control', 'no-store').status(204).send();
   });
 }
