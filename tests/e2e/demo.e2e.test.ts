@@ -57,6 +57,57 @@ describe.skipIf(!chromiumAvailable)('the demo shop in Chromium', () => {
     await expect(page.getByTestId('order-number').textContent()).resolves.toBe(`#${order.number}`);
     await context.close();
   });
+
+  it('two tabs of one browser: the tab still showing the checked-out cart pays that same order, the other tab\'s link is refused with a way back; one sale, a quiet console', async () => {
+    const a = await suite.newTab({ viewport: { width: 1100, height: 720 } });
+    const context = a.context();
+    const problems: string[] = [];
+    const { env } = suite;
+    const salesBefore = env.sim.control.getState().sales.length;
+    await a.goto(`${env.server.url}/demo`);
+    await a.locator('[data-sku=DEMO-NOTEBOOK] button').click();
+    await expect.poll(() => a.getByTestId('cart-total').textContent()).toBe('$9.00');
+    // The second tab shares the first's cookies (one browser), and shows the same cart.
+    const b = await context.newPage();
+    for (const [name, page] of [['A', a], ['B', b]] as const) {
+      page.on('console', (message) => message.type() === 'error' && problems.push(`${name}: ${message.text()}`));
+      page.on('pageerror', (error) => problems.push(`${name}: ${error.message}`));
+    }
+    await b.goto(`${env.server.url}/demo`);
+    await expect.poll(() => b.getByTestId('cart-total').textContent()).toBe('$9.00');
+
+    // A checks the cart out and goes to PayPal; B, still showing the cart, presses Pay as well.
+    await a.getByRole('button', { name: 'Pay with PayPal' }).click();
+    await a.waitForURL(/\/paypal-sim\/cgi-bin\/webscr/);
+    await b.getByRole('button', { name: 'Pay with PayPal' }).click();
+    await b.waitForURL(/\/paypal-sim\/cgi-bin\/webscr/);
+    // The same order, not a second one: both PayPal pages name it.
+    const orderOf = async (page: typeof a) => /Order ([0-9a-f-]{36})/.exec((await page.locator('.merchant').textContent()) ?? '')?.[1];
+    const orderId = await orderOf(a);
+    expect(orderId).toBeDefined();
+    await expect(orderOf(b)).resolves.toBe(orderId);
+
+    await b.getByRole('button', { name: 'Pay Now' }).click();
+    await b.waitForURL(new RegExp(`/demo/orders/${orderId}`));
+    await expect.poll(() => b.getByTestId('order-status').textContent()).toBe('paid');
+    // A's link was replaced by B's: refused, nothing charged, and one click back to the order's page.
+    await a.getByRole('button', { name: 'Pay Now' }).click();
+    await a.waitForURL(/\/paypal\/return\?/);
+    await expect(a.getByTestId('payment-title').textContent()).resolves.toBe('This order is already paid');
+    await a.getByTestId('payment-onward').click();
+    await a.waitForURL(new RegExp(`/demo/orders/${orderId}`));
+    await expect.poll(() => a.getByTestId('order-status').textContent()).toBe('paid');
+
+    const sales = env.sim.control.getState().sales.slice(salesBefore);
+    expect(sales).toHaveLength(1);
+    expect(sales[0]).toMatchObject({ amount: 900, state: 'completed' });
+    // The cart is gone in both tabs; a new visit starts empty.
+    await a.goto(`${env.server.url}/demo`);
+    await expect.poll(() => a.getByTestId('cart-total').textContent()).toBe('—');
+    // No page of the flow (shop, PayPal's, ours) logged an error: no 404 for a favicon either.
+    expect(problems).toEqual([]);
+    await context.close();
+  });
 });
 
 describe('the demo order page over HTTP', () => {

@@ -1,4 +1,5 @@
 import { formatMoney, type Currency } from '@orders/shared';
+import { escapeHtml, htmlHead } from '../http/html.js';
 
 export interface DemoProduct {
   sku: string;
@@ -8,8 +9,6 @@ export interface DemoProduct {
   currency: Currency;
 }
 
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
 const STYLE = `
   :root { color-scheme: light; font-family: system-ui, sans-serif; color: #1a1a1a; }
@@ -35,9 +34,7 @@ const STYLE = `
   .badge.failed, .badge.cancelled { background: #fde2e1; color: #8a1c1c; } a { color: #0b5cad; }`;
 
 function page(title: string, body: string, script: string): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
+  return `${htmlHead(title)}<style>${STYLE}</style></head>
 <body><header><h1>Orders demo shop</h1><p>PayPal is simulated: no real money moves.</p></header>
 ${body}<script type="module" src="${script}"></script></body></html>`;
 }
@@ -119,7 +116,15 @@ for (const button of document.querySelectorAll('[data-add]')) {
 }
 pay.addEventListener('click', async () => {
   pay.disabled = true; error.hidden = true;
-  try { const { approvalUrl } = await call('checkout', {}); location.assign(approvalUrl); } catch (e) { showError(e); pay.disabled = false; }
+  try {
+    // To PayPal, or, when another tab already paid this cart's order, to that order's page.
+    const { approvalUrl, orderUrl } = await call('checkout', {});
+    location.assign(approvalUrl ?? orderUrl);
+  } catch (e) {
+    showError(e);
+    // What the cart holds now (another tab may have changed it), not what this page last showed.
+    call('cart').then(showCart, () => { pay.disabled = false; });
+  }
 });
 call('cart').then(showCart, showError);`;
 

@@ -19,6 +19,8 @@ const DEMO_STOCK = 1_000;
 const DEMO_KEY_NAME = 'demo shop';
 const CUSTOMER_COOKIE = 'orders_demo_customer';
 const CART_COOKIE = 'orders_demo_cart';
+/** The order the last checkout made of the cart: another tab still showing that cart pays or shows it. */
+const ORDER_COOKIE = 'orders_demo_order';
 
 export interface DemoShopOptions {
   orm: MikroORM;
@@ -159,14 +161,30 @@ export async function registerDemoShop(app: FastifyInstance, options: DemoShopOp
       const api = await orders(reply);
       if (!api) return reply;
       const customer = customerOf(request, reply);
-      const cartId = parseCookies(request.headers.cookie)[CART_COOKIE];
-      if (!cartId || !isUuid(cartId)) return reply.code(400).send({ error: 'Your cart is empty.' });
-      const order = await api.orders.create.mutate({ customer, cartId });
-      // The cart is frozen into the order: the next purchase starts a new one.
-      setCookie(reply, CART_COOKIE, '', 0);
-      const back = `${options.urls().publicBaseUrl}/demo/orders/${order.id}`;
-      const attempt = await api.payments.attemptToPay.mutate({ customer, orderId: order.id, returnUrl: back, cancelUrl: back });
-      return { orderId: order.id, approvalUrl: attempt.approvalUrl };
+      const cookies = parseCookies(request.headers.cookie);
+      const cartId = cookies[CART_COOKIE];
+      let orderId: string;
+      if (cartId && isUuid(cartId)) {
+        orderId = (await api.orders.create.mutate({ customer, cartId })).id;
+        // The cart is frozen into the order: the next purchase starts a new one.
+        setCookie(reply, CART_COOKIE, '', 0);
+        setCookie(reply, ORDER_COOKIE, orderId, 24 * 3600);
+      } else {
+        // Another tab of this browser checked the cart out while this one still showed it: this
+        // tab pays that order (its new link replaces the other tab's), or is shown it once it is
+        // paid or cancelled. Orders decides which (attemptToPay refuses with 409).
+        const last = cookies[ORDER_COOKIE];
+        if (!last || !isUuid(last)) return reply.code(400).send({ error: 'Your cart is empty.' });
+        orderId = last;
+      }
+      const orderUrl = `${options.urls().publicBaseUrl}/demo/orders/${orderId}`;
+      const attempt = await api.payments.attemptToPay
+        .mutate({ customer, orderId, returnUrl: orderUrl, cancelUrl: orderUrl })
+        .catch((error: unknown) => {
+          if ((error as { data?: { httpStatus?: number } }).data?.httpStatus === 409) return undefined;
+          throw error;
+        });
+      return attempt ? { orderId, approvalUrl: attempt.approvalUrl } : { orderId, orderUrl };
     });
 
     demo.get<{ Params: { orderId: string } }>('/demo/api/orders/:orderId', async (request, reply) => {

@@ -56,6 +56,10 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
 
   // /healthz, /readyz and /metrics: http/health.ts, registered by server.ts.
 
+  // Browsers ask every origin for an icon; the pages served here (demo shop, PayPal's pages) have
+  // none, and a 404 was an error in the console of each. No content, and no need to ask for a day.
+  app.get('/favicon.ico', async (_request, reply) => reply.code(204).header('cache-control', 'public, max-age=86400').send());
+
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',
     trpcOptions: {

@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { htmlHead } from './html.js';
 
 /** Where `npm run build:web -w @orders/desktop` writes the renderer's browser build (built with base `/backoffice/`). */
 export const DEFAULT_WEB_BUILD_DIR = fileURLToPath(new URL('../../../desktop/dist-web', import.meta.url));
@@ -31,9 +32,7 @@ function htmlHeaders(reply: FastifyReply): FastifyReply {
     .header('cache-control', 'no-cache');
 }
 
-const NOT_BUILT_PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Back office not built</title>
+const NOT_BUILT_PAGE = `${htmlHead('Back office not built')}
 <style>:root { color-scheme: light dark; font-family: system-ui, sans-serif; } body { max-width: 36rem; margin: 4rem auto; padding: 0 1rem; }</style>
 </head><body><h1>The back office is not built yet</h1>
 <p>Build the browser version of the desktop app, then reload this page:</p>

@@ -3,15 +3,12 @@ import { ORDER_STATUSES } from '@orders/shared';
 import { DomainError, fromDatabaseError, httpStatusOf } from '../errors.js';
 import { isUuid } from '../ids.js';
 import type { Logger } from '../logger.js';
+import { escapeHtml, htmlHead } from './html.js';
 import { buyerPageDetail, buyerPageTitle } from '../modules/payments/buyer-return.js';
 import type { PaymentsService, ReturnResult } from '../modules/payments/payments.service.js';
 
 /** IPN bodies are a few KB; PayPal never sends more than this. */
 const IPN_BODY_LIMIT = 64 * 1024;
-
-function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-}
 
 /** The buyer's page stops refreshing once the order has left `pending`. */
 const FINAL_ORDER_STATUSES: ReadonlySet<string> = new Set(ORDER_STATUSES.filter((status) => status !== 'pending'));
@@ -36,20 +33,22 @@ function statusPage(result: ReturnResult | { title: string; message: string }, s
       : result.message;
   // The buyer is shown the order's number (#1002), never its id: the id is for machines (the shop's redirect).
   const detailHtml = escapeHtml(detail);
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+  // A refusal is not handed to the shop as this payment's outcome (sendOutcome), but the buyer is not
+  // left on it either: the shop's own page, with the order's status as it is now, is one click away.
+  const onward = isResult && refused && result.redirectTo ? result.redirectTo : undefined;
+  return `${htmlHead(title)}
 ${!final && statusUrl ? `<meta http-equiv="refresh" content="2;url=${escapeHtml(statusUrl)}">` : ''}
-<title>${escapeHtml(title)}</title>
 <style>
   :root { color-scheme: light dark; font-family: system-ui, sans-serif; }
   body { display: grid; place-items: center; min-height: 100vh; margin: 0; }
   main { max-width: 28rem; margin: 1rem; padding: 2rem; border-radius: 12px; border: 1px solid #8884; text-align: center; }
   h1 { font-size: 1.4rem; margin: 0 0 .5rem; }
   p { color: #666; margin: .25rem 0; }
+  p.onward { margin-top: 1rem; } a { color: #0b5cad; }
   @media (max-width: 420px) { main { padding: 1.25rem; } }
 </style></head>
 <body><main><h1 data-testid="payment-title">${escapeHtml(title)}</h1><p data-testid="payment-detail">${detailHtml}</p>
-${!final ? '<p>This page refreshes by itself.</p>' : ''}</main></body></html>`;
+${!final ? '<p>This page refreshes by itself.</p>' : ''}${onward ? `<p class="onward"><a data-testid="payment-onward" href="${escapeHtml(onward)}">Return to the shop</a></p>` : ''}</main></body></html>`;
 }
 
 function sendHtml(reply: FastifyReply, status: number, html: string) {

@@ -1,12 +1,11 @@
 import { formatMoney } from '@orders/shared';
 import type { SimPayment } from './store.js';
+import { escapeHtml, htmlHead } from '../../http/html.js';
 
 export const DECISION_PATH = '/checkoutnow/decision';
 /** Relative to the approval page (…/cgi-bin/webscr), so it holds wherever the simulator is mounted. */
 const DECISION_ACTION = `..${DECISION_PATH}`;
 
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
 const STYLE = `
   body { font-family: system-ui, sans-serif; background: #f5f7fa; color: #1a1a1a; margin: 0; }
@@ -22,9 +21,7 @@ const STYLE = `
   .cancel { background: #fff; color: #0070ba; } .note { font-size: .8rem; color: #777; text-align: center; }`;
 
 function page(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
+  return `${htmlHead(title)}<style>${STYLE}</style></head>
 <body><main>${body}</main></body></html>`;
 }
 
