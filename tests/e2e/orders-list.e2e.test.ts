@@ -101,6 +101,14 @@ describe.skipIf(!chromiumAvailable)('orders list in a browser (1440 and 1024 px)
     await page.keyboard.press('/');
     await expect(page.evaluate(`document.activeElement?.getAttribute('type')`)).resolves.toBe('search');
 
+    // On any other screen `/` opens the list with its search focused: from the dashboard, the first
+    // screen after login, the search is one keystroke away too.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard', exact: true }).click();
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    await page.keyboard.press('/');
+    await page.waitForURL('**#/orders');
+    await expect.poll(() => page.evaluate(`document.activeElement?.getAttribute('type')`)).toBe('search');
+
     // A fragment from inside the customer ids ("estrel…", no prefix), typed at a person's pace, never Enter.
     const fragment = TAG.slice(1, 6);
     await page.keyboard.type(fragment, { delay: 60 });

@@ -10,6 +10,7 @@ import { AdminScreen } from './screens/AdminScreen';
 import { DashboardScreen } from './screens/dashboard/DashboardScreen';
 import { LoginScreen } from './screens/LoginScreen';
 import { OrderDetailScreen } from './screens/order-detail/OrderDetailScreen';
+import { focusOrderSearch, isSearchShortcut } from './screens/orders/FilterBar';
 import { EXPORT_CSV_EVENT, OrdersScreen } from './screens/orders/OrdersScreen';
 import { ReconciliationScreen } from './screens/ReconciliationScreen';
 import { SettingsScreen } from './screens/SettingsScreen';
@@ -53,6 +54,20 @@ function Shell({ route }: { route: Route }) {
       }),
     [admin, logout, platform, queryClient, route.name],
   );
+
+  // `/` searches from every screen: elsewhere than the orders list (whose search bar answers it
+  // itself), it opens the list, with the filters it had, and its search takes the focus.
+  useEffect(() => {
+    if (route.name === 'orders') return;
+    const onKey = (event: KeyboardEvent) => {
+      if (!isSearchShortcut(event)) return;
+      event.preventDefault();
+      navigate({ name: 'orders' });
+      focusOrderSearch();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [route.name]);
 
   const nav: { route: Route; label: string; active: boolean; badge?: number | undefined }[] = [
     { route: { name: 'dashboard' }, label: 'Dashboard', active: route.name === 'dashboard' },

@@ -98,6 +98,23 @@ function isTypingTarget(target: EventTarget | null): boolean {
   return target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName);
 }
 
+/** `/` pressed as the search shortcut: not typed into a field, not with a modifier, no dialog open. */
+export function isSearchShortcut(event: globalThis.KeyboardEvent): boolean {
+  if (event.key !== '/' || event.ctrlKey || event.metaKey || event.altKey || isTypingTarget(event.target)) return false;
+  return !document.querySelector('[role="dialog"]');
+}
+
+/**
+ * `/` on another screen (App's Shell opens the orders list, then calls this): the search box takes
+ * the focus as soon as it is there, or at once when it already is.
+ */
+let searchFocusPending = false;
+const FOCUS_SEARCH_EVENT = 'orders:focus-search';
+export function focusOrderSearch(): void {
+  searchFocusPending = true;
+  window.dispatchEvent(new Event(FOCUS_SEARCH_EVENT));
+}
+
 /**
  * Everything the search box matches. Its placeholder says it in short (the whole sentence is cut off
  * in the box at 1024 px); the box's tooltip says it in full.
@@ -148,15 +165,27 @@ export function FilterBar({ filters, onChange, onToResults, searchRef: givenSear
   }, [q, filters, onChange]);
 
   useEffect(() => {
-    const onKey = (event: globalThis.KeyboardEvent) => {
-      if (event.key !== '/' || event.ctrlKey || event.metaKey || event.altKey || isTypingTarget(event.target)) return;
-      if (document.querySelector('[role="dialog"]')) return;
-      event.preventDefault();
+    const focus = () => {
       searchRef.current?.focus();
       searchRef.current?.select();
     };
+    const onKey = (event: globalThis.KeyboardEvent) => {
+      if (!isSearchShortcut(event)) return;
+      event.preventDefault();
+      focus();
+    };
+    const onRequest = () => {
+      if (!searchFocusPending || !searchRef.current) return;
+      searchFocusPending = false;
+      focus();
+    };
+    onRequest();
     window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
+    window.addEventListener(FOCUS_SEARCH_EVENT, onRequest);
+    return () => {
+      window.removeEventListener('keydown', onKey);
+      window.removeEventListener(FOCUS_SEARCH_EVENT, onRequest);
+    };
   }, []);
 
   const currency = filters.currency;
