@@ -108,6 +108,37 @@ describe.skipIf(!chromiumAvailable)('the demo shop in Chromium', () => {
     expect(problems).toEqual([]);
     await context.close();
   });
+
+  it('Back from PayPal without paying: the shop shows the order waiting for payment (not an empty cart) and pays it, once', async () => {
+    const page = await suite.newTab({ viewport: { width: 1100, height: 720 } });
+    const { env } = suite;
+    const salesBefore = env.sim.control.getState().sales.length;
+    await page.goto(`${env.server.url}/demo`);
+    await page.locator('[data-sku=DEMO-TEE] button').click();
+    await expect.poll(() => page.getByTestId('cart-total').textContent()).toBe('$24.00');
+    await page.getByRole('button', { name: 'Pay with PayPal' }).click();
+    await page.waitForURL(/\/paypal-sim\/cgi-bin\/webscr/);
+    await page.goBack();
+    await page.waitForURL(/\/demo$/);
+    const waiting = page.getByTestId('waiting-order');
+    await waiting.waitFor();
+    const number = /Order #(\d+)/.exec((await waiting.textContent()) ?? '')?.[1];
+    expect(await waiting.textContent()).toBe(`Order #${number} is waiting for payment.`);
+    await expect(page.getByTestId('cart-total').textContent()).resolves.toBe('$24.00');
+    await suite.shot(page, 'demo-waiting-order');
+    await page.getByRole('button', { name: `Pay for order #${number}` }).click();
+    await page.waitForURL(/\/paypal-sim\/cgi-bin\/webscr/);
+    await page.getByRole('button', { name: 'Pay Now' }).click();
+    await page.waitForURL(/\/demo\/orders\/[0-9a-f-]{36}/);
+    await expect.poll(() => page.getByTestId('order-status').textContent()).toBe('paid');
+    await expect(page.getByTestId('order-number').textContent()).resolves.toBe(`#${number}`);
+    expect(env.sim.control.getState().sales.slice(salesBefore)).toMatchObject([{ amount: 2400, state: 'completed' }]);
+    // Paid: the shop no longer offers it.
+    await page.goto(`${env.server.url}/demo`);
+    await expect.poll(() => page.getByTestId('cart-total').textContent()).toBe('—');
+    await expect(page.getByTestId('waiting-order').count()).resolves.toBe(0);
+    await page.context().close();
+  });
 });
 
 describe('the demo order page over HTTP', () => {

@@ -96,6 +96,16 @@ const error = document.querySelector('[data-testid=shop-error]');
 function showError(e) { error.hidden = false; error.textContent = e.message; }
 function showCart(cart) {
   lines.replaceChildren();
+  pay.textContent = 'Pay with PayPal';
+  if (cart && cart.items.length === 0 && cart.waiting) {
+    // The last cart became an order that is not paid yet (back from PayPal): pay it, or look at it.
+    const li = document.createElement('li'); li.dataset.testid = 'waiting-order';
+    const link = document.createElement('a'); link.href = cart.waiting.url; link.textContent = 'Order #' + cart.waiting.number;
+    const text = document.createElement('span'); text.append(link, ' is waiting for payment.');
+    li.append(text); lines.append(li);
+    total.textContent = money(cart.waiting.total, cart.waiting.currency);
+    pay.textContent = 'Pay for order #' + cart.waiting.number; pay.disabled = false; return;
+  }
   if (!cart || cart.items.length === 0) {
     const empty = document.createElement('li'); empty.className = 'muted'; empty.textContent = 'Your cart is empty.'; lines.append(empty);
     total.textContent = '—'; pay.disabled = true; return;

@@ -92,6 +92,11 @@ export async function registerDemoShop(app: FastifyInstance, options: DemoShopOp
 
   /** One scope: its errors answer JSON the page shows, a refusal with its own message. */
   await app.register(async (demo) => {
+    // The API's answers are this browser's cart and orders as they are now: never from a cache (after
+    // the Back button, Chromium answered the page's cart request with the one it had before checkout).
+    demo.addHook('onSend', async (request, reply) => {
+      if (request.url.startsWith('/demo/api/')) reply.header('cache-control', 'no-store');
+    });
     demo.setErrorHandler((error, _request, reply) => {
       // A refusal from Orders (the client's TRPCClientError) is shown to the buyer as it is.
       if (error instanceof Error && error.name === 'TRPCClientError') {
@@ -136,7 +141,16 @@ export async function registerDemoShop(app: FastifyInstance, options: DemoShopOp
       const api = await orders(reply);
       if (!api) return reply;
       const customer = customerOf(request, reply);
-      return cartView(api, customer, parseCookies(request.headers.cookie)[CART_COOKIE]).catch(() => ({ items: [], total: 0, currency: 'USD' }));
+      const cookies = parseCookies(request.headers.cookie);
+      const cart = await cartView(api, customer, cookies[CART_COOKIE]).catch(() => ({ items: [], total: 0, currency: 'USD' }));
+      // Back from PayPal without paying (the browser's Back button), the cart is an order now: the
+      // shop says so and offers to pay it (checkout pays the last order when there is no cart).
+      const lastOrder = cookies[ORDER_COOKIE];
+      if (cart.items.length > 0 || !lastOrder || !isUuid(lastOrder)) return cart;
+      const order = await api.orders.get.query({ customer, orderId: lastOrder }).catch(() => undefined);
+      return order?.status === 'pending'
+        ? { ...cart, waiting: { number: order.number, total: order.total, currency: order.currency, url: `/demo/orders/${order.id}` } }
+        : cart;
     });
 
     demo.post<{ Body: { sku?: unknown } }>('/demo/api/cart/add', async (request, reply) => {
