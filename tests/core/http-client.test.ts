@@ -76,6 +76,24 @@ describe('over HTTP with createOrdersClient', () => {
     expect(await response.json()).toEqual({ status: 'ok', uptimeSeconds: expect.any(Number) });
   });
 
+  it('no tRPC answer may be cached: a query, a batch, a mutation and a refusal all say no-store', async () => {
+    const trpc = `${server.url}/trpc`;
+    const auth = { authorization: `Bearer ${SERVICE_KEY}` };
+    const customer = { type: 'anonymous', id: 'cache-check' };
+    const created = await fetch(`${trpc}/carts.create`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ customer }) });
+    const cartId = ((await created.clone().json()) as { result: { data: { id: string } } }).result.data.id;
+    const input = encodeURIComponent(JSON.stringify({ customer, cartId }));
+    const batch = encodeURIComponent(JSON.stringify({ 0: { customer, cartId }, 1: { customer, cartId } }));
+    const answers = [
+      await fetch(`${trpc}/carts.get?input=${input}`, { headers: auth }),
+      await fetch(`${trpc}/carts.get,carts.get?batch=1&input=${batch}`, { headers: auth }),
+      created,
+      await fetch(`${trpc}/carts.get?input=${input}`),
+    ];
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 401]);
+    expect(answers.map((r) => r.headers.get('cache-control'))).toEqual(['no-store', 'no-store', 'no-store', 'no-store']);
+  });
+
   it('batches queries made in the same tick into one request; one failing query fails alone', async () => {
     const setup = createOrdersClient({ url: server.trpcUrl, apiKey: SERVICE_KEY });
     const bob = { type: 'anonymous', id: 'bob' } as const;

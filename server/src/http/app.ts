@@ -82,6 +82,9 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
           : undefined;
         return createContextInner({ services: options.services, principal, logger: options.logger });
       },
+      // Every answer is one caller's data as it is now (orders, payers' emails): no cache keeps it, not
+      // even the browser's, which otherwise served a page's GETs from its cache after the Back button.
+      responseMeta: () => ({ headers: { 'cache-control': 'no-store' } }),
       onError: ({ error, path }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR') options.logger.error({ path, err: error.cause ?? error }, 'trpc error');
       },
