@@ -199,6 +199,10 @@ describe.skipIf(!chromiumAvailable)('orders list in a browser (1440 and 1024 px)
 
     await bar.getByRole('button', { name: 'Cancel selected unpaid…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Cancel 2 unpaid orders' });
+    // Both named, in the list's order, in the plural ("its … it" for one).
+    await expect(dialog.locator('p').first().textContent()).resolves.toMatch(
+      new RegExp(`^#(${first.number}|${second.number}), #(${first.number}|${second.number}) will be cancelled and their stock released; any payment started on them is abandoned\\.$`),
+    );
     await dialog.getByLabel(/Reason/).fill('Duplicate test orders from the shop’s staging site');
     await suite.shot(page, 'orders-list-bulk-cancel-1440');
     await dialog.getByRole('button', { name: 'Cancel 2 orders' }).click();

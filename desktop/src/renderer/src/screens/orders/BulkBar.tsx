@@ -32,6 +32,8 @@ export function BulkBar({ selected, onClear }: BulkBarProps) {
   const [result, setResult] = useState<BulkCancelResult | null>(null);
 
   const unpaid = selected.filter((row) => isCancellable(row.status));
+  const one = unpaid.length === 1;
+  const others = selected.length - unpaid.length;
   const tooMany = selected.length > backoffice.MAX_SELECTED_ORDERS;
 
   async function cancelUnpaid(reason: string) {
@@ -96,9 +98,10 @@ export function BulkBar({ selected, onClear }: BulkBarProps) {
           title={`Cancel ${unpaid.length} unpaid ${unpaid.length === 1 ? 'order' : 'orders'}`}
           description={
             <p>
-              {unpaid.map((row) => `#${row.number}`).join(', ')} will be cancelled and their stock released; any payment started on them is
-              abandoned.
-              {selected.length > unpaid.length ? ` The other ${selected.length - unpaid.length} selected (paid or closed) are left as they are.` : ''}
+              {unpaid.map((row) => `#${row.number}`).join(', ')} will be cancelled and {one ? 'its' : 'their'} stock released; any payment
+              started on {one ? 'it' : 'them'} is abandoned.
+              {others === 1 ? ' The other order selected (paid or closed) is left as it is.' : ''}
+              {others > 1 ? ` The other ${others} selected (paid or closed) are left as they are.` : ''}
             </p>
           }
           confirmLabel={`Cancel ${unpaid.length} ${unpaid.length === 1 ? 'order' : 'orders'}`}
