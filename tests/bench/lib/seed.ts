@@ -132,7 +132,10 @@ export async function dropSecondaryIndexes(client: pg.Pool | pg.PoolClient | pg.
  * and most pending and cancelled ones have a PayPal attempt with PAY-… id, and the paid ones a
  * sale id and payer email. Ids are UUID v7 derived from created_at, as the server makes them.
  * Each order has one cart line of 1,000 products (popular ones more often), named as a shop would
- * ("Walnut Mug", MUG-0412); a registered customer pays as one person every time (name and
+ * ("Walnut Mug", MUG-0412), and each paid, refunded or partially refunded order its paid snapshot of
+ * that line (order_line, in the order's currency). The products are not in the catalog (which is in
+ * USD while the orders are in ten currencies), so an unpaid order's page, read from its cart, shows
+ * no lines. A registered customer pays as one person every time (name and
  * first.last##@provider email from the customer id), a guest as someone new; paid orders carry
  * their payer. The back-office search document of each order is written from those rows.
  *
@@ -222,6 +225,13 @@ export async function seedSearchOrders(url: string, count: number, log: (line: s
          select gen_random_uuid(), ts - interval '1 minute', ts - interval '1 minute', cart_id, ${PRODUCT_SKU}, 1, total, ${PRODUCT_NAME}
            from bench_seed order by i`,
       );
+      // The paid snapshot (order_line), written when an order is paid: what its page and a line refund read.
+      await b.query(
+        `insert into order_line (id, created_at, updated_at, order_id, sku, name, unit_price, quantity, line_total, currency)
+         select gen_random_uuid(), ts + interval '1 second' * (30 + r_extra * 600), ts + interval '1 second' * (30 + r_extra * 600),
+                order_id, ${PRODUCT_SKU}, ${PRODUCT_NAME}, total, 1, total, currency
+           from bench_seed where sale_id is not null order by i`,
+      );
       await b.query(
         `insert into order_payment_attempt (id, created_at, updated_at, order_id, provider, external_id, status, amount, currency,
                                             sale_id, sale_state, payer_id, payer_email, payer_name, succeeded_at)
@@ -267,6 +277,7 @@ export async function seedSearchOrders(url: string, count: number, log: (line: s
     await Promise.all([a.query(`vacuum (analyze) "order"`), b.query(`vacuum (analyze) order_payment_attempt`)]);
     await Promise.all([a.query(`vacuum (analyze) cart`), b.query(`vacuum (analyze) order_search`)]);
     await Promise.all([a.query(`vacuum (analyze) cart_line`), b.query(`vacuum (analyze) order_search_posting`)]);
+    await a.query(`vacuum (analyze) order_line`);
     await a.query(`vacuum (analyze) order_search_value`);
     // Flush the load's dirty pages now, not during the first measurements.
     await a.query(`checkpoint`);
