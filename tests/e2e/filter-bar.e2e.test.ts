@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { chromiumAvailable } from '../support/browser.ts';
-import { seedOrders, startBackofficeEnv } from '../support/backoffice.ts';
+import { ADMIN, seedOrders, startBackofficeEnv } from '../support/backoffice.ts';
 import { pendingOrder } from '../support/paypal-server.ts';
 import { submitLogin, useChromiumSuite } from './support.ts';
 
@@ -145,6 +145,24 @@ describe.skipIf(!chromiumAvailable)('orders filter bar and reconciliation button
     expect(open.page.scrollWidth).toBeLessThanOrEqual(open.page.clientWidth);
     expect(open.bar.scrollWidth).toBeLessThanOrEqual(open.bar.clientWidth);
     await suite.shot(page, 'orders-filters-800');
+    await page.close();
+  });
+
+  it('800, signed in as an admin (four sections): the top bar on one line, its pieces side by side, none under another', async () => {
+    const page = await suite.newTab({ viewport: { width: 800, height: 700 }, timezoneId: ZONE });
+    await logIn(page, suite.env.server.url, ADMIN);
+    const bar = (await page.evaluate(`(() => {
+      const box = (selector) => { const r = document.querySelector(selector).getBoundingClientRect(); return { left: r.left, right: r.right }; };
+      return { role: box('.whoami .role'), settings: box('.topbar-right .icon-button'), logout: box('.topbar-right button:last-child'),
+               nav: box('.nav'), width: document.documentElement.clientWidth, scrollWidth: document.querySelector('.topbar').scrollWidth };
+    })()`)) as Record<'role' | 'settings' | 'logout' | 'nav', { left: number; right: number }> & { width: number; scrollWidth: number };
+    console.log('top bar at 800 (admin)', JSON.stringify(bar));
+    // The role badge had been squeezed under the settings button here (its box 28 px wide, the badge 60).
+    expect(bar.nav.right).toBeLessThanOrEqual(bar.role.left);
+    expect(bar.role.right).toBeLessThanOrEqual(bar.settings.left);
+    expect(bar.settings.right).toBeLessThanOrEqual(bar.logout.left);
+    expect(bar.logout.right).toBeLessThanOrEqual(bar.width);
+    expect(bar.scrollWidth).toBeLessThanOrEqual(bar.width);
     await page.close();
   });
 
