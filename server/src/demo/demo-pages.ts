@@ -9,7 +9,6 @@ export interface DemoProduct {
   currency: Currency;
 }
 
-
 const STYLE = `
   :root { color-scheme: light; font-family: system-ui, sans-serif; color: #1a1a1a; }
   body { margin: 0; background: #f6f5f2; }

@@ -99,10 +99,8 @@ export async function registerDemoShop(app: FastifyInstance, options: DemoShopOp
     });
     demo.setErrorHandler((error, _request, reply) => {
       // A refusal from Orders (the client's TRPCClientError) is shown to the buyer as it is.
-      if (error instanceof Error && error.name === 'TRPCClientError') {
-        const status = (error as Error & { data?: { httpStatus?: number } }).data?.httpStatus ?? 502;
-        return reply.code(status).send({ error: error.message });
-      }
+      const status = refusalStatus(error);
+      if (status !== undefined) return reply.code(status).send({ error: (error as Error).message });
       options.logger.error({ err: error }, 'demo shop request failed');
       return reply.code(500).send({ error: 'Something went wrong; try again.' });
     });
@@ -195,7 +193,7 @@ export async function registerDemoShop(app: FastifyInstance, options: DemoShopOp
       const attempt = await api.payments.attemptToPay
         .mutate({ customer, orderId, returnUrl: orderUrl, cancelUrl: orderUrl })
         .catch((error: unknown) => {
-          if ((error as { data?: { httpStatus?: number } }).data?.httpStatus === 409) return undefined;
+          if (refusalStatus(error) === 409) return undefined;
           throw error;
         });
       return attempt ? { orderId, approvalUrl: attempt.approvalUrl } : { orderId, orderUrl };
@@ -209,6 +207,12 @@ export async function registerDemoShop(app: FastifyInstance, options: DemoShopOp
       return { id: order.id, number: order.number, status: order.status, total: order.total, currency: order.currency };
     });
   });
+}
+
+/** The HTTP status of a refusal from Orders (the client's TRPCClientError; 502 when it has none), or undefined for any other error. */
+function refusalStatus(error: unknown): number | undefined {
+  if (!(error instanceof Error) || error.name !== 'TRPCClientError') return undefined;
+  return (error as Error & { data?: { httpStatus?: number } }).data?.httpStatus ?? 502;
 }
 
 function parseCookies(header: string | undefined): Record<string, string> {

@@ -6,7 +6,6 @@ export const DECISION_PATH = '/checkoutnow/decision';
 /** Relative to the approval page (…/cgi-bin/webscr), so it holds wherever the simulator is mounted. */
 const DECISION_ACTION = `..${DECISION_PATH}`;
 
-
 const STYLE = `
   body { font-family: system-ui, sans-serif; background: #f5f7fa; color: #1a1a1a; margin: 0; }
   main { max-width: 28rem; margin: 3rem auto; background: #fff; border-radius: 12px; padding: 2rem;

@@ -95,7 +95,7 @@ export function BulkBar({ selected, onClear }: BulkBarProps) {
 
       {confirming ? (
         <ReasonDialog
-          title={`Cancel ${unpaid.length} unpaid ${unpaid.length === 1 ? 'order' : 'orders'}`}
+          title={`Cancel ${unpaid.length} unpaid ${one ? 'order' : 'orders'}`}
           description={
             <p>
               {unpaid.map((row) => `#${row.number}`).join(', ')} will be cancelled and {one ? 'its' : 'their'} stock released; any payment
@@ -104,7 +104,7 @@ export function BulkBar({ selected, onClear }: BulkBarProps) {
               {others > 1 ? ` The other ${others} selected (paid or closed) are left as they are.` : ''}
             </p>
           }
-          confirmLabel={`Cancel ${unpaid.length} ${unpaid.length === 1 ? 'order' : 'orders'}`}
+          confirmLabel={`Cancel ${unpaid.length} ${one ? 'order' : 'orders'}`}
           destructive
           onSubmit={cancelUnpaid}
           onCancel={() => setConfirming(false)}
