@@ -29,9 +29,13 @@ async function writes(orderId: string): Promise<number> {
   return rows[0]!.n;
 }
 
+async function newProduct(sku: string) {
+  return env.client.catalog.upsertProduct.mutate({ sku, name: `Lamp ${sku}`, unitPrice: 1800, currency: 'USD', stock: 10 });
+}
+
 async function newOrder(customer: Customer) {
   const sku = `SKU-${randomUUID().slice(0, 8)}`;
-  await env.client.catalog.upsertProduct.mutate({ sku, name: `Lamp ${sku}`, unitPrice: 1800, currency: 'USD', stock: 10 });
+  await newProduct(sku);
   const cart = await env.client.carts.create.mutate({ customer });
   await env.client.carts.setItem.mutate({ customer, cartId: cart.id, sku, quantity: 1 });
   return env.client.orders.create.mutate({ customer, cartId: cart.id });
@@ -99,6 +103,25 @@ describe('search document writes', () => {
       [orders[0]!.id],
     );
     expect(rows[0]!.values).toEqual([...new Set(rows[0]!.document.split('\n'))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+  });
+
+  it('an order’s new values go straight into the trigram index: nothing waits in a pending list every search would read', async () => {
+    // Whatever an earlier test left waiting is merged first; then one order's values are written.
+    await env.pool.query(`select gin_clean_pending_list('order_search_value_trgm_idx')`);
+    const tag = randomUUID().slice(0, 8);
+    await newProduct(`PEND-${tag}`);
+    const order = await env.client.orders.create.mutate({
+      customer: { type: 'user', id: `pending-${tag}` },
+      items: [{ sku: `PEND-${tag}`, quantity: 1 }],
+      customerEmail: `pending.${tag}@example.org`,
+    });
+    const { rows } = await env.pool.query<{ n: string }>(`select count(*) as n from order_search_value where value like $1`, [`%${tag}%`]);
+    expect(Number(rows[0]!.n)).toBeGreaterThanOrEqual(3); // the sku, its product name, the customer id and email
+    // gin_clean_pending_list answers how many pages of entries were waiting.
+    const pending = await env.pool.query<{ pages: string }>(`select gin_clean_pending_list('order_search_value_trgm_idx') as pages`);
+    expect(Number(pending.rows[0]!.pages)).toBe(0);
+    const found = await viewer.client.backoffice.orders.search.query({ q: `ending.${tag}`, limit: 50 });
+    expect(found.items.map((r) => r.id)).toEqual([order.id]);
   });
 
   it('orders bringing the same new values at the same time each get their postings', async () => {

@@ -49,6 +49,8 @@ const config = {
   searchOrders: num('BENCH_SEARCH_ORDERS', 1_000_000),
   searchSamples: num('BENCH_SEARCH_SAMPLES', SECONDS >= 20 ? 60 : 25),
   searchDeepPage: num('BENCH_SEARCH_DEEP_PAGE', 50),
+  /** Orders taken through Orders' API after the seed, before the search cases (steadyState). */
+  searchSteadyOrders: num('BENCH_SEARCH_STEADY_ORDERS', 2_000),
   dashboardSamples: num('BENCH_DASHBOARD_SAMPLES', 20),
   statementOps: num('BENCH_STATEMENT_OPS', 20),
   profile: process.env.BENCH_PROFILE === '1',
@@ -495,6 +497,38 @@ async function serverGc(target: Target): Promise<Record<'minor' | 'major', { cou
 
 type Seed = Awaited<ReturnType<typeof seedSearchOrders>>;
 
+/**
+ * The seed loads its rows and then builds the indexes, which leaves them as no running shop has them:
+ * a GIN index's pending list (the trigrams of values written since, which every fragment search reads
+ * whole) empty, for one. So Orders first takes `count` orders through its API, as intake writes them
+ * (four at a time, each a new customer with an email and a name: new values for the search), and the
+ * cases run on what that left. The GIN indexes' pending pages are read after it (pgstattuple).
+ */
+async function steadyState(orders: Target, raw: pg.Pool, count: number): Promise<{ orders: number; seconds: number; ginPendingPages: Record<string, number> }> {
+  const client = clientFor(orders);
+  const started = performance.now();
+  const tag = Date.now().toString(36);
+  let next = 0;
+  await boundedEach(Array.from({ length: 4 }), 4, async () => {
+    for (let i = next++; i < count; i = next++) {
+      await client.orders.create.mutate({
+        customer: { type: 'user', id: `steady-${tag}-${i}` },
+        items: [{ sku: skus[i % skus.length]!, quantity: 1 }],
+        customerEmail: `steady.${i}.${tag}@example.org`,
+        customerName: `Steady Buyer ${i}`,
+      });
+    }
+  });
+  const seconds = round((performance.now() - started) / 1000);
+  await raw.query('create extension if not exists pgstattuple');
+  const { rows } = await raw.query<{ name: string; pages: number }>(
+    `select c.relname as name, (pgstatginindex(c.oid)).pending_pages as pages
+       from pg_class c join pg_am a on a.oid = c.relam where a.amname = 'gin' and c.relnamespace = 'public'::regnamespace order by 1`,
+  );
+  return { orders: count, seconds, ginPendingPages: Object.fromEntries(rows.map((r) => [r.name, r.pages])) };
+}
+
+
 async function searchPhase(orders: Target, benchUrl: string, statsPool: pg.Pool, seed: Seed) {
   const raw = new pg.Pool({ connectionString: benchUrl, max: 4 });
   try {
@@ -502,6 +536,9 @@ async function searchPhase(orders: Target, benchUrl: string, statsPool: pg.Pool,
     const token = (await createOrdersClient({ url: orders.trpcUrl }).auth.login.mutate({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).token;
     const probe = await probeProcedure(orders, token, 'backoffice.orders.search', { limit: 1 });
     log(`backoffice.orders.search: ${probe.available ? 'available — measuring it beside the raw SQL' : probe.reason}`);
+    // After the cases are chosen (their samples are the seed's rows, the same in every run).
+    const steady = await steadyState(orders, raw, config.searchSteadyOrders);
+    log(`steady state: ${steady.orders} orders taken through the API in ${steady.seconds} s; GIN pending pages ${JSON.stringify(steady.ginPendingPages)}`);
     const rows: {
       name: string;
       filter: SearchQuery['filter'];
@@ -591,6 +628,7 @@ async function searchPhase(orders: Target, benchUrl: string, statsPool: pg.Pool,
     }
     return {
       seed,
+      steady,
       pending: probe.available ? null : probe.reason,
       floor,
       cases: rows,
