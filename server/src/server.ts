@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
 import type { AppConfig } from './config.js';
-import { initOrm, migrate, requestPoolCounts } from './db/orm.js';
+import { compilesWithJit, initOrm, migrate, requestPoolCounts } from './db/orm.js';
 import type { EmbeddedPostgresEvent, EmbeddedPostgresHandle } from './db/embedded-postgres-types.js';
 import { DatabaseWatch } from './db/database-watch.js';
 import { registerOperationsRoutes } from './http/health.js';
@@ -78,12 +78,16 @@ export async function startServer(
       databaseUrl = directUrl = embedded.url;
       logger.info({ dataDir: embedded.dataDir, port: embedded.port }, 'embedded PostgreSQL started');
     }
+    // Migrated on a connection of its own, closed before the request pool opens any: a migration's
+    // session defaults (jit = off, Migration20261202070000) then hold for every request connection.
+    const direct = await initOrm(directUrl!, { poolMax: 1 });
+    await migrate(direct).finally(() => direct.close());
     const orm = await initOrm(databaseUrl, { poolMax: config.pools.requestsMax });
     cleanups.push(() => orm.close());
-    if (directUrl === databaseUrl) await migrate(orm);
-    else {
-      const direct = await initOrm(directUrl!, { poolMax: 1 });
-      await migrate(direct).finally(() => direct.close());
+    if (await compilesWithJit(orm)) {
+      logger.warn(
+        "PostgreSQL compiles this connection's costly statements with JIT (jit = on): the dashboard and reconciliation take seconds instead of milliseconds; run ALTER ROLE <role> IN DATABASE <database> SET jit = off for the role DATABASE_URL connects as",
+      );
     }
     // Tells a database outage once (then a summary a minute) instead of through every component failing.
     const databaseWatch = new DatabaseWatch(() => orm.em.fork().getConnection().execute('select 1'), logger.child({ component: 'database' }));

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { createOrdersClient } from '@orders/shared';
 import { loadConfig } from '@orders/server/config.ts';
 import { startServer, type RunningServer } from '@orders/server/server.ts';
+import { compilesWithJit } from '@orders/server/db/orm.ts';
 import { TABLES } from '@orders/server/testing/harness.ts';
 
 /*
@@ -86,6 +87,22 @@ describe.skipIf(!reachable)('DATABASE_URL: an existing PostgreSQL instead of the
     expect(order).toMatchObject({ status: 'pending', total: 11997, currency: 'CHF' });
     expect(await orders.orders.get.query({ customer: dana, orderId: order.id })).toMatchObject({ id: order.id, total: 11997 });
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+
+  it('its request connections compile nothing with JIT (Debian builds PostgreSQL with it, on by default)', async () => {
+    // Any statement costed above jit_above_cost is compiled first: at 1M orders the dashboard's and the
+    // reconciliation's aggregates took seconds instead of milliseconds. Their role in this database has
+    // jit = off, and the server's own request connections (opened after the migrations) run with it.
+    const [own] = await server!.orm.em.fork().getConnection().execute<{ jit: string }[]>(`select current_setting('jit') as jit`);
+    expect(own?.jit).toBe('off');
+    expect(await compilesWithJit(server!.orm)).toBe(false);
+    const settings = await admin(async (c) =>
+      (await c.query<{ rolname: string; setconfig: string[] }>(
+        `select r.rolname, s.setconfig from pg_db_role_setting s join pg_roles r on r.oid = s.setrole join pg_database d on d.oid = s.setdatabase where d.datname = $1`,
+        [scratch],
+      )).rows,
+    );
+    expect(settings).toEqual([{ rolname: 'postgres', setconfig: ['jit=off'] }]);
   });
 
   it('running the migrations at start writes nothing into the source tree', () => {

@@ -36,6 +36,9 @@ it('three instances migrating one empty database at once: all start, each migrat
       expect(rows).toEqual([]);
       const applied = await check.query<{ n: number }>('select count(*)::int as n from mikro_orm_migrations');
       expect(applied.rows[0]!.n).toBe((await import('@orders/server/db/migrations/index.ts')).migrations.length);
+      // A session opened after the migrations, as their role: no JIT compilation (Migration20261202070000).
+      const jit = await check.query<{ jit: string }>(`select current_setting('jit') as jit`);
+      expect(jit.rows[0]!.jit).toBe('off');
     } finally {
       await check.end();
     }

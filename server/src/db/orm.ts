@@ -76,6 +76,16 @@ export async function initOrm(clientUrl: string, overrides: { poolMax?: number }
   return MikroORM.init(ormConfig(clientUrl, overrides));
 }
 
+/**
+ * Whether PostgreSQL would JIT-compile a costly statement on one of `orm`'s connections: JIT built in
+ * and on. Orders' migrations turn it off for its role (Migration20261202070000); this tells when that
+ * did not take (a role that may not change its defaults, or requests arriving as another role).
+ */
+export async function compilesWithJit(orm: MikroORM): Promise<boolean> {
+  const [row] = await orm.em.fork().getConnection().execute<{ jit: boolean }[]>(`select pg_jit_available() and current_setting('jit')::boolean as jit`);
+  return row?.jit === true;
+}
+
 /** MikroORM's connection pool (the request traffic), as node-postgres counts it. */
 export async function requestPoolCounts(orm: MikroORM): Promise<{ max: number; total: number; idle: number; waiting: number }> {
   const pool = (await orm.em.getConnection().getNativeClient()) as pg.Pool;

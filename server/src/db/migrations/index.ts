@@ -20,6 +20,7 @@ import { Migration20261130234153_search_values_fill } from './Migration202611302
 import { Migration20261201070256_unpaid_sale } from './Migration20261201070256_unpaid_sale.js';
 import { Migration20261201224500_authenticate_fn } from './Migration20261201224500_authenticate_fn.js';
 import { Migration20261202060000_search_values_no_pending } from './Migration20261202060000_search_values_no_pending.js';
+import { Migration20261202070000_jit_off } from './Migration20261202070000_jit_off.js';
 
 /** Every migration, in order. `npm run migration:create -w @orders/server` generates the next one. */
 export const migrations = [
@@ -42,4 +43,5 @@ export const migrations = [
   Migration20261201070256_unpaid_sale,
   Migration20261201224500_authenticate_fn,
   Migration20261202060000_search_values_no_pending,
+  Migration20261202070000_jit_off,
 ];
