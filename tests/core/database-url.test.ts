@@ -6,7 +6,7 @@ import pg from 'pg';
 import { createOrdersClient } from '@orders/shared';
 import { loadConfig } from '@orders/server/config.ts';
 import { startServer, type RunningServer } from '@orders/server/server.ts';
-import { compilesWithJit } from '@orders/server/db/orm.ts';
+import { compilesWithJit, initOrm } from '@orders/server/db/orm.ts';
 import { TABLES } from '@orders/server/testing/harness.ts';
 
 /*
@@ -96,6 +96,13 @@ describe.skipIf(!reachable)('DATABASE_URL: an existing PostgreSQL instead of the
     const [own] = await server!.orm.em.fork().getConnection().execute<{ jit: string }[]>(`select current_setting('jit') as jit`);
     expect(own?.jit).toBe('off');
     expect(await compilesWithJit(server!.orm)).toBe(false);
+    // What the start-up warning asks: true on a database where the role kept PostgreSQL's default.
+    const elsewhere = await initOrm('postgresql://postgres@127.0.0.1:5432/postgres', { poolMax: 1 });
+    try {
+      expect(await compilesWithJit(elsewhere)).toBe(true);
+    } finally {
+      await elsewhere.close();
+    }
     const settings = await admin(async (c) =>
       (await c.query<{ rolname: string; setconfig: string[] }>(
         `select r.rolname, s.setconfig from pg_db_role_setting s join pg_roles r on r.oid = s.setrole join pg_database d on d.oid = s.setdatabase where d.datname = $1`,
