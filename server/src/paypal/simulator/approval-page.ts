@@ -17,7 +17,7 @@ const STYLE = `
   form { margin: .5rem 0; } button { width: 100%; padding: .8rem; border-radius: 24px; font-size: 1rem;
          cursor: pointer; border: 1px solid #0070ba; }
   .approve { background: #0070ba; color: #fff; } .decline { background: #fff; color: #b00020; border-color: #b00020; }
-  .cancel { background: #fff; color: #0070ba; } .note { font-size: .8rem; color: #777; text-align: center; }`;
+  .cancel { background: #fff; color: #0070ba; } .onward { color: #0070ba; font-weight: 600; } .note { font-size: .8rem; color: #777; text-align: center; }`;
 
 function page(title: string, body: string): string {
   return `${htmlHead(title)}<style>${STYLE}</style></head>
@@ -52,6 +52,8 @@ export function renderApprovalPage(payment: SimPayment, merchant: string): strin
   );
 }
 
-export function renderMessagePage(title: string, message: string): string {
-  return page(title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>`);
+/** A page that says why there is nothing to decide, with, when there is one, the way back to the merchant. */
+export function renderMessagePage(title: string, message: string, onward?: { href: string; label: string }): string {
+  const link = onward ? `<p><a class="onward" href="${escapeHtml(onward.href)}">${escapeHtml(onward.label)}</a></p>` : '';
+  return page(title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>${link}`);
 }

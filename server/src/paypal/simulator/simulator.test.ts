@@ -279,6 +279,43 @@ describe('buyer approval', () => {
     });
     expect((await execute(payerId)).body.name).toBe('PAYMENT_ALREADY_DONE');
   });
+
+  it('after the payment is executed, its approval page and a late decision refuse and lead back to the merchant’s return page', async () => {
+    const created = await api('/v1/payments/payment', { method: 'POST', body: paymentRequest() });
+    const approvalUrl = created.body.links.find((l: { rel: string }) => l.rel === 'approval_url').href as string;
+    const token = new URL(approvalUrl).searchParams.get('token')!;
+    const { redirectUrl } = (await (
+      await fetch(`${sim.baseUrl}/_sim/approve`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${sim.controlToken}` },
+        body: JSON.stringify({ paymentId: created.body.id, action: 'approve' }),
+      })
+    ).json()) as { redirectUrl: string };
+    // Before execution there is still a decision to make: no way back offered, the buttons instead.
+    expect(await (await fetch(approvalUrl)).text()).not.toContain('class="onward"');
+    const payerId = new URL(redirectUrl).searchParams.get('PayerID')!;
+    await api(`/v1/payments/payment/${created.body.id}/execute`, { method: 'POST', body: { payer_id: payerId } });
+
+    const onward = (html: string) => /<a class="onward" href="([^"]+)">([^<]+)<\/a>/.exec(html);
+    const again = await fetch(approvalUrl);
+    expect(again.status).toBe(409);
+    const page = await again.text();
+    expect(page).toContain('Already paid');
+    // The same return as approving gave (the merchant's page then says the order is paid), HTML-escaped in the page.
+    expect(onward(page)?.[1]?.replaceAll('&amp;', '&')).toBe(redirectUrl);
+    expect(onward(page)?.[2]).toBe(`Return to ${RECEIVER}`);
+
+    const late = await fetch(`${sim.baseUrl}/checkoutnow/decision`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token, action: 'approve' }).toString(),
+      redirect: 'manual',
+    });
+    expect(late.status).toBe(409);
+    const latePage = await late.text();
+    expect(latePage).toContain('This payment has already been completed.');
+    expect(onward(latePage)?.[1]?.replaceAll('&amp;', '&')).toBe(redirectUrl);
+  });
 });
 
 describe('IPN', () => {

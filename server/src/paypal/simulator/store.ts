@@ -213,6 +213,12 @@ export class SimulatorStore {
     payment.buyerDecision = action === 'approve' ? 'approved' : 'declined';
     payment.payerId = this.buyer.payerId;
     this.savePayment(payment);
+    return this.returnUrlOf(payment)!;
+  }
+
+  /** Where PayPal sends the browser back to the merchant once the buyer has decided: the return URL with the payment, its token and the payer. */
+  returnUrlOf(payment: SimPayment): string | undefined {
+    if (!payment.payerId) return undefined;
     const url = new URL(payment.request.returnUrl);
     url.searchParams.append('paymentId', payment.id);
     url.searchParams.append('token', payment.token);

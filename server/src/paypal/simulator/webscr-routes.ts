@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { DECISION_PATH, renderApprovalPage, renderMessagePage } from './approval-page.js';
 import { SimulatorControlError } from './errors.js';
 import type { IpnDispatcher } from './ipn-dispatcher.js';
-import type { BuyerAction, SimulatorStore } from './store.js';
+import type { BuyerAction, SimPayment, SimulatorStore } from './store.js';
 
 export interface WebscrRouteContext {
   store: SimulatorStore;
@@ -19,6 +19,11 @@ const html = (reply: FastifyReply, status: number, body: string) =>
 /** The browser-facing PayPal pages and the IPN postback, all on PayPal's classic /cgi-bin/webscr. */
 export function registerWebscrRoutes(app: FastifyInstance, ctx: WebscrRouteContext): void {
   const { store, ipn } = ctx;
+  // An executed payment's pages send the buyer back as approving it did: the merchant's return page says where it stands.
+  const alreadyPaid = (payment: SimPayment) => {
+    const href = store.returnUrlOf(payment);
+    return renderMessagePage('Already paid', 'This payment has already been completed.', href ? { href, label: `Return to ${ctx.merchantName}` } : undefined);
+  };
 
   app.get<{ Querystring: { cmd?: string; token?: string } }>('/cgi-bin/webscr', async (req, reply) => {
     if (req.query.cmd !== '_express-checkout') {
@@ -29,7 +34,7 @@ export function registerWebscrRoutes(app: FastifyInstance, ctx: WebscrRouteConte
       return html(reply, 404, renderMessagePage('Checkout not found', 'This checkout session is not valid.'));
     }
     if (payment.state !== 'created') {
-      return html(reply, 409, renderMessagePage('Already paid', 'This payment has already been completed.'));
+      return html(reply, 409, alreadyPaid(payment));
     }
     return html(reply, 200, renderApprovalPage(payment, ctx.merchantName));
   });
@@ -45,6 +50,8 @@ export function registerWebscrRoutes(app: FastifyInstance, ctx: WebscrRouteConte
       return reply.redirect(store.decide(payment.id, action as BuyerAction), 302);
     } catch (error) {
       if (!(error instanceof SimulatorControlError)) throw error;
+      // Pay Now pressed again on a page the browser kept (Back): PayPal's own "already paid", not the store's words.
+      if (payment.state === 'approved') return html(reply, 409, alreadyPaid(payment));
       return html(reply, error.httpStatus, renderMessagePage('Checkout unavailable', error.message));
     }
   });
