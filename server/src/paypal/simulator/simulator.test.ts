@@ -216,6 +216,16 @@ describe('create payment', () => {
   });
 });
 
+/** The buyer approves at PayPal, through the control API: where PayPal would send the browser. */
+async function approveByControl(paymentId: string): Promise<{ redirectUrl: string }> {
+  const response = await fetch(`${sim.baseUrl}/_sim/approve`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${sim.controlToken}` },
+    body: JSON.stringify({ paymentId, action: 'approve' }),
+  });
+  return (await response.json()) as { redirectUrl: string };
+}
+
 describe('buyer approval', () => {
   it('shows merchant, items and total, and redirects like PayPal for each button', async () => {
     const created = await api('/v1/payments/payment', { method: 'POST', body: paymentRequest() });
@@ -259,13 +269,7 @@ describe('buyer approval', () => {
       api(`/v1/payments/payment/${created.body.id}/execute`, { method: 'POST', body: { payer_id: payerId } });
 
     expect((await execute('NOBODY')).body.name).toBe('PAYMENT_NOT_APPROVED_FOR_EXECUTION');
-    const { redirectUrl } = (await (
-      await fetch(`${sim.baseUrl}/_sim/approve`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${sim.controlToken}` },
-        body: JSON.stringify({ paymentId: created.body.id, action: 'approve' }),
-      })
-    ).json()) as { redirectUrl: string };
+    const { redirectUrl } = await approveByControl(created.body.id);
     const payerId = new URL(redirectUrl).searchParams.get('PayerID')!;
     expect((await execute('SOMEONEELSE')).body.name).toBe('INVALID_PAYER_ID');
 
@@ -284,13 +288,7 @@ describe('buyer approval', () => {
     const created = await api('/v1/payments/payment', { method: 'POST', body: paymentRequest() });
     const approvalUrl = created.body.links.find((l: { rel: string }) => l.rel === 'approval_url').href as string;
     const token = new URL(approvalUrl).searchParams.get('token')!;
-    const { redirectUrl } = (await (
-      await fetch(`${sim.baseUrl}/_sim/approve`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${sim.controlToken}` },
-        body: JSON.stringify({ paymentId: created.body.id, action: 'approve' }),
-      })
-    ).json()) as { redirectUrl: string };
+    const { redirectUrl } = await approveByControl(created.body.id);
     // Before execution there is still a decision to make: no way back offered, the buttons instead.
     expect(await (await fetch(approvalUrl)).text()).not.toContain('class="onward"');
     const payerId = new URL(redirectUrl).searchParams.get('PayerID')!;
