@@ -543,7 +543,6 @@ async function steadyState(orders: Target, raw: pg.Pool, count: number): Promise
   return { orders: sample.length, seconds, ginPendingPages: Object.fromEntries(rows.map((r) => [r.name, r.pages])) };
 }
 
-
 async function searchPhase(orders: Target, benchUrl: string, statsPool: pg.Pool, seed: Seed) {
   const raw = new pg.Pool({ connectionString: benchUrl, max: 4 });
   try {

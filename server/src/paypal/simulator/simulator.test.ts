@@ -226,6 +226,16 @@ async function approveByControl(paymentId: string): Promise<{ redirectUrl: strin
   return (await response.json()) as { redirectUrl: string };
 }
 
+/** A button pressed on the approval page: the form it posts, the redirect left unfollowed. */
+function decideOnPage(token: string, action: string): Promise<Response> {
+  return fetch(`${sim.baseUrl}/checkoutnow/decision`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token, action }).toString(),
+    redirect: 'manual',
+  });
+}
+
 describe('buyer approval', () => {
   it('shows merchant, items and total, and redirects like PayPal for each button', async () => {
     const created = await api('/v1/payments/payment', { method: 'POST', body: paymentRequest() });
@@ -239,13 +249,7 @@ describe('buyer approval', () => {
     expect(html.match(/<form /g)).toHaveLength(3);
 
     const token = new URL(approvalUrl).searchParams.get('token')!;
-    const decide = (action: string) =>
-      fetch(`${sim.baseUrl}/checkoutnow/decision`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ token, action }).toString(),
-        redirect: 'manual',
-      });
+    const decide = (action: string) => decideOnPage(token, action);
 
     const cancelled = await decide('cancel');
     expect(cancelled.status).toBe(302);
@@ -303,12 +307,7 @@ describe('buyer approval', () => {
     expect(onward(page)?.[1]?.replaceAll('&amp;', '&')).toBe(redirectUrl);
     expect(onward(page)?.[2]).toBe(`Return to ${RECEIVER}`);
 
-    const late = await fetch(`${sim.baseUrl}/checkoutnow/decision`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token, action: 'approve' }).toString(),
-      redirect: 'manual',
-    });
+    const late = await decideOnPage(token, 'approve');
     expect(late.status).toBe(409);
     const latePage = await late.text();
     expect(latePage).toContain('This payment has already been completed.');
