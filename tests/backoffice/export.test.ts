@@ -174,4 +174,22 @@ describe('CSV export', () => {
     expect((await viaHttp('?surprise=1')).status).toBe(400);
     expect((await viaHttp('?createdFrom=0000-01-01T00:00:00Z')).status).toBe(400);
   });
+
+  it('writes each timestamp as the API does, to the millisecond, and guards a leading tab or carriage return', async () => {
+    const order = await orderFor({ type: 'user', id: `export-edges-${randomUUID()}` }, 900, 'GBP', { customerName: 'Edge Case' });
+    // Fractions whose trailing zeros PostgreSQL leaves out of its text, and one a microsecond short of the next millisecond.
+    await env.pool.query(
+      `update "order" set created_at = '2026-03-04 05:06:07.999999+00', updated_at = '2026-03-04 05:06:08+00',
+              paid_at = '2026-03-04 07:06:08.1+02', payer_name = $2, customer_name = $3 where id = $1`,
+      // What the API trims away, written as an import or an older release might have.
+      [order.id, '\tcmd', '\r=1+1'],
+    );
+    const { text } = await viaTrpc({ currency: 'GBP', customerId: order.customer.id });
+    const [, row] = parseCsv(text);
+    expect(row!.slice(1, 4)).toEqual(['2026-03-04T05:06:07.999Z', '2026-03-04T05:06:08.000Z', '2026-03-04T05:06:08.100Z']);
+    const listed = (await viewer.client.backoffice.orders.get.query({ orderId: order.id })).order;
+    expect(row!.slice(1, 4)).toEqual([listed.createdAt, listed.updatedAt, listed.paidAt]);
+    expect(row![column('payer_name')]).toBe(`'\tcmd`);
+    expect(row![column('customer_name')]).toBe(`'\r=1+1`);
+  });
 });
