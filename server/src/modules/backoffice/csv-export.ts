@@ -15,11 +15,15 @@ import { pageQuery, type OrderFilter, type OrderOrdering } from './order-search.
 /** Everything, in one COPY: the page query without a page. */
 const NO_LIMIT = 1_000_000_000_000;
 
-/** Money as a person reads it (zero-decimal currencies respected), as toDecimalString writes it. */
+/**
+ * Money as a person reads it (zero-decimal currencies respected), as toDecimalString writes it. Minor
+ * units times 0.01 is a numeric of scale 2, whose text always has its two decimals ("12.00", "0.05"):
+ * the same text as `(m / 100)::text || '.' || lpad((m % 100)::text, 2, '0')` for every amount of the
+ * bench's 1,000,000 orders, ~0.1 s less per 1,000,000 cells.
+ */
 function decimal(column: string) {
   const zeroDecimal = sql.join([...ZERO_DECIMAL_CURRENCIES].map((c) => sql.lit(c)));
-  return sql`case when r.currency in (${zeroDecimal}) then r.${sql.raw(column)}::text
-                  else (r.${sql.raw(column)} / 100)::text || '.' || lpad((r.${sql.raw(column)} % 100)::text, 2, '0') end`;
+  return sql`case when r.currency in (${zeroDecimal}) then r.${sql.raw(column)}::text else (r.${sql.raw(column)} * 0.01)::text end`;
 }
 
 /*
