@@ -43,8 +43,10 @@ function* errorChain(error: unknown, depth = 0): Generator<SystemError> {
 /** Host, port, user and database of DATABASE_URL, never its password. */
 function describeDatabase(databaseUrl: string): { where: string; user: string; database: string } {
   const url = new URL(databaseUrl);
+  // `?host=` names the host pg connects to, a Unix socket's directory when it starts with '/'.
+  const host = url.searchParams.get('host') ?? url.hostname;
   return {
-    where: `${url.hostname}:${url.port || '5432'}`,
+    where: host.startsWith('/') ? `${host} (Unix socket, port ${url.port || '5432'})` : `${host}:${url.port || '5432'}`,
     user: decodeURIComponent(url.username) || '(none)',
     database: decodeURIComponent(url.pathname.slice(1)) || decodeURIComponent(url.username),
   };

@@ -16,6 +16,8 @@ import { TABLES } from '@orders/server/testing/harness.ts';
 
 const ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
 const SERVICE_KEY = 'database-url-test-key-0123456789';
+/** The machine's PostgreSQL's Unix socket directory (Debian's). */
+const SOCKET_DIR = '/var/run/postgresql';
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../server/src/db/migrations/', import.meta.url));
 
 async function probe(): Promise<string | undefined> {
@@ -110,6 +112,47 @@ describe.skipIf(!reachable)('DATABASE_URL: an existing PostgreSQL instead of the
       )).rows,
     );
     expect(settings).toEqual([{ rolname: 'postgres', setconfig: ['jit=off'] }]);
+  });
+
+  it('a URL naming a Unix socket (`?host=/var/run/postgresql`) is where every connection goes: requests, the job queue, the live feed', async () => {
+    // MikroORM reads only host, port, user, password and database from a URL: the request pool alone went
+    // to localhost over TCP while the job queue and the live feed used the socket (on a machine where
+    // TCP reaches another server, or none, requests would read and write elsewhere, or fail).
+    // The only server on this database while it runs (the restart below starts one again).
+    await server?.close();
+    server = undefined;
+    // As libpq and pg read it: `?host=` over the URL's host (which a URL with a user must have).
+    const socketUrl = `postgresql://postgres@localhost/${scratch}?host=${encodeURIComponent(SOCKET_DIR)}`;
+    const socketServer = await startServer(loadConfig({ DATABASE_URL: socketUrl, PORT: '0', BOOTSTRAP_SERVICE_API_KEY: SERVICE_KEY, LOG_LEVEL: 'silent' }));
+    try {
+      const orders = createOrdersClient({ url: socketServer.trpcUrl, apiKey: SERVICE_KEY });
+      // Several requests at once: the pool opens more than its first connection.
+      await Promise.all(Array.from({ length: 4 }, () => orders.orders.list.query({ customer: { type: 'user', id: 'dana' } })));
+      const [own] = await socketServer.orm.em.fork().getConnection().execute<{ addr: string | null }[]>(`select inet_client_addr()::text as addr`);
+      expect(own?.addr).toBeNull();
+      const backends = await admin(async (c) =>
+        (await c.query<{ application_name: string; client_port: number }>(
+          `select application_name, client_port from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`,
+          [scratch],
+        )).rows,
+      );
+      expect(backends.length).toBeGreaterThanOrEqual(3);
+      // A Unix socket's client_port is -1; a TCP connection's is its port.
+      expect(backends.filter((b) => b.client_port !== -1)).toEqual([]);
+    } finally {
+      await socketServer.close();
+    }
+  });
+
+  it('`?sslmode=require` is never dropped: the request pool asks for TLS too, and refuses a server without it', async () => {
+    // This machine's PostgreSQL has ssl = off: a pool that honours the URL cannot connect; one that read only
+    // host, port, user and database (MikroORM's own parsing, before) connected in the clear.
+    const orm = await initOrm(`${databaseUrl}?sslmode=require`, { poolMax: 1 });
+    try {
+      await expect(orm.em.fork().getConnection().execute('select 1')).rejects.toThrow(/SSL/i);
+    } finally {
+      await orm.close();
+    }
   });
 
   it('running the migrations at start writes nothing into the source tree', () => {

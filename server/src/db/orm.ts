@@ -45,8 +45,13 @@ export function ormConfig(clientUrl: string, overrides: { poolMax?: number } = {
     // A few connections stay open when idle (pg closes the rest after 10 s): a new one costs a backend
     // and a SCRAM exchange, and the first search after a pause opened up to three (its page, count and
     // estimate side by side). At 1M orders the first search after 11 s idle took 11–20 ms, 5–14 kept.
-    // pg's clients, but with results let go as soon as they are read (pg-client.ts).
-    driverOptions: { Client: PromptClient },
+    // pg's clients, but with results let go as soon as they are read (pg-client.ts). The URL is handed to
+    // pg whole as well: MikroORM reads only its host, port, user, password and database, so without it
+    // the request pool alone ignored what else the URL says (a Unix socket's directory in `?host=`,
+    // `sslmode`, `application_name`, `options`) while the job queue and the live feed, which give the
+    // URL to pg, honoured it: `postgresql://…@/orders?host=/cloudsql/…` had requests go over TCP to
+    // localhost. pg reads the URL over the fields MikroORM set.
+    driverOptions: { Client: PromptClient, connectionString: clientUrl },
     pool: { min: Math.min(IDLE_CONNECTIONS, overrides.poolMax ?? 10), max: overrides.poolMax ?? 10 },
     migrations: {
       path: fileURLToPath(new URL('./migrations', import.meta.url)),
