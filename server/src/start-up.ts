@@ -45,8 +45,9 @@ function describeDatabase(databaseUrl: string): { where: string; user: string; d
   const url = new URL(databaseUrl);
   // `?host=` names the host pg connects to, a Unix socket's directory when it starts with '/'.
   const host = url.searchParams.get('host') ?? url.hostname;
+  const port = url.port || '5432';
   return {
-    where: host.startsWith('/') ? `${host} (Unix socket, port ${url.port || '5432'})` : `${host}:${url.port || '5432'}`,
+    where: host.startsWith('/') ? `${host} (Unix socket, port ${port})` : `${host}:${port}`,
     user: decodeURIComponent(url.username) || '(none)',
     database: decodeURIComponent(url.pathname.slice(1)) || decodeURIComponent(url.username),
   };

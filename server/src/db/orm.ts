@@ -49,8 +49,8 @@ export function ormConfig(clientUrl: string, overrides: { poolMax?: number } = {
     // pg whole as well: MikroORM reads only its host, port, user, password and database, so without it
     // the request pool alone ignored what else the URL says (a Unix socket's directory in `?host=`,
     // `sslmode`, `application_name`, `options`) while the job queue and the live feed, which give the
-    // URL to pg, honoured it: `postgresql://…@localhost/orders?host=/cloudsql/…` had requests go over TCP to
-    // localhost. pg reads the URL over the fields MikroORM set.
+    // URL to pg, honoured it: `postgresql://…@localhost/orders?host=/cloudsql/…` had requests go over
+    // TCP to localhost. pg reads the URL over the fields MikroORM set.
     driverOptions: { Client: PromptClient, connectionString: clientUrl },
     pool: { min: Math.min(IDLE_CONNECTIONS, overrides.poolMax ?? 10), max: overrides.poolMax ?? 10 },
     migrations: {
