@@ -136,4 +136,39 @@ describe.skipIf(!chromiumAvailable)('the dashboard in a browser (Chromium)', () 
       expect(errors).toEqual([]);
     });
   }
+
+  it('a shop-sized week: every figure whole at 1440, 1280 and 1024 px, the window resized under it; a long detail whole on hover', async () => {
+    const env = suite.env;
+    // Ten million dollars and ten million euros more: the cards' values outgrow a card of the row of seven.
+    await orderPaidBy(env, 'approve', 999_999_999);
+    await orderPaidBy(env, 'approve', 999_999_999, 'EUR');
+    await env.sim.control.settleIpns();
+    await waitFor(async () => (await ipnEvents(env.pool, "processing = 'received'")).length === 0, 20_000, 'the IPNs processed');
+    const data: Dashboard = await env.admin.client.backoffice.dashboard.query({ from: utcDay(-6), to: utcDay() });
+    const [first, second] = data.revenueTotals;
+    const revenue = formatMoney(first!.net, first!.currency);
+    // "$10,000,076.99" (13 characters or more, whichever test ran before): wider than a card at 1280 and 1440 px.
+    expect(revenue.length).toBeGreaterThanOrEqual(13);
+
+    const page = await suite.newTab({ viewport: { width: 1440, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(`${env.server.url}/backoffice/`);
+    await submitLogin(page, ADMIN);
+    await page.locator('[data-figure="revenue"] [data-value]', { hasText: revenue }).waitFor();
+    for (const width of [1440, 1280, 1024]) {
+      await page.setViewportSize({ width, height: 900 });
+      // Each value fits its card (the type steps down where it must), after the cards took the new width.
+      await expect
+        .poll(() => page.evaluate(`[...document.querySelectorAll('[data-value]')].filter((v) => v.scrollWidth > v.clientWidth).map((v) => v.textContent)`), { timeout: 5_000 })
+        .toEqual([]);
+      await expect(figureValue(page, 'revenue')).resolves.toBe(revenue);
+      // A detail too long for its two lines is whole on hover.
+      await expect(figure(page, 'revenue').locator('.dash-figure-detail').getAttribute('title')).resolves.toBe(`+ ${formatMoney(second!.net, second!.currency)}`);
+      await expect(page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).resolves.toBe(true);
+      await page.mouse.move(1, 1);
+      await suite.shot(page, `dashboard-shop-sized-${width}`);
+    }
+    expect(errors).toEqual([]);
+  }, 120_000);
 });

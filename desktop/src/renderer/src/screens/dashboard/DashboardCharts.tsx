@@ -5,7 +5,11 @@ import { STATUS_LABELS } from '../../filters';
 import { money } from '../../format';
 import { navigate } from '../../router';
 import { KIND_LABELS } from '../ReconciliationScreen';
-import { PAID_STATUSES, duration, ordersSearch, percent, reconciliationHref } from './figures';
+import { PAID_STATUSES, countText, duration, ordersSearch, percent, reconciliationHref } from './figures';
+
+const compact = new Intl.NumberFormat('en-US', { notation: 'compact' });
+/** An axis's numbers as people read them at a glance: 240000 → "240K". */
+const compactTick = (value: number) => compact.format(value);
 
 /** Hex, not CSS variables: SVG presentation attributes in screenshots must not depend on the cascade. */
 const STATUS_COLORS: Record<OrderStatus, string> = {
@@ -74,7 +78,7 @@ function RevenueChart({ data }: { data: Dashboard }) {
           <ComposedChart data={points} margin={{ top: 4, right: 8, bottom: 0, left: 0 }} stackOffset="sign">
             <CartesianGrid stroke="#e2e5ea" vertical={false} />
             <XAxis dataKey="day" tickFormatter={shortDay} tick={AXIS} minTickGap={16} />
-            <YAxis tick={AXIS} width={56} tickFormatter={(v: number) => Intl.NumberFormat('en-US', { notation: 'compact' }).format(v)} />
+            <YAxis tick={AXIS} width={56} tickFormatter={compactTick} />
             <Tooltip formatter={(value) => asMoney(value)} labelFormatter={(day) => `${String(day)} (UTC)`} />
             <Legend wrapperStyle={{ fontSize: 12 }} />
             <Bar
@@ -108,7 +112,7 @@ function OrdersChart({ data }: { data: Dashboard }) {
           <BarChart data={points} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
             <CartesianGrid stroke="#e2e5ea" vertical={false} />
             <XAxis dataKey="day" tickFormatter={shortDay} tick={AXIS} minTickGap={16} />
-            <YAxis tick={AXIS} width={40} allowDecimals={false} />
+            <YAxis tick={AXIS} width={40} allowDecimals={false} tickFormatter={compactTick} />
             <Tooltip labelFormatter={(day) => `${String(day)} (UTC)`} />
             <Legend wrapperStyle={{ fontSize: 12 }} />
             {ORDER_STATUSES.map((status) => (
@@ -139,14 +143,18 @@ function ConversionChart({ data }: { data: Dashboard }) {
     <ChartCard title="Payment conversion" note="orders that started paying → paid">
       <div className="dash-chart-body">
         <ResponsiveContainer width="100%" height="100%">
+          {/* Paid in front of the orders that started paying, one bar per day (paid ≤ started): side by side, 90 days
+              made bars a pixel wide, and the paid ones vanished. Each on an x axis of its own (the second hidden), so
+              both take the day's whole width. */}
           <ComposedChart data={points} margin={{ top: 4, right: 0, bottom: 0, left: 0 }}>
             <CartesianGrid stroke="#e2e5ea" vertical={false} />
             <XAxis dataKey="day" tickFormatter={shortDay} tick={AXIS} minTickGap={16} />
-            <YAxis yAxisId="n" tick={AXIS} width={40} allowDecimals={false} />
+            <XAxis xAxisId="started" dataKey="day" hide />
+            <YAxis yAxisId="n" tick={AXIS} width={40} allowDecimals={false} tickFormatter={compactTick} />
             <YAxis yAxisId="rate" orientation="right" domain={[0, 100]} tick={AXIS} width={40} unit="%" />
             <Tooltip labelFormatter={(day) => `${String(day)} (UTC)`} />
             <Legend wrapperStyle={{ fontSize: 12 }} />
-            <Bar isAnimationActive={false} yAxisId="n" dataKey="orders" name="Started paying" fill="#9ab6f0" />
+            <Bar isAnimationActive={false} xAxisId="started" yAxisId="n" dataKey="orders" name="Started paying" fill="#9ab6f0" />
             <Bar
                 isAnimationActive={false}
               yAxisId="n"
@@ -163,7 +171,7 @@ function ConversionChart({ data }: { data: Dashboard }) {
               type="linear"
               stroke="#2a64e8"
               strokeWidth={2}
-              dot={{ r: 3 }}
+              dot={points.length <= 31 ? { r: 3 } : false}
               connectNulls
               isAnimationActive={false}
             />
@@ -183,12 +191,12 @@ function OutcomesChart({ data }: { data: Dashboard }) {
   }));
   const total = points.reduce((sum, p) => sum + p.count, 0);
   return (
-    <ChartCard title="PayPal outcomes" note={`${total} attempts started in the range, by status now`}>
+    <ChartCard title="PayPal outcomes" note={`${countText(total)} attempts started in the range, by status now`}>
       <div className="dash-chart-body">
         <ResponsiveContainer width="100%" height="100%">
           <BarChart data={points} layout="vertical" margin={{ top: 4, right: 16, bottom: 0, left: 8 }}>
             <CartesianGrid stroke="#e2e5ea" horizontal={false} />
-            <XAxis type="number" tick={AXIS} allowDecimals={false} />
+            <XAxis type="number" tick={AXIS} allowDecimals={false} tickFormatter={compactTick} />
             <YAxis type="category" dataKey="label" tick={AXIS} width={110} />
             <Tooltip formatter={(value) => [`${String(value)}${total ? ` (${percent(Number(value) / total)})` : ''}`, 'Attempts']} />
             <Bar dataKey="count" name="Attempts" isAnimationActive={false}>
@@ -220,7 +228,7 @@ function NotificationsCard({ data }: { data: Dashboard }) {
           {data.lag.map((lag) => (
             <tr key={lag.source} data-lag={lag.source}>
               <th scope="row">{lag.source === 'ipn' ? 'IPN' : 'Webhook'}</th>
-              <td className="num">{lag.processed}</td>
+              <td className="num">{countText(lag.processed)}</td>
               <td className="num">{duration(lag.p50Seconds)}</td>
               <td className="num">{duration(lag.p95Seconds)}</td>
               <td className="num">{duration(lag.maxSeconds)}</td>
@@ -229,7 +237,7 @@ function NotificationsCard({ data }: { data: Dashboard }) {
         </tbody>
       </table>
       <p className="muted dash-small">
-        Inbox now: <strong>{data.inbox.backlog}</strong> waiting{data.inbox.backlog ? `, oldest ${duration(data.inbox.oldestSeconds)}` : ''}.
+        Inbox now: <strong>{countText(data.inbox.backlog)}</strong> waiting{data.inbox.backlog ? `, oldest ${duration(data.inbox.oldestSeconds)}` : ''}.
       </p>
     </ChartCard>
   );

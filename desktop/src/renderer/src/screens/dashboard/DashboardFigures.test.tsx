@@ -3,6 +3,7 @@ import { render, screen, within } from '@testing-library/react';
 import { backoffice, type Dashboard, type DiscrepancyKind } from '@orders/shared';
 import { parseOrderQuery, toSearchFilter } from '../../filters';
 import { parseRoute } from '../../router';
+import { DashboardCharts } from './DashboardCharts';
 import { DashboardFigures } from './DashboardFigures';
 import { duration, percent } from './figures';
 import { presetRange } from './DashboardScreen';
@@ -119,6 +120,32 @@ describe('DashboardFigures', () => {
     expect(value('backlog')).toBe('4');
     expect(card('backlog').textContent).toContain('oldest 10.3 min');
     expect(card('backlog').className).toContain('tone-border-bad');
+  });
+});
+
+describe('the dashboard at a shop\'s scale', () => {
+  it('writes counts with thousands separated: the notifications table, the inbox, the outcomes note', () => {
+    const { container } = render(
+      <DashboardCharts
+        data={dashboard({
+          lag: [
+            { source: 'ipn', processed: 260_834, p50Seconds: 1.5, p95Seconds: 2.9, maxSeconds: 312 },
+            { source: 'webhook', processed: 111_448, p50Seconds: 1.5, p95Seconds: 2.9, maxSeconds: 3 },
+          ],
+          inbox: { backlog: 12_345, oldestSeconds: 42 },
+          attemptOutcomes: [
+            { status: 'succeeded', count: 222_402 },
+            { status: 'failed', count: 61_000 },
+            { status: 'cancelled', count: 30_112 },
+          ],
+        })}
+      />,
+    );
+    const row = (source: string) => container.querySelector(`[data-lag="${source}"]`)!.textContent;
+    expect(row('ipn')).toContain('260,834');
+    expect(row('webhook')).toContain('111,448');
+    expect(container.textContent).toContain('Inbox now: 12,345 waiting');
+    expect(container.textContent).toContain('313,514 attempts started in the range');
   });
 });
 

@@ -46,6 +46,11 @@ export function reconciliationHref(kind?: DiscrepancyKind): string {
 
 const count = new Intl.NumberFormat('en-US');
 
+/** 313514 → "313,514": every count the dashboard writes out. */
+export function countText(n: number): string {
+  return count.format(n);
+}
+
 /** 0.5 → "50.0 %". */
 export function percent(rate: number): string {
   return `${(rate * 100).toFixed(1)} %`;
@@ -91,22 +96,22 @@ export function dashboardFigures(data: Dashboard): Figure[] {
     {
       key: 'orders',
       label: 'Orders',
-      value: count.format(data.ordersTotal),
-      detail: `${count.format(paidOrders)} paid`,
+      value: countText(data.ordersTotal),
+      detail: `${countText(paidOrders)} paid`,
       href: ordersHref(data),
     },
     {
       key: 'conversion',
       label: 'Conversion',
       value: data.conversionTotals.orders ? percent(data.conversionTotals.rate) : '—',
-      detail: `${count.format(data.conversionTotals.paid)} of ${count.format(data.conversionTotals.orders)} orders paid`,
+      detail: `${countText(data.conversionTotals.paid)} of ${countText(data.conversionTotals.orders)} orders paid`,
       href: ordersHref(data, ['paid']),
       ...(data.conversionTotals.orders ? { tone: data.conversionTotals.rate >= 0.5 ? 'good' : 'warn' } as const : {}),
     },
     {
       key: 'refunds',
       label: 'Refunds',
-      value: count.format(refundCount),
+      value: countText(refundCount),
       detail: refundCount ? moneyList([...refundAmounts].map(([currency, amount]) => ({ currency, amount })).sort((a, b) => b.amount - a.amount), 1) : 'none',
       href: ordersHref(data, REFUNDED_STATUSES),
     },
@@ -114,14 +119,14 @@ export function dashboardFigures(data: Dashboard): Figure[] {
       key: 'ipnLag',
       label: lagSource?.source === 'webhook' ? 'Webhook lag p95' : 'IPN lag p95',
       value: duration(lagSource?.p95Seconds ?? null),
-      detail: `p50 ${duration(lagSource?.p50Seconds ?? null)} · ${count.format(lagSource?.processed ?? 0)} ${lagSource?.source === 'webhook' ? 'webhooks' : 'IPNs'}`,
+      detail: `p50 ${duration(lagSource?.p50Seconds ?? null)} · ${countText(lagSource?.processed ?? 0)} ${lagSource?.source === 'webhook' ? 'webhooks' : 'IPNs'}`,
       href: reconciliationHref('unmatched_ipn'),
       ...(lagSource?.p95Seconds != null && lagSource.p95Seconds > 60 ? { tone: 'warn' } as const : {}),
     },
     {
       key: 'backlog',
       label: 'Inbox backlog',
-      value: count.format(data.inbox.backlog),
+      value: countText(data.inbox.backlog),
       detail: data.inbox.backlog ? `oldest ${duration(data.inbox.oldestSeconds)}` : 'nothing waiting',
       href: reconciliationHref(),
       ...(data.inbox.backlog ? { tone: data.inbox.oldestSeconds > 300 ? 'bad' : 'warn' } as const : {}),
@@ -129,8 +134,8 @@ export function dashboardFigures(data: Dashboard): Figure[] {
     {
       key: 'reconciliation',
       label: 'Reconciliation',
-      value: count.format(data.reconciliation.total),
-      detail: worstKind ? `open: ${count.format(worstKind[1])} × ${kindLabel(worstKind[0]).toLowerCase()}` : 'nothing open',
+      value: countText(data.reconciliation.total),
+      detail: worstKind ? `open: ${countText(worstKind[1])} × ${kindLabel(worstKind[0]).toLowerCase()}` : 'nothing open',
       href: reconciliationHref(worstKind && data.reconciliation.total === worstKind[1] ? worstKind[0] : undefined),
       ...(data.reconciliation.total ? { tone: 'bad' } as const : { tone: 'good' } as const),
     },
