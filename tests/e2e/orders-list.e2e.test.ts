@@ -260,4 +260,38 @@ describe.skipIf(!chromiumAvailable)('orders list in a browser (1440 and 1024 px)
     expect(small.topbarOverflows).toBe(false);
     await suite.shot(narrow, 'orders-list-800');
   });
+
+  it('1024: the largest amount PayPal takes is whole in the Total column, and a refund line is cut at its end, never at the amount', async () => {
+    const env = suite.env;
+    // CHF 9,999,999.99, PayPal's largest (the widest total: 140 px), paid, then all but a franc refunded.
+    const customer = { type: 'user' as const, id: `${TAG}-big` };
+    const sku = `SAFE-${randomUUID().slice(0, 8)}`;
+    await env.client.catalog.upsertProduct.mutate({ sku, name: 'Bank vault door', unitPrice: 999_999_999, currency: 'CHF', stock: 1 });
+    const order = await env.client.orders.create.mutate({ customer, items: [{ sku, quantity: 1 }] });
+    const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    await buyerChooses(env, attempt.externalId, 'approve');
+    await waitFor(async () => (await env.client.orders.get.query({ customer, orderId: order.id })).status === 'paid', 15_000, 'the order paid');
+    await env.admin.client.backoffice.payments.refund.mutate({ orderId: order.id, amount: 999_999_899, reason: 'the door did not fit' });
+    await waitFor(async () => (await env.client.orders.get.query({ customer, orderId: order.id })).status === 'partially_refunded', 15_000, 'the refund');
+
+    const narrow = await suite.newTab({ viewport: { width: 1024, height: 768 }, timezoneId: ZONE });
+    await logIn(narrow, suite.env.server.url);
+    // The newest order: the list's first row.
+    const amount = narrow.locator(`[data-order-id="${order.id}"] .amount`);
+    await amount.waitFor();
+    // Each line's box starts inside the cell (a right-aligned line wider than the cell lost its start: "F 9,999,999.99").
+    const lines = await narrow.evaluate(`(() => {
+      const amount = document.querySelector('[data-order-id="${order.id}"] .amount');
+      const cell = amount.closest('[role="gridcell"]').getBoundingClientRect();
+      return [...amount.children].map((line) => ({ text: line.textContent.replace(/\\s/g, ' '), inside: line.getBoundingClientRect().left >= cell.left - 0.5, whole: line.scrollWidth <= line.clientWidth }));
+    })()`);
+    expect(lines).toEqual([
+      { text: 'CHF 9,999,999.99', inside: true, whole: true },
+      { text: '−CHF 9,999,998.99 refunded', inside: true, whole: false },
+    ]);
+    expect((await amount.getAttribute('title'))?.replace(/\s/g, ' ')).toBe('CHF 9,999,999.99 · −CHF 9,999,998.99 refunded');
+    // The columns the 1024 px list shows are still all there.
+    expect(await headers(narrow)).toEqual(['', 'Order', 'Status', 'Customer', 'Total', 'PayPal', 'Created']);
+    await suite.shot(narrow, 'orders-list-largest-amount-1024');
+  });
 });

@@ -61,10 +61,12 @@ const columns = [
     header: 'Total',
     cell: (info) => {
       const row = info.row.original;
+      const total = money(row.total, row.currency);
+      const refunded = row.refundedAmount > 0 ? `−${money(row.refundedAmount, row.currency)} refunded` : null;
       return (
-        <span className="amount">
-          <span className="money">{money(row.total, row.currency)}</span>
-          {row.refundedAmount > 0 ? <span className="refunded">−{money(row.refundedAmount, row.currency)} refunded</span> : null}
+        <span className="amount" title={refunded ? `${total} · ${refunded}` : total}>
+          <span className="money">{total}</span>
+          {refunded ? <span className="refunded">{refunded}</span> : null}
         </span>
       );
     },

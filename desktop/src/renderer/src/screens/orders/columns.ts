@@ -8,7 +8,9 @@ export const ORDER_COLUMNS = [
   { id: 'number', label: 'Order', min: 80, track: 'minmax(80px, 0.6fr)', priority: 0, required: true },
   { id: 'status', label: 'Status', min: 152, track: 'minmax(152px, 0.8fr)', priority: 1 },
   { id: 'customer', label: 'Customer', min: 150, track: 'minmax(150px, 1.2fr)', priority: 4 },
-  { id: 'total', label: 'Total', min: 110, track: 'minmax(110px, 0.8fr)', priority: 2 },
+  // The widest total, "CHF 9,999,999.99" (PayPal's largest amount), is 140 px: at 110 a narrow window
+  // showed it as "F 9,999,999.99".
+  { id: 'total', label: 'Total', min: 142, track: 'minmax(142px, 0.8fr)', priority: 2 },
   { id: 'paypal', label: 'PayPal', min: 170, track: 'minmax(170px, 1.3fr)', priority: 5 },
   { id: 'payerEmail', label: 'Payer', min: 150, track: 'minmax(150px, 1.1fr)', priority: 6 },
   { id: 'createdAt', label: 'Created', min: 120, track: '120px', priority: 3 },
