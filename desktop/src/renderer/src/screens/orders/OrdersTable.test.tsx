@@ -259,7 +259,7 @@ describe('columnsThatFit', () => {
   it('gives each shown column its own track, in the order the cells are drawn', () => {
     renderTable({ rows: orderRows(1), columns: ['number', 'customer', 'createdAt'] });
     const header = screen.getAllByRole('row')[0]!;
-    expect(header.style.gridTemplateColumns).toBe('28px minmax(80px, 0.6fr) minmax(150px, 1.2fr) 120px');
+    expect(header.style.gridTemplateColumns).toBe('28px minmax(80px, 0.6fr) minmax(126px, 1.2fr) 120px');
     expect(screen.getAllByRole('columnheader').map((h) => h.className)).toEqual(['cell cell-select', 'cell cell-number', 'cell cell-customer', 'cell cell-createdAt']);
   });
 });
