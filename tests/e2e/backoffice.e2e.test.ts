@@ -134,6 +134,10 @@ describe.skipIf(!chromiumAvailable)('back office in a browser', () => {
   it('exports the current filter as CSV', async () => {
     const download = page.waitForEvent('download');
     await page.getByRole('button', { name: 'Export CSV' }).click();
+    // The browser build hands a filter's export to the browser's downloads (GET /backoffice/api/orders.csv
+    // with the session cookie), written to disk as it streams, not first held whole by the page.
+    await page.getByText("Export started: the file arrives in your browser's downloads").waitFor();
+    expect((await download).url()).toMatch(/\/backoffice\/api\/orders\.csv\?.*status=paid/);
     const file = await (await download).path();
     const lines = readFileSync(file, 'utf8').trim().split('\r\n');
     expect(lines[0]).toMatch(/^order_id,created_at,/);

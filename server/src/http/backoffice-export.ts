@@ -32,7 +32,8 @@ function problem(reply: FastifyReply, status: number, code: string, message: str
 /**
  * `GET /backoffice/api/orders.csv?<filter>` (with `ids=a,b,…` for the list's selection, at most
  * MAX_SELECTED_ORDERS): the same COPY stream as `backoffice.orders.exportCsv` (bytes, undecoded), as a
- * plain download for the browser build (fetched with `Authorization: Bearer <staff token>`, saved as a Blob).
+ * plain download: the browser build's link to it carries the session cookie, and the browser writes
+ * the file as it streams (`Authorization: Bearer <staff token>` works too).
  */
 export async function registerBackofficeExport(app: FastifyInstance, services: Services, logger: Logger): Promise<void> {
   app.get('/backoffice/api/orders.csv', async (request, reply) => {

@@ -11,7 +11,8 @@ describe('browser platform (no window.orders)', () => {
     localStorage.clear();
     sessionStorage.clear();
     const download = vi.fn<(blob: Blob, name: string) => void>();
-    return { platform: browserPlatform({ location: { origin: 'http://shop.test' }, localStorage, sessionStorage, download }), download };
+    const downloadUrl = vi.fn<(url: string) => void>();
+    return { platform: browserPlatform({ location: { origin: 'http://shop.test' }, localStorage, sessionStorage, download, downloadUrl }), download, downloadUrl };
   }
 
   it('talks to the page’s own origin unless another server is set, and validates it', async () => {
@@ -44,12 +45,25 @@ describe('browser platform (no window.orders)', () => {
     ];
     const fetch = vi.fn<typeof globalThis.fetch>(async () => answers.shift()!);
     localStorage.clear();
-    const platform = browserPlatform({ location: { origin: 'http://shop.test' }, localStorage, sessionStorage, download: vi.fn(), fetch });
+    const platform = browserPlatform({ location: { origin: 'http://shop.test' }, localStorage, sessionStorage, download: vi.fn(), downloadUrl: vi.fn(), fetch });
     expect(await platform.cookieSession!.current()).toEqual({ id: 's1', email: 'ada@example.com', role: 'operator' });
     expect(await platform.cookieSession!.current()).toBeNull();
     await expect(platform.cookieSession!.current()).rejects.toMatchObject({ message: 'the database is unavailable; try again', data: { code: 'SERVICE_UNAVAILABLE', httpStatus: 503 } });
     // A plain GET with the cookie: no CSRF header needed, nothing changes.
     expect(fetch).toHaveBeenCalledWith('http://shop.test/backoffice/api/session', { credentials: 'include' });
+  });
+
+  it("downloads a filter's CSV from the server as a plain download, the filter in the query as the server reads it", async () => {
+    const { platform, downloadUrl, download } = make();
+    platform.downloadCsv!({ status: ['paid', 'refunded'], currency: 'USD', amountMin: 5000, q: 'amelia rob', createdFrom: '2026-11-01T00:00:00.000Z', customerId: undefined, sort: 'total', direction: 'asc' });
+    expect(downloadUrl).toHaveBeenCalledWith(
+      'http://shop.test/backoffice/api/orders.csv?status=paid%2Crefunded&currency=USD&amountMin=5000&q=amelia+rob&createdFrom=2026-11-01T00%3A00%3A00.000Z&sort=total&direction=asc',
+    );
+    expect(download).not.toHaveBeenCalled();
+    // From the server set in the app, when it is not the page's own.
+    await platform.setServerUrl('https://orders.example.com');
+    platform.downloadCsv!({ sort: 'created', direction: 'desc' });
+    expect(downloadUrl).toHaveBeenLastCalledWith('https://orders.example.com/backoffice/api/orders.csv?sort=created&direction=desc');
   });
 
   it('downloads the streamed CSV as one Blob', async () => {

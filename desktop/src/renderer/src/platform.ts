@@ -40,6 +40,13 @@ export interface Platform {
   readonly cookieSession?: CookieSession;
   /** Streams `chunks` into a file of the user's choosing (app) or a download (browser). */
   saveCsv(suggestedName: string, chunks: AsyncIterable<string>): Promise<CsvSaveOutcome>;
+  /**
+   * Browser only: a filter's CSV as a plain download of `GET /backoffice/api/orders.csv` (the session
+   * cookie authenticates it), which the browser writes to disk as it arrives, with its own progress.
+   * Through saveCsv the page held the whole file first: 1,000,000 orders, 267 MB, 30 s before the
+   * download began.
+   */
+  downloadCsv?(query: Readonly<Record<string, unknown>>): void;
   onMenuCommand(listener: (command: MenuCommand) => void): () => void;
 }
 
@@ -82,7 +89,19 @@ export interface BrowserPlatformDeps {
   /** Only to forget a token an earlier build stored there. */
   sessionStorage: Storage;
   download(blob: Blob, fileName: string): void;
+  /** Downloads what `url` answers (a link with `download`: a refusal fails the download, the page stays). */
+  downloadUrl(url: string): void;
   fetch?: typeof globalThis.fetch;
+}
+
+/** An export's filter as `GET /backoffice/api/orders.csv` reads it: lists comma-separated, empty values left out. */
+export function csvQueryString(query: Readonly<Record<string, unknown>>): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined || value === null || value === '') continue;
+    params.set(key, Array.isArray(value) ? value.join(',') : String(value));
+  }
+  return params.toString();
 }
 
 /** A refusal of the session routes, in the shape the screens already read (errorCode, describeError). */
@@ -95,16 +114,25 @@ async function sessionRefusal(response: Response): Promise<TRPCClientError<never
 /** The three fields the screens use, whatever else the server sends. */
 const identity = ({ id, email, role }: StaffIdentity): StaffIdentity => ({ id, email, role });
 
-export function browserDownload(blob: Blob, fileName: string): void {
-  const url = URL.createObjectURL(blob);
+function clickDownloadLink(href: string, fileName: string): void {
   const link = document.createElement('a');
-  link.href = url;
+  link.href = href;
   link.download = fileName;
   link.rel = 'noopener';
   document.body.append(link);
   link.click();
   link.remove();
+}
+
+export function browserDownload(blob: Blob, fileName: string): void {
+  const url = URL.createObjectURL(blob);
+  clickDownloadLink(url, fileName);
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** The server names the file (Content-Disposition). */
+export function browserDownloadUrl(url: string): void {
+  clickDownloadLink(url, '');
 }
 
 export function browserPlatform(deps: BrowserPlatformDeps): Platform {
@@ -170,11 +198,14 @@ export function browserPlatform(deps: BrowserPlatformDeps): Platform {
       deps.download(new Blob(parts, { type: 'text/csv;charset=utf-8' }), suggestedName);
       return { saved: true, bytes, location: suggestedName };
     },
+    downloadCsv(query) {
+      deps.downloadUrl(`${serverUrl()}/backoffice/api/orders.csv?${csvQueryString(query)}`);
+    },
     onMenuCommand: () => () => undefined,
   };
 }
 
 export function detectPlatform(win: Window = window): Platform {
   if (win.orders?.kind === 'electron') return electronPlatform(win.orders, win.location);
-  return browserPlatform({ location: win.location, localStorage: win.localStorage, sessionStorage: win.sessionStorage, download: browserDownload });
+  return browserPlatform({ location: win.location, localStorage: win.localStorage, sessionStorage: win.sessionStorage, download: browserDownload, downloadUrl: browserDownloadUrl });
 }

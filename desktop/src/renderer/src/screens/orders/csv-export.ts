@@ -9,7 +9,10 @@ export function exportFileName(now = new Date()): string {
   return `orders-${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-${pad(now.getHours())}${pad(now.getMinutes())}.csv`;
 }
 
-/** Streams `backoffice.orders.exportCsv` (a filter, or chosen ids) into a file the user picks. */
+/**
+ * Streams `backoffice.orders.exportCsv` (a filter, or chosen ids) into a file the user picks; in a
+ * browser a filter's export is a plain download instead (Platform.downloadCsv).
+ */
 export function useCsvExport() {
   const api = useApi();
   const { platform } = useServices();
@@ -18,6 +21,12 @@ export function useCsvExport() {
   const start = useCallback(
     async (input: OrderExportInput) => {
       if (exporting) return;
+      // A filter's export in a browser streams to disk as a plain download; a selection (ids) is small.
+      if (platform.downloadCsv && !input.ids?.length) {
+        platform.downloadCsv(input);
+        toast.show('success', "Export started: the file arrives in your browser's downloads");
+        return;
+      }
       setExporting(true);
       try {
         const chunks = await api.backoffice.orders.exportCsv.query(input);
