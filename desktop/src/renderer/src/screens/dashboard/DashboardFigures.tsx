@@ -1,5 +1,6 @@
 import { useLayoutEffect, useRef } from 'react';
 import type { Dashboard } from '@orders/shared';
+import { measureOnResize } from '../../components/resize';
 import { dashboardFigures } from './figures';
 
 /** The smallest a figure's value is set in before it would be cut (px); the stylesheet's size is the largest. */
@@ -26,11 +27,7 @@ function FigureValue({ text }: { text: string }) {
         element.style.fontSize = `${size}px`;
       }
     };
-    fit();
-    if (typeof ResizeObserver === 'undefined') return;
-    const observer = new ResizeObserver(fit);
-    observer.observe(element);
-    return () => observer.disconnect();
+    return measureOnResize([element], fit);
   }, [text]);
   return (
     <strong ref={ref} className="dash-figure-value" data-value title={text}>

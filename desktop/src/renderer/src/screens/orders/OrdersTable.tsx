@@ -5,6 +5,7 @@ import { CUSTOMER_TYPE_LABELS, type BackofficeOrderRow } from '@orders/shared';
 import { StatusBadge } from '../../components/StatusBadge';
 import { Time } from '../../components/Time';
 import { EmptyState, ErrorState, Spinner } from '../../components/States';
+import { measureOnResize } from '../../components/resize';
 import type { OrderSort, SortColumn } from '../../filters';
 import { ORDER_COLUMNS, columnsThatFit, gridTemplate, type OrderColumnId } from './columns';
 import { money } from '../../format';
@@ -151,11 +152,7 @@ function useContentWidth(ref: RefObject<HTMLDivElement | null>): { width: number
       const scrollbar = element.offsetWidth > element.clientWidth ? element.offsetWidth - element.clientWidth : 0;
       setSize((current) => (current.width === element.clientWidth && current.scrollbar === scrollbar ? current : { width: element.clientWidth, scrollbar }));
     };
-    measure();
-    if (typeof ResizeObserver === 'undefined') return;
-    const observer = new ResizeObserver(measure);
-    observer.observe(element);
-    return () => observer.disconnect();
+    return measureOnResize([element], measure);
   }, [ref]);
   return size;
 }
