@@ -198,7 +198,7 @@ function OutcomesChart({ data }: { data: Dashboard }) {
             <CartesianGrid stroke="#e2e5ea" horizontal={false} />
             <XAxis type="number" tick={AXIS} allowDecimals={false} tickFormatter={compactTick} />
             <YAxis type="category" dataKey="label" tick={AXIS} width={110} />
-            <Tooltip formatter={(value) => [`${String(value)}${total ? ` (${percent(Number(value) / total)})` : ''}`, 'Attempts']} />
+            <Tooltip formatter={(value) => [`${countText(Number(value))}${total ? ` (${percent(Number(value) / total)})` : ''}`, 'Attempts']} />
             <Bar dataKey="count" name="Attempts" isAnimationActive={false}>
               {points.map((p) => (
                 <Cell key={p.status} fill={p.fill} />
