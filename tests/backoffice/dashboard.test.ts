@@ -184,7 +184,7 @@ describe('the desktop figure cards, rendered from the procedure’s answer', () 
     const { DashboardFigures } = (await import(/* @vite-ignore */ FIGURES)) as { DashboardFigures: FunctionComponent<{ data: Dashboard }> };
     const html = renderToStaticMarkup(createElement(DashboardFigures, { data }));
     const values: Record<string, string> = {};
-    for (const match of html.matchAll(/data-figure="(\w+)"[^>]*>.*?data-value="[^"]*">([^<]*)</g)) values[match[1]!] = match[2]!.replace(/&#x27;/g, "'");
+    for (const match of html.matchAll(/data-figure="(\w+)"[^>]*>.*?data-value="[^"]*"[^>]*>([^<]*)</g)) values[match[1]!] = match[2]!.replace(/&#x27;/g, "'");
     return values;
   }
 
