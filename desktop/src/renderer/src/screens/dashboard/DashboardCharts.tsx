@@ -152,7 +152,7 @@ function ConversionChart({ data }: { data: Dashboard }) {
             <XAxis xAxisId="started" dataKey="day" hide />
             <YAxis yAxisId="n" tick={AXIS} width={40} allowDecimals={false} tickFormatter={compactTick} />
             <YAxis yAxisId="rate" orientation="right" domain={[0, 100]} tick={AXIS} width={40} unit="%" />
-            <Tooltip formatter={(value, name) => (name === 'Conversion %' ? `${String(value)} %` : countText(Number(value)))} labelFormatter={(day) => `${String(day)} (UTC)`} />
+            <Tooltip formatter={(value, _name, item) => (item.dataKey === 'rate' ? `${String(value)} %` : countText(Number(value)))} labelFormatter={(day) => `${String(day)} (UTC)`} />
             <Legend wrapperStyle={{ fontSize: 12 }} />
             <Bar isAnimationActive={false} xAxisId="started" yAxisId="n" dataKey="orders" name="Started paying" fill="#9ab6f0" />
             <Bar
