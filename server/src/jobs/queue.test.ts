@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { queueErrorKey } from './queue.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it, vi } from 'vitest';
+import { createLogger } from '../logger.js';
+import { createTestDatabase } from '../testing/test-database.js';
+import { JobQueue, queueErrorKey } from './queue.js';
 
 const pgError = (message: string, code: string) => Object.assign(new Error(message), { code });
 
@@ -22,5 +25,29 @@ describe("pg-boss's errors, told once per failure", () => {
     ].map(queueErrorKey);
     expect(new Set(keys).size).toBe(4);
     expect(keys[3]).toContain('(Queue: x)');
+  });
+});
+
+describe('notification workers', () => {
+  it('take what this instance enqueues at once, not at their next poll', async () => {
+    const db = await createTestDatabase();
+    const queue = await JobQueue.start(db.url, createLogger('silent'), { poolMax: 2 });
+    try {
+      const processed: string[] = [];
+      // A poll a minute: within the wait below, only being woken brings a job to a worker.
+      await queue.work({ processIpn: async (eventId) => void processed.push(eventId), sweep: async () => {} }, { pollSeconds: 60 });
+      // Every worker's first fetch, at its start, is over by then: the next one would be a minute later.
+      await sleep(1_000);
+      // One IPN, then a listener's burst larger than a fetch of every worker (10 each), then a restart's re-queue.
+      await queue.enqueueIpn('first');
+      const burst = Array.from({ length: 45 }, (_, i) => `burst-${i}`);
+      await Promise.all(burst.map((id) => queue.enqueueIpn(id)));
+      await queue.enqueueIpn('stranded', 'boot-1');
+      await vi.waitFor(() => expect(processed.length).toBe(47), { timeout: 10_000, interval: 50 });
+      expect(new Set(processed)).toEqual(new Set(['first', ...burst, 'stranded']));
+    } finally {
+      await queue.stop();
+      await db.drop();
+    }
   });
 });

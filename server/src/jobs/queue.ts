@@ -21,6 +21,15 @@ export interface JobHandlers {
 const SEND_WINDOW_MS = 10;
 const SEND_BATCH_MAX = 500;
 
+/** Jobs one notification worker fetches at once. */
+const NOTIFICATION_BATCH = 10;
+
+/**
+ * How often an idle notification worker looks for jobs nobody told it of: another instance's, a
+ * retry whose backoff ended, a restart's. What this instance enqueues wakes its workers at once (wake).
+ */
+const NOTIFICATION_POLL_SECONDS = 2;
+
 /** Ids gathered for one queue, sent as one insert when the window closes or the batch is full. */
 class SendBatch {
   private ids: string[] = [];
@@ -71,6 +80,8 @@ export function queueErrorKey(err: Error & { code?: string }): string {
  */
 export class JobQueue {
   private readonly batches: Record<string, SendBatch>;
+  /** Each queue's notification workers, and which one the next wake starts with. */
+  private readonly workers: Record<string, { ids: string[]; next: number }> = {};
 
   private constructor(
     private readonly boss: PgBoss,
@@ -78,7 +89,9 @@ export class JobQueue {
   ) {
     const batch = (queue: string) =>
       new SendBatch(async (ids) => {
-        await this.boss.insert(queue, [...new Set(ids)].map((eventId) => ({ data: { eventId }, singletonKey: eventId })));
+        const unique = [...new Set(ids)];
+        await this.boss.insert(queue, unique.map((eventId) => ({ data: { eventId }, singletonKey: eventId })));
+        this.wake(queue, unique.length);
       });
     this.batches = { [IPN_QUEUE]: batch(IPN_QUEUE), [WEBHOOK_QUEUE]: batch(WEBHOOK_QUEUE) };
   }
@@ -89,8 +102,9 @@ export class JobQueue {
    * `absorbError` may claim an error (a known database outage, told once elsewhere): it is then not logged.
    */
   static async start(databaseUrl: string, logger: Logger, options: { poolMax?: number; absorbError?: (error: Error) => boolean } = {}): Promise<JobQueue> {
-    // Polling every half second, without pg-boss's LISTEN connection: that connection, killed
-    // while pg-boss stops (Ctrl-C reaches PostgreSQL too), emitted an unheard 'error' and crashed the process.
+    // Without pg-boss's LISTEN connection: that connection, killed while pg-boss stops (Ctrl-C reaches
+    // PostgreSQL too), emitted an unheard 'error' and crashed the process. Workers are woken in process
+    // instead (wake), and poll as a backstop.
     const boss = new PgBoss({ connectionString: databaseUrl, schema: 'pgboss', max: options.poolMax ?? 5 });
     const repeats = new Map<string, { at: number; quiet: number }>();
     boss.on('error', (err: Error & { code?: string }) => {
@@ -132,6 +146,23 @@ export class JobQueue {
   private async enqueueNotification(queue: string, eventId: string, round: string): Promise<void> {
     if (!round) return this.batches[queue]!.add(eventId);
     await this.boss.send(queue, { eventId }, { singletonKey: `${eventId}@${round}` });
+    this.wake(queue, 1);
+  }
+
+  /**
+   * Wakes enough of `queue`'s workers here to fetch `jobs` just sent, and one more in case one of them
+   * is busy (a woken busy worker fetches as soon as it is done), starting where the last wake ended.
+   * Without it a job waited for the next poll: receipt to processed was 231 ms at p50 and 458 at p95
+   * with workers polling every 0.5 s (an IPN every 300 ms); each idle worker then fetched twice a second.
+   */
+  private wake(queue: string, jobs: number): void {
+    const workers = this.workers[queue];
+    if (!workers?.ids.length) return;
+    const count = Math.min(workers.ids.length, Math.ceil(jobs / NOTIFICATION_BATCH) + 1);
+    for (let i = 0; i < count; i++) {
+      this.boss.notifyWorker(workers.ids[workers.next]!);
+      workers.next = (workers.next + 1) % workers.ids.length;
+    }
   }
 
   /** One extra sweep, `seconds` from now, besides the one every minute. */
@@ -139,9 +170,11 @@ export class JobQueue {
     await this.boss.send(SWEEP_QUEUE, {}, { startAfter: seconds });
   }
 
-  async work(handlers: JobHandlers, options: { concurrency?: number } = {}): Promise<void> {
-    await this.workNotifications(IPN_QUEUE, handlers.processIpn, options.concurrency);
-    if (handlers.processWebhook) await this.workNotifications(WEBHOOK_QUEUE, handlers.processWebhook, options.concurrency);
+  /** `pollSeconds`: how often idle notification workers look for jobs they were not woken for. */
+  async work(handlers: JobHandlers, options: { concurrency?: number; pollSeconds?: number } = {}): Promise<void> {
+    const { concurrency = 4, pollSeconds = NOTIFICATION_POLL_SECONDS } = options;
+    await this.workNotifications(IPN_QUEUE, handlers.processIpn, concurrency, pollSeconds);
+    if (handlers.processWebhook) await this.workNotifications(WEBHOOK_QUEUE, handlers.processWebhook, concurrency, pollSeconds);
     await this.boss.work(SWEEP_QUEUE, async () => {
       await handlers.sweep();
     });
@@ -150,32 +183,37 @@ export class JobQueue {
   }
 
   /**
-   * A batch keeps workers fetching back to back while a backlog lasts (one job per fetch slept half a
-   * second between jobs: 8 IPNs/s at most). Results are per job, so one notification that fails is
-   * retried with its own backoff while the rest of its batch completes.
+   * A batch keeps workers fetching back to back while a backlog lasts (with one job per fetch, a
+   * worker not woken would wait a poll between jobs). Results are per job, so one notification that fails is
+   * retried with its own backoff while the rest of its batch completes. One work() per worker, so
+   * that each has an id to wake it by (pg-boss's localConcurrency names only the first).
    */
-  private async workNotifications(queue: string, handle: (eventId: string) => Promise<unknown>, concurrency = 4): Promise<void> {
+  private async workNotifications(queue: string, handle: (eventId: string) => Promise<unknown>, concurrency: number, pollSeconds: number): Promise<void> {
     const batches = {
-      localConcurrency: concurrency,
-      batchSize: 10,
+      batchSize: NOTIFICATION_BATCH,
       burstWhenBatchFull: true,
       perJobResults: true,
-      pollingIntervalSeconds: 0.5,
-    } as const;
-    await this.boss.work<{ eventId: string }, unknown, typeof batches>(queue, batches, async (jobs) => {
-      const results: JobResult[] = [];
-      for (const job of jobs) {
-        try {
-          await handle(job.data.eventId);
-          results.push({ id: job.id, status: 'completed' });
-        } catch (error) {
-          // Retried with backoff; said once per failure so a message that keeps failing is seen, with its cause.
-          this.logger.warn({ queue, eventId: job.data.eventId, error: (error as Error).message }, 'notification job failed; it will be retried');
-          results.push({ id: job.id, status: 'failed', output: { message: (error as Error).message } });
-        }
-      }
-      return results;
-    });
+      pollingIntervalSeconds: pollSeconds,
+    };
+    const workers = (this.workers[queue] = { ids: [] as string[], next: 0 });
+    for (let i = 0; i < concurrency; i++) {
+      workers.ids.push(
+        await this.boss.work<{ eventId: string }, unknown, typeof batches>(queue, batches, async (jobs) => {
+          const results: JobResult[] = [];
+          for (const job of jobs) {
+            try {
+              await handle(job.data.eventId);
+              results.push({ id: job.id, status: 'completed' });
+            } catch (error) {
+              // Retried with backoff; said once per failure so a message that keeps failing is seen, with its cause.
+              this.logger.warn({ queue, eventId: job.data.eventId, error: (error as Error).message }, 'notification job failed; it will be retried');
+              results.push({ id: job.id, status: 'failed', output: { message: (error as Error).message } });
+            }
+          }
+          return results;
+        }),
+      );
+    }
   }
 
   /** A round trip through the queue's own (session) connection pool. */
