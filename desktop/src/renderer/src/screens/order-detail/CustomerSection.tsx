@@ -49,9 +49,9 @@ export function CustomerSection({ order, customerOrderCount }: { order: Backoffi
           )}
         </dd>
         <dt>PayPal payment</dt>
-        <dd className="mono selectable">{order.externalId ?? <span className="muted">—</span>}</dd>
+        <dd>{order.externalId ? <span className="mono selectable">{order.externalId}</span> : <span className="muted">—</span>}</dd>
         <dt>Sale id</dt>
-        <dd className="mono selectable">{order.paymentTransactionId ?? <span className="muted">—</span>}</dd>
+        <dd>{order.paymentTransactionId ? <span className="mono selectable">{order.paymentTransactionId}</span> : <span className="muted">—</span>}</dd>
         <dt>Payment status</dt>
         <dd>{paymentStatusLabel(order) ?? <span className="muted">—</span>}</dd>
         <dt>Updated</dt>
