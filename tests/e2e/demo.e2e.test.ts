@@ -139,6 +139,33 @@ describe.skipIf(!chromiumAvailable)('the demo shop in Chromium', () => {
     await expect(page.getByTestId('waiting-order').count()).resolves.toBe(0);
     await page.context().close();
   });
+
+  it('"Cancel and return to merchant" at PayPal: the order page says so and that nothing was charged, and pays the order from there, once', async () => {
+    const page = await suite.newTab({ viewport: { width: 1100, height: 720 } });
+    const { env } = suite;
+    const salesBefore = env.sim.control.getState().sales.length;
+    await page.goto(`${env.server.url}/demo`);
+    await page.locator('[data-sku=DEMO-MUG] button').click();
+    await expect.poll(() => page.getByTestId('cart-total').textContent()).toBe('$12.50');
+    await page.getByRole('button', { name: 'Pay with PayPal' }).click();
+    await page.waitForURL(/\/paypal-sim\/cgi-bin\/webscr/);
+    await page.getByRole('button', { name: 'Cancel and return to merchant' }).click();
+    await page.waitForURL(/\/demo\/orders\/[0-9a-f-]{36}\?/);
+    await expect.poll(() => page.getByTestId('order-title').textContent()).toBe('You cancelled the payment');
+    await expect(page.getByTestId('order-note').textContent()).resolves.toBe('Nothing was charged. Your order is kept: pay for it when you are ready.');
+    await expect(page.getByTestId('order-status').textContent()).resolves.toBe('pending');
+    expect(env.sim.control.getState().sales.length).toBe(salesBefore);
+    await suite.shot(page, 'demo-cancelled');
+    await page.getByTestId('order-pay').click();
+    await page.waitForURL(/\/paypal-sim\/cgi-bin\/webscr/);
+    await page.getByRole('button', { name: 'Pay Now' }).click();
+    await page.waitForURL(/\/demo\/orders\/[0-9a-f-]{36}/);
+    await expect.poll(() => page.getByTestId('order-status').textContent()).toBe('paid');
+    await expect(page.getByTestId('order-title').textContent()).resolves.toBe('Thank you: your order is paid');
+    await expect(page.getByTestId('order-retry').isHidden()).resolves.toBe(true);
+    expect(env.sim.control.getState().sales.slice(salesBefore)).toMatchObject([{ amount: 1250, state: 'completed' }]);
+    await page.context().close();
+  });
 });
 
 describe('the demo order page over HTTP', () => {

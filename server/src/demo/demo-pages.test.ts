@@ -12,18 +12,28 @@ const ORDER_ID = '01a22e4f-4a14-7149-a5b2-97ae38c4ff14';
 
 type Answer = { status: number; body: unknown };
 
-function orderPage(answers: Answer[]) {
-  const elements = new Map<string, { textContent: string; hidden: boolean; className: string; dataset: Record<string, string> }>();
+function orderPage(answers: Answer[], search = '') {
+  type Element = { textContent: string; hidden: boolean; disabled: boolean; className: string; dataset: Record<string, string>; listeners: Record<string, () => Promise<void>>; addEventListener(type: string, listener: () => Promise<void>): void };
+  const elements = new Map<string, Element>();
   const element = (selector: string) => {
-    if (!elements.has(selector)) elements.set(selector, { textContent: '', hidden: false, className: '', dataset: selector === '[data-order-id]' ? { orderId: ORDER_ID } : {} });
+    if (!elements.has(selector)) {
+      const created: Element = {
+        textContent: '', hidden: false, disabled: false, className: '', dataset: selector === '[data-order-id]' ? { orderId: ORDER_ID } : {}, listeners: {},
+        addEventListener: (type, listener) => void (created.listeners[type] = listener),
+      };
+      elements.set(selector, created);
+    }
     return elements.get(selector)!;
   };
+  const assigned: string[] = [];
   const timers: { ms: number; run: () => void }[] = [];
   const requests: string[] = [];
   const context = createContext({
     document: { querySelector: element },
-    fetch: async (url: string) => {
-      requests.push(url);
+    location: { search, assign: (url: string) => void assigned.push(url) },
+    URLSearchParams,
+    fetch: async (url: string, init?: { method?: string }) => {
+      requests.push(init?.method === 'POST' ? `POST ${url}` : url);
       const answer = answers.length > 1 ? answers.shift()! : answers[0]!;
       return { ok: answer.status < 400, status: answer.status, json: async () => answer.body };
     },
@@ -42,7 +52,13 @@ function orderPage(answers: Answer[]) {
   return {
     requests,
     timers,
+    assigned,
     text,
+    /** Clicks the element and waits for what the click started. */
+    click: async (testId: string) => {
+      await element(`[data-testid=${testId}]`).listeners.click!();
+      await settle();
+    },
     hidden: (testId: string) => element(`[data-testid=${testId}]`).hidden,
     start: async () => {
       runInContext(ORDER_SCRIPT, context);
@@ -87,6 +103,32 @@ describe('the demo order page', () => {
     expect(page.text('order-total')).toBe('Total $49.00');
     expect(page.timers).toEqual([]);
     expect(page.requests).toHaveLength(3);
+  });
+
+  it('back from PayPal\'s "Cancel and return" (payment=cancelled): says so, nothing charged, and pays the order again from here', async () => {
+    const order = (status: string) => ({ status: 200, body: { id: ORDER_ID, number: 1003, status, total: 1250, currency: 'USD' } });
+    const page = orderPage([order('pending'), { status: 200, body: { orderId: ORDER_ID, approvalUrl: 'http://127.0.0.1:9/paypal-sim/approve' } }], '?payment=cancelled&orderId=x&status=pending');
+    await page.start();
+    expect(page.text('order-title')).toBe('You cancelled the payment');
+    expect(page.text('order-note')).toBe('Nothing was charged. Your order is kept: pay for it when you are ready.');
+    expect(page.hidden('order-retry')).toBe(false);
+    await page.click('order-pay');
+    expect(page.requests).toEqual([`/demo/api/orders/${ORDER_ID}`, `POST /demo/api/orders/${ORDER_ID}/pay`]);
+    expect(page.assigned).toEqual(['http://127.0.0.1:9/paypal-sim/approve']);
+  });
+
+  it('the same cancelled link once the order is paid (another tab paid it): paid, and no button', async () => {
+    const page = orderPage([{ status: 200, body: { id: ORDER_ID, number: 1003, status: 'paid', total: 1250, currency: 'USD' } }], '?payment=cancelled');
+    await page.start();
+    expect(page.text('order-title')).toBe('Thank you: your order is paid');
+    expect(page.hidden('order-retry')).toBe(true);
+  });
+
+  it('pending without a cancel (PayPal still confirming the sale): waits, and offers no second payment', async () => {
+    const page = orderPage([{ status: 200, body: { id: ORDER_ID, number: 1003, status: 'pending', total: 1250, currency: 'USD' } }]);
+    await page.start();
+    expect(page.text('order-title')).toBe('Waiting for your payment…');
+    expect(page.hidden('order-retry')).toBe(true);
   });
 
   it('a failure that may pass (the server busy) is tried again, less and less often', async () => {

@@ -73,6 +73,8 @@ export function renderOrderPage(orderId: string): string {
 <p><span class="badge" data-testid="order-status">…</span></p>
 <p data-testid="order-total"></p>
 <p class="muted" data-testid="order-note">This page updates by itself.</p>
+<p data-testid="order-retry" hidden><button type="button" class="paypal" data-testid="order-pay">Pay with PayPal</button></p>
+<p class="error" data-testid="order-error" hidden></p>
 <p><a href="/demo">Back to the shop</a> · <a href="/backoffice">Back office</a></p></section></main>`,
     '/demo/order.js',
   );
@@ -150,6 +152,21 @@ const section = document.querySelector('[data-order-id]');
 const orderId = section.dataset.orderId;
 const TITLES = { pending: 'Waiting for your payment…', paid: 'Thank you: your order is paid', failed: 'The payment failed', cancelled: 'This order was cancelled', refunded: 'This order was refunded', partially_refunded: 'Part of this order was refunded' };
 const show = (id, text) => { document.querySelector('[data-testid=' + id + ']').textContent = text; };
+const el = (id) => document.querySelector('[data-testid=' + id + ']');
+// Back from PayPal's "Cancel and return": the shop's cancel URL says so. Nothing was charged and the
+// order is still there to pay, here, while it is pending.
+const cancelled = new URLSearchParams(location.search).get('payment') === 'cancelled';
+const pay = el('order-pay');
+pay.addEventListener('click', async () => {
+  pay.disabled = true; el('order-error').hidden = true;
+  try {
+    // To PayPal, or, when another tab paid the order meanwhile, to its page as it is now.
+    const { approvalUrl, orderUrl } = await call('orders/' + encodeURIComponent(orderId) + '/pay', {});
+    location.assign(approvalUrl ?? orderUrl);
+  } catch (e) {
+    el('order-error').hidden = false; el('order-error').textContent = e.message; pay.disabled = false;
+  }
+});
 let failures = 0;
 async function refresh() {
   let final = false;
@@ -163,7 +180,10 @@ async function refresh() {
     show('order-number', '#' + order.number);
     document.querySelector('[data-testid=order-heading]').hidden = false;
     final = order.status !== 'pending';
-    show('order-note', final ? 'Final: nothing more will change here.' : 'This page updates by itself.');
+    const retry = cancelled && !final;
+    if (retry) show('order-title', 'You cancelled the payment');
+    show('order-note', final ? 'Final: nothing more will change here.' : retry ? 'Nothing was charged. Your order is kept: pay for it when you are ready.' : 'This page updates by itself.');
+    el('order-retry').hidden = !retry;
   } catch (e) {
     if (e.status === 404) {
       final = true;

@@ -125,6 +125,22 @@ export async function registerDemoShop(app: FastifyInstance, options: DemoShopOp
       return found;
     };
 
+    /**
+     * A PayPal payment for the order, or, when Orders refuses one because the order is no longer
+     * pending (another tab paid or cancelled it: 409), the order's page, which shows how it stands.
+     * PayPal's "Cancel and return" comes back to the same page, told so by `payment=cancelled`.
+     */
+    const payOrder = async (api: OrdersClient, customer: Customer, orderId: string) => {
+      const orderUrl = `${options.urls().publicBaseUrl}/demo/orders/${orderId}`;
+      const attempt = await api.payments.attemptToPay
+        .mutate({ customer, orderId, returnUrl: orderUrl, cancelUrl: `${orderUrl}?payment=cancelled` })
+        .catch((error: unknown) => {
+          if (refusalStatus(error) === 409) return undefined;
+          throw error;
+        });
+      return attempt ? { orderId, approvalUrl: attempt.approvalUrl } : { orderId, orderUrl };
+    };
+
     const cartView = async (api: OrdersClient, customer: Customer, cartId: string | undefined) => {
       if (!cartId || !isUuid(cartId)) return { items: [], total: 0, currency: 'USD' };
       const cart = await api.carts.get.query({ customer, cartId });
@@ -189,14 +205,15 @@ export async function registerDemoShop(app: FastifyInstance, options: DemoShopOp
         if (!last || !isUuid(last)) return reply.code(400).send({ error: 'Your cart is empty.' });
         orderId = last;
       }
-      const orderUrl = `${options.urls().publicBaseUrl}/demo/orders/${orderId}`;
-      const attempt = await api.payments.attemptToPay
-        .mutate({ customer, orderId, returnUrl: orderUrl, cancelUrl: orderUrl })
-        .catch((error: unknown) => {
-          if (refusalStatus(error) === 409) return undefined;
-          throw error;
-        });
-      return attempt ? { orderId, approvalUrl: attempt.approvalUrl } : { orderId, orderUrl };
+      return payOrder(api, customer, orderId);
+    });
+
+    // The order page's "Pay with PayPal", after the buyer cancelled at PayPal.
+    demo.post<{ Params: { orderId: string } }>('/demo/api/orders/:orderId/pay', async (request, reply) => {
+      const api = await orders(reply);
+      if (!api) return reply;
+      if (!isUuid(request.params.orderId)) return reply.code(404).send({ error: 'No such order.' });
+      return payOrder(api, customerOf(request, reply), request.params.orderId);
     });
 
     demo.get<{ Params: { orderId: string } }>('/demo/api/orders/:orderId', async (request, reply) => {
