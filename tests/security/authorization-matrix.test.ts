@@ -149,6 +149,10 @@ describe('authorization matrix, generated from the router', () => {
           const answer = await callProcedure(server.trpcUrl, proc, token, proc.hasInput ? 'matrix-probe' : undefined);
           expect(answer.status, `${proc.path} as ${credential.name}: ${answer.text.slice(0, 200)}`).toBeLessThan(500);
           got = answer.code === 'UNAUTHORIZED' || answer.code === 'FORBIDDEN' ? answer.code : 'allowed';
+          // A refusal says why in the caller's terms: a staff login is not an API key missing a scope.
+          if (got === 'FORBIDDEN' && 'scope' in access!) {
+            expect(answer.text, `${proc.path} as ${credential.name}`).toContain(credential.kind === 'staff' ? 'a staff login cannot call this' : `the API key lacks the ${access.scope} scope`);
+          }
         }
         outcomes.push(`${credential.name}: ${got}`);
         expect(got, `${proc.path} as ${credential.name}`).toBe(want);

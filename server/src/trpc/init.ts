@@ -160,9 +160,9 @@ export function serviceProcedure(scope: ApiKeyScope) {
   return publicProcedure.use(({ ctx, next }) => {
     const principal = ctx.principal;
     if (!principal) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'a valid API key is required' });
-    if (principal.kind !== 'service' || !principal.scopes.has(scope)) {
-      throw new TRPCError({ code: 'FORBIDDEN', message: `the API key lacks the ${scope} scope` });
-    }
+    // A staff session is no API key: told as such, not as a key missing a scope.
+    if (principal.kind !== 'service') throw new TRPCError({ code: 'FORBIDDEN', message: `services only: a staff login cannot call this; use an API key with the ${scope} scope` });
+    if (!principal.scopes.has(scope)) throw new TRPCError({ code: 'FORBIDDEN', message: `the API key lacks the ${scope} scope` });
     const actor: Actor = { type: 'service', id: principal.apiKeyId };
     return next({ ctx: { ...ctx, principal, actor } });
   });
