@@ -3,6 +3,7 @@ import { AlreadyRunningError, EmbeddedPostgresError } from './db/embedded-postgr
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
 import { describeStartFailure, ensurePortFree, readyBanner } from './start-up.js';
+import { hasEnabledAdmin } from './modules/staff/bootstrap.js';
 
 let config;
 try {
@@ -47,7 +48,7 @@ try {
     await server.close();
     process.exit(0);
   }
-  console.log(readyBanner(server, config));
+  console.log(readyBanner(server, config, { hasAdmin: await hasEnabledAdmin(server.orm) }));
 } catch (error) {
   if (error instanceof AlreadyRunningError) {
     console.error(error.message);

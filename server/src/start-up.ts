@@ -96,7 +96,12 @@ const PAYPAL_MODES: Record<AppConfig['paypal']['mode'], string> = {
 };
 
 /** What `npm start` prints once it serves: where everything is, in a few aligned lines. */
-export function readyBanner(server: Pick<RunningServer, 'url' | 'trpcUrl' | 'paypal'>, config: AppConfig, backofficeWebDir = DEFAULT_WEB_BUILD_DIR): string {
+export function readyBanner(
+  server: Pick<RunningServer, 'url' | 'trpcUrl' | 'paypal'>,
+  config: AppConfig,
+  options: { hasAdmin: boolean; backofficeWebDir?: string },
+): string {
+  const backofficeWebDir = options.backofficeWebDir ?? DEFAULT_WEB_BUILD_DIR;
   const backofficeBuilt = existsSync(path.join(backofficeWebDir, 'index.html'));
   const simulator = server.paypal.simulator?.pagesUrl;
   const lines = [
@@ -104,6 +109,8 @@ export function readyBanner(server: Pick<RunningServer, 'url' | 'trpcUrl' | 'pay
     `Orders is running at ${server.url} (tRPC at ${server.trpcUrl}, health at ${server.url}/healthz)`,
     ...(config.paypal.mode === 'simulator' ? [`  demo shop    ${server.url}/demo  ← start here: buy something, pay with the simulated PayPal`] : []),
     `  back office  ${server.url}/backoffice${backofficeBuilt ? '' : ' (not built yet: npm run build)'}`,
+    // A fresh install has no login: the one way to get the first, where a new user looks first.
+    ...(options.hasAdmin ? [] : ['               no admin login yet: restart with BOOTSTRAP_ADMIN_EMAIL=you@example.com BOOTSTRAP_ADMIN_PASSWORD=<12+ characters> to create one']),
     `  PayPal       ${PAYPAL_MODES[config.paypal.mode]}${simulator ? ` (${simulator})` : ''}`,
     `  database     ${config.databaseUrl ? `PostgreSQL at ${describeDatabase(config.databaseUrl).where}` : `embedded PostgreSQL, data in ${config.dataDir}`}`,
     `  Ctrl-C stops it.`,

@@ -142,6 +142,9 @@ describe('npm start (server/src/main.ts) with embedded PostgreSQL under DATA_DIR
     first = await startAndWait({ DATA_DIR: dataDir, PORT: String(port), BOOTSTRAP_SERVICE_API_KEY: SERVICE_KEY });
     expect(first.url).toBe(`http://127.0.0.1:${port}`);
     expect(first.proc.output()).toContain(`tRPC at http://127.0.0.1:${port}/trpc`);
+    // A fresh DATA_DIR has no login yet: the banner says how to get the first.
+    await first.proc.waitFor(/Ctrl-C stops it\./);
+    expect(first.proc.output()).toContain('no admin login yet: restart with BOOTSTRAP_ADMIN_EMAIL=you@example.com BOOTSTRAP_ADMIN_PASSWORD=<12+ characters> to create one');
     const health = await fetch(`${first.url}/healthz`);
     expect(health.status).toBe(200);
     expect(existsSync(postmasterPid())).toBe(true);
@@ -170,8 +173,14 @@ describe('npm start (server/src/main.ts) with embedded PostgreSQL under DATA_DIR
 
   let again: { proc: ServerProcess; url: string };
 
-  it('a restart on the same DATA_DIR keeps the data', async () => {
-    again = await startAndWait({ DATA_DIR: dataDir, PORT: String(await freePort()), BOOTSTRAP_SERVICE_API_KEY: SERVICE_KEY });
+  it('a restart on the same DATA_DIR keeps the data (and, given BOOTSTRAP_ADMIN_*, no longer says there is no login)', async () => {
+    again = await startAndWait({
+      DATA_DIR: dataDir, PORT: String(await freePort()), BOOTSTRAP_SERVICE_API_KEY: SERVICE_KEY,
+      BOOTSTRAP_ADMIN_EMAIL: 'first-admin@orders.example', BOOTSTRAP_ADMIN_PASSWORD: 'first-admin-password',
+    });
+    // With an admin now: no hint.
+    await again.proc.waitFor(/Ctrl-C stops it\./);
+    expect(again.proc.output()).not.toContain('no admin login yet');
     const orders = createOrdersClient({ url: `${again.url}/trpc`, apiKey: SERVICE_KEY });
     const erin = { type: 'anonymous', id: 'erin' } as const;
     const cart = await orders.carts.create.mutate({ customer: erin });

@@ -7,6 +7,11 @@ import type { Logger } from '../../logger.js';
 import { recordAudit, SYSTEM_ACTOR } from '../audit/audit.service.js';
 import { hashPassword, hashSecret } from './credentials.js';
 
+/** Whether any staff member can log in as admin: a fresh install has none until BOOTSTRAP_ADMIN_* creates one. */
+export async function hasEnabledAdmin(orm: MikroORM): Promise<boolean> {
+  return (await firstRow(orm.em.fork(), sql<{ one: number }>`select 1 as one from staff_user where role = 'admin' and not disabled limit 1`)) !== undefined;
+}
+
 /**
  * Creates the bootstrap credentials from the environment when missing, so a fresh install can be used
  * at once. What exists is left as staff made it: a disabled key or admin stays disabled, a password
