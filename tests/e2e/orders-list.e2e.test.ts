@@ -222,6 +222,37 @@ describe.skipIf(!chromiumAvailable)('orders list in a browser (1440 and 1024 px)
     expect(untouched.order.status).toBe('pending');
   });
 
+  it('1024: a screen opened from a scrolled one starts at its top; Back returns to where the last one was scrolled', async () => {
+    const page = await suite.newTab({ viewport: { width: 1024, height: 600 } });
+    await logIn(page, suite.env.server.url);
+    const scrollTop = () => page.evaluate(`document.querySelector('main.content').scrollTop`) as Promise<number>;
+    const openDashboard = async () => {
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard' }).click();
+      await page.waitForURL(/#\/dashboard/);
+      await page.locator('.recharts-surface').first().waitFor();
+    };
+    // A paid order: its page (events, audit) is longer than the window.
+    const paid = suite.env.tagged.find((o) => o.customer.id === `${TAG}-5`)!;
+    await page.goto(`${suite.env.server.url}/backoffice/#/orders/${paid.id}`);
+    await page.getByText('Audit trail').first().waitFor();
+    // The dashboard seen once, so that it opens from the cache at its full height (as a screen seen
+    // before does): loading, it would be too short to keep anyone's scroll.
+    await openDashboard();
+    await page.goBack();
+    await page.getByText('Audit trail').first().waitFor();
+    await page.evaluate(`(() => { const c = document.querySelector('main.content'); c.scrollTop = c.scrollHeight; })()`);
+    await expect.poll(scrollTop).toBeGreaterThan(200);
+    const scrolled = await scrollTop();
+    await openDashboard();
+    expect(await page.evaluate(`document.querySelector('main.content').scrollHeight - document.querySelector('main.content').clientHeight`)).toBeGreaterThan(200);
+    expect(await scrollTop()).toBe(0);
+    await suite.shot(page, 'scroll-new-screen-1024');
+    await page.goBack();
+    await page.waitForURL(/#\/orders\//);
+    await expect.poll(scrollTop).toBe(scrolled);
+    await page.context().close();
+  });
+
   it('1440: no sideways scroll and the navigation on one line', async () => {
     await page.getByRole('searchbox').press('Escape');
     const measured = await layout(page);

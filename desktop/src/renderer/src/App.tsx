@@ -1,8 +1,9 @@
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { useLiveUpdates, type LiveState } from './api/live';
 import { useReconciliationSummary } from './api/queries';
 import { Brand } from './components/Brand';
+import { useScreenScroll } from './components/screen-scroll';
 import { Spinner } from './components/States';
 import { useServices } from './context';
 import { navigate, routeHref, useRoute, type Route } from './router';
@@ -36,6 +37,8 @@ function Shell({ route }: { route: Route }) {
   const live = useLiveUpdates(true);
   const summary = useReconciliationSummary();
   const admin = hasRole(staff, 'admin');
+  const content = useRef<HTMLElement>(null);
+  useScreenScroll(content, `${routeHref(route)}${window.location.search}`);
 
   useEffect(
     () =>
@@ -107,7 +110,7 @@ function Shell({ route }: { route: Route }) {
           </button>
         </div>
       </header>
-      <main className="content">
+      <main className="content" ref={content}>
         <Screen route={route} admin={admin} />
       </main>
     </div>
