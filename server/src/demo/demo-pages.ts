@@ -18,7 +18,9 @@ const STYLE = `
   @media (max-width: 700px) { main { grid-template-columns: 1fr; } }
   .products { display: grid; gap: 1rem; grid-template-columns: repeat(auto-fill, minmax(12rem, 1fr)); align-content: start; }
   .card { background: #fff; border-radius: 10px; padding: 1rem; box-shadow: 0 1px 4px rgba(0,0,0,.08); }
-  .product h2 { font-size: 1.05rem; margin: 0 0 .25rem; } .product p { color: #555; font-size: .9rem; margin: 0 0 .75rem; min-height: 2.4em; }
+  /* Price and button at the card's foot, level across a row whatever the name's lines. */
+  .product { display: flex; flex-direction: column; } .product button { align-self: flex-start; }
+  .product h2 { font-size: 1.05rem; margin: 0 0 .25rem; } .product p { color: #555; font-size: .9rem; margin: 0 0 .75rem; flex: 1 0 2.4em; }
   .price { font-weight: 600; margin-bottom: .75rem; }
   button { font: inherit; padding: .55rem .9rem; border-radius: 6px; border: 1px solid #233142; background: #233142; color: #fff; cursor: pointer; }
   button:disabled { opacity: .5; cursor: default; }
