@@ -153,8 +153,8 @@ export const ORDER_SCRIPT = `${SHARED_SCRIPT}
 const section = document.querySelector('[data-order-id]');
 const orderId = section.dataset.orderId;
 const TITLES = { pending: 'Waiting for your payment…', paid: 'Thank you: your order is paid', failed: 'The payment failed', cancelled: 'This order was cancelled', refunded: 'This order was refunded', partially_refunded: 'Part of this order was refunded' };
-const show = (id, text) => { document.querySelector('[data-testid=' + id + ']').textContent = text; };
 const el = (id) => document.querySelector('[data-testid=' + id + ']');
+const show = (id, text) => { el(id).textContent = text; };
 // Back from PayPal's "Cancel and return": the shop's cancel URL says so. Nothing was charged and the
 // order is still there to pay, here, while it is pending.
 const cancelled = new URLSearchParams(location.search).get('payment') === 'cancelled';
@@ -176,11 +176,11 @@ async function refresh() {
     const order = await call('orders/' + encodeURIComponent(orderId));
     failures = 0;
     show('order-title', TITLES[order.status] || order.status);
-    const badge = document.querySelector('[data-testid=order-status]');
+    const badge = el('order-status');
     badge.textContent = order.status.replace('_', ' '); badge.className = 'badge ' + order.status;
     show('order-total', 'Total ' + money(order.total, order.currency));
     show('order-number', '#' + order.number);
-    document.querySelector('[data-testid=order-heading]').hidden = false;
+    el('order-heading').hidden = false;
     final = order.status !== 'pending';
     const retry = cancelled && !final;
     if (retry) show('order-title', 'You cancelled the payment');
@@ -190,7 +190,7 @@ async function refresh() {
     if (e.status === 404) {
       final = true;
       show('order-title', 'This order cannot be shown in this browser');
-      document.querySelector('[data-testid=order-status]').hidden = true;
+      el('order-status').hidden = true;
       show('order-note', 'It belongs to the customer who placed it and is shown only in the browser it was ordered from.');
     } else {
       failures += 1;

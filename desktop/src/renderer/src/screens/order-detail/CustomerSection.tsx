@@ -49,9 +49,13 @@ export function CustomerSection({ order, customerOrderCount }: { order: Backoffi
           )}
         </dd>
         <dt>PayPal payment</dt>
-        <dd>{order.externalId ? <span className="mono selectable">{order.externalId}</span> : <span className="muted">—</span>}</dd>
+        <dd>
+          <PaypalId value={order.externalId} />
+        </dd>
         <dt>Sale id</dt>
-        <dd>{order.paymentTransactionId ? <span className="mono selectable">{order.paymentTransactionId}</span> : <span className="muted">—</span>}</dd>
+        <dd>
+          <PaypalId value={order.paymentTransactionId} />
+        </dd>
         <dt>Payment status</dt>
         <dd>{paymentStatusLabel(order) ?? <span className="muted">—</span>}</dd>
         <dt>Updated</dt>
@@ -61,4 +65,9 @@ export function CustomerSection({ order, customerOrderCount }: { order: Backoffi
       </dl>
     </section>
   );
+}
+
+/** A PayPal id in monospace, to copy; absent, the same dash as every other empty field (not a monospace one). */
+function PaypalId({ value }: { value: string | null }) {
+  return value ? <span className="mono selectable">{value}</span> : <span className="muted">—</span>;
 }
