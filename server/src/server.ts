@@ -31,6 +31,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** How long one step of a stop may take before it is told (and again each time as long). */
+export const SLOW_SHUTDOWN_STEP_MS = 10_000;
+
 /**
  * Start-up in order: database (embedded unless DATABASE_URL) → migrations → bootstrap → HTTP.
  * Whatever started is stopped again if a later step fails.
@@ -43,14 +46,24 @@ export async function startServer(
     /** The back office's browser build; default desktop/dist-web. */ backofficeWebDir?: string;
     /** The embedded PostgreSQL died and could not be restarted; by default: log it, stop, exit 1 for a supervisor. */
     onFatal?: (message: string) => void;
+    /** Told every SLOW_SHUTDOWN_STEP_MS while one step of close() runs on; by default a warning in the log. */
+    onSlowShutdownStep?: (step: string, waitedMs: number) => void;
   } = {},
 ): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const cleanups: (() => Promise<void>)[] = [];
+  const cleanups: [step: string, run: () => Promise<void>][] = [];
   let phase: 'starting' | 'serving' | 'stopping' = 'starting';
+  const onSlowStep = options.onSlowShutdownStep ?? ((step, waitedMs) => logger.warn({ step, waitedMs }, 'shutdown: still waiting'));
   const close = async () => {
     phase = 'stopping';
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => logger.error({ err }, 'shutdown step failed'));
+    for (const [step, run] of cleanups.reverse()) {
+      const started = Date.now();
+      // A step that never ends would hang the stop with nothing said: which one it is gets told.
+      const watch = setInterval(() => onSlowStep(step, Date.now() - started), SLOW_SHUTDOWN_STEP_MS);
+      await run()
+        .catch((err) => logger.error({ err, step }, 'shutdown step failed'))
+        .finally(() => clearInterval(watch));
+    }
     cleanups.length = 0;
   };
   try {
@@ -74,7 +87,7 @@ export async function startServer(
       const { startEmbeddedPostgres } = await import('./db/embedded-postgres.js');
       embedded = await startEmbeddedPostgres({ dataDir: `${config.dataDir}/postgres`, onEvent });
       // Runs last (cleanups run in reverse): every pool is closed, so a smart shutdown ends at once.
-      cleanups.push(() => embedded!.stop('smart'));
+      cleanups.push(['embedded PostgreSQL', () => embedded!.stop('smart')]);
       databaseUrl = directUrl = embedded.url;
       logger.info({ dataDir: embedded.dataDir, port: embedded.port }, 'embedded PostgreSQL started');
     }
@@ -83,7 +96,7 @@ export async function startServer(
     const direct = await initOrm(directUrl!, { poolMax: 1 });
     await migrate(direct).finally(() => direct.close());
     const orm = await initOrm(databaseUrl, { poolMax: config.pools.requestsMax });
-    cleanups.push(() => orm.close());
+    cleanups.push(['database pool', () => orm.close()]);
     if (await compilesWithJit(orm)) {
       logger.warn(
         "PostgreSQL compiles this connection's costly statements with JIT (jit = on): the dashboard and reconciliation take seconds instead of milliseconds; run ALTER ROLE <role> IN DATABASE <database> SET jit = off for the role DATABASE_URL connects as",
@@ -92,12 +105,12 @@ export async function startServer(
     // Tells a database outage once (then a summary a minute) instead of through every component failing.
     const databaseWatch = new DatabaseWatch(() => orm.em.fork().getConnection().execute('select 1'), logger.child({ component: 'database' }));
     databaseWatch.start();
-    cleanups.push(async () => databaseWatch.stop());
+    cleanups.push(['database watch', async () => databaseWatch.stop()]);
     // In simulator mode the simulator keeps its state in this database (schema paypal_sim).
     const paypal = await setupPaypal(config.paypal, logger, { databaseUrl: directUrl! });
-    cleanups.push(() => paypal.close());
+    cleanups.push(['PayPal', () => paypal.close()]);
     const queue = await JobQueue.start(directUrl!, logger, { poolMax: config.pools.jobQueueMax, absorbError: () => databaseWatch.absorb('job queue') });
-    cleanups.push(() => queue.stop());
+    cleanups.push(['job queue', () => queue.stop()]);
     let publicBaseUrl = config.publicBaseUrl;
     // A refund still `requested` after this long has no live request behind it (each PayPal call is
     // bounded by PAYPAL_TIMEOUT_MS; the OAuth call before it by the same): the sweep resumes it.
@@ -144,10 +157,10 @@ export async function startServer(
       const { registerDemoShop } = await import('./demo/demo-shop.js');
       await registerDemoShop(http, { orm, services, logger, urls: () => ({ trpcUrl: `${url}/trpc`, publicBaseUrl: publicBaseUrl ?? url }) });
     }
-    cleanups.push(() => http.close());
+    cleanups.push(['HTTP', () => http.close()]);
     // Closed before HTTP (cleanups run in reverse): live subscriptions end, so closing HTTP never waits on them.
     await services.orderChanges.start();
-    cleanups.push(() => services.orderChanges.close());
+    cleanups.push(['live updates', () => services.orderChanges.close()]);
     await http.listen({ host: config.host, port: config.port });
     const address = http.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;

@@ -39,11 +39,20 @@ export function externalPaypalEnv(sim: PaypalSimulator, account: SimulatorAccoun
   };
 }
 
+/**
+ * A server's stop that runs on is told on stderr, whatever the log level: a hook that times out
+ * then says which step it waited on.
+ */
+export function reportSlowShutdownStep(step: string, waitedMs: number): void {
+  process.stderr.write(`server stop: still waiting on ${step} after ${Math.round(waitedMs / 1000)} s\n`);
+}
+
 /** The real server on its own database, with the in-process PayPal simulator, reached over HTTP. */
 export async function startPaypalTestEnv(env: Record<string, string> = {}): Promise<PaypalTestEnv> {
   const db = await createTestDatabase();
   const server = await startServer(
     loadConfig({ DATABASE_URL: db.url, PORT: '0', BOOTSTRAP_SERVICE_API_KEY: SERVICE_KEY, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env }),
+    { onSlowShutdownStep: reportSlowShutdownStep },
   );
   const sim = server.paypal.simulator!;
   const client = createOrdersClient({ url: server.trpcUrl, apiKey: SERVICE_KEY });

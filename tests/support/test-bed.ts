@@ -4,7 +4,7 @@ import { createLogger } from '@orders/server/logger.ts';
 import { startServer, type RunningServer } from '@orders/server/server.ts';
 import { startPaypalSimulator, type PaypalSimulator, type PaypalSimulatorOptions } from '@orders/server/paypal/simulator/index.ts';
 import { createTestDatabase, type TestDatabase } from '@orders/server/testing/test-database.ts';
-import { externalPaypalEnv } from './paypal-server.ts';
+import { externalPaypalEnv, reportSlowShutdownStep } from './paypal-server.ts';
 
 /**
  * What a suite that starts whole servers stands on: a database of its own (cloned from the migrated
@@ -54,7 +54,7 @@ export async function openTestBed(options: TestBedOptions = {}): Promise<TestBed
         ...(sim && paypal ? externalPaypalEnv(sim, { clientId: paypal.clientId, clientSecret: paypal.clientSecret, receiverEmail: paypal.receiverEmail }) : {}),
         ...env,
       });
-      const server = await startServer(config, { logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), ...serverOptions });
+      const server = await startServer(config, { logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), onSlowShutdownStep: reportSlowShutdownStep, ...serverOptions });
       closers.push(() => server.close());
       return server;
     },
