@@ -1,11 +1,9 @@
-import { execFile } from 'node:child_process';
-import { cp, copyFile, readFile, rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrdersClient } from '@orders/shared';
-import { NODE_BIN_DIR, REPO, launch, run, tempDir, type Running } from './support.ts';
+import { NODE_BIN_DIR, copyRepository, launch, run, type Running } from './support.ts';
 
 /*
  * Production as the README describes it, in a copy of this repository: the installed node_modules
@@ -14,8 +12,6 @@ import { NODE_BIN_DIR, REPO, launch, run, tempDir, type Running } from './suppor
  */
 
 const SERVICE_KEY = 'production-build-service-key-0123456789';
-/** Where generated things live: never copied, each step has to make them. */
-const NOT_COPIED = new Set(['node_modules', '.git', '.data', '.turbo', 'dist', 'dist-web', 'out', 'artifacts']);
 const DEV_TOOLS = ['tsx', 'tsdown', 'vitest', 'vite', 'turbo', 'electron', 'node'];
 
 let copy: string;
@@ -33,14 +29,7 @@ async function step(args: string[], timeoutMs: number): Promise<string> {
 }
 
 beforeAll(async () => {
-  copy = await tempDir('orders-production-');
-  await cp(REPO, copy, { recursive: true, filter: (source) => !NOT_COPIED.has(path.basename(source)) || source === REPO });
-  // Hard links: a full install's files without the network. npm rewrites its hidden lockfile in place,
-  // so that one is a real copy (a write through a hard link would change this repository's).
-  await promisify(execFile)('cp', ['-al', path.join(REPO, 'node_modules'), path.join(copy, 'node_modules')]);
-  const hiddenLockfile = path.join(copy, 'node_modules/.package-lock.json');
-  await rm(hiddenLockfile);
-  await copyFile(path.join(REPO, 'node_modules/.package-lock.json'), hiddenLockfile);
+  copy = await copyRepository('orders-production-');
 }, 120_000);
 
 afterAll(async () => {

@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp } from 'node:fs/promises';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmod, copyFile, cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 /** The repository's Node 24 (the `node` devDependency), first on the PATH as under `npm run`. */
@@ -15,6 +16,26 @@ export async function tempDir(prefix: string): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix));
   await chmod(dir, 0o755);
   return dir;
+}
+
+/** Where generated things live: never copied, so each step in a copy has to make them. */
+const NOT_COPIED = new Set(['node_modules', '.git', '.data', '.turbo', 'dist', 'dist-web', 'out', 'artifacts']);
+
+/**
+ * This repository as a fresh clone after `npm ci` would be, in a temporary folder: its sources, and
+ * the installed node_modules as hard links of this one's (a full install's files without the network),
+ * nothing built.
+ */
+export async function copyRepository(prefix: string): Promise<string> {
+  const copy = await tempDir(prefix);
+  await cp(REPO, copy, { recursive: true, filter: (source) => !NOT_COPIED.has(path.basename(source)) || source === REPO });
+  await promisify(execFile)('cp', ['-al', path.join(REPO, 'node_modules'), path.join(copy, 'node_modules')]);
+  // npm rewrites its hidden lockfile in place, so that one is a real copy (a write through a hard
+  // link would change this repository's).
+  const hiddenLockfile = path.join(copy, 'node_modules/.package-lock.json');
+  await rm(hiddenLockfile);
+  await copyFile(path.join(REPO, 'node_modules/.package-lock.json'), hiddenLockfile);
+  return copy;
 }
 
 export interface Finished {
