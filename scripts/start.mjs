@@ -16,8 +16,8 @@ const builds = [
     output: 'shared/dist/index.js',
     sources: ['shared/src', 'shared/package.json', 'shared/tsdown.config.ts'],
     tool: bin('tsdown'),
-    // The server runs its JavaScript; the bundled declarations (over a minute of the first start on two
-    // cores) are for other services and come with `npm run build` or `npm pack`.
+    // As its `build` script: the JavaScript the server runs. The bundled declarations (over a minute on
+    // two cores) are for other services and come with `npm pack`.
     args: ['--no-dts'],
     cwd: 'shared',
   },

@@ -6,6 +6,8 @@ import { defineConfig } from 'tsdown';
  * carry AppRouter's type inlined from the server's sources, so a consumer needs no server package.
  * Every package import stays an import (the server's own ones fall away with the declarations
  * nobody references); the ones left must be peer dependencies: tests/install checks.
+ * `npm pack` builds all of it (prepack); `npm run build` and `npm start` build the JavaScript only
+ * (--no-dts), which is all the server runs.
  */
 export default defineConfig({
   entry: ['src/index.ts'],
