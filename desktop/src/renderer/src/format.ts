@@ -56,3 +56,12 @@ export function humanize(value: string): string {
 export function prettyJson(value: unknown): string {
   return JSON.stringify(value, null, 2) ?? 'null';
 }
+
+/** Seconds as people read a delay: "850 ms", "4.2 s", "3.5 min", "2.0 h". */
+export function duration(seconds: number | null): string {
+  if (seconds === null) return '—';
+  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  if (seconds < 3600) return `${(seconds / 60).toFixed(1)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}

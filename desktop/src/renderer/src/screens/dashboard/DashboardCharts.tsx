@@ -2,10 +2,10 @@ import type { ReactNode } from 'react';
 import { Bar, BarChart, CartesianGrid, Cell, ComposedChart, Legend, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { ATTEMPT_STATUSES, ORDER_STATUSES, minorUnitDigits, type AttemptStatus, type Currency, type Dashboard, type DiscrepancyKind, type OrderStatus } from '@orders/shared';
 import { STATUS_LABELS } from '../../filters';
-import { money } from '../../format';
+import { duration, money } from '../../format';
 import { navigate } from '../../router';
 import { KIND_LABELS } from '../ReconciliationScreen';
-import { PAID_STATUSES, countText, duration, ordersSearch, percent, reconciliationHref } from './figures';
+import { PAID_STATUSES, countText, ordersSearch, percent, reconciliationHref } from './figures';
 
 const compact = new Intl.NumberFormat('en-US', { notation: 'compact' });
 /** An axis's numbers as people read them at a glance: 240000 → "240K". */

@@ -5,7 +5,8 @@ import { parseOrderQuery, toSearchFilter } from '../../filters';
 import { parseRoute } from '../../router';
 import { DashboardCharts } from './DashboardCharts';
 import { DashboardFigures } from './DashboardFigures';
-import { duration, percent } from './figures';
+import { percent } from './figures';
+import { duration } from '../../format';
 import { presetRange } from './DashboardScreen';
 
 const noDiscrepancies = () => Object.fromEntries(backoffice.DISCREPANCY_KINDS.map((kind) => [kind, 0])) as Record<DiscrepancyKind, number>;

@@ -1,6 +1,6 @@
 import type { Currency, Dashboard, DiscrepancyKind, OrderStatus } from '@orders/shared';
 import { orderQueryString } from '../../filters';
-import { money } from '../../format';
+import { duration, money } from '../../format';
 import { routeHref } from '../../router';
 import { kindLabel } from '../ReconciliationScreen';
 
@@ -54,15 +54,6 @@ export function countText(n: number): string {
 /** 0.5 → "50.0 %". */
 export function percent(rate: number): string {
   return `${(rate * 100).toFixed(1)} %`;
-}
-
-/** Seconds as people read a delay: "850 ms", "4.2 s", "3.5 min", "2.0 h". */
-export function duration(seconds: number | null): string {
-  if (seconds === null) return '—';
-  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  if (seconds < 3600) return `${(seconds / 60).toFixed(1)} min`;
-  return `${(seconds / 3600).toFixed(1)} h`;
 }
 
 /** Amounts per currency, biggest first, at most `max` then "+N more". */

@@ -1,7 +1,7 @@
 import type { PaymentEventDto, PaymentEventSource } from '@orders/shared';
 import { Tag } from '../../components/StatusBadge';
 import { Time } from '../../components/Time';
-import { humanize, money, prettyJson } from '../../format';
+import { duration, formatExact, humanize, money, prettyJson } from '../../format';
 import { ListSection } from './ListSection';
 
 /** Where a payment event came from, in the words staff use. */
@@ -31,7 +31,21 @@ export function EventsSection({ events }: { events: EventView[] }) {
   );
 }
 
+/** Processed by the job queue after they are stored; every other event is applied as it arrives. */
+const QUEUED_SOURCES: readonly PaymentEventSource[] = ['ipn', 'webhook'];
+
+/**
+ * How long after its arrival a queued notification was processed: the list is in order of arrival,
+ * and an IPN that came first can be processed after the API answer behind it ("already applied").
+ */
+function processedAfter(event: EventView): { text: string; title: string } | null {
+  if (!event.processedAt || !QUEUED_SOURCES.includes(event.source)) return null;
+  const seconds = Math.max(0, (Date.parse(event.processedAt) - Date.parse(event.createdAt)) / 1000);
+  return { text: `in ${duration(seconds)}`, title: `processed ${formatExact(event.processedAt)}` };
+}
+
 function EventItem({ event }: { event: EventView }) {
+  const processed = processedAfter(event);
   return (
     <li className="event" data-event-id={event.id}>
       <div className="event-head">
@@ -43,6 +57,11 @@ function EventItem({ event }: { event: EventView }) {
         <span className="spacer" />
         {event.verification !== 'not_applicable' ? <Tag value={event.verification} /> : null}
         <Tag value={event.processing} />
+        {processed ? (
+          <span className="subtle" title={processed.title}>
+            {processed.text}
+          </span>
+        ) : null}
         <span className="subtle">
           <Time value={event.createdAt} absolute />
         </span>

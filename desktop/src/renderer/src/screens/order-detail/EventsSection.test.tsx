@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { render, screen, within } from '@testing-library/react';
+import { EventsSection, type EventView } from './EventsSection';
+
+const RECEIVED = '2026-11-30T14:00:08.100Z';
+
+function event(overrides: Partial<EventView>): EventView {
+  return {
+    id: 'evt-1',
+    source: 'ipn',
+    attemptId: 'att-1',
+    externalId: 'PAY-1',
+    txnId: '23OSN7ENZ2H12QMU4',
+    parentTxnId: null,
+    providerStatus: 'Completed',
+    amount: 5500,
+    currency: 'USD',
+    verification: 'verified',
+    processing: 'processed',
+    outcome: null,
+    flagKind: null,
+    raw: null,
+    payload: null,
+    createdAt: RECEIVED,
+    processedAt: null,
+    ...overrides,
+  };
+}
+
+describe('EventsSection', () => {
+  it('says how long after its arrival a queued notification was processed (the IPN first to arrive can be processed after the API answer behind it), and nothing for one not processed yet or applied as it arrived', () => {
+    render(
+      <EventsSection
+        events={[
+          event({ id: 'ipn', processedAt: '2026-11-30T14:00:09.300Z', outcome: 'already applied' }),
+          event({ id: 'api', source: 'provider', verification: 'not_applicable', createdAt: '2026-11-30T14:00:08.200Z', processedAt: '2026-11-30T14:00:08.201Z' }),
+          event({ id: 'webhook', source: 'webhook', createdAt: '2026-11-30T14:00:08.300Z', processedAt: '2026-11-30T14:00:08.350Z' }),
+          event({ id: 'waiting', processing: 'received', processedAt: null }),
+        ]}
+      />,
+    );
+    const items = screen.getAllByRole('listitem');
+    expect(within(items[0]!).getByText('in 1.2 s').getAttribute('title')).toMatch(/^processed 30 Nov 2026, \d\d:00:09/);
+    expect(within(items[1]!).queryByText(/^in /)).toBeNull();
+    expect(within(items[2]!).getByText('in 50 ms')).toBeTruthy();
+    expect(within(items[3]!).queryByText(/^in /)).toBeNull();
+  });
+});
