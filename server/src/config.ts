@@ -46,6 +46,7 @@ const envSchema = z
     ATTEMPT_EXPIRY_MINUTES: optional(z.coerce.number({ error: 'must be a number of minutes' }).int().min(1).max(525_600)).transform((v) => v ?? 180),
     REFUND_GIVE_UP_HOURS: optional(z.coerce.number({ error: 'must be a number of hours' }).int().min(1).max(8_760)).transform((v) => v ?? 24),
     DATABASE_POOL_MAX: optional(z.coerce.number({ error: 'must be a number of connections' }).int().min(1).max(1_000)).transform((v) => v ?? 10),
+    DATABASE_POOL_WAIT_SECONDS: optional(z.coerce.number({ error: 'must be a number of seconds' }).min(0.1).max(3_600)).transform((v) => v ?? 30),
     JOB_QUEUE_POOL_MAX: optional(z.coerce.number({ error: 'must be a number of connections' }).int().min(1).max(1_000)).transform((v) => v ?? 5),
     SHUTDOWN_DRAIN_SECONDS: optional(z.coerce.number({ error: 'must be a number of seconds' }).min(0).max(300)).transform((v) => v ?? 0),
     LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).transform((v) => v ?? 'info'),
@@ -115,7 +116,8 @@ export interface AppConfig {
     refundGiveUpAfterMs: number;
   };
   /** Connections per instance: MikroORM's pool for requests, pg-boss's on the direct URL. */
-  pools: { requestsMax: number; jobQueueMax: number };
+  /** requestsWaitMs: how long a request waits for a free connection before it is refused (503). */
+  pools: { requestsMax: number; requestsWaitMs: number; jobQueueMax: number };
   /** Per client address per minute; 0 turns a limit off. */
   rateLimits: { loginPerMinute: number; ipnPerMinute: number };
   /** Failed logins for one email (within 15 minutes) that lock it for 15 minutes; 0 turns locking off. */
@@ -165,7 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       resetAdminPassword: e.BOOTSTRAP_RESET_ADMIN_PASSWORD,
     },
     payments: { attemptExpiryMinutes: e.ATTEMPT_EXPIRY_MINUTES, refundGiveUpAfterMs: e.REFUND_GIVE_UP_HOURS * 3_600_000 },
-    pools: { requestsMax: e.DATABASE_POOL_MAX, jobQueueMax: e.JOB_QUEUE_POOL_MAX },
+    pools: { requestsMax: e.DATABASE_POOL_MAX, requestsWaitMs: Math.round(e.DATABASE_POOL_WAIT_SECONDS * 1000), jobQueueMax: e.JOB_QUEUE_POOL_MAX },
     rateLimits: { loginPerMinute: e.LOGIN_RATE_LIMIT, ipnPerMinute: e.IPN_RATE_LIMIT },
     loginLockAfterFailures: e.LOGIN_LOCK_AFTER_FAILURES,
     shutdownDrainMs: Math.round(e.SHUTDOWN_DRAIN_SECONDS * 1000),

@@ -31,4 +31,10 @@ describe('asDomainError', () => {
     expect(asDomainError(pg('55000', 'currval of sequence "s" is not yet defined in this session'))).toBeUndefined();
     expect(asDomainError(pg('57014'))).toBeUndefined();
   });
+
+  it('no pooled connection free within DATABASE_POOL_WAIT_SECONDS (pg-pool has no code for it) is SERVICE_UNAVAILABLE "busy", not a database outage', () => {
+    for (const error of [new Error('timeout exceeded when trying to connect'), { cause: new Error('timeout exceeded when trying to connect') }]) {
+      expect(asDomainError(error)).toMatchObject({ code: 'SERVICE_UNAVAILABLE', message: 'the server is busy: no database connection came free in time; try again' });
+    }
+  });
 });

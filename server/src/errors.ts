@@ -87,6 +87,10 @@ export function fromDatabaseError(error: unknown): DomainError | undefined {
     case '22008': // datetime field overflow
       return badRequest('invalid value');
     default:
+      if (/timeout exceeded when trying to connect/i.test(pg?.message ?? cause?.message ?? '')) {
+        // pg-pool's words when no pooled connection came free within DATABASE_POOL_WAIT_SECONDS.
+        return new DomainError('SERVICE_UNAVAILABLE', 'the server is busy: no database connection came free in time; try again');
+      }
       if (databaseUnavailable(code, pg?.message ?? cause?.message)) {
         return new DomainError('SERVICE_UNAVAILABLE', 'the database is unavailable; try again');
       }

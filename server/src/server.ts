@@ -95,7 +95,7 @@ export async function startServer(
     // session defaults (jit = off, Migration20261202070000) then hold for every request connection.
     const direct = await initOrm(directUrl!, { poolMax: 1 });
     await migrate(direct).finally(() => direct.close());
-    const orm = await initOrm(databaseUrl, { poolMax: config.pools.requestsMax });
+    const orm = await initOrm(databaseUrl, { poolMax: config.pools.requestsMax, poolWaitMs: config.pools.requestsWaitMs });
     cleanups.push(['database pool', () => orm.close()]);
     if (await compilesWithJit(orm)) {
       logger.warn(

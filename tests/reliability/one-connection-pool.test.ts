@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestPoolCounts } from '@orders/server/db/orm.ts';
 import { startBackofficeEnv, type BackofficeTestEnv } from '../support/backoffice.ts';
 import { buyerChooses, newCustomer, processedIpns } from '../support/paypal-server.ts';
@@ -65,4 +65,26 @@ it('one request connection: payment, IPN, line refund with restock, the sweep an
   expect(stock[0]!.stock).toBe(20 - 8 + 2);
   const detail = await env.admin.client.backoffice.orders.get.query({ orderId: orders[2]!.id });
   expect(detail.notes.map((n) => n.body)).toEqual(['called the buyer']);
+});
+
+describe('DATABASE_POOL_WAIT_SECONDS', () => {
+  let busy: BackofficeTestEnv;
+  beforeAll(async () => {
+    busy = await startBackofficeEnv({ DATABASE_POOL_MAX: '1', DATABASE_POOL_WAIT_SECONDS: '1' });
+  });
+  afterAll(() => busy.close());
+
+  it('every connection taken for longer than the wait: a request is refused with 503 "busy" (pg would wait for ever), and served again once one is free', { timeout: 30_000 }, async () => {
+    await expect(busy.admin.client.backoffice.orders.search.query({ limit: 1 })).resolves.toBeTruthy();
+    const held = busy.server.orm.em.fork().getConnection().execute('select pg_sleep(4)');
+    await expect.poll(async () => (await requestPoolCounts(busy.server.orm)).idle, { timeout: 5_000 }).toBe(0);
+    const started = Date.now();
+    await expect(busy.admin.client.backoffice.orders.search.query({ limit: 1 })).rejects.toMatchObject({
+      message: 'the server is busy: no database connection came free in time; try again',
+      data: { code: 'SERVICE_UNAVAILABLE', httpStatus: 503 },
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    await held;
+    await expect(busy.admin.client.backoffice.orders.search.query({ limit: 1 })).resolves.toBeTruthy();
+  });
 });

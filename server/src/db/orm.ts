@@ -37,7 +37,10 @@ export const entities: [
 /** Request connections kept open when idle. */
 const IDLE_CONNECTIONS = 3;
 
-export function ormConfig(clientUrl: string, overrides: { poolMax?: number } = {}): Options {
+/** How long a query waits for a free pooled connection by default (DATABASE_POOL_WAIT_SECONDS). */
+export const POOL_WAIT_MS = 30_000;
+
+export function ormConfig(clientUrl: string, overrides: { poolMax?: number; poolWaitMs?: number } = {}): Options {
   return defineConfig({
     clientUrl,
     entities,
@@ -51,7 +54,10 @@ export function ormConfig(clientUrl: string, overrides: { poolMax?: number } = {
     // `sslmode`, `application_name`, `options`) while the job queue and the live feed, which give the
     // URL to pg, honoured it: `postgresql://…@localhost/orders?host=/cloudsql/…` had requests go over
     // TCP to localhost. pg reads the URL over the fields MikroORM set.
-    driverOptions: { Client: PromptClient, connectionString: clientUrl },
+    // A query that finds every connection taken waits at most poolWaitMs, then fails (503, "busy"):
+    // pg's default is to wait for ever, so a pool exhausted (or a path waiting on the pool while holding
+    // one of its connections) hung requests, jobs and the server's stop with nothing said.
+    driverOptions: { Client: PromptClient, connectionString: clientUrl, connectionTimeoutMillis: overrides.poolWaitMs ?? POOL_WAIT_MS },
     pool: { min: Math.min(IDLE_CONNECTIONS, overrides.poolMax ?? 10), max: overrides.poolMax ?? 10 },
     migrations: {
       path: fileURLToPath(new URL('./migrations', import.meta.url)),
@@ -77,7 +83,7 @@ export function ormConfig(clientUrl: string, overrides: { poolMax?: number } = {
 
 export type Orm = MikroORM;
 
-export async function initOrm(clientUrl: string, overrides: { poolMax?: number } = {}): Promise<MikroORM> {
+export async function initOrm(clientUrl: string, overrides: { poolMax?: number; poolWaitMs?: number } = {}): Promise<MikroORM> {
   return MikroORM.init(ormConfig(clientUrl, overrides));
 }
 
