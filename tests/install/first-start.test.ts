@@ -1,9 +1,8 @@
-import { rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createOrdersClient } from '@orders/shared';
-import { copyRepository, launch, type Running } from './support.ts';
+import { useRepositoryCopy, type Running } from './support.ts';
 
 /*
  * The README's two commands on a fresh clone: after `npm ci` (here the installed node_modules as hard
@@ -14,18 +13,7 @@ import { copyRepository, launch, type Running } from './support.ts';
 
 const SERVICE_KEY = 'first-start-service-key-0123456789ab';
 const env = { CI: '1', npm_config_update_notifier: 'false', PORT: '0', BOOTSTRAP_SERVICE_API_KEY: SERVICE_KEY, LOG_LEVEL: 'info' };
-let copy: string;
-let server: Running | undefined;
-
-beforeAll(async () => {
-  copy = await copyRepository('orders-first-start-');
-}, 120_000);
-
-afterAll(async () => {
-  server?.kill();
-  await server?.finished;
-  if (copy) await rm(copy, { recursive: true, force: true });
-}, 60_000);
+const copy = useRepositoryCopy('orders-first-start-');
 
 async function stop(running: Running): Promise<string> {
   running.interrupt();
@@ -38,12 +26,12 @@ async function stop(running: Running): Promise<string> {
 
 it('npm start on a fresh install builds the client package, the server and the back office, then serves them; the next start builds nothing', { timeout: 420_000 }, async () => {
   const started = Date.now();
-  server = launch('npm', ['start'], { cwd: copy, env });
+  const server = copy.launch('npm', ['start'], env);
   const [, url] = await server.waitFor(/Orders is running at (http:\/\/\S+) /, 300_000);
   // Recorded, not asserted: the time depends on the machine.
   console.log(`first npm start: serving after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   for (const what of ['the client package (@orders/shared)', 'the server', 'the back office for browsers']) expect(server.stdout()).toContain(`Building ${what}…`);
-  for (const output of ['shared/dist/index.js', 'server/dist/main.js', 'desktop/dist-web/index.html']) expect(existsSync(path.join(copy, output)), output).toBe(true);
+  for (const output of ['shared/dist/index.js', 'server/dist/main.js', 'desktop/dist-web/index.html']) expect(existsSync(path.join(copy.dir, output)), output).toBe(true);
 
   const orders = createOrdersClient({ url: `${url}/trpc`, apiKey: SERVICE_KEY });
   await orders.catalog.upsertProduct.mutate({ sku: 'FIRST-1', name: 'Teapot', unitPrice: 2500, currency: 'EUR', stock: 3 });
@@ -53,8 +41,7 @@ it('npm start on a fresh install builds the client package, the server and the b
   expect((await fetch(`${url}/demo`)).status).toBe(200);
   await stop(server);
 
-  const again = launch('npm', ['start'], { cwd: copy, env });
-  server = again;
+  const again = copy.launch('npm', ['start'], env);
   await again.waitFor(/Orders is running at (http:\/\/\S+) /, 120_000);
   expect(again.stdout()).not.toMatch(/Building /);
   await stop(again);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { afterAll, beforeAll } from 'vitest';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 /** The repository's Node 24 (the `node` devDependency), first on the PATH as under `npm run`. */
@@ -36,6 +37,39 @@ export async function copyRepository(prefix: string): Promise<string> {
   await rm(hiddenLockfile);
   await copyFile(path.join(REPO, 'node_modules/.package-lock.json'), hiddenLockfile);
   return copy;
+}
+
+export interface RepositoryCopy {
+  /** The copy's folder, there once the file's tests run. */
+  readonly dir: string;
+  /** `command args` in the copy; killed after the file's tests if it still runs. */
+  launch(command: string, args: string[], env: Record<string, string | undefined>): Running;
+}
+
+/** The file's tests run in a copyRepository made before them; after them, what they launched there is killed and the copy removed. */
+export function useRepositoryCopy(prefix: string): RepositoryCopy {
+  let dir = '';
+  const launched: Running[] = [];
+  beforeAll(async () => {
+    dir = await copyRepository(prefix);
+  }, 120_000);
+  afterAll(async () => {
+    for (const running of launched) {
+      running.kill();
+      await running.finished;
+    }
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }, 60_000);
+  return {
+    get dir() {
+      return dir;
+    },
+    launch(command, args, env) {
+      const running = launch(command, args, { cwd: dir, env });
+      launched.push(running);
+      return running;
+    },
+  };
 }
 
 export interface Finished {
