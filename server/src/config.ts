@@ -115,8 +115,10 @@ export interface AppConfig {
     /** A refund PayPal kept refusing as retryable is marked failed once it is this old. */
     refundGiveUpAfterMs: number;
   };
-  /** Connections per instance: MikroORM's pool for requests, pg-boss's on the direct URL. */
-  /** requestsWaitMs: how long a request waits for a free connection before it is refused (503). */
+  /**
+   * Connections per instance: MikroORM's pool for requests, pg-boss's on the direct URL; requestsWaitMs,
+   * how long a request waits for a free one of the former before it is refused (503).
+   */
   pools: { requestsMax: number; requestsWaitMs: number; jobQueueMax: number };
   /** Per client address per minute; 0 turns a limit off. */
   rateLimits: { loginPerMinute: number; ipnPerMinute: number };
