@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { AppConfig } from './config.js';
 import { compilesWithJit, initOrm, migrate, requestPoolCounts } from './db/orm.js';
 import type { EmbeddedPostgresEvent, EmbeddedPostgresHandle } from './db/embedded-postgres-types.js';
-import { DatabaseWatch } from './db/database-watch.js';
+import { DatabaseWatch, PROBE_TIMEOUT_MS } from './db/database-watch.js';
+import { DatabaseProbe } from './db/database-probe.js';
 import { registerOperationsRoutes } from './http/health.js';
 import { buildHttpApp } from './http/app.js';
 import { createLogger, type Logger } from './logger.js';
@@ -103,9 +104,17 @@ export async function startServer(
       );
     }
     // Tells a database outage once (then a summary a minute) instead of through every component failing.
-    const databaseWatch = new DatabaseWatch(() => orm.em.fork().getConnection().execute('select 1'), logger.child({ component: 'database' }));
+    // On a connection of its own (database-probe.ts), where requests go: busy request connections are not an outage.
+    const databaseProbe = new DatabaseProbe(databaseUrl, PROBE_TIMEOUT_MS);
+    const databaseWatch = new DatabaseWatch(() => databaseProbe.check(), logger.child({ component: 'database' }));
     databaseWatch.start();
-    cleanups.push(['database watch', async () => databaseWatch.stop()]);
+    cleanups.push([
+      'database watch',
+      async () => {
+        databaseWatch.stop();
+        await databaseProbe.close();
+      },
+    ]);
     // In simulator mode the simulator keeps its state in this database (schema paypal_sim).
     const paypal = await setupPaypal(config.paypal, logger, { databaseUrl: directUrl! });
     cleanups.push(['PayPal', () => paypal.close()]);
@@ -141,6 +150,7 @@ export async function startServer(
       services,
       queue,
       databaseWatch,
+      databaseProbe: () => databaseProbe.check(),
       paypalMode: config.paypal.mode,
       phase: () => phase,
       requestPool: () => requestPoolCounts(orm),

@@ -2,7 +2,7 @@ import type { Logger } from '../logger.js';
 
 const CHECK_EVERY_MS = 2_000;
 const SUMMARY_EVERY_MS = 60_000;
-const PROBE_TIMEOUT_MS = 2_000;
+export const PROBE_TIMEOUT_MS = 2_000;
 
 export interface DatabaseStatus {
   up: boolean;

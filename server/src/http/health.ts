@@ -14,6 +14,8 @@ export interface OperationsRoutesOptions extends MetricsSources {
   services: Services;
   queue: JobQueue;
   databaseWatch: DatabaseWatch;
+  /** `select 1` on the watch's own connection (not the request pool: busy is not down). */
+  databaseProbe(): Promise<unknown>;
   paypalMode: PaypalMode;
   /**
    * 'starting' until start-up has finished (job workers, stranded-message recovery): not ready yet;
@@ -51,7 +53,7 @@ export function registerOperationsRoutes(app: FastifyInstance, options: Operatio
 
   app.get('/readyz', async (_request, reply) => {
     const [database, jobQueue] = await Promise.all([
-      bounded(() => options.services.orm.em.fork().getConnection().execute('select 1'), 'unreachable'),
+      bounded(() => options.databaseProbe(), 'unreachable'),
       bounded(() => options.queue.probe(), 'unreachable'),
     ]);
     if (database.status === 'down') options.databaseWatch.absorb('readiness check');
