@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import {
   ATTEMPT_STATUSES,
+  NOTIFICATION_SOURCES,
   ORDER_STATUSES,
   dashboardDayCount,
   type AttemptStatus,
@@ -8,7 +9,6 @@ import {
   type Currency,
   type Dashboard,
   type NotificationLag,
-  type NotificationSource,
   type OrderStatus,
   type RefundDay,
   type RevenueDay,
@@ -114,7 +114,6 @@ async function attemptsByDay(em: EntityManager, range: DayRange, currency: Curre
   return result as unknown as ({ day: string | null; attempts: number; orders: number } & Record<AttemptStatus, number>)[];
 }
 
-const NOTIFICATION_SOURCES = ['ipn', 'webhook'] as const satisfies readonly NotificationSource[];
 
 /**
  * IPN and webhook delay from stored to processed, over the arrivals in `range` that are processed:

@@ -1,4 +1,4 @@
-import type { PaymentEventDto, PaymentEventSource } from '@orders/shared';
+import { NOTIFICATION_SOURCES, type PaymentEventDto, type PaymentEventSource } from '@orders/shared';
 import { Tag } from '../../components/StatusBadge';
 import { Time } from '../../components/Time';
 import { duration, formatExact, humanize, money, prettyJson } from '../../format';
@@ -31,8 +31,8 @@ export function EventsSection({ events }: { events: EventView[] }) {
   );
 }
 
-/** Processed by the job queue after they are stored; every other event is applied as it arrives. */
-const QUEUED_SOURCES: readonly PaymentEventSource[] = ['ipn', 'webhook'];
+/** IPNs and webhooks are processed by the job queue after they are stored; every other event is applied as it arrives. */
+const QUEUED_SOURCES: readonly PaymentEventSource[] = NOTIFICATION_SOURCES;
 
 /**
  * How long after its arrival a queued notification was processed: the list is in order of arrival,
