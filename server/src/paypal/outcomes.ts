@@ -139,6 +139,15 @@ export function outcomeFromIpn(fields: IpnFields, attempt: Expected | undefined)
   const says = `IPN says ${moneyText(amount, currency)}`;
   if (status === 'Completed' || status === 'Pending') {
     if (!attempt) return undefined;
+    // A negative Completed is money taken from the merchant (txn_type=adjustment: a chargeback's
+    // settlement, a fee), never a payment: read unsigned it would pay the order. Flagged for staff.
+    if (/^\s*-/.test(fields.mc_gross ?? '')) {
+      return {
+        kind: 'mismatch',
+        flag: 'amount_mismatch',
+        reason: `IPN says -${moneyText(amount, currency)} (${fields.txn_type ?? 'no txn_type'}${fields.reason_code ? `, ${fields.reason_code}` : ''}): money taken, not a payment; attempt expects ${moneyText(attempt.amount, attempt.currency)}`,
+      };
+    }
     return (
       amountMismatch(attempt, money, says) ??
       (status === 'Completed'

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { outcomeFromIpn } from './outcomes.js';
+
+const attempt = { amount: 22_500, currency: 'USD', saleId: null };
+
+describe('outcomeFromIpn', () => {
+  it('reads a Completed IPN for what the attempt asked as a capture', () => {
+    expect(outcomeFromIpn({ payment_status: 'Completed', mc_gross: '225.00', mc_currency: 'USD', txn_id: '9AB12345CD6789012' }, attempt)).toMatchObject({
+      kind: 'completed',
+      saleId: '9AB12345CD6789012',
+      amount: 22_500,
+    });
+  });
+
+  // PayPal's chargeback settlement, as a production IPN carries it: money taken from the merchant.
+  it('never reads a negative Completed (an adjustment) as a payment', () => {
+    const adjustment = {
+      txn_type: 'adjustment',
+      payment_status: 'Completed',
+      mc_gross: '-225.00',
+      mc_currency: 'USD',
+      reason_code: 'chargeback_settlement',
+      parent_txn_id: '9AB12345CD6789012',
+      txn_id: '1XY98765ZW4321098',
+    };
+    const outcome = outcomeFromIpn(adjustment, attempt);
+    expect(outcome).toMatchObject({ kind: 'mismatch', flag: 'amount_mismatch' });
+    expect(outcome && 'reason' in outcome ? outcome.reason : '').toContain('adjustment, chargeback_settlement');
+    expect(outcomeFromIpn({ ...adjustment, payment_status: 'Pending', mc_gross: ' -225.00' }, attempt)).toMatchObject({ kind: 'mismatch' });
+  });
+});
