@@ -203,6 +203,21 @@ describe('the demo order page over HTTP', () => {
       await env.close();
     }
   });
+
+  it("another application's cookie that is not percent-encoding, and a body that is not JSON, are no server errors", async () => {
+    const env = await startPaypalTestEnv();
+    try {
+      // promo=50% is what any other app on the same host may set: the shop and its API still answer.
+      for (const path of ['/demo', '/demo/api/cart']) {
+        const response = await fetch(`${env.server.url}${path}`, { headers: { cookie: 'promo=50%; theme=dark' } });
+        expect(response.status, path).toBe(200);
+      }
+      const broken = await fetch(`${env.server.url}/demo/api/cart/add`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"sku": ' });
+      expect(broken.status).toBe(400);
+    } finally {
+      await env.close();
+    }
+  });
 });
 
 describe('the demo shop outside simulator mode', () => {

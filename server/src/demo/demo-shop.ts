@@ -101,6 +101,9 @@ export async function registerDemoShop(app: FastifyInstance, options: DemoShopOp
       // A refusal from Orders (the client's TRPCClientError) is shown to the buyer as it is.
       const status = refusalStatus(error);
       if (status !== undefined) return reply.code(status).send({ error: (error as Error).message });
+      // Fastify's own refusals of the request (a body that is not JSON, too large, an unknown content type).
+      const code = (error as { statusCode?: unknown }).statusCode;
+      if (typeof code === 'number' && code >= 400 && code < 500) return reply.code(code).send({ error: (error as Error).message });
       options.logger.error({ err: error }, 'demo shop request failed');
       return reply.code(500).send({ error: 'Something went wrong; try again.' });
     });
@@ -232,11 +235,24 @@ function refusalStatus(error: unknown): number | undefined {
   return (error as Error & { data?: { httpStatus?: number } }).data?.httpStatus ?? 502;
 }
 
-function parseCookies(header: string | undefined): Record<string, string> {
+/**
+ * The request's cookies by name. Other applications on the same host set cookies too, and theirs need
+ * not be percent-encoding (`promo=50%`): such a value is kept as sent, never an error (decoding it
+ * threw, and the whole shop answered 500 to that browser).
+ */
+export function parseCookies(header: string | undefined): Record<string, string> {
   const cookies: Record<string, string> = {};
   for (const part of (header ?? '').split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0) cookies[part.slice(0, eq).trim()] = decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq <= 0) continue;
+    const raw = part.slice(eq + 1).trim();
+    let value = raw;
+    try {
+      value = decodeURIComponent(raw);
+    } catch {
+      // Not ours: kept as sent.
+    }
+    cookies[part.slice(0, eq).trim()] = value;
   }
   return cookies;
 }
