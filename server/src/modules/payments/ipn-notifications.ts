@@ -1,4 +1,5 @@
-import { parseIpn, verifyIpn } from '../../paypal/ipn/ipn-message.js';
+import { createHash } from 'node:crypto';
+import { parseIpn, verifyIpn, type IpnFields } from '../../paypal/ipn/ipn-message.js';
 import { IPN_MOVEMENTS, outcomeFromIpn, unsignedMinor } from '../../paypal/outcomes.js';
 import { isUuid } from '../../ids.js';
 import { findAttempt } from './attempt.repository.js';
@@ -15,6 +16,31 @@ import type { Processing } from './payment-events.js';
 import type { PaymentsDeps } from './payments.deps.js';
 
 /** PayPal's IPNs: stored raw by the listener, verified by postback and applied by a job. */
+
+/** payment_event.dedup_key's length. */
+const DEDUP_KEY_LENGTH = 200;
+
+/**
+ * What makes an IPN "the same message again": its transaction and status (a sale's Completed, a
+ * refund's Refunded, each txn_id once per status), with a dispute's case (`new_case` names the disputed
+ * sale's txn_id and has no payment_status: two cases on one sale are two messages). A message with
+ * neither a txn_id nor a payment_status (subscr_signup, subscr_cancel, recurring_payment_profile_created)
+ * is itself: its fields, PayPal's `resend` marker left out. A key past the column's length is hashed:
+ * it made the job fail on every retry, for ever.
+ */
+export function ipnDedupKey(fields: IpnFields): string {
+  const txnId = fields.txn_id ?? '';
+  const status = fields.payment_status ?? '';
+  let key = `ipn:${txnId}:${status}`;
+  if (fields.case_id) key += `:case:${fields.case_id}:${fields.case_type ?? ''}`;
+  else if (!txnId && !status) {
+    const message = Object.entries(fields)
+      .filter(([name]) => name !== 'resend')
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    key = `ipn:message:${createHash('sha256').update(JSON.stringify(message)).digest('hex')}`;
+  }
+  return key.length <= DEDUP_KEY_LENGTH ? key : `ipn:sha256:${createHash('sha256').update(key).digest('hex')}`;
+}
 
 /** The IPN listener's whole synchronous job: store the exact bytes, queue the work. */
 export async function receiveIpn(deps: PaymentsDeps, raw: Buffer): Promise<string> {
@@ -61,7 +87,7 @@ export async function processIpn(deps: PaymentsDeps, eventId: string): Promise<P
     em,
     {
       eventId,
-      dedupKey: `ipn:${txnId}:${status}`,
+      dedupKey: ipnDedupKey(fields),
       subject: `txn ${txnId || '(none)'}`,
       gross: unsignedMinor(fields.mc_gross, fields.mc_currency)?.amount ?? null,
       noAction: `payment_status ${status || '(none)'} needs no action`,
