@@ -135,6 +135,33 @@ describe('PayPal purchase end to end', () => {
     }
   });
 
+  it('a sale PayPal holds blocks a second payment: no new attempt, its cancel URL cancels nothing; one capture in the end', async () => {
+    const { customer, order } = await pendingOrder(env.client);
+    env.sim.control.setPendingSales(true);
+    try {
+      const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+      await buyerChooses(env, attempt.externalId, 'approve');
+      const { rows } = await env.pool.query('select sale_id, sale_state, status from order_payment_attempt where id = $1', [attempt.attemptId]);
+      expect(rows[0].sale_state).toBe('pending');
+      // Paying again while PayPal holds the first sale would capture twice once it completes.
+      await expect(env.client.payments.attemptToPay.mutate({ customer, orderId: order.id })).rejects.toMatchObject({
+        data: { code: 'CONFLICT' },
+        message: expect.stringContaining('pending at PayPal'),
+      });
+      // The cancel URL of that attempt (its EC token) does not end it, and never says nothing was charged.
+      const token = new URL(attempt.approvalUrl).searchParams.get('token')!;
+      const cancel = await fetch(`${env.server.url}/paypal/cancel?attemptId=${attempt.attemptId}&token=${token}`, { redirect: 'manual' });
+      expect(await cancel.text()).not.toContain('othing was charged');
+      const after = await env.pool.query('select status from order_payment_attempt where order_id = $1', [order.id]);
+      expect(after.rows.map((r) => r.status)).toEqual([rows[0].status]);
+      env.sim.control.completePendingSale(rows[0].sale_id);
+      await waitFor(async () => (await orderRow(order.id)).status === 'paid', 15_000, 'the order to be paid by IPN');
+      expect(env.sim.control.getState().sales.filter((sale) => sale.paymentId === attempt.externalId && sale.state === 'completed')).toHaveLength(1);
+    } finally {
+      env.sim.control.setPendingSales(false);
+    }
+  });
+
   it('zero-decimal currency: a JPY total goes to PayPal as "1500" and is paid', async () => {
     const { customer, order } = await pendingOrder(env.client, { unitPrice: 750, currency: 'JPY', quantity: 2 });
     expect(order.total).toBe(1500);

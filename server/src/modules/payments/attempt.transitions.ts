@@ -108,9 +108,20 @@ export function cancelOpenAttemptsStatement(orderId: string, reason: string) {
               where order_id = ${orderId} and status in (${sql.join([...OPEN_ATTEMPT_STATUSES])})`;
 }
 
-/** The buyer cancelled at PayPal: this attempt ends if it was still open. */
-export function cancelAttempt(em: EntityManager, attemptId: string, reason: string): Promise<boolean> {
-  return transitionAttempt(em, attemptId, 'cancelled', reason);
+/**
+ * The buyer cancelled at PayPal: this attempt ends if it was still open and nothing can be charged on
+ * it any more. Not while its execution was started (PayPal may be capturing it; a lost execution is
+ * asked about before anything supersedes it) nor once PayPal holds a sale for it (pending): cancelled,
+ * it let the buyer pay again, and both sales were captured (found from outside with the cancel URL).
+ */
+export async function cancelAttempt(em: EntityManager, attemptId: string, reason: string): Promise<boolean> {
+  const changed = await affected(
+    em,
+    sql`update order_payment_attempt set status = 'cancelled', failure_reason = ${reason}, updated_at = now()
+         where id = ${attemptId} and status in (${sql.join([...OPEN_ATTEMPT_STATUSES])})
+           and execute_started_at is null and sale_id is null and coalesce(sale_state, '') <> 'pending'`,
+  );
+  return changed > 0;
 }
 
 /** Attempts nobody finished (the buyer never came back) stop counting as open after `olderThanMinutes`. */

@@ -181,17 +181,20 @@ export async function handleCancel(deps: PaymentsDeps, query: { attemptId?: stri
   // The EC token PayPal puts on the cancel URL must match the one in our approval URL.
   // Compared whole: a substring test let any prefix of the token (even `E`) cancel someone's payment.
   if (!attempt || !query.token || approvalToken(attempt.approvalUrl) !== query.token) throw notFound('payment');
-  await em.transactional(async (tx) => {
+  const cancelled = await em.transactional(async (tx) => {
+    const ended = await cancelAttempt(tx, attempt.id, 'buyer cancelled');
     await recordPaymentEvent(tx, {
       source: 'cancel',
       attemptId: attempt.id,
       orderId: attempt.orderId,
       externalId: attempt.externalId,
       payload: { token: query.token },
-      outcome: 'buyer cancelled at PayPal',
+      outcome: ended ? 'buyer cancelled at PayPal' : 'buyer cancelled at PayPal; not applied: the payment was already being executed, or PayPal holds its sale',
     });
-    await cancelAttempt(tx, attempt.id, 'buyer cancelled');
+    return ended;
   });
+  // Not cancelled (being executed, or a sale PayPal holds): the buyer sees the payment's own status page, never "nothing was charged".
+  if (!cancelled) return returnResult(em, attempt.id, 'payment not cancelled: it is being confirmed with PayPal');
   return returnResult(em, attempt.id, 'payment cancelled', attempt.cancelUrl);
 }
 

@@ -60,15 +60,19 @@ export async function attemptToPay(
     if (full.status === 'cancelled') throw conflict('order is cancelled');
     const started = await firstRow(
       tx,
-      sql<{ executing: boolean; lost: string[] }>`
+      sql<{ executing: boolean; held: boolean; lost: string[] }>`
         select coalesce(bool_or(execute_started_at > now() - make_interval(secs => ${deps.config.executeClaimMs / 1000})), false) as executing,
+               coalesce(bool_or(sale_state = 'pending'), false) as held,
                coalesce(array_agg(id::text) filter (where execute_started_at <= now() - make_interval(secs => ${deps.config.executeClaimMs / 1000})
                                                        and external_id is not null), '{}') as lost
           from order_payment_attempt
-         where order_id = ${full.id} and status in (${sql.join([...OPEN_ATTEMPT_STATUSES])}) and execute_started_at is not null`,
+         where order_id = ${full.id} and status in (${sql.join([...OPEN_ATTEMPT_STATUSES])}) and (execute_started_at is not null or sale_state = 'pending')`,
     );
     // The buyer is back from PayPal and the payment is being executed: a new one now could be paid too.
     if (started?.executing) throw conflict('a payment for this order is being confirmed with PayPal; try again in a moment');
+    // PayPal holds a sale for an open attempt (pending review, an eCheck): it completes or fails by
+    // itself. Superseding it let the buyer pay again, and the held sale was captured too (found from outside).
+    if (started?.held) throw conflict('a payment for this order is pending at PayPal; it completes or fails by itself, and no new payment can be started until then');
     // An execution started and never answered (our call timed out, or the server died during it) may
     // have been captured all the same: superseding it would let the buyer pay again (found from
     // outside: charged twice, the first refunded later). PayPal is asked first, outside this transaction.
