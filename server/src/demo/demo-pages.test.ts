@@ -124,6 +124,19 @@ describe('the demo order page', () => {
     expect(page.hidden('order-retry')).toBe(true);
   });
 
+  it('a failed payment (declined): nothing charged, and the order can be paid again from here', async () => {
+    const page = orderPage([
+      { status: 200, body: { id: ORDER_ID, number: 1003, status: 'failed', total: 1250, currency: 'USD' } },
+      { status: 200, body: { orderId: ORDER_ID, approvalUrl: 'http://127.0.0.1:9/paypal-sim/approve' } },
+    ]);
+    await page.start();
+    expect(page.text('order-title')).toBe('The payment failed');
+    expect(page.text('order-note')).toBe('Nothing was charged. Your order is kept: you can pay for it again.');
+    expect(page.hidden('order-retry')).toBe(false);
+    await page.click('order-pay');
+    expect(page.assigned).toEqual(['http://127.0.0.1:9/paypal-sim/approve']);
+  });
+
   it('pending without a cancel (PayPal still confirming the sale): waits, and offers no second payment', async () => {
     const page = orderPage([{ status: 200, body: { id: ORDER_ID, number: 1003, status: 'pending', total: 1250, currency: 'USD' } }]);
     await page.start();

@@ -182,9 +182,12 @@ async function refresh() {
     show('order-number', '#' + order.number);
     el('order-heading').hidden = false;
     final = order.status !== 'pending';
-    const retry = cancelled && !final;
-    if (retry) show('order-title', 'You cancelled the payment');
-    show('order-note', final ? 'Final: nothing more will change here.' : retry ? 'Nothing was charged. Your order is kept: pay for it when you are ready.' : 'This page updates by itself.');
+    // A failed payment (declined, a held sale denied) charged nothing, and Orders takes a new payment
+    // for the order: the buyer can pay again from here (the page said "Final" and offered nothing).
+    const failed = order.status === 'failed';
+    const retry = (cancelled && !final) || failed;
+    if (retry && !failed) show('order-title', 'You cancelled the payment');
+    show('order-note', failed ? 'Nothing was charged. Your order is kept: you can pay for it again.' : final ? 'Final: nothing more will change here.' : retry ? 'Nothing was charged. Your order is kept: pay for it when you are ready.' : 'This page updates by itself.');
     el('order-retry').hidden = !retry;
   } catch (e) {
     if (e.status === 404) {
