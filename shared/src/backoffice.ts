@@ -213,6 +213,8 @@ export const DISCREPANCY_KINDS = [
   'receiver_mismatch',
   /** A webhook whose signature PayPal did not confirm: forged, altered, or for another webhook. */
   'signature_invalid',
+  /** PayPal opened a case on one of our sales (a dispute, a chargeback, a complaint): answer it in PayPal. */
+  'dispute_opened',
 ] as const;
 export type DiscrepancyKind = (typeof DISCREPANCY_KINDS)[number];
 

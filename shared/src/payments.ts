@@ -33,5 +33,7 @@ export const FLAG_KINDS = [
   'no_open_reversal',
   /** An amount that is not a number PayPal could send: malformed, or beyond PayPal's maximum. */
   'unreadable_amount',
+  /** PayPal opened a case on one of our sales (IPN txn_type new_case: a dispute, a chargeback, a complaint). */
+  'dispute_opened',
 ] as const;
 export type FlagKind = (typeof FLAG_KINDS)[number];

@@ -516,3 +516,97 @@ describe('real IPN messages, in the orders PayPal sends them', () => {
     expect((await processingOf(refund)).duplicate).toBe(2);
   });
 });
+
+/**
+ * Two messages PayPal sends about a sale that move no money here, with the fields (in their order) of
+ * real ones quoted in public code: a `new_case` from a Java project's test ("Example of real request":
+ * a chargeback case, PP-623-555-536), and a chargeback settlement's `adjustment` from a PHP listener
+ * (`mc_gross=-225.00`, `reason_code=chargeback_settlement`, paid by the merchant: no receiver field).
+ * Ids, amounts and addresses are this test's; PayPal's own values (dates, versions) are kept.
+ */
+describe('messages about a sale that move no money', () => {
+  async function paidOrder(): Promise<{ order: OrderRef; sale: string }> {
+    const order = await newOrder();
+    const sale = txnId();
+    await deliver(corpusIpn('09', order, { txn_id: sale, mc_gross: decimal(order.total) }), sale);
+    await assertBooks(order, [sale], { status: 'paid', returned: 0 });
+    return { order, sale };
+  }
+
+  it('a dispute PayPal opens (new_case) is listed for staff on its order, and nothing is applied', async () => {
+    const { order, sale } = await paidOrder();
+    const caseId = `PP-D-${randomBytes(3).toString('hex')}`;
+    const newCase = (id: string) =>
+      Buffer.from(
+        new URLSearchParams({
+          receipt_id: '1499-3285-7253-3801',
+          custom: order.orderId,
+          case_id: id,
+          charset: 'windows-1252',
+          invoice: order.attemptId,
+          business: SIMULATOR_RECEIVER_EMAIL,
+          case_type: 'chargeback',
+          receiver_id: '3PMW4KN575AVY',
+          txn_type: 'new_case',
+          verify_sign: 'AFcWxV21C7fd0v3bYYYRCpSSRl31AVMHOHg5tHX34S8qsXjTbVAcUnrn',
+          payer_id: '2BD4NV5EXXXV96',
+          notify_version: '2.6',
+          receiver_email: SIMULATOR_RECEIVER_EMAIL,
+          case_creation_date: '22:24:05 Jan 23, 2009 PST',
+          payer_email: 'payer@example.com',
+          reason_code: 'unauthorized',
+          txn_id: sale,
+          payment_date: '15:05:34 Dec 16, 2008 PST',
+        }).toString(),
+        'latin1',
+      );
+    const events = await deliver(newCase(caseId), sale, 2); // and PayPal's resend
+    const cases = events.filter((e) => e.flag_kind === 'dispute_opened');
+    expect(cases).toHaveLength(1);
+    expect(cases[0]).toMatchObject({ verification: 'verified', processing: 'flagged', order_id: order.orderId });
+    expect(await processingOf(sale)).toEqual({ processed: 1, flagged: 1, duplicate: 1 });
+    // The order's books are as they were: paid, nothing returned; the case listed on it.
+    await assertBooks(order, [sale], { status: 'paid', returned: 0, flags: ['dispute_opened'], listed: ['dispute_opened'] });
+    const [item] = (await reconciliation()).filter((d) => d.kind === 'dispute_opened' && d.orderId === order.orderId);
+    expect(item!.detail).toContain(`PayPal opened chargeback ${caseId} on sale ${sale} (unauthorized)`);
+    // A second case on the same sale is a second item.
+    await deliver(newCase(`${caseId}-2`), sale);
+    expect((await reconciliation()).filter((d) => d.kind === 'dispute_opened' && d.orderId === order.orderId)).toHaveLength(2);
+  });
+
+  it("a chargeback settlement (adjustment paid by our account, no receiver) reaches its sale's order, flagged, and moves nothing", async () => {
+    const { order, sale } = await paidOrder();
+    const adjustment = txnId();
+    const settlement = (payer: string) =>
+      Buffer.from(
+        new URLSearchParams({
+          txn_type: 'adjustment',
+          payment_date: '00:43:54 Sep 14, 2021 PDT',
+          payment_gross: decimal(-order.total),
+          mc_currency: order.currency,
+          verify_sign: 'A8ilHWnv7dOdas3cZ5JfRAzLVOX1A8noZ914sb-ywvSevXnrhp8l-L9O',
+          payer_status: 'verified',
+          payer_email: payer,
+          txn_id: adjustment,
+          parent_txn_id: sale,
+          payer_id: 'LCH38TMA5H5TE',
+          reason_code: 'chargeback_settlement',
+          payment_status: 'Completed',
+          mc_gross: decimal(-order.total),
+          custom: order.orderId,
+          charset: 'windows-1252',
+          notify_version: '3.9',
+          ipn_track_id: 'cb080ba6bb24a',
+        }).toString(),
+        'latin1',
+      );
+    // Paid by another account: not ours, as before.
+    const [other] = await deliver(settlement('someone-else@example.com'), adjustment);
+    expect(other).toMatchObject({ processing: 'flagged', flag_kind: 'receiver_mismatch', order_id: null });
+    // Paid by ours: on the order, flagged for staff; never a payment, never a refund.
+    const [, ours] = await deliver(settlement(SIMULATOR_RECEIVER_EMAIL.toUpperCase()), adjustment);
+    expect(ours).toMatchObject({ verification: 'verified', processing: 'flagged', flag_kind: 'amount_mismatch', order_id: order.orderId });
+    expect(ours!.outcome).toContain('chargeback_settlement');
+    await assertBooks(order, [sale], { status: 'paid', returned: 0, flags: ['amount_mismatch', 'receiver_mismatch'] });
+  });
+});

@@ -28,4 +28,18 @@ describe('outcomeFromIpn', () => {
     expect(outcome && 'reason' in outcome ? outcome.reason : '').toContain('adjustment, chargeback_settlement');
     expect(outcomeFromIpn({ ...adjustment, payment_status: 'Pending', mc_gross: ' -225.00' }, attempt)).toMatchObject({ kind: 'mismatch' });
   });
+
+  it('reads a case PayPal opened on the sale (new_case) as a dispute for staff, never as money', () => {
+    const newCase = { txn_type: 'new_case', case_id: 'PP-623-555-536', case_type: 'chargeback', reason_code: 'unauthorized', txn_id: '7XB10312HX1779514' };
+    expect(outcomeFromIpn(newCase, attempt)).toEqual({
+      kind: 'mismatch',
+      flag: 'dispute_opened',
+      reason: 'PayPal opened chargeback PP-623-555-536 on sale 7XB10312HX1779514 (unauthorized): answer it in PayPal',
+    });
+    // With the disputed amount when PayPal gives it; a status never makes it a payment.
+    const withAmount = outcomeFromIpn({ ...newCase, case_type: 'dispute', amount: '85.00', mc_currency: 'USD', payment_status: 'Completed' }, attempt);
+    expect(withAmount).toMatchObject({ flag: 'dispute_opened', reason: expect.stringContaining('dispute PP-623-555-536 on sale 7XB10312HX1779514 (unauthorized, $85.00 disputed)') });
+    // A case on a sale that is not ours: nothing to flag here (kept as unmatched).
+    expect(outcomeFromIpn(newCase, undefined)).toBeUndefined();
+  });
 });

@@ -51,7 +51,8 @@ export function unsignedMinor(total: string | undefined, currencyCode: string | 
   return minor === null || Math.abs(minor) > maxMinorAmount(currency) ? null : { amount: Math.abs(minor), currency };
 }
 
-export type Mismatch = { kind: 'mismatch'; reason: string; flag: 'amount_mismatch' | 'unreadable_amount' };
+/** A message staff must look at, applied to nothing: its flag and what it said. */
+export type Mismatch = { kind: 'mismatch'; reason: string; flag: 'amount_mismatch' | 'unreadable_amount' | 'dispute_opened' };
 
 /** The outcome for a notification whose amount cannot be read. */
 export const unreadableAmount = (total: string | undefined, currency: string | undefined): Mismatch => ({
@@ -117,6 +118,9 @@ export const IPN_MOVEMENTS = new Set(['Refunded', 'Reversed', 'Canceled_Reversal
  * and only a capture, a pending sale or a money movement has its amount read (and checked).
  */
 export function outcomeFromIpn(fields: IpnFields, attempt: Expected | undefined): NotificationOutcome {
+  // A case PayPal opened on the sale (txn_id): no money has moved yet, and none does here. Staff must
+  // answer it in PayPal before its deadline; a chargeback's money arrives later as a Reversed IPN.
+  if (fields.txn_type === 'new_case') return attempt ? disputeOpened(fields) : undefined;
   const status = fields.payment_status ?? '';
   switch (status) {
     case 'Failed':
@@ -176,6 +180,18 @@ export function outcomeFromIpn(fields: IpnFields, attempt: Expected | undefined)
     currency,
     reason: status === 'Refunded' ? 'refunded' : `reversed (${fields.reason_code ?? 'no reason given'})`,
     refundTxnId: txnId,
+  };
+}
+
+/** A new_case IPN for staff: the case, its kind and reason, and the amount disputed when PayPal says it. */
+function disputeOpened(fields: IpnFields): Mismatch {
+  const kind = fields.case_type || 'case';
+  const disputed = unsignedMinor(fields.amount ?? fields.mc_gross, fields.mc_currency);
+  const details = [fields.reason_code, disputed ? `${moneyText(disputed.amount, disputed.currency)} disputed` : undefined].filter(Boolean).join(', ');
+  return {
+    kind: 'mismatch',
+    flag: 'dispute_opened',
+    reason: `PayPal opened ${kind} ${fields.case_id ?? '(no case id)'} on sale ${fields.txn_id ?? '(none)'}${details ? ` (${details})` : ''}: answer it in PayPal`,
   };
 }
 

@@ -21,6 +21,7 @@ import { Migration20261201070256_unpaid_sale } from './Migration20261201070256_u
 import { Migration20261201224500_authenticate_fn } from './Migration20261201224500_authenticate_fn.js';
 import { Migration20261202060000_search_values_no_pending } from './Migration20261202060000_search_values_no_pending.js';
 import { Migration20261202070000_jit_off } from './Migration20261202070000_jit_off.js';
+import { Migration20261203070000_dispute_flag } from './Migration20261203070000_dispute_flag.js';
 
 /** Every migration, in order. `npm run migration:create -w @orders/server` generates the next one. */
 export const migrations = [
@@ -44,4 +45,5 @@ export const migrations = [
   Migration20261201224500_authenticate_fn,
   Migration20261202060000_search_values_no_pending,
   Migration20261202070000_jit_off,
+  Migration20261203070000_dispute_flag,
 ];

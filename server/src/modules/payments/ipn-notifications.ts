@@ -42,6 +42,18 @@ export function ipnDedupKey(fields: IpnFields): string {
   return key.length <= DEDUP_KEY_LENGTH ? key : `ipn:sha256:${createHash('sha256').update(key).digest('hex')}`;
 }
 
+/**
+ * An adjustment PayPal makes on our account (txn_type=adjustment: a chargeback's settlement, a fee) is
+ * money we pay, so it names no receiver: our account is its payer (payer_email), and parent_txn_id the
+ * sale it is about. Seen in production: `txn_type=adjustment&payment_status=Completed&mc_gross=-225.00
+ * &reason_code=chargeback_settlement&payer_email=<the merchant>&parent_txn_id=…`, no receiver_email or
+ * business. It was flagged "receiver (none) is not ours" and never reached its order.
+ */
+export function isOurAdjustment(fields: IpnFields, ours: string): boolean {
+  const named = fields.receiver_email ?? fields.business;
+  return !named && fields.txn_type === 'adjustment' && (fields.payer_email ?? '').toLowerCase() === ours && !!fields.parent_txn_id;
+}
+
 /** The IPN listener's whole synchronous job: store the exact bytes, queue the work. */
 export async function receiveIpn(deps: PaymentsDeps, raw: Buffer): Promise<string> {
   const fields = parseIpn(raw);
@@ -75,7 +87,7 @@ export async function processIpn(deps: PaymentsDeps, eventId: string): Promise<P
   }
   const fields = parseIpn(event.rawBody);
   const receiver = (fields.receiver_email ?? fields.business ?? '').toLowerCase();
-  if (receiver !== deps.config.receiverEmail) {
+  if (receiver !== deps.config.receiverEmail && !isOurAdjustment(fields, deps.config.receiverEmail)) {
     await finishNotification(em, eventId, 'verified', 'flagged', `receiver ${receiver || '(none)'} is not ours`, { flagKind: 'receiver_mismatch' });
     return 'flagged';
   }

@@ -117,6 +117,7 @@ export const PaymentEvent = defineEntity({
       'signature_invalid',
       'no_open_reversal',
       'unreadable_amount',
+      'dispute_opened',
     ]),
   ],
 });

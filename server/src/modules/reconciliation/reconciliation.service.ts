@@ -38,6 +38,7 @@ const EVENT_FLAG_KINDS = [
   'unexpected_state',
   'receiver_mismatch',
   'signature_invalid',
+  'dispute_opened',
 ] as const satisfies readonly DiscrepancyKind[] & readonly FlagKind[];
 // double_payment and paid_after_cancel are listed from the state they leave (multiple_successes,
 // duplicate_refunded, paid_at_paypal_not_paid), which also tells whether the money went back;
