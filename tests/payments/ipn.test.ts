@@ -162,11 +162,15 @@ describe('IPN listener', () => {
 
   it('reversal then canceled reversal: refunded, then paid again', async () => {
     const { saleId, order } = await paidOrder();
+    // The attempt's sale state is the sale's, from its ledger: never the order's status ("paid" read as a sale state).
+    const saleState = async () => (await env.pool.query('select sale_state from order_payment_attempt where sale_id = $1', [saleId])).rows[0]?.sale_state;
     env.sim.control.reverseSale(saleId);
     await waitFor(async () => (await orderRow(order.id)).status === 'refunded', 20_000, 'the reversal');
+    expect(await saleState()).toBe('refunded');
     env.sim.control.cancelReversal(saleId);
     await waitFor(async () => (await orderRow(order.id)).status === 'paid', 20_000, 'the canceled reversal');
     expect((await orderRow(order.id)).refunded_amount).toBe(0);
+    expect(await saleState()).toBe('completed');
   });
 
   it('a denied pending sale fails the order', async () => {

@@ -158,7 +158,8 @@ export async function applyPaymentOutcome(
         parked.length > 0
           ? await settleRefunds(em, paid.order, { actor, reason: 'refunds and reversals received before the sale', paymentStatus: last ? paymentStatusOf(last) : 'completed' })
           : paid.order;
-      const after = settled === paid.order ? a : await changeAttempt(em, a.id, { saleState: settled.status });
+      // The sale's state is its own ledger's (completed, partially_refunded, refunded), never the order's status.
+      const after = settled === paid.order ? a : await changeAttempt(em, a.id, { saleState: saleStateOf(await saleBalance(em, outcome.saleId)) });
       return done(paid.changed ? 'paid' : 'already_applied', paid.changed ? `order ${settled.status === 'paid' ? 'paid' : `paid, then ${settled.status.replace('_', ' ')}`}` : 'order was already paid', settled, after);
     }
     case 'pending': {
@@ -205,7 +206,7 @@ export async function applyPaymentOutcome(
           reason: outcome.kind === 'refunded' ? outcome.reason : 'reversal canceled',
           paymentStatus: paymentStatusOf(movement),
         });
-        const a = await changeAttempt(em, attempt.id, { saleState: updated.status });
+        const a = await changeAttempt(em, attempt.id, { saleState: saleStateOf(await saleBalance(em, outcome.saleId)) });
         return done('refund_applied', `order is ${updated.status} (${moneyText(updated.refundedAmount, updated.currency)} of ${moneyText(updated.total, updated.currency)} refunded)`, updated, a);
       }
       // A sale that did not pay the order (a duplicate, or paid after cancelling): its own ledger only.

@@ -122,8 +122,8 @@ auditReason: string,
       });
     }
     if (requested.attemptId) {
-      const saleState = requested.kind === 'order' ? updated.status : saleStateOf(await saleBalance(tx, requested.saleId));
-      await changeAttempt(tx, requested.attemptId, { saleState });
+      // What the sale's ledger says (a reversal cancelled on it reads completed again), not the order's status ('paid').
+      await changeAttempt(tx, requested.attemptId, { saleState: saleStateOf(await saleBalance(tx, requested.saleId)) });
     }
     await recordPaymentEvent(tx, {
       source: 'provider',
