@@ -103,6 +103,11 @@ describe('one live attempt per order, at PayPal’s door', () => {
     const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
     const forged = await fetch(`${env.server.url}/paypal/return?paymentId=${attempt.externalId}&PayerID=ATTACKER123&token=EC-0`, { redirect: 'manual' });
     expect(forged.status).toBe(400);
+    // Told what happened, not to reload (which cannot help): nothing was charged through that link.
+    const page = await forged.text();
+    expect(page).toContain('This payment link cannot be used');
+    expect(page).toContain('Nothing was charged through it');
+    expect(page).not.toContain('reload');
     expect(await attemptRow(env, attempt.attemptId)).toMatchObject({ status: 'created', payer_id: null });
     // The real buyer still pays.
     const { redirectUrl } = env.sim.control.approve(attempt.externalId, 'approve');

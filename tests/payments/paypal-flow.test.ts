@@ -115,13 +115,15 @@ describe('PayPal purchase end to end', () => {
     });
   });
 
-  it('pending sale: return shows confirming, the Completed IPN then pays', async () => {
+  it('pending sale: the return says PayPal is reviewing it (no second payment needed), the Completed IPN then pays', async () => {
     const { customer, order } = await pendingOrder(env.client);
     env.sim.control.setPendingSales(true);
     try {
       const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
       const { body } = await buyerChooses(env, attempt.externalId, 'approve');
-      expect(body).toContain('Confirming your payment');
+      expect(body).toContain('PayPal is reviewing your payment');
+      expect(body).toContain('you do not need to pay again');
+      expect(body).toContain('<meta http-equiv="refresh" content="30;');
       expect((await orderRow(order.id)).status).toBe('pending');
       const { rows } = await env.pool.query('select sale_id, sale_state from order_payment_attempt where id = $1', [attempt.attemptId]);
       expect(rows[0].sale_state).toBe('pending');

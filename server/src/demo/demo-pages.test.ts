@@ -144,6 +144,18 @@ describe('the demo order page', () => {
     expect(page.hidden('order-retry')).toBe(true);
   });
 
+  it('a sale PayPal holds for review (paymentStatus pending): says the buyer paid and need not pay again, even back from a cancel', async () => {
+    const held = { status: 200, body: { id: ORDER_ID, number: 1004, status: 'pending', paymentStatus: 'pending', total: 1250, currency: 'USD' } };
+    for (const search of ['', '?payment=cancelled']) {
+      const page = orderPage([held], search);
+      await page.start();
+      expect(page.text('order-title')).toBe('PayPal is reviewing your payment');
+      expect(page.text('order-note')).toBe('You paid: PayPal holds the payment for review, which can take a few days. Nothing more is needed from you; this page updates by itself.');
+      expect(page.hidden('order-retry')).toBe(true);
+      expect(page.timers).toHaveLength(1);
+    }
+  });
+
   it('a failure that may pass (the server busy) is tried again, less and less often', async () => {
     const page = orderPage([{ status: 502, body: { error: 'Something went wrong; try again.' } }]);
     await page.start();

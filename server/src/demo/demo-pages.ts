@@ -185,9 +185,12 @@ async function refresh() {
     // A failed payment (declined, a held sale denied) charged nothing, and Orders takes a new payment
     // for the order: the buyer can pay again from here (the page said "Final" and offered nothing).
     const failed = order.status === 'failed';
-    const retry = (cancelled && !final) || failed;
+    // A sale PayPal holds for review (paymentStatus pending): the buyer paid, and must not pay again.
+    const held = order.status === 'pending' && order.paymentStatus === 'pending';
+    const retry = (cancelled && !final && !held) || failed;
     if (retry && !failed) show('order-title', 'You cancelled the payment');
-    show('order-note', failed ? 'Nothing was charged. Your order is kept: you can pay for it again.' : final ? 'Final: nothing more will change here.' : retry ? 'Nothing was charged. Your order is kept: pay for it when you are ready.' : 'This page updates by itself.');
+    if (held) show('order-title', 'PayPal is reviewing your payment');
+    show('order-note', failed ? 'Nothing was charged. Your order is kept: you can pay for it again.' : final ? 'Final: nothing more will change here.' : held ? 'You paid: PayPal holds the payment for review, which can take a few days. Nothing more is needed from you; this page updates by itself.' : retry ? 'Nothing was charged. Your order is kept: pay for it when you are ready.' : 'This page updates by itself.');
     el('order-retry').hidden = !retry;
   } catch (e) {
     if (e.status === 404) {

@@ -224,7 +224,7 @@ export async function registerDemoShop(app: FastifyInstance, options: DemoShopOp
       if (!api) return reply;
       if (!isUuid(request.params.orderId)) return reply.code(404).send({ error: 'No such order.' });
       const order = await api.orders.get.query({ customer: customerOf(request, reply), orderId: request.params.orderId });
-      return { id: order.id, number: order.number, status: order.status, total: order.total, currency: order.currency };
+      return { id: order.id, number: order.number, status: order.status, paymentStatus: order.paymentStatus, total: order.total, currency: order.currency };
     });
   });
 }

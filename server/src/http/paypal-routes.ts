@@ -4,7 +4,7 @@ import { DomainError, fromDatabaseError, httpStatusOf } from '../errors.js';
 import { isUuid } from '../ids.js';
 import type { Logger } from '../logger.js';
 import { escapeHtml, htmlHead } from './html.js';
-import { buyerPageDetail, buyerPageTitle } from '../modules/payments/buyer-return.js';
+import { buyerPageDetail, buyerPageTitle, isHeldSale } from '../modules/payments/buyer-return.js';
 import type { PaymentsService, ReturnResult } from '../modules/payments/payments.service.js';
 
 /** IPN bodies are a few KB; PayPal never sends more than this. */
@@ -19,6 +19,9 @@ const REFUSED_TITLES: Record<NonNullable<ReturnResult['refused']>, string> = {
   replaced: 'This payment link was replaced',
   order_cancelled: 'This order was cancelled',
 };
+
+/** A sale PayPal reviews can take days: its page looks again less often. */
+const HELD_REFRESH_SECONDS = 30;
 
 /** The buyer's status page, shown after PayPal: a small page that tells the buyer where their payment stands, refreshing until final. */
 function statusPage(result: ReturnResult | { title: string; message: string }, statusUrl?: string): string {
@@ -37,7 +40,7 @@ function statusPage(result: ReturnResult | { title: string; message: string }, s
   // left on it either: the shop's own page, with the order's status as it is now, is one click away.
   const onward = isResult && refused && result.redirectTo ? result.redirectTo : undefined;
   return `${htmlHead(title)}
-${!final && statusUrl ? `<meta http-equiv="refresh" content="2;url=${escapeHtml(statusUrl)}">` : ''}
+${!final && statusUrl ? `<meta http-equiv="refresh" content="${isResult && isHeldSale(result) ? HELD_REFRESH_SECONDS : 2};url=${escapeHtml(statusUrl)}">` : ''}
 <style>
   :root { color-scheme: light dark; font-family: system-ui, sans-serif; }
   body { display: grid; place-items: center; min-height: 100vh; margin: 0; }
@@ -69,13 +72,26 @@ function sendOutcome(reply: FastifyReply, result: ReturnResult) {
   return sendHtml(reply, 200, statusPage(result, `/paypal/status/${result.attemptId}`));
 }
 
-/** The buyer's page for a refusal: not found or bad input as such; anything else the buyer can only retry. */
+/**
+ * The buyer's page for a refusal: a link naming no payment; a link that cannot pay (incomplete, or one
+ * PayPal would not execute: not approved, or approved by another PayPal account), where reloading
+ * cannot help and nothing was charged through it; PayPal not answering, which a reload may get past.
+ */
+const ERROR_PAGES = {
+  NOT_FOUND: { title: 'Payment not found', message: 'This link does not match any payment.' },
+  BAD_REQUEST: {
+    title: 'This payment link cannot be used',
+    message: 'It is incomplete, or PayPal did not accept it (not approved, or approved by another PayPal account). Nothing was charged through it: pay again from your order in the shop.',
+  },
+  UNAVAILABLE: { title: 'We could not confirm your payment yet', message: 'PayPal did not answer us. Please reload this page in a moment.' },
+};
+
 function sendError(reply: FastifyReply, logger: Logger, error: unknown) {
   // A value PostgreSQL refuses (a malformed uuid, a NUL byte, an over-long id) names no payment, never a 500.
   if (!(error instanceof DomainError) && fromDatabaseError(error)?.code === 'BAD_REQUEST') error = new DomainError('NOT_FOUND', 'payment not found');
   if (error instanceof DomainError) {
-    const status = error.code === 'NOT_FOUND' || error.code === 'BAD_REQUEST' ? httpStatusOf(error.code) : 502;
-    return sendHtml(reply, status, statusPage({ title: status === 404 ? 'Payment not found' : 'We could not confirm your payment yet', message: error.code === 'NOT_FOUND' ? 'This link does not match any payment.' : 'Please reload this page in a moment.' }));
+    if (error.code === 'NOT_FOUND' || error.code === 'BAD_REQUEST') return sendHtml(reply, httpStatusOf(error.code), statusPage(ERROR_PAGES[error.code]));
+    return sendHtml(reply, 502, statusPage(ERROR_PAGES.UNAVAILABLE));
   }
   logger.error({ err: error }, 'PayPal browser route failed');
   return sendHtml(reply, 500, statusPage({ title: 'Something went wrong', message: 'Please reload this page in a moment.' }));

@@ -253,8 +253,13 @@ export function buyerPageTitle(result: Pick<ReturnResult, 'orderStatus' | 'attem
   if (result.orderStatus === 'partially_refunded') return 'This payment was partially refunded';
   if (result.orderStatus === 'paid') return 'Payment received';
   if (result.orderStatus === 'failed') return 'Payment failed';
+  if (isHeldSale(result)) return 'PayPal is reviewing your payment';
   return 'Confirming your payment…';
 }
+
+/** The buyer paid and PayPal holds the sale for review (pending: eCheck, payment review…), which can take days. */
+export const isHeldSale = (result: Pick<ReturnResult, 'orderStatus' | 'saleState' | 'otherSale'>) =>
+  !result.otherSale && result.orderStatus === 'pending' && result.saleState === 'pending';
 
 type DetailOf = Pick<ReturnResult, 'orderNumber' | 'orderStatus' | 'total' | 'refundedAmount' | 'currency' | 'amount' | 'saleState' | 'otherSale'>;
 
@@ -271,6 +276,7 @@ export function buyerPageDetail(result: DetailOf): string {
     const own = result.saleState === 'refunded' ? `This payment of ${money(result.amount)} was refunded in full` : `Part of this payment of ${money(result.amount)} was refunded`;
     return result.orderStatus === 'paid' ? `${own}: order #${result.orderNumber} was paid with another payment.` : `${own}. ${status}`;
   }
+  if (isHeldSale(result)) return `${status} PayPal holds your payment for review, which can take a few days: you do not need to pay again.`;
   if (result.refundedAmount <= 0) return status;
   return result.refundedAmount >= result.total
     ? `${status} ${money(result.refundedAmount)} was refunded.`
