@@ -166,6 +166,41 @@ describe.skipIf(!chromiumAvailable)('the demo shop in Chromium', () => {
     expect(env.sim.control.getState().sales.slice(salesBefore)).toMatchObject([{ amount: 1250, state: 'completed' }]);
     await page.context().close();
   });
+
+  it('Cancel at PayPal, Back, then Pay Now on the same page: told they cancelled it, nothing charged, and the shop\'s order page pays it, once', async () => {
+    const page = await suite.newTab({ viewport: { width: 1100, height: 720 } });
+    const { env } = suite;
+    const salesBefore = env.sim.control.getState().sales.length;
+    await page.goto(`${env.server.url}/demo`);
+    await page.locator('[data-sku=DEMO-MUG] button').click();
+    await expect.poll(() => page.getByTestId('cart-total').textContent()).toBe('$12.50');
+    await page.getByRole('button', { name: 'Pay with PayPal' }).click();
+    await page.waitForURL(/\/paypal-sim\/cgi-bin\/webscr/);
+    await page.getByRole('button', { name: 'Cancel and return to merchant' }).click();
+    await page.waitForURL(/\/demo\/orders\/[0-9a-f-]{36}\?/);
+    await expect.poll(() => page.getByTestId('order-title').textContent()).toBe('You cancelled the payment');
+    // Back to PayPal's page, and this time Pay Now: the link's payment was cancelled, so nothing is executed.
+    await page.goBack();
+    await page.waitForURL(/\/paypal-sim\/cgi-bin\/webscr/);
+    await page.getByRole('button', { name: 'Pay Now' }).click();
+    await page.waitForURL(/\/paypal\/return/);
+    await expect(page.getByTestId('payment-title').textContent()).resolves.toBe('You cancelled this payment');
+    await expect(page.getByTestId('payment-detail').textContent()).resolves.toMatch(/^Nothing was charged through this link: you cancelled it at PayPal\. Order #\d+ is pending\.$/);
+    await suite.shot(page, 'demo-cancelled-then-pay-now');
+    expect(env.sim.control.getState().sales.length).toBe(salesBefore);
+    // One click back to the shop's page of the order, which offers to pay it (it said "Waiting…", no button).
+    await page.getByTestId('payment-onward').click();
+    await page.waitForURL(/\/demo\/orders\/[0-9a-f-]{36}/);
+    await expect.poll(() => page.getByTestId('order-status').textContent()).toBe('pending');
+    await expect(page.getByTestId('order-retry').isVisible()).resolves.toBe(true);
+    await page.getByTestId('order-pay').click();
+    await page.waitForURL(/\/paypal-sim\/cgi-bin\/webscr/);
+    await page.getByRole('button', { name: 'Pay Now' }).click();
+    await page.waitForURL(/\/demo\/orders\/[0-9a-f-]{36}/);
+    await expect.poll(() => page.getByTestId('order-status').textContent()).toBe('paid');
+    expect(env.sim.control.getState().sales.slice(salesBefore)).toMatchObject([{ amount: 1250, state: 'completed' }]);
+    await page.context().close();
+  });
 });
 
 describe('the demo order page over HTTP', () => {

@@ -149,6 +149,31 @@ describe('one live attempt per order, at PayPal’s door', () => {
     expect(paypalLedger(env, [first.externalId, second.externalId]).sales).toHaveLength(1);
   });
 
+  it('Cancel, Back, then Pay Now on the same PayPal page: told the buyer cancelled it (not "replaced"), nothing charged; the order pays again', async () => {
+    const { customer, order } = await pendingOrder(env.client);
+    const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    const cancel = env.sim.control.approve(attempt.externalId, 'cancel');
+    await fetch(cancel.redirectUrl, { redirect: 'manual' });
+    expect(await attemptRow(env, attempt.attemptId)).toMatchObject({ status: 'cancelled' });
+    // Back to PayPal's page, and Pay Now: PayPal sends the buyer to the return URL of the cancelled payment.
+    const back = env.sim.control.approve(attempt.externalId, 'approve');
+    const page = await (await fetch(back.redirectUrl, { redirect: 'manual' })).text();
+    expect(page).toContain('You cancelled this payment');
+    expect(page).toContain('Nothing was charged through this link: you cancelled it at PayPal');
+    expect(page).not.toContain('replaced');
+    expect(paypalLedger(env, [attempt.externalId]).sales).toHaveLength(0);
+    // A link replaced by a newer attempt still says so; one that expired says that.
+    const second = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    const third = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    expect(await (await fetch(env.sim.control.approve(second.externalId, 'approve').redirectUrl, { redirect: 'manual' })).text()).toContain('This payment link was replaced');
+    await env.pool.query(`update order_payment_attempt set status = 'expired', failure_reason = 'no answer from the buyer in time' where id = $1`, [third.attemptId]);
+    expect(await (await fetch(env.sim.control.approve(third.externalId, 'approve').redirectUrl, { redirect: 'manual' })).text()).toContain('This payment link expired');
+    // The order is still there to pay.
+    const fourth = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    expect(await (await fetch(env.sim.control.approve(fourth.externalId, 'approve').redirectUrl, { redirect: 'manual' })).text()).toContain('Payment received');
+    expect(paypalLedger(env, [attempt.externalId, second.externalId, third.externalId, fourth.externalId]).sales).toHaveLength(1);
+  });
+
   it('an execution whose answer was lost is asked about before a new attempt: captured at PayPal, the order is paid and the buyer cannot pay twice', async () => {
     const { customer, order } = await pendingOrder(env.client);
     const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });

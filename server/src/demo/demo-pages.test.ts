@@ -92,7 +92,8 @@ describe('the demo order page', () => {
     const page = orderPage([order('pending'), order('pending'), order('paid')]);
     await page.start();
     expect(page.text('order-title')).toBe('Waiting for your payment…');
-    expect(page.text('order-note')).toBe('This page updates by itself.');
+    expect(page.text('order-note')).toBe('Not paid yet: pay with PayPal when you are ready. This page updates by itself.');
+    expect(page.hidden('order-retry')).toBe(false);
     expect(page.text('order-number')).toBe('#1002');
     expect(page.hidden('order-heading')).toBe(false);
     expect(page.timers.map((t) => t.ms)).toEqual([1000]);
@@ -137,11 +138,16 @@ describe('the demo order page', () => {
     expect(page.assigned).toEqual(['http://127.0.0.1:9/paypal-sim/approve']);
   });
 
-  it('pending without a cancel (PayPal still confirming the sale): waits, and offers no second payment', async () => {
-    const page = orderPage([{ status: 200, body: { id: ORDER_ID, number: 1003, status: 'pending', total: 1250, currency: 'USD' } }]);
+  it('pending without a cancel (back from a replaced or expired link, or Cancel, Back, Pay Now): waits, and the order can be paid from here', async () => {
+    const page = orderPage([
+      { status: 200, body: { id: ORDER_ID, number: 1003, status: 'pending', paymentStatus: null, total: 1250, currency: 'USD' } },
+      { status: 200, body: { orderId: ORDER_ID, approvalUrl: 'http://127.0.0.1:9/paypal-sim/approve' } },
+    ]);
     await page.start();
     expect(page.text('order-title')).toBe('Waiting for your payment…');
-    expect(page.hidden('order-retry')).toBe(true);
+    expect(page.hidden('order-retry')).toBe(false);
+    await page.click('order-pay');
+    expect(page.assigned).toEqual(['http://127.0.0.1:9/paypal-sim/approve']);
   });
 
   it('a sale PayPal holds for review (paymentStatus pending): says the buyer paid and need not pay again, even back from a cancel', async () => {

@@ -187,10 +187,13 @@ async function refresh() {
     const failed = order.status === 'failed';
     // A sale PayPal holds for review (paymentStatus pending): the buyer paid, and must not pay again.
     const held = order.status === 'pending' && order.paymentStatus === 'pending';
-    const retry = (cancelled && !final && !held) || failed;
-    if (retry && !failed) show('order-title', 'You cancelled the payment');
+    // Any other unpaid order can be paid from here: the buyer may be back from a cancelled, replaced or
+    // expired link (found from outside: Cancel, Back, Pay Now left them on "Waiting…" with no button).
+    // Paying here supersedes a link open in another tab, whose return is then refused: never two charges.
+    const retry = (!final && !held) || failed;
+    if (retry && !failed && cancelled) show('order-title', 'You cancelled the payment');
     if (held) show('order-title', 'PayPal is reviewing your payment');
-    show('order-note', failed ? 'Nothing was charged. Your order is kept: you can pay for it again.' : final ? 'Final: nothing more will change here.' : held ? 'You paid: PayPal holds the payment for review, which can take a few days. Nothing more is needed from you; this page updates by itself.' : retry ? 'Nothing was charged. Your order is kept: pay for it when you are ready.' : 'This page updates by itself.');
+    show('order-note', failed ? 'Nothing was charged. Your order is kept: you can pay for it again.' : final ? 'Final: nothing more will change here.' : held ? 'You paid: PayPal holds the payment for review, which can take a few days. Nothing more is needed from you; this page updates by itself.' : cancelled ? 'Nothing was charged. Your order is kept: pay for it when you are ready.' : 'Not paid yet: pay with PayPal when you are ready. This page updates by itself.');
     el('order-retry').hidden = !retry;
   } catch (e) {
     if (e.status === 404) {

@@ -16,8 +16,11 @@ const FINAL_ORDER_STATUSES: ReadonlySet<string> = new Set(ORDER_STATUSES.filter(
 /** A return that was not executed: the buyer learns why, and that nothing was charged through it. */
 const REFUSED_TITLES: Record<NonNullable<ReturnResult['refused']>, string> = {
   already_paid: 'This order is already paid',
-  replaced: 'This payment link was replaced',
   order_cancelled: 'This order was cancelled',
+  replaced: 'This payment link was replaced',
+  cancelled_by_buyer: 'You cancelled this payment',
+  expired: 'This payment link expired',
+  declined: 'This payment was declined',
 };
 
 /** A sale PayPal reviews can take days: its page looks again less often. */

@@ -40,9 +40,10 @@ export interface ReturnResult {
   otherSale: boolean;
   /**
    * Set when the return was refused at the door and nothing was executed: the order is already paid
-   * (by another payment), this link was replaced by a newer attempt, or it expired / failed / was cancelled.
+   * (by another payment) or cancelled, or this link's payment ended: replaced by a newer attempt, cancelled
+   * by the buyer at PayPal, expired, or declined.
    */
-  refused?: 'already_paid' | 'replaced' | 'order_cancelled';
+  refused?: 'already_paid' | 'order_cancelled' | EndedLink;
 }
 /** The EC token in an approval URL we got from PayPal. */
 function approvalToken(approvalUrl: string | null): string | null {
@@ -61,22 +62,33 @@ function approvalToken(approvalUrl: string | null): string | null {
  */
 const EXECUTE_REQUEST_REFUSALS = new Set(['INVALID_PAYER_ID', 'PAYMENT_NOT_APPROVED_FOR_EXECUTION', 'INVALID_REQUEST']);
 
+/** How a link's payment ended before its return, each said as it happened (a buyer who cancelled was told "replaced"). */
+type EndedLink = 'replaced' | 'cancelled_by_buyer' | 'expired' | 'declined';
+
 type DoorVerdict = 'execute' | 'settled' | NonNullable<ReturnResult['refused']>;
 
 const REFUSAL_TEXT: Record<NonNullable<ReturnResult['refused']>, string> = {
   already_paid: 'nothing was charged through this link: the order was paid with another payment',
-  replaced: 'nothing was charged through this link: a newer payment link replaced it, or it expired',
   order_cancelled: 'nothing was charged: the order was cancelled',
+  replaced: 'nothing was charged through this link: a newer payment link replaced it',
+  cancelled_by_buyer: 'nothing was charged through this link: you cancelled it at PayPal',
+  expired: 'nothing was charged through this link: it expired',
+  declined: 'nothing was charged through this link: PayPal declined it',
 };
 
+/** cancelAttempt's reason: the buyer cancelled at PayPal (anything else cancelled is a newer attempt's doing). */
+export const BUYER_CANCELLED = 'buyer cancelled';
+
 /** Whether `/paypal/return` may execute this attempt: only the open attempt of an order not yet paid. */
-function returnDoor(orderStatus: string, attempt: AttemptRow): DoorVerdict {
+function returnDoor(orderStatus: string, attempt: AttemptRow & { failureReason: string | null }): DoorVerdict {
   // This link's own payment went through (a reload, the back button): show where it stands.
   if (attempt.status === 'succeeded' || (attempt.saleId && attempt.saleState !== 'failed')) return 'settled';
   if (PAID_STATUSES.includes(orderStatus as OrderStatus)) return 'already_paid';
   if (orderStatus === 'cancelled') return 'order_cancelled';
-  if (!OPEN_ATTEMPT_STATUSES.includes(attempt.status)) return 'replaced';
-  return 'execute';
+  if (OPEN_ATTEMPT_STATUSES.includes(attempt.status)) return 'execute';
+  if (attempt.status === 'expired') return 'expired';
+  if (attempt.status === 'failed') return 'declined';
+  return attempt.status === 'cancelled' && attempt.failureReason === BUYER_CANCELLED ? 'cancelled_by_buyer' : 'replaced';
 }
 
 /**
@@ -106,7 +118,10 @@ export async function handleReturn(deps: PaymentsDeps, query: { paymentId?: stri
       payload: { paymentId, payerId: query.payerId, token: query.token ?? null },
       outcome: 'buyer returned from PayPal',
     });
-    const verdict = returnDoor(order.status, attempt);
+    const ended = OPEN_ATTEMPT_STATUSES.includes(attempt.status)
+      ? null
+      : ((await firstRow(tx, sql<{ reason: string | null }>`select failure_reason as reason from order_payment_attempt where id = ${attempt.id}`))?.reason ?? null);
+    const verdict = returnDoor(order.status, { ...attempt, failureReason: ended });
     // Claimed (or claimed again by a reload: PayPal-Request-Id makes a repeated execute return the first one's result).
     if (verdict === 'execute') await affected(tx, sql`update order_payment_attempt set execute_started_at = now() where id = ${attempt.id}`);
     return verdict;
@@ -182,7 +197,7 @@ export async function handleCancel(deps: PaymentsDeps, query: { attemptId?: stri
   // Compared whole: a substring test let any prefix of the token (even `E`) cancel someone's payment.
   if (!attempt || !query.token || approvalToken(attempt.approvalUrl) !== query.token) throw notFound('payment');
   const cancelled = await em.transactional(async (tx) => {
-    const ended = await cancelAttempt(tx, attempt.id, 'buyer cancelled');
+    const ended = await cancelAttempt(tx, attempt.id, BUYER_CANCELLED);
     await recordPaymentEvent(tx, {
       source: 'cancel',
       attemptId: attempt.id,
