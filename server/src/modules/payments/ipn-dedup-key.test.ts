@@ -20,6 +20,11 @@ describe('ipnDedupKey', () => {
     expect(ipnDedupKey({ ...dispute, case_id: 'PP-D-1001' })).not.toBe(ipnDedupKey({ ...dispute, case_id: 'PP-D-1002' }));
   });
 
+  it('keys a payment status as before whether or not a case rides along (a Reversed with its case_id)', () => {
+    const reversed = { txn_id: '5TY2345678901234A', payment_status: 'Reversed', parent_txn_id: '61E67681CH3238416' };
+    expect(ipnDedupKey({ ...reversed, case_id: 'PP-D-1001', case_type: 'chargeback' })).toBe('ipn:5TY2345678901234A:Reversed');
+  });
+
   it('fits the column however long the txn_id is (it failed the job on every retry)', () => {
     const key = ipnDedupKey({ txn_id: 'X'.repeat(300), payment_status: 'Completed' });
     expect(key.length).toBeLessThanOrEqual(200);

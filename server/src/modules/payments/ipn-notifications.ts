@@ -23,7 +23,9 @@ const DEDUP_KEY_LENGTH = 200;
 /**
  * What makes an IPN "the same message again": its transaction and status (a sale's Completed, a
  * refund's Refunded, each txn_id once per status), with a dispute's case (`new_case` names the disputed
- * sale's txn_id and has no payment_status: two cases on one sale are two messages). A message with
+ * sale's txn_id and has no payment_status: two cases on one sale are two messages). A payment status
+ * keeps its key whether or not a case_id rides along (a chargeback's Reversed may carry one): keys
+ * stored before cases were keyed still match PayPal's resends. A message with
  * neither a txn_id nor a payment_status (subscr_signup, subscr_cancel, recurring_payment_profile_created)
  * is itself: its fields, PayPal's `resend` marker left out. A key past the column's length is hashed:
  * it made the job fail on every retry, for ever.
@@ -32,7 +34,7 @@ export function ipnDedupKey(fields: IpnFields): string {
   const txnId = fields.txn_id ?? '';
   const status = fields.payment_status ?? '';
   let key = `ipn:${txnId}:${status}`;
-  if (fields.case_id) key += `:case:${fields.case_id}:${fields.case_type ?? ''}`;
+  if (fields.case_id && !status) key += `:case:${fields.case_id}:${fields.case_type ?? ''}`;
   else if (!txnId && !status) {
     const message = Object.entries(fields)
       .filter(([name]) => name !== 'resend')
