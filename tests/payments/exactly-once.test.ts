@@ -174,6 +174,50 @@ describe('one live attempt per order, at PayPal’s door', () => {
     expect(paypalLedger(env, [attempt.externalId, second.externalId, third.externalId, fourth.externalId]).sales).toHaveLength(1);
   });
 
+  it("a caller's reported success pays neither a cancelled order nor a paid one a second time: CONFLICT, nothing changed, nothing listed", async () => {
+    const items = async (orderId: string) => (await env.admin.client.backoffice.reconciliation.list.query({ limit: 500 })).items.filter((d) => d.orderId === orderId).map((d) => d.kind);
+    // Cancelled by staff, then reported succeeded by a service: the buyer was later told "Payment received" for nothing charged.
+    const cancelled = await pendingOrder(env.client);
+    const link = await env.client.payments.attemptToPay.mutate({ customer: cancelled.customer, orderId: cancelled.order.id });
+    await operator.client.backoffice.orders.cancel.mutate({ orderId: cancelled.order.id, reason: 'out of stock' });
+    const report = { externalId: link.externalId, status: 'succeeded' as const, amount: cancelled.order.total, currency: cancelled.order.currency };
+    await expect(env.client.payments.updateAttempt.mutate(report)).rejects.toMatchObject({ data: { code: 'CONFLICT' }, message: 'order is cancelled; it cannot become paid' });
+    expect(await attemptRow(env, link.attemptId)).toMatchObject({ status: 'cancelled', sale_id: null });
+    const page = await (await fetch(env.sim.control.approve(link.externalId, 'approve').redirectUrl, { redirect: 'manual' })).text();
+    expect(page).toContain('This order was cancelled');
+    expect(page).not.toContain('Payment received');
+    expect(await items(cancelled.order.id)).toEqual([]);
+
+    // Settled by processOrderToPaid, then the attempt reported succeeded: it was listed as paid twice.
+    const settled = await pendingOrder(env.client);
+    const open = await env.client.payments.attemptToPay.mutate({ customer: settled.customer, orderId: settled.order.id });
+    await env.client.payments.processOrderToPaid.mutate({ orderId: settled.order.id });
+    const paidReport = { externalId: open.externalId, status: 'succeeded' as const, amount: settled.order.total, currency: settled.order.currency };
+    for (let i = 0; i < 2; i++) {
+      await expect(env.client.payments.updateAttempt.mutate(paidReport)).rejects.toMatchObject({ data: { code: 'CONFLICT' }, message: 'order is already paid; a reported success adds no payment' });
+    }
+    expect(await attemptRow(env, open.attemptId)).toMatchObject({ sale_id: null, sale_state: null });
+    expect(await items(settled.order.id)).not.toContain('multiple_successes');
+    const { rows } = await env.pool.query(`select processing, outcome from payment_event where attempt_id = $1 and source = 'update_attempt'`, [open.attemptId]);
+    expect(rows).toEqual([
+      { processing: 'ignored', outcome: 'refused: order is already paid; a reported success adds no payment' },
+      { processing: 'ignored', outcome: 'refused: order is already paid; a reported success adds no payment' },
+    ]);
+  });
+
+  it('an order of 0.00 is not sent to PayPal (it refused with VALIDATION_ERROR, answered 502): CONFLICT naming processOrderToPaid, no attempt left', async () => {
+    const free = await pendingOrder(env.client, { unitPrice: 0 });
+    expect(free.order.total).toBe(0);
+    await expect(env.client.payments.attemptToPay.mutate({ customer: free.customer, orderId: free.order.id })).rejects.toMatchObject({
+      data: { code: 'CONFLICT' },
+      message: expect.stringContaining('processOrderToPaid'),
+    });
+    const { rows } = await env.pool.query('select count(*)::int as n from order_payment_attempt where order_id = $1', [free.order.id]);
+    expect(rows[0].n).toBe(0);
+    await env.client.payments.processOrderToPaid.mutate({ orderId: free.order.id });
+    expect((await orderRow(env, free.order.id)).status).toBe('paid');
+  });
+
   it('an execution whose answer was lost is asked about before a new attempt: captured at PayPal, the order is paid and the buyer cannot pay twice', async () => {
     const { customer, order } = await pendingOrder(env.client);
     const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });

@@ -3,7 +3,8 @@ import type { AttemptStatus, Currency } from '@orders/shared';
 import { DomainError, conflict, notFound } from '../../errors.js';
 import type { Actor } from '../audit/audit.service.js';
 import { findOrder } from '../orders/order.repository.js';
-import { findAttempt } from './attempt.repository.js';
+import { PAID_STATUSES } from '../orders/order-state.js';
+import { findAttempt, lockOrderAndAttempt } from './attempt.repository.js';
 import { attemptCanBecome, transitionAttempt } from './attempt.transitions.js';
 import { recordPaymentEvent, type FlagKind, type Processing } from './payment-events.js';
 import { applyPaymentOutcome, type AppliedOutcome } from './payment-outcome.js';
@@ -47,7 +48,21 @@ export async function updateAttempt(
   const applied = await em.transactional(async (tx) => {
     let result: AppliedOutcome | undefined;
     switch (input.status) {
-      case 'succeeded':
+      case 'succeeded': {
+        // A caller's word is no PayPal sale: it may pay an unpaid order, never a cancelled one (the buyer
+        // was then told "Payment received" for nothing charged) nor add a payment to a paid one (listed
+        // as paid twice, with nothing to refund). PayPal's own messages about the attempt still count.
+        const { order } = await lockOrderAndAttempt(tx, attempt.id);
+        const refusal =
+          order.status === 'cancelled'
+            ? 'order is cancelled; it cannot become paid'
+            : PAID_STATUSES.includes(order.status)
+              ? `order is already ${order.status.replace('_', ' ')}; a reported success adds no payment`
+              : undefined;
+        if (refusal) {
+          await recordPaymentEvent(tx, reported('ignored', `refused: ${refusal}`));
+          return { result: undefined, refusal };
+        }
         result = await applyPaymentOutcome(tx, attempt.id, {
           kind: 'completed',
           saleId: attempt.saleId ?? `manual-${attempt.id}`,
@@ -56,6 +71,7 @@ export async function updateAttempt(
           evidence: 'caller',
         }, actor);
         break;
+      }
       case 'failed':
         result = await applyPaymentOutcome(tx, attempt.id, { kind: 'failed', reason: 'reported failed by caller' }, actor);
         break;
@@ -63,9 +79,10 @@ export async function updateAttempt(
         await transitionAttempt(tx, attempt.id, input.status, 'reported by the caller');
     }
     await recordPaymentEvent(tx, reported(result?.result === 'flagged' ? 'flagged' : 'processed', result?.message ?? `attempt ${input.status}`, result?.flag));
-    return result;
+    return { result, refusal: undefined };
   });
+  if (applied.refusal) throw conflict(applied.refusal);
   const order = await findOrder(em, attempt.orderId);
   const now = await findAttempt(em, { id: attempt.id });
-  return { attemptId: attempt.id, status: now!.status, orderId: attempt.orderId, orderStatus: order!.status, changed: applied?.result !== 'already_applied' };
+  return { attemptId: attempt.id, status: now!.status, orderId: attempt.orderId, orderStatus: order!.status, changed: applied.result?.result !== 'already_applied' };
 }

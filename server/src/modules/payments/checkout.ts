@@ -58,6 +58,8 @@ export async function attemptToPay(
     if (!full) throw notFound('order');
     if (PAID_STATUSES.includes(full.status)) throw conflict(`order is already ${full.status}`);
     if (full.status === 'cancelled') throw conflict('order is cancelled');
+    // PayPal takes no payment of nothing (its VALIDATION_ERROR came back as 502 and left a failed attempt).
+    if (full.total <= 0) throw conflict('order total is 0: there is nothing to pay through PayPal; settle it with payments.processOrderToPaid');
     const started = await firstRow(
       tx,
       sql<{ executing: boolean; held: boolean; lost: string[] }>`
