@@ -242,6 +242,7 @@ describe('bad requests over HTTP', () => {
       body: '{"customer": {"type": "user", "id": "carol"',
     });
     expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { data: { code: 'BAD_REQUEST', httpStatus: 400, path: 'carts.create' } } });
     expect(await rowCounts()).toEqual(before);
   });
 
@@ -262,6 +263,16 @@ describe('bad requests over HTTP', () => {
     );
     expect(error).toMatchObject({ name: 'TRPCClientError' });
     expect((error as { meta?: { response?: Response } }).meta?.response?.status).toBe(413);
+    // With tRPC's code and a message, like any other refusal (it was "Unable to transform response from server", no code).
+    expect(error).toMatchObject({ message: 'Request body is too large', data: { code: 'PAYLOAD_TOO_LARGE', httpStatus: 413, path: 'catalog.upsertProduct' } });
+    // A batch gets one error per call, the shape a batching client reads.
+    const batch = await fetch(`${server.trpcUrl}/catalog.upsertProduct,catalog.upsertProduct?batch=1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${SERVICE_KEY}` },
+      body: JSON.stringify({ 0: { pad: 'x'.repeat(1024 * 1024) }, 1: {} }),
+    });
+    expect(batch.status).toBe(413);
+    expect(((await batch.json()) as { error: { data: { code: string } } }[]).map((item) => item.error.data.code)).toEqual(['PAYLOAD_TOO_LARGE', 'PAYLOAD_TOO_LARGE']);
 
     expect(await rowCounts()).toEqual(before);
     const { rows } = await pool.query(`select 1 from product where sku like 'HUGE-%'`);

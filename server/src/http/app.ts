@@ -7,6 +7,7 @@ import type { Services } from '../services.js';
 import { appRouter, type AppRouter } from '../trpc/root.js';
 import { createContextInner } from '../trpc/init.js';
 import { registerRateLimits, type RateLimitSettings } from './rate-limits.js';
+import { calledProcedures, sendTrpcError, trpcCodeOfStatus } from './trpc-error-reply.js';
 import { CSRF_HEADER, csrfSafe, sessionCookieOf } from './session-cookie.js';
 
 export interface HttpAppOptions {
@@ -41,15 +42,18 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   // A refusal (ours or the database's: bad input, unreachable) answers its status as tRPC would,
   // untold (an outage is logged once by the database watch). A 5xx never shows its cause (driver
   // messages carry addresses); it is logged instead.
+  // On a tRPC route (a body too large or unreadable, refused before tRPC reads it), in tRPC's own shape.
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const trpc = calledProcedures(request).length > 0;
     const refusal = asDomainError(error);
-    if (refusal) return reply.status(httpStatusOf(refusal.code)).send({ error: refusal.message });
-    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
-    if (status >= 500) {
-      request.log.error({ err: error }, 'request failed');
-      return reply.status(status).send({ error: 'internal error' });
+    if (refusal) {
+      const status = httpStatusOf(refusal.code);
+      return trpc ? sendTrpcError(request, reply, status, refusal.code, refusal.message) : reply.status(status).send({ error: refusal.message });
     }
-    return reply.status(status).send({ error: error.message });
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    const message = status >= 500 ? 'internal error' : error.message;
+    return trpc ? sendTrpcError(request, reply, status, trpcCodeOfStatus(status), message) : reply.status(status).send({ error: message });
   });
 
   await registerRateLimits(app, options.rateLimits ?? { loginPerMinute: 20, ipnPerMinute: 3000 });

@@ -1,35 +1,12 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { calledProcedures, sendTrpcError } from './trpc-error-reply.js';
 
 export interface RateLimitSettings {
   /** auth.login calls per client address per minute; 0 turns the limit off. */
   loginPerMinute: number;
   /** PayPal notification posts per client address per minute, IPN and webhooks counted apart; 0 turns the limit off. */
   ipnPerMinute: number;
-}
-
-/** The route the tRPC adapter registers (`${prefix}/:path`); its handler passes `params.path` to tRPC as is. */
-const TRPC_ROUTE = '/trpc/:path';
-
-/**
- * The procedure names a request calls, read the way tRPC reads them. Fastify's router matches the
- * route and percent-decodes the `:path` parameter once; tRPC's resolveResponse then decodes it once
- * more (`decodeURIComponent`, pathSeparator '.'), so `auth%2Elogin` and `auth%252Elogin` both run
- * auth.login. A batch names one procedure per comma. Every comma-separated name counts, batch or
- * not: counting a name tRPC will not run is harmless, missing one it runs is not.
- */
-export function calledProcedures(request: FastifyRequest): string[] {
-  if (request.routeOptions.url !== TRPC_ROUTE) return [];
-  const param = (request.params as { path?: unknown }).path;
-  if (typeof param !== 'string') return [];
-  let path: string;
-  try {
-    path = decodeURIComponent(param);
-  } catch {
-    // tRPC refuses a malformed escape with BAD_REQUEST before resolving anything.
-    return [];
-  }
-  return path.split(',');
 }
 
 const postTo = (route: string) => (request: FastifyRequest) => (request.method === 'POST' && request.routeOptions.url === route ? 1 : 0);
@@ -68,15 +45,7 @@ export async function registerRateLimits(app: FastifyInstance, settings: RateLim
       if (refusedFor === undefined) continue;
       reply.header('retry-after', String(refusedFor));
       if (limit.name !== 'login') return reply.status(429).send();
-      const error = {
-        error: {
-          message: `too many login attempts; try again in ${refusedFor} s`,
-          code: -32029,
-          data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429, path: 'auth.login' },
-        },
-      };
-      const isBatch = new URLSearchParams(request.url.split('?')[1] ?? '').get('batch') === '1';
-      return reply.status(429).send(isBatch ? calledProcedures(request).map(() => error) : error);
+      return sendTrpcError(request, reply, 429, 'TOO_MANY_REQUESTS', `too many login attempts; try again in ${refusedFor} s`);
     }
   });
 }
