@@ -8,6 +8,9 @@ export const id = z.uuid({ error: 'must be a UUID' });
 /** PostgreSQL text cannot hold NUL; refusing it here keeps such input a 400, never a 500. */
 /** PostgreSQL text cannot hold NUL: refused as bad input, never sent to the database. */
 export const noNul = (value: string) => !value.includes('\u0000');
+/** A character that shows: not whitespace, not a format character (zero-width space, joiner, direction mark), not a control. */
+const VISIBLE = /[^\s\p{Cf}\p{Cc}]/u;
+
 export const boundedString = (max: number) => z.string().trim().min(1).max(max).refine(noNul, 'must not contain NUL characters');
 
 export const currency = z.enum(SUPPORTED_CURRENCIES, { error: 'must be a supported ISO 4217 currency' });
@@ -58,8 +61,8 @@ export const createOrderInput = z
     customer,
     /** For staff to recognise the customer (shown in the back office, returned with the order); never used to authenticate. */
     customerEmail: z.email({ error: 'must be an email address' }).max(254).optional(),
-    /** The customer's display name, trimmed; at most 200 characters. */
-    customerName: boundedString(200).optional(),
+    /** The customer's display name, trimmed; at most 200 characters, something staff can see (not only zero-width characters). */
+    customerName: boundedString(200).refine((name) => VISIBLE.test(name), 'must contain a visible character').optional(),
     cartId: id.optional(),
     items: z
       .array(orderItem)
