@@ -292,4 +292,35 @@ describe.skipIf(!chromiumAvailable)('back office in a browser', () => {
     });
     expect((await asViewer.backoffice.orders.get.query({ orderId: paidJpy.order.id })).order.status).toBe('paid');
   });
+
+  it('a session ended elsewhere leaves no orders on screen: a logout in another tab, or the member disabled by an admin, shows the login form by itself', async () => {
+    // Two tabs of one browser share the cookie session.
+    const tabs = await suite.browser.newContext({ viewport: { width: 1024, height: 768 } });
+    const first = await tabs.newPage();
+    await first.goto(`${env.server.url}/backoffice/#/orders`);
+    await submitLogin(first, ADMIN);
+    await row(first, paid.order.id).waitFor();
+    const second = await tabs.newPage();
+    await second.goto(`${env.server.url}/backoffice/#/orders`);
+    await row(second, paid.order.id).waitFor();
+    await first.getByRole('button', { name: 'Log out' }).click();
+    // Nobody touches the second tab: it had sat on the list, marked "Offline", until a click.
+    await second.getByRole('button', { name: 'Log in' }).waitFor({ timeout: 5000 });
+    await expect(row(second, paid.order.id).count()).resolves.toBe(0);
+    await expect(second.getByText('You were logged out').isVisible()).resolves.toBe(true);
+    await suite.shot(second, 'backoffice-logged-out-elsewhere-1024');
+
+    // A member an admin disables: the server ends the session's live feed, and the open tab signs out.
+    const admin = createOrdersClient({ url: env.server.trpcUrl, apiKey: (await createOrdersClient({ url: env.server.trpcUrl }).auth.login.mutate(ADMIN)).token });
+    const member = { email: `gone-${Date.now()}@orders.test`, password: 'operator-password-0123456789' };
+    const created = await admin.backoffice.staff.create.mutate({ ...member, role: 'operator' });
+    await first.goto(`${env.server.url}/backoffice/#/orders`);
+    await submitLogin(first, member);
+    await row(first, paid.order.id).waitFor();
+    await first.getByText('Live', { exact: true }).waitFor();
+    await admin.backoffice.staff.setDisabled.mutate({ staffId: created.id, disabled: true });
+    await first.getByRole('button', { name: 'Log in' }).waitFor({ timeout: 10_000 });
+    await expect(row(first, paid.order.id).count()).resolves.toBe(0);
+    await tabs.close();
+  });
 });

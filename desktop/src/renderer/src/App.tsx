@@ -31,10 +31,10 @@ const LIVE_LABELS: Record<LiveState, string> = { live: 'Live', connecting: 'Conn
 
 function Shell({ route }: { route: Route }) {
   const staff = useStaff();
-  const { logout } = useSession();
+  const { logout, verify } = useSession();
   const { platform } = useServices();
   const queryClient = useQueryClient();
-  const live = useLiveUpdates(true);
+  const live = useLiveUpdates(true, verify);
   const summary = useReconciliationSummary();
   const admin = hasRole(staff, 'admin');
   const content = useRef<HTMLElement>(null);

@@ -19,7 +19,13 @@ interface SessionApi {
   state: SessionState;
   login(email: string, password: string): Promise<void>;
   logout(notice?: string): Promise<void>;
+  /** Asks the server whether this session still holds; signs out here when it does not. */
+  verify(): Promise<void>;
 }
+
+/** What a tab that ended the session tells the others of the same browser (they share its cookie). */
+const SESSION_CHANNEL = 'orders-backoffice-session';
+export const SESSION_ENDED_NOTICE = 'You were logged out: in another tab, or your session was ended. Log in again.';
 
 const SessionContext = createContext<SessionApi | null>(null);
 
@@ -89,16 +95,41 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     [client, platform, token],
   );
 
+  // Other tabs of this browser hear of a logout at once: their screens held orders, payers and
+  // amounts, marked only "Offline", until someone clicked (found from outside).
+  const channel = useMemo(() => (typeof BroadcastChannel === 'undefined' ? undefined : new BroadcastChannel(SESSION_CHANNEL)), []);
+  useEffect(() => () => channel?.close(), [channel]);
+
   const logout = useCallback(
     async (notice?: string) => {
       if (platform.cookieSession) await platform.cookieSession.logout().catch(() => undefined);
       else if (token.current) await client.auth.logout.mutate().catch(() => undefined);
+      channel?.postMessage('logged-out');
       await forget(notice);
     },
-    [client, forget, platform, token],
+    [channel, client, forget, platform, token],
   );
 
-  const value = useMemo(() => ({ state, login, logout }), [state, login, logout]);
+  const signedIn = state.status === 'signed-in';
+  const verify = useCallback(async () => {
+    if (!signedIn) return;
+    try {
+      const staff = platform.cookieSession ? await platform.cookieSession.current() : await client.auth.me.query();
+      if (!staff) await forget(SESSION_ENDED_NOTICE);
+    } catch (error) {
+      // Unreachable is not signed out: the live feed retries, and the next call tells.
+      if (errorCode(error) === 'UNAUTHORIZED') await forget(SESSION_ENDED_NOTICE);
+    }
+  }, [client, forget, platform, signedIn]);
+
+  useEffect(() => {
+    if (!channel) return;
+    const heard = () => void verify();
+    channel.addEventListener('message', heard);
+    return () => channel.removeEventListener('message', heard);
+  }, [channel, verify]);
+
+  const value = useMemo(() => ({ state, login, logout, verify }), [state, login, logout, verify]);
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
 

@@ -54,8 +54,10 @@ export function dashboardRefreshMs(lastAnswerMs: number): number {
 /**
  * `backoffice.events.onChange` over SSE for as long as the shell is mounted. The status feeds the
  * "Live" indicator; after a reconnect everything is refetched, since events may have been missed.
+ * The server ends a session's stream when the session ends (logout, revoked, staff disabled): each
+ * end of the stream asks `onEnded` to check the session, so the screen does not sit on "Offline".
  */
-export function useLiveUpdates(enabled: boolean): LiveState {
+export function useLiveUpdates(enabled: boolean, onEnded: () => void = () => undefined): LiveState {
   const api = useApi();
   const queryClient = useQueryClient();
   const [state, setState] = useState<LiveState>('connecting');
@@ -97,11 +99,13 @@ export function useLiveUpdates(enabled: boolean): LiveState {
         onError(error) {
           setState('offline');
           subscription?.unsubscribe();
+          onEnded();
           // An ended session is handled by the session; anything else: try again shortly.
           if (errorCode(error) !== 'UNAUTHORIZED') retryTimer = setTimeout(start, RETRY_MS);
         },
         onComplete() {
           setState('offline');
+          onEnded();
           retryTimer = setTimeout(start, RETRY_MS);
         },
       });
@@ -113,7 +117,7 @@ export function useLiveUpdates(enabled: boolean): LiveState {
       dashboard.cancel();
       subscription?.unsubscribe();
     };
-  }, [api, enabled, queryClient]);
+  }, [api, enabled, onEnded, queryClient]);
 
   return state;
 }
