@@ -4,6 +4,7 @@ import userEvent from '@testing-library/user-event';
 import type { BackofficeOrderLine } from '@orders/shared';
 import { orderRow } from '../../test/fixtures';
 import { LinesSection, refundableQuantity } from './LinesSection';
+import { refundSelection } from './RefundLinesDialog';
 
 const line = (overrides: Partial<BackofficeOrderLine>): BackofficeOrderLine => ({
   sku: 'MUG-1',
@@ -48,5 +49,22 @@ describe('LinesSection', () => {
     rerender(<LinesSection order={orderRow()} lines={[line({})]} frozen={false} onRefundLines={onRefundLines} />);
     expect(screen.queryByRole('button', { name: 'Refund lines…' })).toBeNull();
     expect(screen.queryByRole('columnheader', { name: 'Refunded' })).toBeNull();
+  });
+});
+
+describe('refundSelection (the Refund lines dialog)', () => {
+  const bulbs = line({ sku: 'BULB-1', unitPrice: 5, quantity: 3, lineTotal: 15, refundedQuantity: 1, refundedAmount: 5 });
+  const mug = line({});
+
+  it('totals what the chosen quantities come to', () => {
+    expect(refundSelection([bulbs, mug], { 'BULB-1': '2', 'MUG-1': '1' })).toMatchObject({ amount: 2 * 5 + 1250, invalid: undefined });
+  });
+
+  it('has no total while a quantity is more than is left of its line, or not a whole number (it showed 9 × the price)', () => {
+    for (const wrong of ['9', '1.5', '-1']) {
+      const selection = refundSelection([bulbs, mug], { 'BULB-1': wrong, 'MUG-1': '1' });
+      expect(selection.invalid?.line.sku, wrong).toBe('BULB-1');
+      expect(selection.amount, wrong).toBe(0);
+    }
   });
 });

@@ -27,11 +27,7 @@ export function RefundLinesDialog({ order, lines, onClose }: { order: Backoffice
   // One key per dialog: a second submit (a retry after a lost answer) never refunds twice.
   const [requestKey] = useState(newRequestKey);
 
-  const chosen = lines
-    .map((line) => ({ line, quantity: Number(quantities[line.sku] ?? '0') }))
-    .filter(({ quantity }) => quantity !== 0);
-  const invalid = chosen.find(({ line, quantity }) => !Number.isInteger(quantity) || quantity < 0 || quantity > refundableQuantity(line));
-  const amount = chosen.reduce((sum, { line, quantity }) => sum + (Number.isInteger(quantity) ? line.unitPrice * quantity : 0), 0);
+  const { chosen, invalid, amount } = refundSelection(lines, quantities);
   const moneyLeft = order.total - order.refundedAmount;
 
   return (
@@ -119,7 +115,7 @@ export function RefundLinesDialog({ order, lines, onClose }: { order: Backoffice
           <tr>
             <td colSpan={3}>Refund total</td>
             <td className="num" data-testid="refund-lines-amount">
-              {money(amount, order.currency)}
+              {invalid ? <span className="muted">—</span> : money(amount, order.currency)}
             </td>
           </tr>
         </tfoot>
@@ -130,6 +126,18 @@ export function RefundLinesDialog({ order, lines, onClose }: { order: Backoffice
       </label>
     </ReasonDialog>
   );
+}
+
+/**
+ * The lines chosen (a quantity other than 0), the first whose quantity cannot be refunded (not a whole
+ * number, or more than is left of the line), and what the valid choice comes to. While any quantity is
+ * invalid there is no total: it showed 9 × the price beside "at most 2 left" (found from outside).
+ */
+export function refundSelection<L extends BackofficeOrderLine>(lines: readonly L[], quantities: Readonly<Record<string, string>>) {
+  const chosen = lines.map((line) => ({ line, quantity: Number(quantities[line.sku] ?? '0') })).filter(({ quantity }) => quantity !== 0);
+  const invalid = chosen.find(({ line, quantity }) => !Number.isInteger(quantity) || quantity < 0 || quantity > refundableQuantity(line));
+  const amount = invalid ? 0 : chosen.reduce((sum, { line, quantity }) => sum + line.unitPrice * quantity, 0);
+  return { chosen, invalid, amount };
 }
 
 /** A UUID v4. crypto.randomUUID exists only in secure contexts; a back office opened over plain http on a LAN address is not one. */
