@@ -140,11 +140,11 @@ describe.skipIf(!chromiumAvailable)('the demo shop in Chromium', () => {
     await page.context().close();
   });
 
-  it('"Cancel and return to merchant" at PayPal: the order page says so and that nothing was charged, and pays the order from there, once', async () => {
+  /** A mug in the cart, Pay with PayPal, then "Cancel and return to merchant": the order page, as the buyer lands on it. */
+  async function cancelledAtPaypal() {
     const page = await suite.newTab({ viewport: { width: 1100, height: 720 } });
-    const { env } = suite;
-    const salesBefore = env.sim.control.getState().sales.length;
-    await page.goto(`${env.server.url}/demo`);
+    const salesBefore = suite.env.sim.control.getState().sales.length;
+    await page.goto(`${suite.env.server.url}/demo`);
     await page.locator('[data-sku=DEMO-MUG] button').click();
     await expect.poll(() => page.getByTestId('cart-total').textContent()).toBe('$12.50');
     await page.getByRole('button', { name: 'Pay with PayPal' }).click();
@@ -152,6 +152,12 @@ describe.skipIf(!chromiumAvailable)('the demo shop in Chromium', () => {
     await page.getByRole('button', { name: 'Cancel and return to merchant' }).click();
     await page.waitForURL(/\/demo\/orders\/[0-9a-f-]{36}\?/);
     await expect.poll(() => page.getByTestId('order-title').textContent()).toBe('You cancelled the payment');
+    return { page, salesBefore };
+  }
+
+  it('"Cancel and return to merchant" at PayPal: the order page says so and that nothing was charged, and pays the order from there, once', async () => {
+    const { env } = suite;
+    const { page, salesBefore } = await cancelledAtPaypal();
     await expect(page.getByTestId('order-note').textContent()).resolves.toBe('Nothing was charged. Your order is kept: pay for it when you are ready.');
     await expect(page.getByTestId('order-status').textContent()).resolves.toBe('pending');
     expect(env.sim.control.getState().sales.length).toBe(salesBefore);
@@ -168,17 +174,8 @@ describe.skipIf(!chromiumAvailable)('the demo shop in Chromium', () => {
   });
 
   it('Cancel at PayPal, Back, then Pay Now on the same page: told they cancelled it, nothing charged, and the shop\'s order page pays it, once', async () => {
-    const page = await suite.newTab({ viewport: { width: 1100, height: 720 } });
     const { env } = suite;
-    const salesBefore = env.sim.control.getState().sales.length;
-    await page.goto(`${env.server.url}/demo`);
-    await page.locator('[data-sku=DEMO-MUG] button').click();
-    await expect.poll(() => page.getByTestId('cart-total').textContent()).toBe('$12.50');
-    await page.getByRole('button', { name: 'Pay with PayPal' }).click();
-    await page.waitForURL(/\/paypal-sim\/cgi-bin\/webscr/);
-    await page.getByRole('button', { name: 'Cancel and return to merchant' }).click();
-    await page.waitForURL(/\/demo\/orders\/[0-9a-f-]{36}\?/);
-    await expect.poll(() => page.getByTestId('order-title').textContent()).toBe('You cancelled the payment');
+    const { page, salesBefore } = await cancelledAtPaypal();
     // Back to PayPal's page, and this time Pay Now: the link's payment was cancelled, so nothing is executed.
     await page.goBack();
     await page.waitForURL(/\/paypal-sim\/cgi-bin\/webscr/);
