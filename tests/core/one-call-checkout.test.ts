@@ -66,7 +66,7 @@ describe('orders.create from items, in one call', () => {
       [{ customer: who }, 'BAD_REQUEST', 'cartId'],
       [{ customer: who, cartId: randomUUID(), items: [{ sku, quantity: 1 }] }, 'BAD_REQUEST', 'items'],
       [{ customer: who, items: [{ sku, quantity: 4 }] }, 'CONFLICT', undefined],
-      [{ customer: who, items: [{ sku, quantity: 1 }, { sku: await product(100, 5, 'EUR'), quantity: 1 }] }, 'CONFLICT', undefined],
+      [{ customer: who, items: [{ sku, quantity: 1 }, { sku: await product(100, 5, 'EUR'), quantity: 1 }] }, 'CONFLICT', 'items'],
     ];
     const afterSetup = await counts();
     for (const [input, code, field] of refusals) {
