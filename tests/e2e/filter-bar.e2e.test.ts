@@ -127,6 +127,13 @@ describe.skipIf(!chromiumAvailable)('orders filter bar and reconciliation button
       const applied = await barLayout(page);
       expect(applied.navTops).toHaveLength(1);
       expect(applied.page.scrollWidth).toBeLessThanOrEqual(applied.page.clientWidth);
+
+      // A minimum above the maximum says why nothing matches, and the bar still fits.
+      await page.goto(`${suite.env.server.url}/backoffice/?currency=USD&min=50&max=10#/orders`);
+      await page.getByText('The minimum is above the maximum: no order can match').waitFor();
+      const crossed = await barLayout(page);
+      expect(crossed.page.scrollWidth).toBeLessThanOrEqual(crossed.page.clientWidth);
+      await suite.shot(page, `orders-filters-amounts-crossed-${width}`);
       await page.close();
     });
   }

@@ -170,6 +170,18 @@ describe('FilterBar', () => {
     expect(screen.queryByRole('alert')).toBeNull();
   });
 
+  it('a minimum above the maximum is applied as typed, and says that no order can match (the list only said "No orders match")', async () => {
+    const user = userEvent.setup();
+    startAt('/?currency=USD&max=10');
+    const min = screen.getByLabelText('Minimum amount');
+    await user.type(min, '50{Enter}');
+    expect(params().get('min')).toBe('50');
+    expect(screen.getByRole('alert').textContent).toBe('The minimum is above the maximum: no order can match');
+    await user.clear(min);
+    await user.type(min, '5{Enter}');
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
   it('amounts need a currency: disabled with a hint under "Any currency", and cleared when it is chosen again', async () => {
     const user = userEvent.setup();
     startAt('/?min=10');

@@ -192,11 +192,18 @@ export function FilterBar({ filters, onChange, onToResults, searchRef: givenSear
   const notAnAmount = (text: string) => currency !== undefined && text.trim() !== '' && toMinor(text.trim(), currency) === undefined;
   const minInvalid = notAnAmount(amountMin);
   const maxInvalid = notAnAmount(amountMax);
+  // Both amounts read, the lower above the higher: applied as typed, but no order can match (the list
+  // only said "No orders match", found from outside).
+  const minMinor = currency && !minInvalid && amountMin.trim() ? toMinor(amountMin.trim(), currency) : undefined;
+  const maxMinor = currency && !maxInvalid && amountMax.trim() ? toMinor(amountMax.trim(), currency) : undefined;
+  const crossed = minMinor !== undefined && maxMinor !== undefined && minMinor > maxMinor;
   const amountMessage = !currency
     ? 'Choose a currency first'
     : minInvalid || maxInvalid
       ? `Not an amount in ${currency}: ${[minInvalid ? `“${amountMin.trim()}”` : '', maxInvalid ? `“${amountMax.trim()}”` : ''].filter(Boolean).join(', ')} (not applied)`
-      : null;
+      : crossed
+        ? 'The minimum is above the maximum: no order can match'
+        : null;
 
   function applyText() {
     let next = withValue(filters, 'q', q.trim());
@@ -353,7 +360,7 @@ export function FilterBar({ filters, onChange, onToResults, searchRef: givenSear
             <span aria-hidden="true">–</span>
             <AmountInput label="Maximum amount" placeholder="max" value={amountMax} invalid={maxInvalid} onChange={setAmountMax} {...amountField} />
             {amountMessage ? (
-              <span id={amountHintId} className={minInvalid || maxInvalid ? 'field-error' : 'field-hint'} role={minInvalid || maxInvalid ? 'alert' : undefined}>
+              <span id={amountHintId} className={minInvalid || maxInvalid || crossed ? 'field-error' : 'field-hint'} role={minInvalid || maxInvalid || crossed ? 'alert' : undefined}>
                 {amountMessage}
               </span>
             ) : null}
