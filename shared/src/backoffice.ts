@@ -348,6 +348,8 @@ export const staffCreateInput = z.strictObject({
   role: z.enum(STAFF_ROLES),
 });
 export const staffDisableInput = z.strictObject({ staffId: uuid, disabled: z.boolean() });
+/** `backoffice.staff.setRole` (admin): another member's role; it applies to their sessions from their next call. */
+export const staffRoleInput = z.strictObject({ staffId: uuid, role: z.enum(STAFF_ROLES) });
 export interface StaffListItem {
   id: string;
   email: string;

@@ -297,7 +297,7 @@ describe('roles', () => {
 });
 
 describe('staff and API keys (admin)', () => {
-  it('creates, lists and disables staff; a disabled member is locked out at once; nobody disables themselves', async () => {
+  it('creates, lists and disables staff; a disabled member is locked out at once; nobody disables themselves or changes their own role; a new role applies at once', async () => {
     const email = `new-${randomUUID().slice(0, 8)}@orders.example`;
     const created = await env.admin.client.backoffice.staff.create.mutate({ email: email.toUpperCase(), password: 'a long enough password', role: 'operator' });
     expect(created).toEqual({ id: expect.any(String), email, role: 'operator', disabled: false, createdAt: expect.stringMatching(/Z$/) });
@@ -318,12 +318,22 @@ describe('staff and API keys (admin)', () => {
     await expect(env.clientFor().auth.login.mutate({ email, password: 'a long enough password' })).resolves.toBeTruthy();
 
     await expect(env.admin.client.backoffice.staff.setDisabled.mutate({ staffId: env.admin.id, disabled: true })).rejects.toMatchObject(refused('CONFLICT'));
+    // A role changed by an admin applies to the member's open session from its next call; never one's own.
+    const open = env.clientFor((await env.clientFor().auth.login.mutate({ email, password: 'a long enough password' })).token);
+    await expect(open.backoffice.orders.cancel.mutate({ orderId: randomUUID(), reason: 'as an operator' })).rejects.toMatchObject(refused('NOT_FOUND'));
+    expect(await env.admin.client.backoffice.staff.setRole.mutate({ staffId: created.id, role: 'viewer' })).toMatchObject({ role: 'viewer' });
+    expect(await open.auth.me.query()).toMatchObject({ role: 'viewer' });
+    await expect(open.backoffice.orders.cancel.mutate({ orderId: randomUUID(), reason: 'as a viewer now' })).rejects.toMatchObject(refused('FORBIDDEN'));
+    expect(await env.admin.client.backoffice.staff.setRole.mutate({ staffId: created.id, role: 'viewer' })).toMatchObject({ role: 'viewer' });
+    await expect(env.admin.client.backoffice.staff.setRole.mutate({ staffId: env.admin.id, role: 'viewer' })).rejects.toMatchObject(refused('CONFLICT'));
+    await expect(env.admin.client.backoffice.staff.setRole.mutate({ staffId: randomUUID(), role: 'viewer' })).rejects.toMatchObject(refused('NOT_FOUND'));
     await expect(env.admin.client.backoffice.staff.setDisabled.mutate({ staffId: randomUUID(), disabled: true })).rejects.toMatchObject(refused('NOT_FOUND'));
     const { rows } = await env.pool.query(`select action, actor_id from audit_entry where action like 'staff.%' and after ->> 'staffId' = $1 order by created_at`, [created.id]);
     expect(rows).toEqual([
       { action: 'staff.created', actor_id: env.admin.id },
       { action: 'staff.disabled', actor_id: env.admin.id },
       { action: 'staff.enabled', actor_id: env.admin.id },
+      { action: 'staff.role_changed', actor_id: env.admin.id },
     ]);
   });
 

@@ -208,9 +208,18 @@ describe.skipIf(!chromiumAvailable)('back office in a browser', () => {
     await page.getByRole('link', { name: 'Staff & keys' }).click();
     await page.getByLabel('Email', { exact: true }).fill(VIEWER.email);
     await page.getByLabel('Password', { exact: true }).fill(VIEWER.password);
-    await page.getByLabel('Role').selectOption('viewer');
+    await page.getByLabel(/^Role(?! of )/).selectOption('viewer');
     await page.getByRole('button', { name: 'Add', exact: true }).click();
     await page.getByRole('cell', { name: VIEWER.email }).waitFor();
+    // Another member's role changes in place (there was no way to); one's own is shown, not offered.
+    const memberRole = page.getByLabel(`Role of ${VIEWER.email}`);
+    await memberRole.selectOption('operator');
+    await page.getByText(`${VIEWER.email} is now operator.`).waitFor();
+    const asAdmin = createOrdersClient({ url: env.server.trpcUrl, apiKey: (await createOrdersClient({ url: env.server.trpcUrl }).auth.login.mutate(ADMIN)).token });
+    expect((await asAdmin.backoffice.staff.list.query()).find((member) => member.email === VIEWER.email)?.role).toBe('operator');
+    await memberRole.selectOption('viewer');
+    await page.getByText(`${VIEWER.email} is now viewer.`).waitFor();
+    await expect(page.getByLabel(`Role of ${ADMIN.email}`).count()).resolves.toBe(0);
     await page.getByLabel('Name').fill('storefront');
     await page.getByRole('button', { name: 'Create', exact: true }).click();
     const key = await page.getByTestId('new-api-key').textContent();

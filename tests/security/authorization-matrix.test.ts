@@ -49,6 +49,7 @@ const ACCESS: Record<string, Access> = {
   'backoffice.staff.list': role('admin'),
   'backoffice.staff.create': role('admin'),
   'backoffice.staff.setDisabled': role('admin'),
+  'backoffice.staff.setRole': role('admin'),
   'backoffice.staff.securityEvents': role('admin'),
   'backoffice.apiKeys.list': role('admin'),
   'backoffice.apiKeys.create': role('admin'),

@@ -113,6 +113,7 @@ function seedFor(path: string): Record<string, unknown> {
     'backoffice.reconciliation.list': { kind: 'stuck_attempt', limit: 10, stuckAfterMinutes: 30 },
     'backoffice.staff.create': { email: 'fuzz-new@orders.example', password: 'a-long-enough-password', role: 'viewer' },
     'backoffice.staff.setDisabled': { staffId: f.spareStaffId, disabled: true },
+    'backoffice.staff.setRole': { staffId: f.spareStaffId, role: 'operator' },
     'backoffice.apiKeys.create': { name: 'fuzzed key', scopes: ['orders:read'] },
     'backoffice.apiKeys.setDisabled': { apiKeyId: f.spareKeyId, disabled: true },
   };

@@ -328,6 +328,7 @@ describe('staff sessions and roles', () => {
       ['backoffice.payments.resync', { attemptId: randomUUID(), reason: 'no such attempt' }],
       ['backoffice.payments.refund', { orderId: randomUUID(), amount: 1, reason: 'no such order' }],
       ['backoffice.staff.setDisabled', { staffId: randomUUID(), disabled: true }],
+      ['backoffice.staff.setRole', { staffId: randomUUID(), role: 'viewer' }],
       ['backoffice.apiKeys.setDisabled', { apiKeyId: randomUUID(), disabled: true }],
     ];
     for (const [path, input] of cases) {

@@ -11,6 +11,9 @@ export const staffAdminRouter = router({
   setDisabled: staffProcedure('admin')
     .input(backoffice.staffDisableInput)
     .mutation(({ ctx, input }) => ctx.services.staff.setStaffDisabled(input.staffId, input.disabled, ctx.actor)),
+  setRole: staffProcedure('admin')
+    .input(backoffice.staffRoleInput)
+    .mutation(({ ctx, input }) => ctx.services.staff.setStaffRole(input.staffId, input.role, ctx.actor)),
 });
 
 export const apiKeysAdminRouter = router({

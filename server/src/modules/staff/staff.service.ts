@@ -224,6 +224,23 @@ export class StaffService {
     });
   }
 
+  /**
+   * Another member's role (an admin may not change their own: the one admin left could demote
+   * themselves). Every call reads the role afresh (orders_authenticate), so it applies to the member's
+   * open sessions at once. The same role again changes nothing and is not audited.
+   */
+  async setStaffRole(staffId: string, role: StaffRole, actor: Actor): Promise<StaffListItem> {
+    if (actor.type === 'staff' && actor.id === staffId) throw conflict('you cannot change your own role');
+    return this.orm.em.fork().transactional(async (em) => {
+      const before = await firstRow(em, sql<StaffListItem>`select ${STAFF_COLUMNS} from staff_user where id = ${staffId} for update`);
+      if (!before) throw notFound('staff member');
+      if (before.role === role) return toStaffItem(before);
+      const row = await firstRow(em, sql<StaffListItem>`update staff_user set role = ${role}, updated_at = now() where id = ${staffId} returning ${STAFF_COLUMNS}`);
+      await recordAudit(em, { actor, action: 'staff.role_changed', orderId: null, before: { staffId, role: before.role }, after: { staffId, role } });
+      return toStaffItem(row!);
+    });
+  }
+
   async listApiKeys(): Promise<ApiKeyListItem[]> {
     const found = await rows(this.orm.em.fork(), sql<ApiKeyListItem>`select ${API_KEY_COLUMNS} from api_key order by created_at, id`);
     return found.map(toApiKeyItem);

@@ -1,4 +1,6 @@
 import { useState } from 'react';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { describeError } from '../api/errors';
 import { API_KEY_SCOPES, CUSTOMER_SCOPES, STAFF_ROLES, type ApiKeyScope, type StaffRole } from '@orders/shared';
 import { useApi } from '../context';
 import { queryKeys, useApiKeys, useStaffList } from '../api/queries';
@@ -44,6 +46,17 @@ function StaffPanel() {
     setDisabled: (input: { staffId: string; disabled: boolean }) => api.backoffice.staff.setDisabled.mutate(input),
   });
 
+  // Another member's role, changed in place (it applies to their open sessions from their next call).
+  const queryClient = useQueryClient();
+  const setMemberRole = useMutation({
+    mutationFn: (input: { staffId: string; role: StaffRole }) => api.backoffice.staff.setRole.mutate(input),
+    onSuccess: (member) => {
+      toast.show('success', `${member.email} is now ${member.role}.`);
+      void queryClient.invalidateQueries({ queryKey: queryKeys.staff });
+    },
+    onError: (error) => toast.show('error', describeError(error)),
+  });
+
   function submit() {
     if (!/^\S+@\S+\.\S+$/.test(email.trim())) return setFormError('Enter a valid email address.');
     if (password.length < 12) return setFormError('The password needs at least 12 characters.');
@@ -65,7 +78,27 @@ function StaffPanel() {
             </>
           ),
         },
-        { header: 'Role', cell: (member) => <Tag value={member.role} /> },
+        {
+          header: 'Role',
+          cell: (member) =>
+            member.id === me.id ? (
+              <Tag value={member.role} />
+            ) : (
+              <select
+                className="role-select"
+                aria-label={`Role of ${member.email}`}
+                value={member.role}
+                disabled={setMemberRole.isPending}
+                onChange={(event) => setMemberRole.mutate({ staffId: member.id, role: event.target.value as StaffRole })}
+              >
+                {STAFF_ROLES.map((r) => (
+                  <option key={r} value={r}>
+                    {r}
+                  </option>
+                ))}
+              </select>
+            ),
+        },
         { header: 'Status', cell: (member) => (member.disabled ? <Tag value="disabled" /> : <Tag value="active" />) },
         { header: 'Since', cell: (member) => <Time value={member.createdAt} /> },
       ]}
