@@ -45,15 +45,21 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     [platform, queryClient, token],
   );
 
-  // A stored token from an earlier run (Electron), or the shared cookie (browser): who is it? The
-  // browser asks the session route, which answers "nobody" without a 401 (a console error per load).
+  // Who the session is: the browser asks the session route, which answers "nobody" without a 401 (a
+  // console error per load); Electron asks auth.me with its stored token.
+  const whoAmI = useCallback(
+    (): Promise<StaffIdentity | null> =>
+      platform.cookieSession
+        ? platform.cookieSession.current()
+        : client.auth.me.query().then((staff): StaffIdentity => ({ id: staff.id, email: staff.email, role: staff.role })),
+    [client, platform],
+  );
+
+  // A stored token from an earlier run (Electron), or the shared cookie (browser): who is it?
   useEffect(() => {
     if (state.status !== 'starting') return;
     let cancelled = false;
-    const whoAmI = platform.cookieSession
-      ? platform.cookieSession.current()
-      : client.auth.me.query().then((staff): StaffIdentity => ({ id: staff.id, email: staff.email, role: staff.role }));
-    whoAmI
+    whoAmI()
       .then((staff) => {
         if (cancelled) return;
         if (staff) setState({ status: 'signed-in', staff });
@@ -68,7 +74,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     return () => {
       cancelled = true;
     };
-  }, [client, forget, platform, state.status, token]);
+  }, [forget, state.status, token, whoAmI]);
 
   // Any call answered UNAUTHORIZED means the session ended (expired, revoked, user disabled).
   useEffect(
@@ -114,13 +120,12 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const verify = useCallback(async () => {
     if (!signedIn) return;
     try {
-      const staff = platform.cookieSession ? await platform.cookieSession.current() : await client.auth.me.query();
-      if (!staff) await forget(SESSION_ENDED_NOTICE);
+      if (!(await whoAmI())) await forget(SESSION_ENDED_NOTICE);
     } catch (error) {
       // Unreachable is not signed out: the live feed retries, and the next call tells.
       if (errorCode(error) === 'UNAUTHORIZED') await forget(SESSION_ENDED_NOTICE);
     }
-  }, [client, forget, platform, signedIn]);
+  }, [forget, signedIn, whoAmI]);
 
   useEffect(() => {
     if (!channel) return;
