@@ -295,7 +295,14 @@ describe('search plans over 20,000 orders', () => {
     try {
       await locker.query('begin; lock table "order" in access exclusive mode');
       const starving = searchPage(env.server.orm.em.fork(), filter, ordering, undefined, 11, 1);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Held until the page and the count both wait on the lock (a fixed 300 ms was sometimes over
+      // before a loaded CI machine reached the count, which then finished within its budget), then a
+      // little longer for the count's 1 ms budget to run out.
+      const waiting = async () =>
+        (await env.pool.query<{ n: number }>(`select count(*)::int as n from pg_locks where not granted and relation = '"order"'::regclass`)).rows[0]!.n;
+      const until = Date.now() + 10_000;
+      while ((await waiting()) < 2 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 100));
       await locker.query('commit');
       starved = await starving;
     } finally {
