@@ -355,6 +355,31 @@ describe('search plans over 20,000 orders', () => {
     }
   });
 
+  it('a fragment’s estimate is held for the statistics it came from: statistics read again estimate it again', async () => {
+    const fresh = await startBackofficeEnv();
+    try {
+      const explained = async () => {
+        const { rows } = await fresh.pool.query(`explain (format json) select 1 from order_search s where s.document like $1`, [containsPattern('seed-')]);
+        return rows[0]['QUERY PLAN'][0].Plan['Plan Rows'] as number;
+      };
+      await seedOrders(fresh, 600);
+      await fresh.pool.query('analyze order_search');
+      const statistics = new DocumentStatistics(fresh.server.orm, 0);
+      const before = await statistics.documentsHolding('seed-');
+      expect(before?.holding).toBe(await explained());
+      await seedOrders(fresh, 600, 'more');
+      await fresh.pool.query('analyze order_search');
+      // Older than maxAgeMs (0): the next question reads them again in the background, the one after uses them.
+      await statistics.documentsHolding('seed-');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const after = await statistics.documentsHolding('seed-');
+      expect(after?.holding).toBe(await explained());
+      expect(after?.documents).toBeGreaterThan(before!.documents * 1.5);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('without a histogram of 100 documents (a table never analyzed, or a small one) a fragment’s documents are left to EXPLAIN', async () => {
     const fresh = await startBackofficeEnv();
     try {

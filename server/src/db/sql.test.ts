@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHarness } from '../testing/harness.js';
-import { db, firstRow, iso, sql, withLocalSettings, type EntityManager } from './sql.js';
+import { db, firstRow, inlineParameters, iso, rows, sql, withLocalSettings, type EntityManager } from './sql.js';
 
 describe('iso', () => {
   it('writes PostgreSQL timestamps as Date would, without parsing those in UTC', () => {
@@ -54,6 +54,43 @@ describe('withLocalSettings', () => {
       }
       // Not inside another transaction: its COMMIT would end that one.
       await expect(harness.orm.em.fork().transactional((tx) => withLocalSettings(tx, { work_mem: '32MB' }, settings))).rejects.toThrow(/transaction of its own/);
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('sends its parameters as literals that read back exactly as the parameters would', async () => {
+    const harness = await createHarness();
+    try {
+      const ids = ['0190f5b2-8a1e-7cc0-9a00-000000000001', '0190F5B2-8A1E-7CC0-9A00-000000000002'];
+      const texts = ['plain', "it's", 'back\\slash', 'a "quoted", {braced} value', 'NULL', '', 'zoë 東京 😀', '$1 and $2'];
+      const statement = sql<Record<string, unknown>>`select ${"O'Brien \\ $2 -- not a comment"}::text as text, ${-12}::int as negative,
+        ${Number.MAX_SAFE_INTEGER}::bigint::text as big, ${null}::text as nothing, ${true}::boolean as yes,
+        ${ids}::uuid[]::text as ids, ${texts}::text[] as texts, ${new Date(Date.UTC(2026, 11, 3, 9, 30, 1, 250))}::timestamptz = '2026-12-03 09:30:01.25+00' as dated,
+        '$1' as "quoted", E'\\'$2' as "escaped", ${'literal'} as "untyped"`;
+      const extended = await rows(harness.orm.em.fork(), statement);
+      const inlined = await withLocalSettings(harness.orm.em.fork(), { work_mem: '8MB' }, statement);
+      expect(inlined).toEqual(extended);
+      expect(inlined[0]).toMatchObject({ text: "O'Brien \\ $2 -- not a comment", negative: -12, big: String(Number.MAX_SAFE_INTEGER), nothing: null, yes: true, texts, dated: true, quoted: '$1', escaped: "'$2", untyped: 'literal' });
+      expect(() => inlineParameters('select $2', [1])).toThrow(/no parameter for \$2/);
+      expect(() => inlineParameters('select $1', [{ a: 1 }])).toThrow(/cannot write/);
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('cancels a statement over its statement_timeout and leaves every connection usable', async () => {
+    const harness = await createHarness();
+    try {
+      const slow = sql<{ slept: string }>`select pg_sleep(${2})::text as slept`;
+      const started = performance.now();
+      await expect(withLocalSettings(harness.orm.em.fork(), { statement_timeout: '50' }, slow)).rejects.toMatchObject({ code: '57014' });
+      expect(performance.now() - started).toBeLessThan(1500);
+      // The aborted transaction was rolled back: each connection answers, outside any transaction, with the defaults.
+      const after = await Promise.all(
+        Array.from({ length: 6 }, () => firstRow(harness.orm.em.fork(), sql<{ timeout: string; open: boolean }>`select current_setting('statement_timeout') as timeout, now() <> statement_timestamp() as open`)),
+      );
+      for (const row of after) expect(row).toEqual({ timeout: '0', open: false });
     } finally {
       await harness.close();
     }

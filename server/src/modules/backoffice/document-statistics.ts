@@ -28,6 +28,12 @@ interface Snapshot {
   mostCommon: { value: string; frequency: number }[];
   nullShare: number;
   rows: number;
+  /**
+   * Fragments' estimates from these statistics, the most recently asked last: matching one against
+   * the histogram's ~1,000 documents took ~0.2 ms of the server's CPU per search at 1M orders, and a
+   * list asks the same fragment again for each page, each live update and each sort.
+   */
+  estimates: Map<string, { holding: number; documents: number }>;
 }
 
 interface StatisticsRow {
@@ -44,6 +50,25 @@ interface StatisticsRow {
 function plannerRows(row: Pick<StatisticsRow, 'reltuples' | 'relpages' | 'pages'>): number {
   if (row.reltuples < 0 || row.relpages <= 0) return -1;
   return (row.reltuples / row.relpages) * row.pages;
+}
+
+/** Fragments whose estimate is held for the current statistics (the most recently asked). */
+const HELD_FRAGMENTS = 512;
+
+/** The planner's rule (the header above) applied to `snapshot`. */
+function estimateOf(snapshot: Snapshot, fragment: string): { holding: number; documents: number } {
+  const { histogram, mostCommon, nullShare, rows } = snapshot;
+  let matched = 0;
+  for (const document of histogram) if (document.includes(fragment)) matched++;
+  const share = Math.min(0.9999, Math.max(0.0001, matched / histogram.length));
+  let common = 0;
+  let commonShare = 0;
+  for (const { value, frequency } of mostCommon) {
+    commonShare += frequency;
+    if (value.includes(fragment)) common += frequency;
+  }
+  const selectivity = Math.min(1, Math.max(0, share * (1 - nullShare - commonShare) + common));
+  return { holding: Math.max(1, Math.round(selectivity * rows)), documents: rows };
 }
 
 export class DocumentStatistics {
@@ -63,18 +88,18 @@ export class DocumentStatistics {
   async documentsHolding(fragment: string): Promise<{ holding: number; documents: number } | undefined> {
     const snapshot = await this.#current();
     if (!snapshot) return undefined;
-    const { histogram, mostCommon, nullShare, rows } = snapshot;
-    let matched = 0;
-    for (const document of histogram) if (document.includes(fragment)) matched++;
-    const share = Math.min(0.9999, Math.max(0.0001, matched / histogram.length));
-    let common = 0;
-    let commonShare = 0;
-    for (const { value, frequency } of mostCommon) {
-      commonShare += frequency;
-      if (value.includes(fragment)) common += frequency;
+    const { estimates } = snapshot;
+    const held = estimates.get(fragment);
+    if (held) {
+      // Most recently asked last: the oldest goes first when the map is full.
+      estimates.delete(fragment);
+      estimates.set(fragment, held);
+      return held;
     }
-    const selectivity = Math.min(1, Math.max(0, share * (1 - nullShare - commonShare) + common));
-    return { holding: Math.max(1, Math.round(selectivity * rows)), documents: rows };
+    const estimate = estimateOf(snapshot, fragment);
+    if (estimates.size >= HELD_FRAGMENTS) estimates.delete(estimates.keys().next().value!);
+    estimates.set(fragment, estimate);
+    return estimate;
   }
 
   async #current(): Promise<Snapshot | undefined> {
@@ -108,6 +133,7 @@ export class DocumentStatistics {
               mostCommon: (row.mostCommon ?? []).map((value, i) => ({ value, frequency: row.frequencies?.[i] ?? 0 })),
               nullShare: row.nullShare ?? 0,
               rows,
+              estimates: new Map(),
             }
           : undefined;
       this.#readAt = performance.now();

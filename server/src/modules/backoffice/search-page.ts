@@ -38,7 +38,7 @@ import {
  *    wrong total. Two kinds are answered with the estimate: a fragment the planner expects in more
  *    than EXACT_COUNT_LIMIT documents (counting it means intersecting every posting list again), and
  *    a filter on one column expected in TRUSTED_ESTIMATE orders or more (singleColumn: no product of
- *    selectivities). The latter's count cost ~1 ms of PostgreSQL's CPU and three round trips for a
+ *    selectivities). The latter's count cost ~1 ms of PostgreSQL's CPU and a round trip for a
  *    figure that then said "more than 10,000" and showed the same estimate.
  *  - A count gets COUNT_BUDGET_MS. Most take a few milliseconds (an index-only range of at most
  *    10,001 entries); a fragment combined with a filter only "order" has ("mug" + failed: every
@@ -47,7 +47,7 @@ import {
  *    cancels the count and the total is the planner's estimate, marked as such (the list says
  *    "about N orders"); the page is the same either way.
  *  - Round trips: ~0.25 ms each on the bench machine whatever the statement. A rare fragment is one
- *    statement; a list's page and count run side by side, the count in three (withinBudget); an
+ *    statement; a list's page and count run side by side, the count in one (withinBudget); an
  *    estimate is asked only where its figure is shown.
  */
 
@@ -125,8 +125,8 @@ export const COUNT_BUDGET_MS = 50;
 
 /**
  * `statement`'s rows, or undefined when PostgreSQL cancelled it after `budgetMs` (statement_timeout,
- * local to its own transaction: withLocalSettings, three round trips). Each round trip is ~0.25 ms
- * on the bench machine whatever the statement, a tenth of a small count.
+ * local to its own transaction: withLocalSettings, one round trip). Each round trip is ~0.25 ms on
+ * the bench machine whatever the statement, a tenth of a small count.
  */
 export async function withinBudget<R>(em: EntityManager, statement: RawBuilder<R>, budgetMs: number): Promise<R[] | undefined> {
   return withLocalSettings(em, { statement_timeout: String(Math.max(1, Math.round(budgetMs))) }, statement).catch((error: unknown) => {
@@ -401,13 +401,13 @@ export async function searchPage(
   // estimate asked only when the count does not settle the total. An email's EXPLAIN plans its
   // fallback through the documents' histogram: 2.4 ms at 1M orders, the longest statement of such a
   // search. A whole id or email names a handful: its first page is nearly always all of them, and
-  // a count beside it would only repeat it (three round trips); it is counted after a full page. An
+  // a count beside it would only repeat it (a round trip); it is counted after a full page. An
   // order number's prefix (exactNumber: 3+ digits) can name thousands.
   const countAfter = filter.q !== undefined && after === undefined && exactNumber(filter.q) === undefined;
   // An order number's prefix without parallel workers: "100" (#100, #1000–1009, … #1000000–1009999)
   // at 1M orders names 2,110, the newest first; the planner, expecting as many, walked the orders by
   // date with two workers, whose start took 3–8 ms of a 4.8–9.8 ms statement. Alone it reads the
-  // numbers' ranges and sorts them: 1.4 ms (two round trips more: withLocalSettings).
+  // numbers' ranges and sorts them: 1.4 ms (withLocalSettings: the setting goes with the statement).
   const pageRows = () =>
     exactNumber(filter.q) === undefined
       ? rows(em, pageQuery(filter, ordering, after, fetch))
