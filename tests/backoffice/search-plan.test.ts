@@ -110,7 +110,7 @@ describe('search plans over 20,000 orders', () => {
     }
   });
 
-  it('a piece of an id: the trigram index is asked for its dash-separated groups, the whole fragment only rechecked', async () => {
+  it('a piece of an id: the trigram index is asked for every third trigram of its dash-separated groups, the whole fragment only rechecked', async () => {
     const { rows } = await env.pool.query<{ id: string }>(`select id::text from "order" order by created_at desc limit 1`);
     const infix = rows[0]!.id.slice(9, 23);
     const client = await env.pool.connect();
@@ -119,8 +119,8 @@ describe('search plans over 20,000 orders', () => {
       const compiled = fewMatchesQuery({ q: infix }, undefined, true, 51).compile(env.server.orm.em.fork().getKysely() as never);
       const text = (await client.query(`explain ${compiled.sql}`, [...compiled.parameters])).rows.map((r) => r['QUERY PLAN']).join('\n');
       const indexCond = text.split('\n').find((line) => line.includes('Index Cond') && line.includes('~~'))!;
-      // One LIKE of the groups ('%g1%g2%g3%'), the whole fragment checked by strpos outside the index.
-      expect(indexCond).toContain(`'%${infix.split('-').join('%')}%'`);
+      // One LIKE of the groups' first trigrams ('%g1%g2%g3%', each of four digits), the whole fragment checked by strpos outside the index.
+      expect(indexCond).toContain(`'%${infix.split('-').map((group) => group.slice(0, 3)).join('%')}%'`);
       expect(indexCond).not.toContain(infix);
       expect(text).toContain(`strpos(value, '${infix}'::text) > 0`);
     } finally {

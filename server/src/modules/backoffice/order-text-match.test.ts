@@ -23,10 +23,19 @@ describe('idFragmentPieces: what the trigram index is asked for a piece of an id
 
 describe('indexPattern: the LIKE pattern the trigram index is asked for a fragment', () => {
   it('words of three letters or more, with % between them: no padding trigrams of word starts and ends', () => {
-    expect(indexPattern('Ceramic Mug')).toBe('%ceramic%mug%');
-    expect(indexPattern('enry.willia')).toBe('%enry%willia%');
-    expect(indexPattern('müller@web')).toBe('%müller%web%');
-    expect(indexPattern('PAY-2C869597BEAC')).toBe('%pay%2c869597beac%');
+    expect(indexPattern('henry wil')).toBe('%henry%wil%');
+    expect(indexPattern('enry.wil')).toBe('%enry%wil%');
+    expect(indexPattern('Müll@web')).toBe('%müll%web%');
+  });
+
+  it('a word of six letters or more: every third trigram of it, none overlapping', () => {
+    expect(indexPattern('Ceramic Mug')).toBe('%cer%ami%mug%');
+    expect(indexPattern('enry.willia')).toBe('%enry%wil%lia%');
+    expect(indexPattern('obinson')).toBe('%obi%nso%');
+    expect(indexPattern('müller@web')).toBe('%mül%ler%web%');
+    expect(indexPattern('PAY-2C869597BEAC')).toBe('%pay%2c8%695%97b%eac%');
+    // By characters: a letter outside the BMP is one character, never half of one.
+    expect(indexPattern('𝒜𝒷𝒸𝒹𝑒𝒻')).toBe('%𝒜𝒷𝒸%𝒹𝑒𝒻%');
   });
 
   it('a word under three letters has no trigram of its own: the fragment is asked whole, its %, _ and \\ literal', () => {
@@ -35,8 +44,10 @@ describe('indexPattern: the LIKE pattern the trigram index is asked for a fragme
     expect(indexPattern('gmail')).toBe('%gmail%');
   });
 
-  it('a piece of an id: its pieces (idFragmentPieces)', () => {
-    expect(indexPattern('869d-74e8-8dfe')).toBe('%869d%74e8%8dfe%');
+  it('a piece of an id: every third trigram of its pieces (idFragmentPieces) when that makes three, else its pieces whole', () => {
+    expect(indexPattern('869d-74e8-8dfe')).toBe('%869%74e%8df%');
     expect(indexPattern('019E8F7E')).toBe('%e8f7e%');
+    expect(indexPattern('7aa0386c9d')).toBe('%0386c9d%');
+    expect(indexPattern('869d-74e8')).toBe('%869d%74e8%');
   });
 });
