@@ -174,7 +174,9 @@ export function fewMatchesQuery(
   // from joining instead: it expected 10,001 orders and hashed every paid order, 620,000 at 1M, so a
   // rare fragment with "paid" took 250–300 ms); by total, each order's total is read the same way.
   // Otherwise the orders holding the fragment are the matches: read and counted once (a second
-  // materialized copy cost ~1 ms for "mug-04"'s 3,394).
+  // materialized copy cost ~1 ms for "mug-04"'s 3,394). An order holding several of the fragment's
+  // values is one match: its postings are made distinct sorted (DISTINCT ON), not hashed — at 1M
+  // orders (median of 40 EXPLAIN ANALYZE, alternating) "mug-04" 6.7 → 4.7 ms, "ceramic mug" 2.1 → 1.6.
   const filtered = byTotal
     ? sql`, f as materialized (select m.order_id, t.total from m
             cross join lateral (select o.total from "order" o where o.id = m.order_id and ${and(onOrder)} offset 0) t)`
@@ -193,8 +195,9 @@ export function fewMatchesQuery(
     with v as materialized (
       select v.id from order_search_value v where ${valueMatch(filter.q!)} limit ${read}
     ), m as materialized (
-      select distinct p.order_id, p.created_at from order_search_posting p
-       where ${and([sql`p.value_id in (select v.id from v)`, ...dated])} limit ${read}
+      select distinct on (p.created_at, p.order_id) p.order_id, p.created_at from order_search_posting p
+       where ${and([sql`p.value_id in (select v.id from v)`, ...dated])}
+       order by p.created_at ${direction}, p.order_id ${direction} limit ${read}
     )${filtered},
     found as materialized (select (select count(*) from v) as "values", (select count(*) from m) as orders${counted ? sql`, (select count(*) from f) as matches` : sql``}),
     counts as (select case when found."values" > ${EXACT_COUNT_LIMIT} then ${EXACT_COUNT_LIMIT + 1} else found.orders end::int as candidates,
