@@ -182,6 +182,24 @@ describe('FilterBar', () => {
     expect(screen.queryByRole('alert')).toBeNull();
   });
 
+  it('a start date after the end date (a link can carry one) is applied as given, and says that no order can match', async () => {
+    const user = userEvent.setup();
+    startAt('/?from=2026-11-20&to=2026-11-10');
+    const from = screen.getByLabelText('Created from') as HTMLInputElement;
+    const to = screen.getByLabelText('Created to') as HTMLInputElement;
+    expect(params().get('from')).toBe('2026-11-20');
+    const alert = screen.getByRole('alert');
+    expect(alert.textContent).toBe('The start date is after the end date: no order can match');
+    expect(from.getAttribute('aria-invalid')).toBe('true');
+    expect(to.getAttribute('aria-describedby')).toBe(alert.id);
+    // The same day at both ends is one day, not crossed.
+    await user.clear(to);
+    await user.type(to, '2026-11-20');
+    expect(params().get('to')).toBe('2026-11-20');
+    expect(screen.queryByRole('alert')).toBeNull();
+    expect(from.getAttribute('aria-invalid')).toBeNull();
+  });
+
   it('amounts need a currency: disabled with a hint under "Any currency", and cleared when it is chosen again', async () => {
     const user = userEvent.setup();
     startAt('/?min=10');

@@ -240,6 +240,10 @@ export function FilterBar({ filters, onChange, onToResults, searchRef: givenSear
   };
 
   const amountHintId = `${ids}-amount-hint`;
+  // A start after the end (a link can carry one; the inputs' min and max only stop the picker): applied
+  // as given, but no order can match, which the list alone only said as "No orders match".
+  const datesCrossed = filters.from !== undefined && filters.to !== undefined && filters.from > filters.to;
+  const datesHintId = `${ids}-dates-hint`;
   const amountField = { disabled: !currency, describedBy: amountMessage ? amountHintId : undefined, onKeyDown: onEnter, onBlur: applyText };
 
   function toggleStatus(status: OrderStatus, checked: boolean) {
@@ -290,6 +294,8 @@ export function FilterBar({ filters, onChange, onToResults, searchRef: givenSear
             id={`${ids}-from`}
             type="date"
             aria-label="Created from"
+            aria-invalid={datesCrossed || undefined}
+            aria-describedby={datesCrossed ? datesHintId : undefined}
             value={filters.from ?? ''}
             max={filters.to}
             onChange={(event) => onChange(withValue(filters, 'from', event.target.value))}
@@ -299,6 +305,8 @@ export function FilterBar({ filters, onChange, onToResults, searchRef: givenSear
             id={`${ids}-to`}
             type="date"
             aria-label="Created to"
+            aria-invalid={datesCrossed || undefined}
+            aria-describedby={datesCrossed ? datesHintId : undefined}
             value={filters.to ?? ''}
             min={filters.from}
             onChange={(event) => onChange(withValue(filters, 'to', event.target.value))}
@@ -315,6 +323,12 @@ export function FilterBar({ filters, onChange, onToResults, searchRef: givenSear
           More filters{moreActive ? <span className="count">{moreActive}</span> : null}
         </button>
       </div>
+
+      {datesCrossed ? (
+        <p id={datesHintId} className="field-error filter-alert" role="alert">
+          The start date is after the end date: no order can match
+        </p>
+      ) : null}
 
       {moreOpen ? (
         <div className="filter-row filter-more" id={`${ids}-more`} role="group" aria-label="More filters">
