@@ -3,7 +3,7 @@
  * shared by the server that implements them and the desktop app that calls them.
  */
 import { z } from 'zod';
-import { boundedString, noNul } from './schemas.js';
+import { boundedString, emailAddress, noNul } from './schemas.js';
 import { SUPPORTED_CURRENCIES, type Currency } from './money.js';
 import type { OrderLineDto, OrderSummary } from './orders.js';
 import type { FlagKind, PaymentEventSource, Processing, Verification } from './payments.js';
@@ -343,7 +343,7 @@ export interface RefundResult extends OrderActionResult {
 }
 
 export const staffCreateInput = z.strictObject({
-  email: z.email().max(254),
+  email: emailAddress,
   password: z.string().min(12, 'at least 12 characters').max(1000),
   role: z.enum(STAFF_ROLES),
 });

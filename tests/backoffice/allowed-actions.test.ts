@@ -42,10 +42,24 @@ describe('orders.create: the customer as the calling service names them', () => 
     expect(page.items.find((row) => row.id === order.id)).toMatchObject({ customerName: 'Ada Lovelace' });
   });
 
+  it('takes an internationalised email as written, and staff find the order by it', async () => {
+    const { customer, order: first } = await pendingOrder(env.client);
+    const items = [{ sku: first.lines[0]!.sku, quantity: 1 }];
+    const email = `zoë.${randomUUID().slice(0, 8)}@exämple.com`;
+    const order = await env.client.orders.create.mutate({ customer, items, customerEmail: email, customerName: 'Zoë Ångström' });
+    expect(order).toMatchObject({ customerEmail: email, customerName: 'Zoë Ångström' });
+    const cjk = await env.client.orders.create.mutate({ customer, items, customerEmail: '用户@例子.广告' });
+    expect(cjk.customerEmail).toBe('用户@例子.广告');
+    const found = await staff.viewer.client.backoffice.orders.search.query({ q: email.slice(0, 12) });
+    expect(found.items.map((row) => row.id)).toEqual([order.id]);
+  });
+
   it('refuses a malformed email or an over-long name with BAD_REQUEST naming the field, and creates nothing', async () => {
     const { customer, order: first } = await pendingOrder(env.client);
     const items = [{ sku: first.lines[0]!.sku, quantity: 1 }];
-    await expect(env.client.orders.create.mutate({ customer, items, customerEmail: 'not-an-email' })).rejects.toMatchObject({ data: { code: 'BAD_REQUEST', field: 'customerEmail' } });
+    for (const customerEmail of ['not-an-email', 'x@y', '<a>@b.com', 'a..b@example.com', `a@${'b'.repeat(250)}.com`, 'ada@example.com\u200b']) {
+      await expect(env.client.orders.create.mutate({ customer, items, customerEmail }), customerEmail).rejects.toMatchObject({ data: { code: 'BAD_REQUEST', field: 'customerEmail' } });
+    }
     await expect(env.client.orders.create.mutate({ customer, items, customerName: 'x'.repeat(201) })).rejects.toMatchObject({ data: { code: 'BAD_REQUEST', field: 'customerName' } });
     const { rows } = await env.pool.query('select count(*)::int as n from "order" where customer_id = $1', [customer.id]);
     expect(rows[0].n).toBe(1);
