@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type pg from 'pg';
+import pg from 'pg';
 import { createOrdersClient, type OrderChangeEvent } from '@orders/shared';
 import { freePort } from '@orders/server/db/embedded-postgres.ts';
 import type { PaypalSimulator } from '@orders/server/paypal/simulator/index.ts';
@@ -223,6 +223,28 @@ it(`three instances through PgBouncer (transaction pooling), ${N} + ${M} orders,
   expect(missing).toEqual([{ created: 0, paid: 0 }, { created: 0, paid: 0 }]);
   // The request traffic really went through PgBouncer.
   expect(xacts).toBeGreaterThan(N * 5);
+
+  // Statements with settings of their own (SET LOCAL, sent with the statement as one simple query):
+  // a search's count under its time budget and the reconciliation summary, through PgBouncer, and
+  // nothing of them left on the pooled connections.
+  const admin = createOrdersClient({ url: `${a.url}/trpc`, apiKey: token });
+  const { rows: paidUsd } = await pool.query<{ n: number }>(`select count(*)::int as n from "order" where status = 'paid' and currency = 'USD'`);
+  // More than the page of one: the total is counted, not read off the page.
+  expect(paidUsd[0]!.n).toBeGreaterThan(1);
+  for (let i = 0; i < 8; i++) {
+    const found = await admin.backoffice.orders.search.query({ status: ['paid'], currency: 'USD', limit: 1 });
+    expect(found.total).toEqual({ value: paidUsd[0]!.n, exact: true });
+  }
+  expect((await admin.backoffice.reconciliation.summary.query({})).total).toBe(0);
+  const pooled = new pg.Pool({ connectionString: bouncer.url, max: 6 });
+  try {
+    const settings = await Promise.all(
+      Array.from({ length: 6 }, async () => (await pooled.query<{ timeout: string; open: boolean }>(`select current_setting('statement_timeout') as timeout, now() <> statement_timestamp() as open`)).rows[0]),
+    );
+    expect(settings).toEqual(Array.from({ length: 6 }, () => ({ timeout: '0', open: false })));
+  } finally {
+    await pooled.end();
+  }
 });
 
 async function bouncerTransactions(): Promise<number> {
