@@ -67,13 +67,16 @@ describe('withLocalSettings', () => {
       const statement = sql<Record<string, unknown>>`select ${"O'Brien \\ $2 -- not a comment"}::text as text, ${-12}::int as negative,
         ${Number.MAX_SAFE_INTEGER}::bigint::text as big, ${null}::text as nothing, ${true}::boolean as yes,
         ${ids}::uuid[]::text as ids, ${texts}::text[] as texts, ${new Date(Date.UTC(2026, 11, 3, 9, 30, 1, 250))}::timestamptz = '2026-12-03 09:30:01.25+00' as dated,
-        '$1' as "quoted", E'\\'$2' as "escaped", ${'literal'} as "untyped"`;
+        '$1' as "quoted", E'\\'$2' as "escaped", ${'literal'} as "untyped", coalesce(null::text, ${5}) as "numberAsText",
+        ${{ a: [1, 'two'] }}::jsonb as json, ${2.5}::numeric * 2 as "decimal" -- a comment with $1 and it's apostrophe
+        /* and $2 in a block */ limit ${3}`;
       const extended = await rows(harness.orm.em.fork(), statement);
       const inlined = await withLocalSettings(harness.orm.em.fork(), { work_mem: '8MB' }, statement);
       expect(inlined).toEqual(extended);
-      expect(inlined[0]).toMatchObject({ text: "O'Brien \\ $2 -- not a comment", negative: -12, big: String(Number.MAX_SAFE_INTEGER), nothing: null, yes: true, texts, dated: true, quoted: '$1', escaped: "'$2", untyped: 'literal' });
+      expect(inlined[0]).toMatchObject({ text: "O'Brien \\ $2 -- not a comment", negative: -12, big: String(Number.MAX_SAFE_INTEGER), nothing: null, yes: true, texts, dated: true, quoted: '$1', escaped: "'$2", untyped: 'literal', numberAsText: '5', json: { a: [1, 'two'] }, decimal: '5.0' });
       expect(() => inlineParameters('select $2', [1])).toThrow(/no parameter for \$2/);
-      expect(() => inlineParameters('select $1', [{ a: 1 }])).toThrow(/cannot write/);
+      expect(() => inlineParameters('select $1', [Buffer.from('x')])).toThrow(/binary/);
+      expect(() => inlineParameters("select 'open", [])).toThrow(/unterminated/);
     } finally {
       await harness.close();
     }

@@ -1,6 +1,7 @@
 import type { EntityManager, InferKyselyDB } from '@mikro-orm/postgresql';
 import type { Compilable, Kysely, RawBuilder } from 'kysely';
 import pg from 'pg';
+import { prepareValue } from 'pg/lib/utils.js';
 import type { entities } from './orm.js';
 
 import { sql } from 'kysely';
@@ -82,65 +83,61 @@ export async function withLocalSettings<R>(em: EntityManager, settings: Readonly
 
 /**
  * `sql` with each `$n` outside quotes replaced by `parameters[n - 1]` as a literal: what the extended
- * protocol would have sent beside it, for a simple query (which has no parameters). Strings (and
- * dates, and arrays as PostgreSQL's array text) are quoted by pg's escapeLiteral, numbers written in
- * parentheses; an untyped literal takes its type from where it stands, as an untyped parameter does.
+ * protocol would have sent beside it, for a simple query (which has no parameters): literal. Quoted
+ * strings and identifiers are passed over, as are comments.
  */
 export function inlineParameters(text: string, parameters: readonly unknown[]): string {
   let out = '';
-  let quote: string | undefined;
-  let escapes = false;
-  for (let i = 0; i < text.length; i++) {
+  let i = 0;
+  // Copies text[i..] through the first `end` (inclusive) after `from`: a quoted string or identifier, or a comment.
+  const passOver = (from: number, end: string, escapes = false) => {
+    let j = from;
+    while (j < text.length) {
+      if (escapes && text[j] === '\\') j += 2;
+      else if (text.startsWith(end, j)) return j + end.length;
+      else j++;
+    }
+    if (end !== '\n') throw new Error('unterminated quote or comment in statement');
+    return j;
+  };
+  while (i < text.length) {
     const c = text[i]!;
-    if (quote) {
-      out += c;
-      if (escapes && c === '\\') out += text[++i] ?? '';
-      else if (c === quote) quote = undefined;
+    let next: number | undefined;
+    if (c === "'") next = passOver(i + 1, "'", /[eE]/.test(text[i - 1] ?? '') && !/[\p{L}\p{N}_]/u.test(text[i - 2] ?? ''));
+    else if (c === '"') next = passOver(i + 1, '"');
+    else if (text.startsWith('--', i)) next = passOver(i + 2, '\n');
+    else if (text.startsWith('/*', i)) next = passOver(i + 2, '*/');
+    if (next !== undefined) {
+      out += text.slice(i, next);
+      i = next;
       continue;
     }
-    if (c === "'" || c === '"') {
-      quote = c;
-      escapes = c === "'" && /[eE]/.test(text[i - 1] ?? '') && !/[\p{L}\p{N}_]/u.test(text[i - 2] ?? '');
-      out += c;
-      continue;
-    }
-    const placeholder = c === '$' ? /^\$(\d+)/.exec(text.slice(i)) : null;
+    const placeholder = c === '$' ? /^\$(\d+)/.exec(text.slice(i, i + 12)) : null;
     if (placeholder) {
       const index = Number(placeholder[1]) - 1;
       if (index < 0 || index >= parameters.length) throw new Error(`no parameter for $${index + 1}`);
       out += literal(parameters[index]);
-      i += placeholder[0].length - 1;
+      i += placeholder[0].length;
       continue;
     }
     out += c;
+    i++;
   }
-  if (quote) throw new Error('unterminated quote in statement');
   return out;
 }
 
+/**
+ * A parameter as the extended protocol sends it, written as a literal: pg's own text for it
+ * (prepareValue: numbers, booleans, dates, arrays, JSON), quoted by pg's escapeLiteral, so untyped
+ * ('…' takes its type from where it stands, as an untyped parameter does: `limit '10'`,
+ * `coalesce(a_text, '5')`). Bytes (sent as binary) are not written.
+ */
 function literal(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new Error(`not a finite number: ${value}`);
-    return `(${value})`;
-  }
-  if (typeof value === 'bigint') return `(${value})`;
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (typeof value === 'string') return pg.escapeLiteral(value);
-  if (value instanceof Date) return pg.escapeLiteral(value.toISOString());
-  if (Array.isArray(value)) return pg.escapeLiteral(arrayText(value));
-  throw new Error(`cannot write a ${typeof value} parameter as a literal`);
-}
-
-/** An array as PostgreSQL's array input reads it: each element double-quoted, NULL unquoted. */
-function arrayText(values: readonly unknown[]): string {
-  const element = (value: unknown): string => {
-    if (value === null || value === undefined) return 'NULL';
-    if (Array.isArray(value)) return arrayText(value);
-    const text = value instanceof Date ? value.toISOString() : String(value);
-    return `"${text.replace(/[\\"]/g, (ch) => `\\${ch}`)}"`;
-  };
-  return `{${values.map(element).join(',')}}`;
+  if (Buffer.isBuffer(value) || ArrayBuffer.isView(value)) throw new Error('cannot write a binary parameter as a literal');
+  const text = prepareValue(value);
+  if (text === null || text === undefined) return 'null';
+  if (typeof text !== 'string') throw new Error(`cannot write a ${typeof value} parameter as a literal`);
+  return pg.escapeLiteral(text);
 }
 
 /** A timestamptz as PostgreSQL writes it in UTC, up to microseconds. */
