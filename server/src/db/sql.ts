@@ -1,13 +1,20 @@
 import type { EntityManager, InferKyselyDB } from '@mikro-orm/postgresql';
 import type { Compilable, Kysely, RawBuilder } from 'kysely';
+import { createRequire } from 'node:module';
 import pg from 'pg';
-import { prepareValue } from 'pg/lib/utils.js';
 import type { entities } from './orm.js';
 
 import { sql } from 'kysely';
 
 export { sql };
 export type { EntityManager };
+
+/**
+ * node-postgres' own conversion of a query parameter to the text it sends (pg/lib/utils.js, which
+ * pg's package exports as ./lib/*). Required, not imported: @types/pg does not declare it, and the
+ * client package's declaration build compiles this file too.
+ */
+const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils.js') as { prepareValue(value: unknown): string | Buffer | null | undefined };
 
 /*
  * The rule for queries: a repository reads through `db(em)`, Kysely typed from the entities, so a
