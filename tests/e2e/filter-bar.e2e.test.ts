@@ -134,6 +134,15 @@ describe.skipIf(!chromiumAvailable)('orders filter bar and reconciliation button
       const crossed = await barLayout(page);
       expect(crossed.page.scrollWidth).toBeLessThanOrEqual(crossed.page.clientWidth);
       await suite.shot(page, `orders-filters-amounts-crossed-${width}`);
+
+      // So does a start date after the end date (a link can carry one): said under the row, which stays one line.
+      await page.goto(`${suite.env.server.url}/backoffice/?from=2026-11-20&to=2026-11-10#/orders`);
+      await page.getByText('The start date is after the end date: no order can match').waitFor();
+      const dates = await barLayout(page);
+      expect(dates.rows).toHaveLength(1);
+      expect(dates.page.scrollWidth).toBeLessThanOrEqual(dates.page.clientWidth);
+      expect(await page.getByLabel('Created from').getAttribute('aria-invalid')).toBe('true');
+      await suite.shot(page, `orders-filters-dates-crossed-${width}`);
       await page.close();
     });
   }
