@@ -43,7 +43,7 @@ export function httpStatusOf(code: DomainErrorCode): number {
 }
 
 export const notFound = (what: string) => new DomainError('NOT_FOUND', `${what} not found`);
-export const conflict = (message: string) => new DomainError('CONFLICT', message);
+export const conflict = (message: string, field?: string) => new DomainError('CONFLICT', message, field);
 export const badRequest = (message: string, field?: string) => new DomainError('BAD_REQUEST', message, field);
 
 interface PgError {

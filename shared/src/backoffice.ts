@@ -3,11 +3,11 @@
  * shared by the server that implements them and the desktop app that calls them.
  */
 import { z } from 'zod';
-import { boundedString, emailAddress, noNul } from './schemas.js';
+import { boundedString, emailAddress, noNul, staffRole } from './schemas.js';
 import { SUPPORTED_CURRENCIES, type Currency } from './money.js';
 import type { OrderLineDto, OrderSummary } from './orders.js';
 import type { FlagKind, PaymentEventSource, Processing, Verification } from './payments.js';
-import { CUSTOMER_TYPES, ORDER_STATUSES, STAFF_ROLES, API_KEY_SCOPES, type ActorType, type AttemptStatus, type OrderStatus, type StaffRole, type ApiKeyScope } from './status.js';
+import { CUSTOMER_TYPES, ORDER_STATUSES, API_KEY_SCOPES, type ActorType, type AttemptStatus, type OrderStatus, type StaffRole, type ApiKeyScope } from './status.js';
 
 const isoDate = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' });
 const uuid = z.uuid({ error: 'must be a UUID' });
@@ -345,11 +345,11 @@ export interface RefundResult extends OrderActionResult {
 export const staffCreateInput = z.strictObject({
   email: emailAddress,
   password: z.string().min(12, 'at least 12 characters').max(1000),
-  role: z.enum(STAFF_ROLES),
+  role: staffRole,
 });
 export const staffDisableInput = z.strictObject({ staffId: uuid, disabled: z.boolean() });
 /** `backoffice.staff.setRole` (admin): another member's role; it applies to their sessions from their next call. */
-export const staffRoleInput = z.strictObject({ staffId: uuid, role: z.enum(STAFF_ROLES) });
+export const staffRoleInput = z.strictObject({ staffId: uuid, role: staffRole });
 export interface StaffListItem {
   id: string;
   email: string;

@@ -89,9 +89,8 @@ export async function withLocalSettings<R>(em: EntityManager, settings: Readonly
 }
 
 /**
- * `sql` with each `$n` outside quotes replaced by `parameters[n - 1]` as a literal: what the extended
- * protocol would have sent beside it, for a simple query (which has no parameters): literal. Quoted
- * strings and identifiers are passed over, as are comments.
+ * `sql` with each `$n` replaced by `parameters[n - 1]` written as a literal (literal), for a simple
+ * query, which has no parameters. Quoted strings, quoted identifiers and comments are passed over.
  */
 export function inlineParameters(text: string, parameters: readonly unknown[]): string {
   let out = '';

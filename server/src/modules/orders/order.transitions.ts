@@ -1,7 +1,7 @@
 import { maxMinorAmount, type Currency, type Customer, type OrderStatus } from '@orders/shared';
 import { newId } from '../../db/base.entity.js';
 import { affected, firstRow, rows, sql, type EntityManager } from '../../db/sql.js';
-import { DomainError, badRequest, conflict, notFound } from '../../errors.js';
+import { badRequest, conflict, notFound } from '../../errors.js';
 import { recordAudit, type Actor } from '../audit/audit.service.js';
 import { MAX_AMOUNTS, type CartLineDto } from '../carts/carts.service.js';
 import { returnedOf, saleBalance } from '../payments/money-ledger.js';
@@ -86,7 +86,7 @@ export async function createPendingOrder(
     if (verdict.lineCount === 0) throw badRequest('cart is empty', 'cartId');
     // Named like any other refusal of the input (a service read "cart mixes currencies" with no field).
     if (verdict.currencies > 1) {
-      throw new DomainError('CONFLICT', fromCart ? 'cart mixes currencies: an order is in one currency' : 'items are in more than one currency: an order is in one', fromCart ? 'cartId' : 'items');
+      throw conflict(fromCart ? 'cart mixes currencies: an order is in one currency' : 'items are in more than one currency: an order is in one', fromCart ? 'cartId' : 'items');
     }
     if (Number(verdict.quotedTotal) > maxMinorAmount(verdict.quotedCurrency!)) {
       throw badRequest(`order total exceeds what PayPal accepts in ${verdict.quotedCurrency}`, fromCart ? 'cartId' : 'items');
