@@ -272,6 +272,14 @@ describe('loadConfig', () => {
   });
 
   describe('BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD go together', () => {
+    it('BOOTSTRAP_ADMIN_EMAIL and PAYPAL_RECEIVER_EMAIL take what staff and orders take: an internationalised address, not a bare host', () => {
+      const config = loadConfig({ BOOTSTRAP_ADMIN_EMAIL: 'Zoë@Exämple.com', BOOTSTRAP_ADMIN_PASSWORD: 'long enough pw', PAYPAL_RECEIVER_EMAIL: 'kassé@bücher.de' });
+      expect(config.bootstrap.adminEmail).toBe('zoë@exämple.com');
+      expect(config.paypal.receiverEmail).toBe('kassé@bücher.de');
+      expect(variablesNamed(problemsOf({ BOOTSTRAP_ADMIN_EMAIL: 'admin@localhost', BOOTSTRAP_ADMIN_PASSWORD: 'long enough pw' }))).toEqual(['BOOTSTRAP_ADMIN_EMAIL']);
+      expect(variablesNamed(problemsOf({ PAYPAL_RECEIVER_EMAIL: 'a b@example.com' }))).toEqual(['PAYPAL_RECEIVER_EMAIL']);
+    });
+
     it('an email without a password names the password', () => {
       const problems = problemsOf({ BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com' });
       expect(variablesNamed(problems)).toEqual(['BOOTSTRAP_ADMIN_PASSWORD']);

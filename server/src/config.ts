@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { schemas } from '@orders/shared';
 
 /** An empty variable counts as unset, as it would in most shells' `.env` files. */
 const blankToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
@@ -29,10 +30,10 @@ const envSchema = z
     PAYPAL_IPN_VERIFY_TIMEOUT_MS: optional(z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(100).max(120_000)).transform(
       (v) => v ?? 10_000,
     ),
-    PAYPAL_RECEIVER_EMAIL: optional(z.email({ error: 'must be an email address' })),
+    PAYPAL_RECEIVER_EMAIL: optional(schemas.emailAddress),
     PAYPAL_WEBHOOK_ID: optional(z.string().trim().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a PayPal webhook id (letters, digits and dashes)')),
     BOOTSTRAP_SERVICE_API_KEY: optional(z.string().trim().min(24, 'must be at least 24 characters')),
-    BOOTSTRAP_ADMIN_EMAIL: optional(z.email({ error: 'must be an email address' })),
+    BOOTSTRAP_ADMIN_EMAIL: optional(schemas.emailAddress),
     BOOTSTRAP_ADMIN_PASSWORD: optional(z.string().min(12, 'must be at least 12 characters')),
     BOOTSTRAP_RESET_ADMIN_PASSWORD: optional(z.enum(['0', '1'], { error: 'must be 1 (reset the bootstrap admin\'s password) or 0' })).transform(
       (v) => v === '1',
