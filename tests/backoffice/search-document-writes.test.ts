@@ -147,4 +147,71 @@ describe('search document writes', () => {
     const { rows } = await env.pool.query<{ n: number }>(`select count(*)::int as n from order_search_value where value = $1`, [`twin vase ${tag}`]);
     expect(rows[0]!.n).toBe(1);
   });
+
+  /** Each posting of the order: its value, and the status and currency it carries. */
+  async function postings(orderId: string) {
+    const { rows } = await env.pool.query<{ value: string; status: string; currency: string }>(
+      `select v.value, p.status, p.currency from order_search_posting p join order_search_value v on v.id = p.value_id where p.order_id = $1 order by 1`,
+      [orderId],
+    );
+    return rows;
+  }
+
+  it('the postings carry the order’s status and currency: from its creation, through its payment, a cancel and a rewritten document', async () => {
+    const customer: Customer = { type: 'user', id: `carried-${randomUUID()}` };
+    const order = await newOrder(customer);
+    const created = await postings(order.id);
+    expect(created.length).toBeGreaterThanOrEqual(4); // its id, customer id, sku and product name
+    expect(new Set(created.map((p) => `${p.status} ${p.currency}`))).toEqual(new Set(['pending USD']));
+    // Paid: the attempt's PayPal ids and payer are new values, and every posting says paid.
+    const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    await buyerChooses(env, attempt.externalId, 'approve');
+    await waitFor(async () => (await env.pool.query('select status from "order" where id = $1', [order.id])).rows[0].status === 'paid', 15_000, 'the order paid');
+    const paid = await postings(order.id);
+    expect(paid.map((p) => p.value)).toContain(attempt.externalId.toLowerCase());
+    expect(new Set(paid.map((p) => `${p.status} ${p.currency}`))).toEqual(new Set(['paid USD']));
+    // A document rewritten after it: the new value's posting is paid too.
+    await env.pool.query('update "order" set customer_email = $1 where id = $2', [`carried.${randomUUID().slice(0, 8)}@example.org`, order.id]);
+    expect(new Set((await postings(order.id)).map((p) => p.status))).toEqual(new Set(['paid']));
+    // Cancelled (another order): every posting follows, and search with the status finds it by any fragment.
+    const other = await newOrder(customer);
+    const operator = await env.staff('operator');
+    await operator.client.backoffice.orders.cancel.mutate({ orderId: other.id, reason: 'customer asked us to' });
+    expect(new Set((await postings(other.id)).map((p) => p.status))).toEqual(new Set(['cancelled']));
+    const found = await viewer.client.backoffice.orders.search.query({ q: customer.id.slice(8, 20), status: ['cancelled'], limit: 50 });
+    expect(found.items.map((r) => r.id)).toEqual([other.id]);
+    expect(found.total).toEqual({ value: 1, exact: true });
+    const inPaid = await viewer.client.backoffice.orders.search.query({ q: customer.id.slice(8, 20), status: ['paid'], currency: 'USD', limit: 50 });
+    expect(inPaid.items.map((r) => r.id)).toEqual([order.id]);
+  });
+
+  it('a document rewritten while another transaction changes the order’s status waits for it, and its new postings carry the new status', async () => {
+    const customer: Customer = { type: 'user', id: `race-${randomUUID()}` };
+    const order = await newOrder(customer);
+    const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
+    // As the checkout leaves it before PayPal answers: no PayPal id yet (the rewrite below only adds).
+    await env.pool.query('update order_payment_attempt set external_id = null where id = $1', [attempt.attemptId]);
+    const statusChange = await env.pool.connect();
+    const rewrite = await env.pool.connect();
+    try {
+      await statusChange.query('begin');
+      await statusChange.query(`update "order" set status = 'cancelled' where id = $1`, [order.id]);
+      // A writer that did not lock the order first: its document's new PayPal id waits for the order.
+      const newId = `PAYID-RACE${randomUUID().slice(0, 8).toUpperCase()}`;
+      const rewritten = rewrite.query('update order_payment_attempt set external_id = $1 where id = $2', [newId, attempt.attemptId]);
+      await waitFor(async () => {
+        const { rows } = await env.pool.query(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like 'update order_payment_attempt set external_id%'`);
+        return rows.length > 0;
+      }, 10_000, 'the rewrite waiting for the order');
+      await statusChange.query('commit');
+      await rewritten;
+      const carried = await postings(order.id);
+      expect(carried.map((p) => p.value)).toContain(newId.toLowerCase());
+      expect(new Set(carried.map((p) => p.status))).toEqual(new Set(['cancelled']));
+    } finally {
+      await statusChange.query('rollback').catch(() => {});
+      statusChange.release();
+      rewrite.release();
+    }
+  });
 });

@@ -38,14 +38,16 @@ async function pagePlan(filter: OrderSearchFilter, ordering: OrderOrdering = { s
 
 /**
  * A walked search through the API, page by page to the end: the same orders as `expected`, in its
- * order, and a first page whose total is an estimate within half and twice the real number.
+ * order, and a first page whose total is an estimate within half and twice the real number (or,
+ * `counted`, exactly the real number).
  */
-async function expectEstimatedWalk(input: OrderSearchFilter & { limit: number }, expected: string[]) {
+async function expectEstimatedWalk(input: OrderSearchFilter & { limit: number }, expected: string[], counted = false) {
   const seen: string[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < 200; page++) {
     const result = await viewer.client.backoffice.orders.search.query({ ...input, ...(cursor ? { cursor } : {}) });
-    if (page === 0) {
+    if (page === 0 && counted) expect(result.total).toEqual({ value: expected.length, exact: true });
+    if (page === 0 && !counted) {
       expect(result.total.exact).toBe(false);
       expect(result.total.value).toBeGreaterThan(expected.length * 0.5);
       expect(result.total.value).toBeLessThan(expected.length * 2);
@@ -153,23 +155,30 @@ describe('search plans over 20,000 orders', () => {
   });
 
   it('a rare fragment: its matches are read once from the trigram index, for the page and the count together', async () => {
-    const client = await env.pool.connect();
-    try {
-      await client.query('begin; set local enable_seqscan = off');
-      const statement = fewMatchesQuery({ q: 'seed-12', status: ['paid', 'failed'] }, undefined, true, 51);
-      const compiled = statement.compile(env.server.orm.em.fork().getKysely() as never);
-      const text = (await client.query(`explain ${compiled.sql}`, [...compiled.parameters])).rows.map((r) => r['QUERY PLAN']).join('\n');
-      expect(text.match(/order_search_value_trgm_idx/g)).toHaveLength(1);
-      expect(text).not.toMatch(/Seq Scan on "order"/);
-      // Its orders' status checked one by one by primary key, never by hashing every paid or failed
-      // order (at 1M a rare fragment with "paid" hashed 620,000 orders: 250–300 ms).
-      // (At 20,000 orders the planner would join by nested loop anyway: the SubPlan is what makes it so at any size.)
-      expect(text).toMatch(/SubPlan \d+\n\s+->  Index Scan using order_pkey on "order" o_1/);
-      expect(text).not.toMatch(/Hash Join|Merge Join/);
-    } finally {
-      await client.query('rollback');
-      client.release();
-    }
+    const explained = async (filter: OrderSearchFilter) => {
+      const client = await env.pool.connect();
+      try {
+        await client.query('begin; set local enable_seqscan = off');
+        const compiled = fewMatchesQuery(filter, undefined, true, 51).compile(env.server.orm.em.fork().getKysely() as never);
+        return (await client.query(`explain ${compiled.sql}`, [...compiled.parameters])).rows.map((r) => r['QUERY PLAN']).join('\n');
+      } finally {
+        await client.query('rollback');
+        client.release();
+      }
+    };
+    // Status and currency are carried by the postings: checked in their index (index-only), and
+    // "order" read for the page's rows alone.
+    const carried = await explained({ q: 'seed-12', status: ['paid', 'failed'], currency: 'USD' });
+    expect(carried.match(/order_search_value_trgm_idx/g)).toHaveLength(1);
+    expect(carried).toMatch(/Index Only Scan using order_search_posting_pkey on order_search_posting p .*\n(.*\n)*?\s+Filter: \(\(\(status\)::text = ANY .*\(currency\)::text = 'USD'/);
+    expect(carried).not.toMatch(/SubPlan|Seq Scan on "order"|Hash Join|Merge Join/);
+    // A filter they do not carry (an amount): its orders checked one by one by primary key, never by
+    // hashing every order the filter keeps (at 1M a rare fragment with "paid" hashed 620,000 orders:
+    // 250–300 ms). (At 20,000 orders the planner would join by nested loop anyway: the SubPlan is
+    // what makes it so at any size.)
+    const past = await explained({ q: 'seed-12', status: ['paid', 'failed'], amountMin: 1000 });
+    expect(past).toMatch(/SubPlan \d+\n\s+->  Index Scan using order_pkey on "order" o_1/);
+    expect(past).not.toMatch(/Seq Scan on "order"|Hash Join|Merge Join/);
     // The same answers as the filters say, counted exactly, and paged by keyset to the end.
     const { rows } = await env.pool.query<{ id: string }>(
       `select o.id from "order" o where o.customer_id like 'seed-12%' and o.status in ('paid', 'failed') order by o.created_at desc, o.id desc`,
@@ -454,6 +463,14 @@ describe('search plans over 20,000 orders', () => {
     expect(cheapestWalk({ documents: 2_000, walked: 20_000, fetch: 500, share: 0.05, byDate: true })).toBeUndefined();
     // Without the filters' share (no filter only "order" has), no postings walk.
     expect(cheapestWalk({ documents: 5_500, walked: 250_000, fetch: 51, share: undefined, byDate: true })).toBe('orders');
+    // Filters the postings carry (status, currency): only the page's orders are looked up, whichever
+    // way they are read. Up to EXACT_COUNT_LIMIT documents they are read whole and counted ("walnut"
+    // + EUR, "amelia rob" + paid); past it walked by date; "mug" + failed still walks "order".
+    expect(cheapestWalk({ documents: 5_500, walked: 250_000, fetch: 51, share: 0.2, byDate: true, carried: true })).toBeUndefined();
+    expect(cheapestWalk({ documents: 2_000, walked: 1_000_000, fetch: 51, share: 0.62, byDate: true, carried: true })).toBeUndefined();
+    expect(cheapestWalk({ documents: 12_000, walked: 1_000_000, fetch: 51, share: 0.2, byDate: true, carried: true })).toBe('postings');
+    expect(cheapestWalk({ documents: 12_000, walked: 1_000_000, fetch: 51, share: undefined, byDate: true, carried: true })).toBe('orders');
+    expect(cheapestWalk({ documents: 300_000, walked: 1_000_000, fetch: 51, share: 0.05, byDate: true, carried: true })).toBe('orders');
 
     // A fragment in one value held by 2,000 orders spread over the whole time (a buyer with a shared mailbox).
     await env.pool.query(`update "order" set customer_email = 'walnut.buyer@example.com' where id in (select id from "order" order by md5(id::text) limit 2000)`);
@@ -474,8 +491,9 @@ describe('search plans over 20,000 orders', () => {
         await env.pool.query<{ id: string }>(
           `select o.id from "order" o join order_search s on s.order_id = o.id
             where strpos(s.document, $1) > 0 and o.currency = 'EUR' and ($2::text[] is null or o.status = any($2)) and ($3::timestamptz is null or o.created_at >= $3)
+              and ($4::bigint is null or o.total >= $4)
             order by o.created_at ${desc ? 'desc' : 'asc'}, o.id ${desc ? 'desc' : 'asc'}`,
-          [ranged.q, ranged.status ?? null, ranged.createdFrom ?? null],
+          [ranged.q, ranged.status ?? null, ranged.createdFrom ?? null, ranged.amountMin ?? null],
         )
       ).rows.map((r) => r.id);
     for (const dated of [{}, { createdFrom: new Date(middle!.at).toISOString() }]) {
@@ -502,27 +520,36 @@ describe('search plans over 20,000 orders', () => {
     expect(capped).toHaveLength(1);
     expect(capped[0]).toMatchObject({ values: POSTINGS_WALK_VALUES + 1, id: null });
 
-    // The search takes the walk (statistics read after the update), to the end; the total is estimated
-    // as the fragment's documents times the share of orders in EUR.
+    // With a filter the postings do not carry (an amount), the search takes the walk (statistics read
+    // after the update), to the end; the total is estimated as the fragment's documents times the
+    // share of orders the filters keep. With the currency alone, which they carry, its postings are
+    // read whole: the same orders, counted exactly.
     const statistics = new DocumentStatistics(env.server.orm);
     const ordering: OrderOrdering = { sort: 'created', direction: 'desc' };
-    const expected = await truth({ q: 'walnut.buyer' }, true);
-    const seen: string[] = [];
-    let after: KeysetPosition | undefined;
-    for (let page = 0; ; page++) {
-      const found = await searchPage(env.server.orm.em.fork(), { q: 'walnut.buyer', currency: 'EUR' }, ordering, after, 101, 10_000, statistics);
-      if (page === 0) {
-        expect(found.total.exact).toBe(false);
-        expect(found.total.value).toBeGreaterThan(expected.length * 0.5);
-        expect(found.total.value).toBeLessThan(expected.length * 2);
+    for (const walked of [{ q: 'walnut.buyer', currency: 'EUR' as const, amountMin: 1 }, { q: 'walnut.buyer', currency: 'EUR' as const }]) {
+      const expected = await truth(walked, true);
+      const seen: string[] = [];
+      let after: KeysetPosition | undefined;
+      for (let page = 0; ; page++) {
+        const found = await searchPage(env.server.orm.em.fork(), walked, ordering, after, 101, 10_000, statistics);
+        if (page === 0 && 'amountMin' in walked) {
+          expect(found.total.exact).toBe(false);
+          expect(found.total.value).toBeGreaterThan(expected.length * 0.5);
+          expect(found.total.value).toBeLessThan(expected.length * 2);
+        } else if (page === 0) {
+          expect(found.total).toEqual({ value: expected.length, exact: true });
+        }
+        seen.push(...found.page.slice(0, 100).map((r) => r.id));
+        if (found.page.length <= 100) break;
+        after = positionAfter(ordering, found.page[99]!);
       }
-      seen.push(...found.page.slice(0, 100).map((r) => r.id));
-      if (found.page.length <= 100) break;
-      after = positionAfter(ordering, found.page[99]!);
+      expect(seen, JSON.stringify(walked)).toEqual(expected);
     }
-    expect(seen).toEqual(expected);
-    // The capped fragment through the API: walked through "order" instead, the same pages as a plain query.
-    await expectEstimatedWalk({ q: 'seed-1', currency: 'EUR', limit: 100 }, await truth({ q: 'seed-1' }, true));
+    // The capped fragment through the API: its postings read whole instead (2,743 documents, the
+    // currency checked in their index) and counted; with an amount too, "order" walked. The same
+    // pages as a plain query either way.
+    await expectEstimatedWalk({ q: 'seed-1', currency: 'EUR', limit: 100 }, await truth({ q: 'seed-1' }, true), true);
+    await expectEstimatedWalk({ q: 'seed-1', currency: 'EUR', amountMin: 1, limit: 100 }, await truth({ q: 'seed-1', amountMin: 1 }, true));
   });
 
   it('a walk of "order" gives up past its bound for reading the fragment whole: a fragment and filters that exclude each other', async () => {

@@ -22,6 +22,7 @@ import { Migration20261201224500_authenticate_fn } from './Migration202612012245
 import { Migration20261202060000_search_values_no_pending } from './Migration20261202060000_search_values_no_pending.js';
 import { Migration20261202070000_jit_off } from './Migration20261202070000_jit_off.js';
 import { Migration20261203070000_dispute_flag } from './Migration20261203070000_dispute_flag.js';
+import { Migration20261203120000_posting_status } from './Migration20261203120000_posting_status.js';
 
 /** Every migration, in order. `npm run migration:create -w @orders/server` generates the next one. */
 export const migrations = [
@@ -46,4 +47,5 @@ export const migrations = [
   Migration20261202060000_search_values_no_pending,
   Migration20261202070000_jit_off,
   Migration20261203070000_dispute_flag,
+  Migration20261203120000_posting_status,
 ];

@@ -77,9 +77,24 @@ export const POSTINGS_WALK_VALUES = 64;
  * of 51: "mug" + failed (300,000 documents, 5 % failed) walks "order", 1,051 lookups; "walnut" + EUR
  * in 90 days (~5,500 documents of 250,000, 20 % EUR) walks its postings, 234 lookups.
  */
-export function cheapestWalk(sizes: { documents: number; walked: number; fetch: number; share: number | undefined; byDate: boolean }): 'postings' | 'orders' | undefined {
+export function cheapestWalk(sizes: {
+  documents: number;
+  walked: number;
+  fetch: number;
+  share: number | undefined;
+  byDate: boolean;
+  carried?: boolean;
+}): 'postings' | 'orders' | undefined {
   const { documents, walked, fetch, share, byDate } = sizes;
   const orders = (fetch * walked) / Math.max(1, documents);
+  if (sizes.carried && share !== undefined) {
+    // Every filter is one the postings carry (status, currency): reading the fragment's postings whole
+    // or walking them looks up the page's orders alone. Whole (and counted exactly) while it can be;
+    // past EXACT_COUNT_LIMIT documents, walked by date.
+    const postings = documents / POSTINGS_PER_LOOKUP + fetch;
+    if (documents <= EXACT_COUNT_LIMIT) return orders < postings ? 'orders' : undefined;
+    if (byDate) return orders < postings ? 'orders' : 'postings';
+  }
   const postings = byDate && share ? documents / POSTINGS_PER_LOOKUP + fetch / share : Infinity;
   if (postings < Math.min(documents, orders)) return 'postings';
   return orders < documents ? 'orders' : undefined;
@@ -147,13 +162,25 @@ function orderOnlyConditions(filter: OrderFilter): RawBuilder<unknown>[] {
   return [...statusCondition(filter), ...filterConditions({ ...filter, q: undefined, createdFrom: undefined, createdTo: undefined })];
 }
 
+/** The filter's conditions on "order" that the postings carry (search-values.ts): status and currency, for postings aliased `p`. */
+function postingConditions(filter: OrderFilter): RawBuilder<unknown>[] {
+  const statuses = [...new Set(filter.status ?? [])];
+  return [...(statuses.length ? [sql`p.status in (${sql.join(statuses)})`] : []), ...(filter.currency ? [sql`p.currency = ${filter.currency}`] : [])];
+}
+
+/** The filter's conditions that only "order" can answer and the postings do not carry (customer, amounts, chosen ids). */
+function pastPostingConditions(filter: OrderFilter): RawBuilder<unknown>[] {
+  return filterConditions({ ...filter, q: undefined, createdFrom: undefined, createdTo: undefined, currency: undefined });
+}
+
 type FewMatchesRow = SearchRow & { candidates: number; matches: number };
 
 /**
  * A fragment with few matches, by date or by total, in one statement: the values containing it (their
  * trigram index: search-values.ts), the orders holding them within the date range (their postings,
- * index-only), at most EXACT_COUNT_LIMIT + 1 of each, those of them passing the filters only "order"
- * has, their number, and the page after `after`. Always one row at least: the counts (candidates past
+ * index-only, with the status and currency they carry checked there), at most EXACT_COUNT_LIMIT + 1
+ * of each, those of them passing the other filters only "order" has, their number, and the page
+ * after `after`. Always one row at least: the counts (candidates past
  * EXACT_COUNT_LIMIT when there were more values or orders than read), with a null page row when the
  * page is empty. `whole` reads every value and order of the fragment instead: a bounded walk's
  * fallback (searchPage), its matches counted exactly.
@@ -168,9 +195,10 @@ export function fewMatchesQuery(
 ): RawBuilder<FewMatchesRow> {
   const direction = sql.raw(desc ? 'desc' : 'asc');
   const dated = filterConditions({ createdFrom: filter.createdFrom, createdTo: filter.createdTo }, sql.ref('p.created_at') as RawBuilder<unknown>);
-  const onOrder = orderOnlyConditions(filter);
+  // Status and currency are read with the postings (index-only); the rest of "order"'s filters below.
+  const onOrder = pastPostingConditions(filter);
   const byTotal = sort === 'total';
-  // Filters only "order" has are checked order by order, by primary key (offset 0 keeps the planner
+  // Other filters only "order" has are checked order by order, by primary key (offset 0 keeps the planner
   // from joining instead: it expected 10,001 orders and hashed every paid order, 620,000 at 1M, so a
   // rare fragment with "paid" took 250–300 ms); by total, each order's total is read the same way.
   // Otherwise the orders holding the fragment are the matches: read and counted once (a second
@@ -196,7 +224,7 @@ export function fewMatchesQuery(
       select v.id from order_search_value v where ${valueMatch(filter.q!)} limit ${read}
     ), m as materialized (
       select distinct on (p.created_at, p.order_id) p.order_id, p.created_at from order_search_posting p
-       where ${and([sql`p.value_id in (select v.id from v)`, ...dated])}
+       where ${and([sql`p.value_id in (select v.id from v)`, ...dated, ...postingConditions(filter)])}
        order by p.created_at ${direction}, p.order_id ${direction} limit ${read}
     )${filtered},
     found as materialized (select (select count(*) from v) as "values", (select count(*) from m) as orders${counted ? sql`, (select count(*) from f) as matches` : sql``}),
@@ -217,7 +245,8 @@ export function fewMatchesQuery(
 /**
  * A fragment's page newest (or oldest) first from its postings: the orders holding one of its values
  * in the date range after `after`, in keyset order (the postings' primary key, index-only, then
- * sorted), each checked against the filters only "order" has until the page is full. It reads every
+ * sorted), with the status and currency they carry, each checked against the other filters only
+ * "order" has until the page is full. It reads every
  * posting of the fragment in range but looks up only ~fetch ÷ share orders, where share is the part
  * of the orders those filters keep: the walk for a fragment rarer than its filters ("walnut" + EUR,
  * 90 days, at 1M orders: 6,457 postings and 234 lookups, 6.0 ms, where walking "order" by currency
@@ -237,6 +266,7 @@ export function postingsPageQuery(filter: OrderFilter, after: KeysetPosition | u
   const conditions = [
     sql`p.value_id in (select v.id from v)`,
     ...filterConditions({ createdFrom: filter.createdFrom, createdTo: filter.createdTo }, sql.ref('p.created_at') as RawBuilder<unknown>),
+    ...postingConditions(filter),
   ];
   if (after) conditions.push(sql`(p.created_at, p.order_id) ${sql.raw(desc ? '<' : '>')} (${after.key}::timestamptz, ${after.id}::uuid)`);
   // offset 0: one order at a time by primary key, in the postings' order, until the limit (the planner
@@ -250,7 +280,7 @@ export function postingsPageQuery(filter: OrderFilter, after: KeysetPosition | u
         select found.*, latest.external_id as "externalId", latest.payer_email as "payerEmail"
           from (select o.* from (select distinct p.created_at, p.order_id from order_search_posting p where ${and(conditions)}
                                   order by p.created_at ${direction}, p.order_id ${direction}) m
-                  cross join lateral (select ${ROW_COLUMNS} from "order" o where o.id = m.order_id and ${and(orderOnlyConditions(filter))} offset 0) o
+                  cross join lateral (select ${ROW_COLUMNS} from "order" o where o.id = m.order_id and ${and(pastPostingConditions(filter))} offset 0) o
                  where counted."values" <= ${POSTINGS_WALK_VALUES}
                  order by m.created_at ${direction}, m.order_id ${direction} limit ${fetch}) found
           left join lateral (select a.external_id, a.payer_email from order_payment_attempt a
@@ -305,6 +335,8 @@ export async function searchPage(
     // "order" can be walked when it has something to walk by: filters only it has, or the total.
     const byTotal = ordering.sort === 'total';
     const onOrder = orderOnlyConditions(filter).length > 0;
+    // Filters on "order" that the postings do not carry (customer, amounts, chosen ids): each candidate is looked up for them.
+    const pastPostings = pastPostingConditions(filter).length > 0;
     const walkable = onOrder || byTotal;
     /** A page found by walking (not counting): its total is the planner's estimate, unless the page holds every match. */
     const walkedPage = async (walk: FragmentWalk): Promise<SearchPage> => {
@@ -355,7 +387,7 @@ export async function searchPage(
     // is over every order of the filters (no total index has the date): a date range thins out the
     // matches it finds, not the orders it walks.
     const walked = byTotal && dated && held ? held.documents : inRange;
-    const sizes = { documents, walked, fetch, share, byDate: !byTotal };
+    const sizes = { documents, walked, fetch, share, byDate: !byTotal, carried: onOrder && !pastPostings };
     let walk = walkable && documents > ALWAYS_COUNTED ? cheapestWalk(sizes) : undefined;
     // The total is then the estimate: counting would look up every document of the fragment.
     if (walk === 'postings' && matchesEstimate !== undefined) {
@@ -371,8 +403,8 @@ export async function searchPage(
     if (documents <= EXACT_COUNT_LIMIT) {
       const { counts, page } = await fewMatches(false);
       if (counts && counts.candidates <= EXACT_COUNT_LIMIT) return { page, total: exact(counts.matches) };
-      // More documents than counted: without filters on "order" each of them is a match.
-      moreThanCounted = counts !== undefined && !onOrder;
+      // More documents than counted: without filters the postings do not carry, each of them is a match.
+      moreThanCounted = counts !== undefined && !pastPostings;
     }
     if (byTotal && dated) {
       // A date range by total, its fragment too common there to read whole: the range's documents

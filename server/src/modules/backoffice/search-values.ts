@@ -3,7 +3,9 @@ import { rowTrigger } from '../../db/triggers.js';
 /*
  * What the trigram index of the back-office search reads: every distinct value (line) of every search
  * document once (order_search_value, its trigram index), and which orders hold it
- * (order_search_posting: value, the order's created_at, the order).
+ * (order_search_posting: value, the order's created_at, the order; and, carried in its key's INCLUDE,
+ * the order's status and currency, so that a fragment with those filters is answered there too:
+ * Migration20261203120000_posting_status).
  *
  * Why not the trigram index of the documents themselves: a document is its order's ids, customer,
  * payer, PayPal ids, skus and product names, so the trigrams of common values are in most of them.
@@ -53,13 +55,20 @@ const only = (row: string, other: string | null) =>
     ? `search_document_values(${row}.document)`
     : `array(select unnest(search_document_values(${row}.document)) except select unnest(search_document_values(${other}.document)) order by 1)`;
 
-const add = (values: string) => `insert into order_search_value (value) select v from unnest(${values}) v order by v on conflict (value) do nothing;
-    insert into order_search_posting (value_id, created_at, order_id)
-      select v.id, new.created_at, new.order_id from order_search_value v where v.value = any(${values}) on conflict do nothing;`;
+/**
+ * The postings of `values` for the document's order, with the order's status and currency. `lock`:
+ * the order's row FOR SHARE while they are read (a document rewritten in a transaction that holds
+ * the order, as every writer does, takes nothing more; see POSTING_STATUS_TRIGGER). A new document's
+ * order was inserted by the same statement, where no other transaction can change it.
+ */
+const add = (values: string, lock: boolean) => `insert into order_search_value (value) select v from unnest(${values}) v order by v on conflict (value) do nothing;
+    insert into order_search_posting (value_id, created_at, order_id, status, currency)
+      select v.id, new.created_at, new.order_id, o.status, o.currency from order_search_value v, "order" o
+       where o.id = new.order_id and v.value = any(${values})${lock ? ' for share of o' : ''} on conflict do nothing;`;
 
 /** On order_search: a new document's values; a rewritten one's new values, and its removed values' postings gone. */
 export const SEARCH_VALUE_TRIGGERS = [
-  rowTrigger('order_search', 'order_search_values_insert', ['insert'], null, add(only('new', null))),
+  rowTrigger('order_search', 'order_search_values_insert', ['insert'], null, add(only('new', null), false)),
   rowTrigger(
     'order_search',
     'order_search_values_update',
@@ -67,9 +76,30 @@ export const SEARCH_VALUE_TRIGGERS = [
     'old.document is distinct from new.document',
     `delete from order_search_posting p using order_search_value v
       where v.value = any(${only('old', 'new')}) and p.value_id = v.id and p.created_at = new.created_at and p.order_id = new.order_id;
-    ${add(only('new', 'old'))}`,
+    ${add(only('new', 'old'), true)}`,
   ),
 ];
+
+/**
+ * On "order": a status change rewrites the status its postings carry, found through its document's
+ * values (one index descent each, ~8 postings). Why the postings are current: every transaction that
+ * rewrites a document holds its order's row (the document's own writers update "order" or lock it
+ * first: lockOrderAndAttempt, the checkout's PayPal id), and a status change holds it too, so the two
+ * never run side by side; the postings a rewrite adds read the order's status under that lock (FOR
+ * SHARE, nothing more when the row is already held), and a status change committed after them finds
+ * them. A writer that did not hold the order would wait here rather than write a stale status.
+ */
+export const POSTING_STATUS_TRIGGER = rowTrigger(
+  'order',
+  'order_search_posting_status',
+  ['update'],
+  'old.status is distinct from new.status',
+  `update order_search_posting p set status = new.status
+      from order_search s, order_search_value v
+     where s.order_id = new.id and v.value = any(search_document_values(s.document))
+       and p.value_id = v.id and p.created_at = s.created_at and p.order_id = new.id;`,
+  { updateOf: ['status'] },
+);
 
 /**
  * Fills both tables from every document in order_search (what the triggers would have written), for a
@@ -80,10 +110,11 @@ export const FILL_SEARCH_VALUES = [
   `insert into order_search_value (value)
      select distinct v from order_search s, unnest(search_document_values(s.document)) v order by 1
    on conflict (value) do nothing`,
-  `insert into order_search_posting (value_id, created_at, order_id)
-     select v.id, s.created_at, s.order_id
+  `insert into order_search_posting (value_id, created_at, order_id, status, currency)
+     select v.id, s.created_at, s.order_id, o.status, o.currency
        from order_search s cross join lateral unnest(search_document_values(s.document)) l
        join order_search_value v on v.value = l
+       join "order" o on o.id = s.order_id
       order by 1, 2, 3
    on conflict do nothing`,
 ];

@@ -3,6 +3,7 @@ import { baseProperties, oneOf } from '../../db/base.entity.js';
 import { Cart } from '../carts/cart.entity.js';
 import { ORDER_SEARCH_TRIGGERS } from '../backoffice/search-document.js';
 import { ORDER_UNPAID_SALE_TRIGGERS } from '../reconciliation/unpaid-sales.js';
+import { POSTING_STATUS_TRIGGER } from '../backoffice/search-values.js';
 
 /*
  * Indexes serve the back-office filters and sorts, each ending in `id` so keyset pagination
@@ -64,7 +65,7 @@ export const Order = defineEntity({
     oneOf('order_customer_type_check', 'customer_type', ['user', 'anonymous']),
   ],
   // The back-office search document (order_search) follows the order's searchable fields.
-  triggers: [...ORDER_SEARCH_TRIGGERS, ...ORDER_UNPAID_SALE_TRIGGERS],
+  triggers: [...ORDER_SEARCH_TRIGGERS, POSTING_STATUS_TRIGGER, ...ORDER_UNPAID_SALE_TRIGGERS],
 });
 export type IOrder = InferEntity<typeof Order>;
 

@@ -128,11 +128,15 @@ export async function attemptToPay(
       cancelUrl: withQuery(`${base}/paypal/cancel`, { attemptId: attempt.id }),
     });
     // One statement: PayPal's payment stored on the attempt and the event recorded, together or not at all.
+    // The order is locked before the attempt, as everywhere (lockOrderAndAttempt): the PayPal id
+    // rewrites the order's search document, whose new postings read the order's status under it
+    // (search-values.ts).
     await firstRow(
       em,
-      sql`with stored as (
+      sql`with locked as (select o.id from "order" o where o.id = ${order.id} for no key update),
+          stored as (
             update order_payment_attempt set external_id = ${created.paymentId}, approval_url = ${created.approvalUrl},
-                   raw_create = ${JSON.stringify(created.raw)}::jsonb, updated_at = now() where id = ${attempt.id})
+                   raw_create = ${JSON.stringify(created.raw)}::jsonb, updated_at = now() where id = ${attempt.id} and exists (select 1 from locked))
           ${paymentEventInsert({
             source: 'provider',
             attemptId: attempt.id,
