@@ -365,6 +365,20 @@ export async function searchPage(
     // be walked also gets the orders its other filters keep in the range (an EXPLAIN of "order" alone,
     // planned in ~0.1 ms): the share of the walk that ends on the page, and the total's estimate.
     const held = await statistics?.documentsHolding(filter.q!.toLowerCase());
+    // Filters the postings all carry (status, currency) and a fragment in at most EXACT_COUNT_LIMIT
+    // documents: read whole and counted at once, without the date range's and the filters' estimates
+    // (two EXPLAINs, a round trip before the statement). Within any date range it has at most as many
+    // documents, and walking "order" would look up ~fetch × documents ÷ holding orders whatever the
+    // range (the two taken as independent), so cheapestWalk decides on the held figures alone.
+    const carried = onOrder && !pastPostings;
+    let readWhole: Awaited<ReturnType<typeof fewMatches>> | undefined;
+    if (carried && held && held.holding <= EXACT_COUNT_LIMIT) {
+      const sized = { documents: held.holding, walked: held.documents, fetch, share: 1, byDate: !byTotal, carried };
+      if (cheapestWalk(sized) === undefined) {
+        readWhole = await fewMatches(false);
+        if (readWhole.counts && readWhole.counts.candidates <= EXACT_COUNT_LIMIT) return { page: readWhole.page, total: exact(readWhole.counts.matches) };
+      }
+    }
     const mayWalk = walkable && (held === undefined || held.holding > ALWAYS_COUNTED);
     const [inDateRange, filtered] = await Promise.all([
       dated ? rangeEstimate() : undefined,
@@ -387,7 +401,7 @@ export async function searchPage(
     // is over every order of the filters (no total index has the date): a date range thins out the
     // matches it finds, not the orders it walks.
     const walked = byTotal && dated && held ? held.documents : inRange;
-    const sizes = { documents, walked, fetch, share, byDate: !byTotal, carried: onOrder && !pastPostings };
+    const sizes = { documents, walked, fetch, share, byDate: !byTotal, carried };
     let walk = walkable && documents > ALWAYS_COUNTED ? cheapestWalk(sizes) : undefined;
     // The total is then the estimate: counting would look up every document of the fragment.
     if (walk === 'postings' && matchesEstimate !== undefined) {
@@ -400,8 +414,9 @@ export async function searchPage(
     }
     if (walk === 'orders') return walkedPage(walk);
     let moreThanCounted = false;
-    if (documents <= EXACT_COUNT_LIMIT) {
-      const { counts, page } = await fewMatches(false);
+    if (documents <= EXACT_COUNT_LIMIT || readWhole) {
+      // (Already read above when the postings carry every filter: more matches than counted then.)
+      const { counts, page } = readWhole ?? (await fewMatches(false));
       if (counts && counts.candidates <= EXACT_COUNT_LIMIT) return { page, total: exact(counts.matches) };
       // More documents than counted: without filters the postings do not carry, each of them is a match.
       moreThanCounted = counts !== undefined && !pastPostings;
