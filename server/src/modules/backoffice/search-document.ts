@@ -8,8 +8,9 @@ import { rowTrigger, type TriggerEvent } from '../../db/triggers.js';
  *
  * Why a table of its own beside "order": "order" is updated on every status change and carries ten
  * indexes. A document column there would add its trigrams to the GIN index on each of those updates,
- * and each document change would add an entry to all ten. Here a status change touches nothing, and
- * a document change touches this table's two indexes.
+ * and each document change would add an entry to all ten. Here a status change leaves the document
+ * alone (it rewrites only the status its postings carry: search-values.ts), and a document change
+ * touches this table's two indexes.
  *
  * The database keeps the document current (the triggers below), so every writer is covered: order
  * creation (both paths), the attempt's PayPal ids and payer, the order's customer. Each trigger
@@ -33,8 +34,8 @@ import { rowTrigger, type TriggerEvent } from '../../db/triggers.js';
  * in this table and "order" is read for the page's rows (order-search.ts). Measured on 300,000
  * seeded orders (same busy machine, old → new p95): "mug-04" 1,291 → 61 ms, "walnut" + EUR + 90 d
  * 503 → 61 ms, "mug" + failed 596 → 377 ms (status is only on "order": each match is still looked
- * up there). Status is not copied: a status change would then rewrite this row and, not HOT, its
- * trigram entries.
+ * up there). Status is not copied into the document: a status change would then rewrite this row and,
+ * not HOT, its trigram entries (the postings carry it instead, Migration20261203120000_posting_status).
  */
 
 /** The document of the order aliased `o`: the SQL expression, also used to fill the table in bulk. */
