@@ -67,8 +67,9 @@ export function filterConditions(filter: OrderFilter, createdAt: RawBuilder<unkn
   return conditions;
 }
 
-export function statusCondition(filter: OrderSearchFilter): RawBuilder<unknown>[] {
-  return filter.status?.length ? [sql`o.status in (${sql.join([...new Set(filter.status)])})`] : [];
+/** The status filter on `status` ("order"'s own column unless told: the postings carry a copy). */
+export function statusCondition(filter: OrderSearchFilter, status: RawBuilder<unknown> = sql.ref('o.status') as RawBuilder<unknown>): RawBuilder<unknown>[] {
+  return filter.status?.length ? [sql`${status} in (${sql.join([...new Set(filter.status)])})`] : [];
 }
 
 const orderingName = (ordering: OrderOrdering) => `${ordering.sort}:${ordering.direction}`;

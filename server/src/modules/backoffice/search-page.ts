@@ -164,8 +164,7 @@ function orderOnlyConditions(filter: OrderFilter): RawBuilder<unknown>[] {
 
 /** The filter's conditions on "order" that the postings carry (search-values.ts): status and currency, for postings aliased `p`. */
 function postingConditions(filter: OrderFilter): RawBuilder<unknown>[] {
-  const statuses = [...new Set(filter.status ?? [])];
-  return [...(statuses.length ? [sql`p.status in (${sql.join(statuses)})`] : []), ...(filter.currency ? [sql`p.currency = ${filter.currency}`] : [])];
+  return [...statusCondition(filter, sql.ref('p.status') as RawBuilder<unknown>), ...(filter.currency ? [sql`p.currency = ${filter.currency}`] : [])];
 }
 
 /** The filter's conditions that only "order" can answer and the postings do not carry (customer, amounts, chosen ids). */
