@@ -364,15 +364,19 @@ export async function searchPage(
     // be walked also gets the orders its other filters keep in the range (an EXPLAIN of "order" alone,
     // planned in ~0.1 ms): the share of the walk that ends on the page, and the total's estimate.
     const held = await statistics?.documentsHolding(filter.q!.toLowerCase());
+    // The documents in the date range from the same statistics (created_at's histogram), no EXPLAIN either.
+    const heldInRange = held && dated ? statistics?.documentsCreated(filter.createdFrom, filter.createdTo) : undefined;
     // Filters the postings all carry (status, currency) and a fragment in at most EXACT_COUNT_LIMIT
-    // documents: read whole and counted at once, without the date range's and the filters' estimates
-    // (two EXPLAINs, a round trip before the statement). Within any date range it has at most as many
-    // documents, and walking "order" would look up ~fetch × documents ÷ holding orders whatever the
-    // range (the two taken as independent), so cheapestWalk decides on the held figures alone.
+    // documents in the range: read whole and counted at once, without the filters' estimate (an EXPLAIN,
+    // a round trip before the statement). Walking "order" would look up ~fetch × documents ÷ holding
+    // orders whatever the range (the two taken as independent), so cheapestWalk decides on held
+    // figures alone.
     const carried = onOrder && !pastPostings;
     let readWhole: Awaited<ReturnType<typeof fewMatches>> | undefined;
-    if (carried && held && held.holding <= EXACT_COUNT_LIMIT) {
-      const sized = { documents: held.holding, walked: held.documents, fetch, share: 1, byDate: !byTotal, carried };
+    const heldDocuments = held && (!dated ? held.holding : heldInRange === undefined ? undefined : Math.round((held.holding * heldInRange) / Math.max(1, held.documents)));
+    if (carried && held && heldDocuments !== undefined && heldDocuments <= EXACT_COUNT_LIMIT) {
+      const walkedHeld = dated && !byTotal ? heldInRange! : held.documents;
+      const sized = { documents: heldDocuments, walked: walkedHeld, fetch, share: 1, byDate: !byTotal, carried };
       if (cheapestWalk(sized) === undefined) {
         readWhole = await fewMatches(false);
         if (readWhole.counts && readWhole.counts.candidates <= EXACT_COUNT_LIMIT) return { page: readWhole.page, total: exact(readWhole.counts.matches) };
@@ -380,7 +384,7 @@ export async function searchPage(
     }
     const mayWalk = walkable && (held === undefined || held.holding > ALWAYS_COUNTED);
     const [inDateRange, filtered] = await Promise.all([
-      dated ? rangeEstimate() : undefined,
+      dated ? (heldInRange ?? rangeEstimate()) : undefined,
       mayWalk ? estimate({ ...filter, q: undefined }) : undefined,
     ]);
     const inRange = inDateRange ?? (walkable ? (held?.documents ?? (await rangeEstimate())) : 0);
