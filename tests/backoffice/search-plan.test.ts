@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderSearchFilter } from '@orders/shared';
-import { boundedCountQuery, cursorFor, pageQuery, positionAfter, positionOf, type OrderOrdering } from '@orders/server/modules/backoffice/order-search.ts';
+import { boundedCountQuery, cursorFor, estimateQuery, pageQuery, positionAfter, positionOf, type OrderOrdering } from '@orders/server/modules/backoffice/order-search.ts';
 import type { KeysetPosition } from '@orders/server/modules/backoffice/keyset-cursor.ts';
 import { rows as rowsOf } from '@orders/server/db/sql.ts';
 import { sql } from 'kysely';
-import { DocumentStatistics } from '@orders/server/modules/backoffice/document-statistics.ts';
+import { SearchStatistics } from '@orders/server/modules/backoffice/search-statistics.ts';
 import { containsPattern } from '@orders/server/modules/backoffice/order-text-match.ts';
 import { cheapestWalk, fewMatchesQuery, MIN_WALK_BOUND, POSTINGS_WALK_VALUES, postingsPageQuery, searchPage, singleColumn, TRUSTED_ESTIMATE, walkBound, withinBudget } from '@orders/server/modules/backoffice/search-page.ts';
 import { EXACT_COUNT_LIMIT } from '@orders/server/modules/backoffice/order-search.ts';
@@ -345,7 +345,7 @@ describe('search plans over 20,000 orders', () => {
   });
 
   it('a fragment’s documents are estimated as the planner estimates them, from its statistics held in memory', async () => {
-    const statistics = new DocumentStatistics(env.server.orm);
+    const statistics = new SearchStatistics(env.server.orm);
     // Common, in a share of the documents, in one, in none; "seed-1" also in "seed-10…": every case of the histogram.
     for (const fragment of ['seed-', 'seed-1', 'seed-123', 'seed-1234', 'nothing-has-this', '%_']) {
       const { rows } = await env.pool.query(`explain (format json) select 1 from order_search s where s.document like $1`, [containsPattern(fragment)]);
@@ -367,7 +367,7 @@ describe('search plans over 20,000 orders', () => {
   });
 
   it('the documents in a date range are estimated as the planner estimates them, from created_at’s histogram held in memory', async () => {
-    const statistics = new DocumentStatistics(env.server.orm);
+    const statistics = new SearchStatistics(env.server.orm);
     // Read by documentsHolding (documentsCreated never waits for them).
     expect(statistics.documentsCreated(undefined, new Date().toISOString())).toBeUndefined();
     await statistics.documentsHolding('seed-');
@@ -393,7 +393,7 @@ describe('search plans over 20,000 orders', () => {
     const walnutLike = {
       documentsHolding: async () => ({ holding: 22_000, documents: 1_000_000 }),
       documentsCreated: () => 300_000,
-    } as unknown as DocumentStatistics;
+    } as unknown as SearchStatistics;
     const filter: OrderSearchFilter = { q: 'seed-12', currency: 'EUR', createdFrom: at(0.5) };
     const ordering: OrderOrdering = { sort: 'created', direction: 'desc' };
     const em = env.server.orm.em.fork();
@@ -417,6 +417,41 @@ describe('search plans over 20,000 orders', () => {
     expect(held.page.length).toBeGreaterThan(0);
   });
 
+  it('the orders a filter keeps are estimated as the planner estimates them, from "order"’s statistics held in memory', async () => {
+    await env.pool.query('analyze "order"');
+    const statistics = new SearchStatistics(env.server.orm);
+    const { rows: [span] } = await env.pool.query<{ oldest: Date; newest: Date; customer: string; total: number }>(
+      `select min(created_at) as oldest, max(created_at) as newest, min(customer_id) as customer, percentile_disc(0.5) within group (order by total) as total from "order"`,
+    );
+    const at = (share: number) => new Date(span!.oldest.getTime() + share * (span!.newest.getTime() - span!.oldest.getTime())).toISOString();
+    const filters: OrderSearchFilter[] = [
+      {},
+      { status: ['pending'] },
+      { status: ['paid'], createdFrom: at(0.8) },
+      { status: ['failed', 'cancelled'], currency: 'USD', createdFrom: at(0.4) },
+      { status: ['partially_refunded'] },
+      { currency: 'EUR' },
+      { currency: 'JPY', amountMin: span!.total },
+      { amountMin: Math.round(span!.total / 2), amountMax: span!.total * 2 },
+      { amountMax: 0 },
+      { customerType: 'user', customerId: span!.customer },
+      { customerType: 'anonymous' },
+      { customerId: 'nobody-has-this' },
+      { createdFrom: at(0.2), createdTo: at(0.3) },
+      { createdFrom: at(2) },
+    ];
+    for (const filter of filters) {
+      const compiled = estimateQuery(filter).compile(env.server.orm.em.fork().getKysely() as never);
+      const { rows } = await env.pool.query(compiled.sql, [...compiled.parameters]);
+      const planned: number = Math.round(rows[0]['QUERY PLAN'][0].Plan['Plan Rows']);
+      const held = await statistics.ordersMatching(filter);
+      expect(Math.abs(held! - planned), `${JSON.stringify(filter)}: ${held} against ${planned}`).toBeLessThanOrEqual(Math.max(2, planned * 0.01));
+    }
+    // Free text and chosen ids are left to EXPLAIN.
+    expect(await statistics.ordersMatching({ q: 'seed-1' })).toBeUndefined();
+    expect(await statistics.ordersMatching({ ids: ['01a20822-0000-7000-8000-000000000000'] })).toBeUndefined();
+  });
+
   it('a fragment’s estimate is held for the statistics it came from: statistics read again estimate it again', async () => {
     const fresh = await startBackofficeEnv();
     try {
@@ -426,7 +461,7 @@ describe('search plans over 20,000 orders', () => {
       };
       await seedOrders(fresh, 600);
       await fresh.pool.query('analyze order_search');
-      const statistics = new DocumentStatistics(fresh.server.orm, 0);
+      const statistics = new SearchStatistics(fresh.server.orm, 0);
       const before = await statistics.documentsHolding('seed-');
       expect(before?.holding).toBe(await explained());
       await seedOrders(fresh, 600, 'more');
@@ -446,7 +481,7 @@ describe('search plans over 20,000 orders', () => {
     const fresh = await startBackofficeEnv();
     try {
       await seedOrders(fresh, 50);
-      expect(await new DocumentStatistics(fresh.server.orm).documentsHolding('seed-')).toBeUndefined();
+      expect(await new SearchStatistics(fresh.server.orm).documentsHolding('seed-')).toBeUndefined();
     } finally {
       await fresh.close();
     }
@@ -577,7 +612,7 @@ describe('search plans over 20,000 orders', () => {
     // after the update), to the end; the total is estimated as the fragment's documents times the
     // share of orders the filters keep. With the currency alone, which they carry, its postings are
     // read whole: the same orders, counted exactly.
-    const statistics = new DocumentStatistics(env.server.orm);
+    const statistics = new SearchStatistics(env.server.orm);
     const ordering: OrderOrdering = { sort: 'created', direction: 'desc' };
     for (const walked of [{ q: 'walnut.buyer', currency: 'EUR' as const, amountMin: 1 }, { q: 'walnut.buyer', currency: 'EUR' as const }]) {
       const expected = await truth(walked, true);
@@ -655,7 +690,7 @@ describe('search plans over 20,000 orders', () => {
     // The search walks within its bound (for a page of 10: ~110 orders expected, bounded at
     // MIN_WALK_BOUND of the ~13,333 signed-in customers' orders) and then reads the fragment whole: the
     // one match, counted exactly, both sorts and directions.
-    const statistics = new DocumentStatistics(env.server.orm);
+    const statistics = new SearchStatistics(env.server.orm);
     for (const ordering of [newest, { sort: 'created', direction: 'asc' }, { sort: 'total', direction: 'desc' }, { sort: 'total', direction: 'asc' }] as OrderOrdering[]) {
       const found = await searchPage(env.server.orm.em.fork(), filter, ordering, undefined, 11, 10_000, statistics);
       expect(found.page.map((r) => r.customerName), JSON.stringify(ordering)).toEqual(['Ulla Userton']);

@@ -15,7 +15,7 @@ import {
   toBackofficeRow,
   type OrderOrdering,
 } from './order-search.js';
-import { DocumentStatistics } from './document-statistics.js';
+import { SearchStatistics } from './search-statistics.js';
 import { COUNT_BUDGET_MS, searchPage } from './search-page.js';
 
 export type OrderSearchQuery = OrderSearchFilter & OrderOrdering & { cursor?: string; limit: number };
@@ -38,10 +38,10 @@ function rawText(raw: Buffer | null): string | null {
 
 export class BackofficeService {
   /** What the planner knows of the search documents, held for fragment searches (search-page.ts). */
-  private readonly documentStatistics: DocumentStatistics;
+  private readonly searchStatistics: SearchStatistics;
 
   constructor(private readonly orm: MikroORM) {
-    this.documentStatistics = new DocumentStatistics(orm);
+    this.searchStatistics = new SearchStatistics(orm);
   }
 
   async search(query: OrderSearchQuery): Promise<OrderSearchResult> {
@@ -49,7 +49,7 @@ export class BackofficeService {
     const { sort, direction, cursor, limit, ...filter } = query;
     const ordering = { sort, direction };
     const after = cursor === undefined ? undefined : positionOf(ordering, cursor);
-    const { page, total } = await searchPage(em, filter, ordering, after, limit + 1, COUNT_BUDGET_MS, this.documentStatistics);
+    const { page, total } = await searchPage(em, filter, ordering, after, limit + 1, COUNT_BUDGET_MS, this.searchStatistics);
     const items = page.slice(0, limit);
     return {
       items: items.map(toBackofficeRow),

@@ -1,6 +1,6 @@
 import type { RawBuilder } from 'kysely';
 import { firstRow, rows, sql, withLocalSettings, type EntityManager } from '../../db/sql.js';
-import type { DocumentStatistics } from './document-statistics.js';
+import type { SearchStatistics } from './search-statistics.js';
 import type { KeysetPosition } from './keyset-cursor.js';
 import { documentMatch, exactNumber, isFragmentSearch, valueMatch } from './order-text-match.js';
 import {
@@ -26,7 +26,7 @@ import {
  * twice or three times:
  *  - A fragment's matches come from the values of the search documents (each distinct line once,
  *    with its trigram index) and their postings (search-values.ts). A fragment the planner's
- *    statistics put in at most EXACT_COUNT_LIMIT documents (document-statistics.ts: held in memory,
+ *    statistics put in at most EXACT_COUNT_LIMIT documents (search-statistics.ts: held in memory,
  *    no EXPLAIN) is one statement: its values, their orders, counted, and the page taken from them
  *    (fewMatchesQuery). When it had more after all, or is common, the page is found walking newest
  *    first and the total is estimated.
@@ -307,11 +307,14 @@ export async function searchPage(
   after: KeysetPosition | undefined,
   fetch: number,
   countBudgetMs = COUNT_BUDGET_MS,
-  statistics?: DocumentStatistics,
+  statistics?: SearchStatistics,
   trustedEstimateFrom = TRUSTED_ESTIMATE,
 ): Promise<SearchPage> {
-  /** The planner's row estimate for `of` (the whole filter unless told). */
-  const estimate = async (of: OrderFilter = filter) => planRows((await firstRow(em, estimateQuery(of)))?.['QUERY PLAN']);
+  /**
+   * The planner's row estimate for `of` (the whole filter unless told): from the statistics held in
+   * memory where they tell (no free text), else an EXPLAIN.
+   */
+  const estimate = async (of: OrderFilter = filter) => (await statistics?.ordersMatching(of)) ?? planRows((await firstRow(em, estimateQuery(of)))?.['QUERY PLAN']);
   const exact = (value: number) => ({ value, exact: true });
   /** The bounded count, or undefined when it ran out of its budget. */
   const budgetedCount = async (): Promise<number | undefined> => {
@@ -358,7 +361,7 @@ export async function searchPage(
       complete(page) ? { page, total: exact(page.length) } : { page, total: { value: Math.max(wholeFilter, page.length), exact: false } };
     const dated = filter.createdFrom !== undefined || filter.createdTo !== undefined;
     const rangeEstimate = async () => planRows((await firstRow(em, rangeEstimateQuery(filter)))?.['QUERY PLAN']);
-    // The documents holding it, from the planner's statistics held in memory (document-statistics.ts),
+    // The documents holding it, from the planner's statistics held in memory (search-statistics.ts),
     // in the date range as the planner would take it (the two independent); or, without them, EXPLAIN.
     // Without a date range every document is in range: their number is held too. A fragment that may
     // be walked also gets the orders its other filters keep in the range (an EXPLAIN of "order" alone,
