@@ -36,6 +36,22 @@ async function pagePlan(filter: OrderSearchFilter, ordering: OrderOrdering = { s
   return plan(pageQuery(filter, ordering, after, 101));
 }
 
+/** An entity manager whose statements are listed as they are sent (the first 40 characters of each). */
+function countingStatements() {
+  const em = env.server.orm.em.fork();
+  const kysely = em.getKysely();
+  const statements: string[] = [];
+  em.getKysely = (() =>
+    kysely.withPlugin({
+      transformQuery: (args) => {
+        statements.push(args.node.kind === 'RawNode' ? args.node.sqlFragments.join('?').trim().slice(0, 40) : args.node.kind);
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    })) as never;
+  return { em, statements };
+}
+
 /**
  * A walked search through the API, page by page to the end: the same orders as `expected`, in its
  * order, and a first page whose total is an estimate within half and twice the real number (or,
@@ -396,17 +412,7 @@ describe('search plans over 20,000 orders', () => {
     } as unknown as SearchStatistics;
     const filter: OrderSearchFilter = { q: 'seed-12', currency: 'EUR', createdFrom: at(0.5) };
     const ordering: OrderOrdering = { sort: 'created', direction: 'desc' };
-    const em = env.server.orm.em.fork();
-    const kysely = em.getKysely();
-    const statements: string[] = [];
-    em.getKysely = (() =>
-      kysely.withPlugin({
-        transformQuery: (args) => {
-          statements.push(args.node.kind === 'RawNode' ? args.node.sqlFragments.join('?').trim().slice(0, 40) : args.node.kind);
-          return args.node;
-        },
-        transformResult: async (args) => args.result,
-      })) as never;
+    const { em, statements } = countingStatements();
     const held = await searchPage(em, filter, ordering, undefined, 51, 10_000, walnutLike);
     expect(statements).toHaveLength(1);
     expect(statements[0]).toMatch(/^with v as materialized/);
@@ -450,6 +456,46 @@ describe('search plans over 20,000 orders', () => {
     // Free text and chosen ids are left to EXPLAIN.
     expect(await statistics.ordersMatching({ q: 'seed-1' })).toBeUndefined();
     expect(await statistics.ordersMatching({ ids: ['01a20822-0000-7000-8000-000000000000'] })).toBeUndefined();
+  });
+
+  it('a fragment the statistics put in few documents but found in more than EXACT_COUNT_LIMIT orders: its page from the one statement that read it', async () => {
+    // "seed-" is in every order (20,000) and in 997 values (the customer ids); statistics that put it
+    // in 1,000 documents have it read whole first (fewMatchesQuery, below ALWAYS_COUNTED). Every value
+    // was read, and the newest EXACT_COUNT_LIMIT + 1 of its orders: a full page among them is the
+    // page, in one statement.
+    const underestimated = {
+      documentsHolding: async () => ({ holding: 1_000, documents: SEEDED }),
+      documentsCreated: () => undefined,
+      ordersMatching: async () => undefined,
+    } as unknown as SearchStatistics;
+    const truth = async (filter: OrderSearchFilter) =>
+      (
+        await env.pool.query<{ id: string }>(
+          `select o.id from "order" o join order_search s on s.order_id = o.id
+            where strpos(s.document, 'seed-') > 0 and ($1::text[] is null or o.status = any($1)) order by o.created_at desc, o.id desc`,
+          [filter.status ?? null],
+        )
+      ).rows.map((r) => r.id);
+    const ordering: OrderOrdering = { sort: 'created', direction: 'desc' };
+    for (const filter of [{ q: 'seed-' }, { q: 'seed-', status: ['paid', 'pending', 'failed', 'cancelled'] }] as OrderSearchFilter[]) {
+      const expected = await truth(filter);
+      expect(expected.length).toBeGreaterThan(EXACT_COUNT_LIMIT);
+      const { em, statements } = countingStatements();
+      const first = await searchPage(em, filter, ordering, undefined, 51, 10_000, underestimated);
+      expect(statements, JSON.stringify(filter)).toHaveLength(1);
+      expect(first.page.map((r) => r.id)).toEqual(expected.slice(0, 51));
+      expect(first.total.exact).toBe(false);
+      expect(first.total.value).toBeGreaterThan(EXACT_COUNT_LIMIT);
+      // A later page within those orders, the same way; one past them is found walking.
+      const within = await searchPage(env.server.orm.em.fork(), filter, ordering, positionAfter(ordering, first.page[49]!), 51, 10_000, underestimated);
+      expect(within.page.map((r) => r.id)).toEqual(expected.slice(50, 101));
+      const deep = await rowsOf(env.server.orm.em.fork(), sql<{ id: string; createdAt: string }>`
+        select o.id, o.created_at as "createdAt" from "order" o where o.id = ${expected[EXACT_COUNT_LIMIT - 20]}::uuid`);
+      const past = countingStatements();
+      const beyond = await searchPage(past.em, filter, ordering, { key: String(deep[0]!.createdAt), id: deep[0]!.id }, 51, 10_000, underestimated);
+      expect(past.statements.length).toBeGreaterThan(1);
+      expect(beyond.page.map((r) => r.id)).toEqual(expected.slice(EXACT_COUNT_LIMIT - 19, EXACT_COUNT_LIMIT + 32));
+    }
   });
 
   it('a fragment’s estimate is held for the statistics it came from: statistics read again estimate it again', async () => {
