@@ -364,8 +364,9 @@ export async function searchPage(
     // The documents holding it, from the planner's statistics held in memory (search-statistics.ts),
     // in the date range as the planner would take it (the two independent); or, without them, EXPLAIN.
     // Without a date range every document is in range: their number is held too. A fragment that may
-    // be walked also gets the orders its other filters keep in the range (an EXPLAIN of "order" alone,
-    // planned in ~0.1 ms): the share of the walk that ends on the page, and the total's estimate.
+    // be walked also gets the orders its other filters keep in the range (from "order"'s statistics
+    // held there too, or an EXPLAIN of "order" alone): the share of the walk that ends on the page,
+    // and the total's estimate.
     const held = await statistics?.documentsHolding(filter.q!.toLowerCase());
     // The documents in the date range from the same statistics (created_at's histogram), no EXPLAIN either.
     const heldInRange = held && dated ? statistics?.documentsCreated(filter.createdFrom, filter.createdTo) : undefined;
