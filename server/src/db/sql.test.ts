@@ -68,12 +68,14 @@ describe('withLocalSettings', () => {
         ${Number.MAX_SAFE_INTEGER}::bigint::text as big, ${null}::text as nothing, ${true}::boolean as yes,
         ${ids}::uuid[]::text as ids, ${texts}::text[] as texts, ${new Date(Date.UTC(2026, 11, 3, 9, 30, 1, 250))}::timestamptz = '2026-12-03 09:30:01.25+00' as dated,
         '$1' as "quoted", E'\\'$2' as "escaped", ${'literal'} as "untyped", coalesce(null::text, ${5}) as "numberAsText",
-        ${{ a: [1, 'two'] }}::jsonb as json, ${2.5}::numeric * 2 as "decimal" -- a comment with $1 and it's apostrophe
+        ${{ a: [1, 'two'] }}::jsonb as json, ${2.5}::numeric * 2 as "decimal", $$has $1 and it's$$ as "dollared",
+        $q$and $2 $$ inside$q$ as "tagged" -- a comment with $1 and it's apostrophe
         /* and $2 in a block */ limit ${3}`;
       const extended = await rows(harness.orm.em.fork(), statement);
       const inlined = await withLocalSettings(harness.orm.em.fork(), { work_mem: '8MB' }, statement);
       expect(inlined).toEqual(extended);
-      expect(inlined[0]).toMatchObject({ text: "O'Brien \\ $2 -- not a comment", negative: -12, big: String(Number.MAX_SAFE_INTEGER), nothing: null, yes: true, texts, dated: true, quoted: '$1', escaped: "'$2", untyped: 'literal', numberAsText: '5', json: { a: [1, 'two'] }, decimal: '5.0' });
+      expect(inlined[0]).toMatchObject({ text: "O'Brien \\ $2 -- not a comment", negative: -12, big: String(Number.MAX_SAFE_INTEGER), nothing: null, yes: true, texts, dated: true, quoted: '$1', escaped: "'$2", untyped: 'literal', numberAsText: '5', json: { a: [1, 'two'] }, decimal: '5.0', dollared: "has $1 and it's", tagged: 'and $2 $$ inside' });
+      expect(() => inlineParameters('select $q$ open', [])).toThrow(/unterminated/);
       expect(() => inlineParameters('select $2', [1])).toThrow(/no parameter for \$2/);
       expect(() => inlineParameters('select $1', [Buffer.from('x')])).toThrow(/binary/);
       expect(() => inlineParameters("select 'open", [])).toThrow(/unterminated/);

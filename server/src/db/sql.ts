@@ -88,9 +88,13 @@ export async function withLocalSettings<R>(em: EntityManager, settings: Readonly
   }
 }
 
+/** The opening of a dollar-quoted string: `$$`, or a tag (an identifier without `$`) between two `$`. */
+const DOLLAR_QUOTE = /^\$(?:[\p{L}_][\p{L}\p{N}_]{0,62})?\$/u;
+
 /**
  * `sql` with each `$n` replaced by `parameters[n - 1]` written as a literal (literal), for a simple
- * query, which has no parameters. Quoted strings, quoted identifiers and comments are passed over.
+ * query, which has no parameters. Quoted strings, dollar-quoted strings, quoted identifiers and
+ * comments are passed over.
  */
 export function inlineParameters(text: string, parameters: readonly unknown[]): string {
   let out = '';
@@ -113,6 +117,11 @@ export function inlineParameters(text: string, parameters: readonly unknown[]): 
     else if (c === '"') next = passOver(i + 1, '"');
     else if (text.startsWith('--', i)) next = passOver(i + 2, '\n');
     else if (text.startsWith('/*', i)) next = passOver(i + 2, '*/');
+    else if (c === '$' && !/[\p{L}\p{N}_$]/u.test(text[i - 1] ?? '')) {
+      // A dollar-quoted string ($$…$$, $tag$…$tag$), not a `$` inside an identifier: its body is text.
+      const tag = DOLLAR_QUOTE.exec(text.slice(i, i + 66))?.[0];
+      if (tag) next = passOver(i + tag.length, tag);
+    }
     if (next !== undefined) {
       out += text.slice(i, next);
       i = next;
