@@ -156,7 +156,7 @@ function literal(value: unknown): string {
 }
 
 /** A timestamptz as PostgreSQL writes it in UTC, up to microseconds. */
-const PG_UTC_TIMESTAMP = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00$/;
+const PG_UTC_TIMESTAMP = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})?\+00$/;
 
 /**
  * Raw statements return timestamps as PostgreSQL text (MikroORM leaves pg's parsers off);
@@ -170,8 +170,9 @@ export function iso(value: Date | string | null): string | null {
     // PostgreSQL's text in UTC ("2026-12-01 03:20:48.123456+00") rewritten, not parsed: a page of 100
     // rows has 300 timestamps, and Date's parser took ~1.3 µs each (0.3 ms of a search). Same result:
     // milliseconds, the rest of the microseconds cut as Date cuts them.
-    const utc = PG_UTC_TIMESTAMP.exec(value);
-    if (utc) return `${utc[1]}T${utc[2]}.${(utc[3] ?? '').padEnd(3, '0').slice(0, 3)}Z`;
+    // Tested, then sliced at fixed places ("2026-12-01 03:20:48[.123456]+00"): a match's array and
+    // captures were ~58 KB of each 100-row search's ~506 KB of garbage.
+    if (PG_UTC_TIMESTAMP.test(value)) return `${value.slice(0, 10)}T${value.slice(11, 19)}.${value.slice(20, value.length - 3).slice(0, 3).padEnd(3, '0')}Z`;
   }
   return (value instanceof Date ? value : new Date(value)).toISOString();
 }
