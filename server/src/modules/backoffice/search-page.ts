@@ -371,10 +371,10 @@ export async function searchPage(
     // The documents in the date range from the same statistics (created_at's histogram), no EXPLAIN either.
     const heldInRange = held && dated ? statistics?.documentsCreated(filter.createdFrom, filter.createdTo) : undefined;
     // Filters the postings all carry (status, currency) and a fragment in at most EXACT_COUNT_LIMIT
-    // documents in the range: read whole and counted at once, without the filters' estimate (an EXPLAIN,
-    // a round trip before the statement). Walking "order" would look up ~fetch × documents ÷ holding
-    // orders whatever the range (the two taken as independent), so cheapestWalk decides on held
-    // figures alone.
+    // documents in the range: read whole and counted at once, without the filters' estimate (which
+    // is an EXPLAIN and a round trip before the statement where "order" has no statistics). Walking
+    // "order" would look up ~fetch × documents ÷ holding orders whatever the range (the two taken as
+    // independent), so cheapestWalk decides on held figures alone.
     const carried = onOrder && !pastPostings;
     let readWhole: Awaited<ReturnType<typeof fewMatches>> | undefined;
     const heldDocuments = held && (!dated ? held.holding : heldInRange === undefined ? undefined : Math.round((held.holding * heldInRange) / Math.max(1, held.documents)));
