@@ -1,6 +1,6 @@
 import type { RawBuilder } from 'kysely';
 import { firstRow, rows, sql, withLocalSettings, type EntityManager } from '../../db/sql.js';
-import type { SearchStatistics } from './search-statistics.js';
+import type { FragmentEstimate, SearchStatistics } from './search-statistics.js';
 import type { KeysetPosition } from './keyset-cursor.js';
 import { documentMatch, exactNumber, isFragmentSearch, valueMatch } from './order-text-match.js';
 import {
@@ -228,8 +228,8 @@ export function fewMatchesQuery(
     )${filtered},
     found as materialized (select (select count(*) from v) as "values", (select count(*) from m) as orders${counted ? sql`, (select count(*) from f) as matches` : sql``}),
     counts as (select case when found."values" > ${EXACT_COUNT_LIMIT} then ${EXACT_COUNT_LIMIT + 1} else found.orders end::int as candidates,
-                      found.${sql.raw(counted ? 'matches' : 'orders')}::int as matches from found)
-    select counts.candidates, counts.matches, (select found."values"::int from found) as "values", page.*
+                      found.${sql.raw(counted ? 'matches' : 'orders')}::int as matches, found."values"::int as "values" from found)
+    select counts.candidates, counts.matches, counts."values", page.*
       from counts
       left join lateral (
         select ${ROW_COLUMNS}, latest.external_id as "externalId", latest.payer_email as "payerEmail"
@@ -377,7 +377,9 @@ export async function searchPage(
     // independent), so cheapestWalk decides on held figures alone.
     const carried = onOrder && !pastPostings;
     let readWhole: Awaited<ReturnType<typeof fewMatches>> | undefined;
-    const heldDocuments = held && (!dated ? held.holding : heldInRange === undefined ? undefined : Math.round((held.holding * heldInRange) / Math.max(1, held.documents)));
+    /** The held fragment's documents among `inRange` documents (the two taken as independent). */
+    const heldAmong = (fragment: FragmentEstimate, inRange: number) => Math.round((fragment.holding * inRange) / Math.max(1, fragment.documents));
+    const heldDocuments = held && (!dated ? held.holding : heldInRange === undefined ? undefined : heldAmong(held, heldInRange));
     if (carried && held && heldDocuments !== undefined && heldDocuments <= EXACT_COUNT_LIMIT) {
       const walkedHeld = dated && !byTotal ? heldInRange! : held.documents;
       const sized = { documents: heldDocuments, walked: walkedHeld, fetch, share: 1, byDate: !byTotal, carried };
@@ -394,7 +396,7 @@ export async function searchPage(
     const inRange = inDateRange ?? (walkable ? (held?.documents ?? (await rangeEstimate())) : 0);
     const documents = held
       ? dated
-        ? Math.round((held.holding * inRange) / Math.max(1, held.documents))
+        ? heldAmong(held, inRange)
         : held.holding
       : planRows((await firstRow(em, documentEstimateQuery(filter)))?.['QUERY PLAN']);
     /** The part of the range's orders the filters keep; the fragment taken as independent of them, as the planner takes it. */

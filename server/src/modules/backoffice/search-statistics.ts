@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { firstRow, rows as rowsOfStatement, sql } from '../../db/sql.js';
+import { rows as rowsOfStatement, sql } from '../../db/sql.js';
 import type { OrderFilter } from './order-search.js';
 import { equalShare, inListShare, plannerRows, rangeShare, rowsOf, type ColumnStatistics } from './planner-estimates.js';
 
@@ -61,20 +61,6 @@ interface Snapshot {
   estimates: Map<string, FragmentEstimate>;
 }
 
-interface StatisticsRow {
-  histogram: string[] | null;
-  mostCommon: string[] | null;
-  frequencies: number[] | null;
-  nullShare: number | null;
-  createdBounds: number[] | null;
-  createdCommon: number[] | null;
-  createdFrequencies: number[] | null;
-  createdNullShare: number | null;
-  reltuples: number;
-  relpages: number;
-  pages: number;
-}
-
 /** Fragments whose estimate is held for the current statistics (the most recently asked). */
 const HELD_FRAGMENTS = 512;
 
@@ -91,7 +77,7 @@ function estimateOf(snapshot: Snapshot, fragment: string): FragmentEstimate {
     if (value.includes(fragment)) common += frequency;
   }
   const selectivity = Math.min(1, Math.max(0, share * (1 - nullShare - commonShare) + common));
-  return { holding: Math.max(1, Math.round(selectivity * rows)), documents: rows };
+  return { holding: rowsOf(selectivity, rows), documents: rows };
 }
 
 export class SearchStatistics {
@@ -175,30 +161,18 @@ export class SearchStatistics {
 
   async #read(): Promise<void> {
     try {
-      const em = this.orm.em.fork();
-      const [row, columns] = await Promise.all([
-        firstRow(
-          em,
-          sql<StatisticsRow>`
-            select s.histogram_bounds::text::text[] as histogram, s.most_common_vals::text::text[] as "mostCommon",
-                   s.most_common_freqs as frequencies, s.null_frac as "nullShare",
-                   c.reltuples, c.relpages, (pg_relation_size(c.oid) / current_setting('block_size')::int)::int as pages
-              from pg_class c
-              left join pg_stats s on s.schemaname = current_schema() and s.tablename = 'order_search' and s.attname = 'document'
-             where c.oid = 'order_search'::regclass`,
-        ),
-        rowsOfStatement(em, columnsQuery),
-      ]);
-      const rows = row ? plannerRows(row) : -1;
-      const histogram = row?.histogram ?? [];
+      const columns = await rowsOfStatement(this.orm.em.fork(), columnsQuery);
       const column = (table: string, name: string) => columns.find((c) => c.table === table && c.name === name);
+      const documents = column('order_search', 'document');
       const created = column('order_search', 'created_at');
+      const rows = documents ? plannerRows(documents) : -1;
+      const histogram = documents?.bounds ?? [];
       this.#snapshot =
-        row && rows >= 0 && histogram.length >= MIN_HISTOGRAM
+        documents && rows >= 0 && histogram.length >= MIN_HISTOGRAM
           ? {
               histogram: histogram.slice(1, -1),
-              mostCommon: (row.mostCommon ?? []).map((value, i) => ({ value, frequency: row.frequencies?.[i] ?? 0 })),
-              nullShare: row.nullShare ?? 0,
+              mostCommon: textual(documents).common,
+              nullShare: documents.nullShare,
               rows,
               created: created && (created.bounds?.length ?? 0) >= MIN_HISTOGRAM ? numeric(created) : undefined,
               orders: orderColumns(columns),
@@ -247,7 +221,8 @@ interface ColumnRow {
 }
 
 /**
- * The columns whose statistics the estimates read, with their tables' sizes. Timestamps become epoch
+ * The columns whose statistics the estimates read (the documents' own among them), with their tables'
+ * sizes; a column never analyzed has no row. Timestamps become epoch
  * seconds and amounts numbers in PostgreSQL (anyarray's text read back as the column's own type).
  */
 const columnsQuery = sql<ColumnRow>`
@@ -262,26 +237,21 @@ const columnsQuery = sql<ColumnRow>`
     from pg_stats s
     join pg_class c on c.relname = s.tablename and c.relnamespace = (select oid from pg_namespace where nspname = current_schema())
    where s.schemaname = current_schema()
-     and ((s.tablename = 'order_search' and s.attname = 'created_at')
+     and ((s.tablename = 'order_search' and s.attname in ('document', 'created_at'))
        or (s.tablename = 'order' and s.attname in ('status', 'currency', 'customer_type', 'customer_id', 'created_at', 'total')))`;
 
-function textual(row: ColumnRow): ColumnStatistics<string> {
+/** A column's statistics from its row, with its values as given (text, or the numbers PostgreSQL read them as). */
+function columnOf<T extends number | string>(row: ColumnRow, common: T[] | null, bounds: T[] | null): ColumnStatistics<T> {
   return {
-    common: (row.common ?? []).map((value, i) => ({ value, frequency: row.frequencies?.[i] ?? 0 })),
-    bounds: row.bounds ?? [],
+    common: (common ?? []).map((value, i) => ({ value, frequency: row.frequencies?.[i] ?? 0 })),
+    bounds: bounds ?? [],
     distinct: row.distinct,
     nullShare: row.nullShare,
   };
 }
 
-function numeric(row: ColumnRow): ColumnStatistics<number> {
-  return {
-    common: (row.commonNumbers ?? []).map((value, i) => ({ value, frequency: row.frequencies?.[i] ?? 0 })),
-    bounds: row.boundNumbers ?? [],
-    distinct: row.distinct,
-    nullShare: row.nullShare,
-  };
-}
+const textual = (row: ColumnRow) => columnOf(row, row.common, row.bounds);
+const numeric = (row: ColumnRow) => columnOf(row, row.commonNumbers, row.boundNumbers);
 
 /** "order"'s columns, or undefined when one has no statistics (the planner then falls back on defaults: EXPLAIN asks it). */
 function orderColumns(columns: ColumnRow[]): OrderColumns | undefined {
