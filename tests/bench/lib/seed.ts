@@ -205,7 +205,8 @@ export async function seedSearchOrders(url: string, count: number, log: (line: s
     const secondary = await dropSecondaryIndexes(a, ['order', 'order_payment_attempt', 'cart', 'cart_line', 'order_search', 'order_search_value']);
     const orders = a.query(
       `insert into "order" (id, created_at, updated_at, customer_type, customer_id, customer_email, customer_name, payer_email, payer_name,
-                            cart_id, status, payment_status, payment_transaction_id, total, currency, refunded_amount, stock_reserved, paid_at)
+                            cart_id, status, payment_status, payment_transaction_id, total, currency, refunded_amount, stock_reserved, paid_at,
+                            latest_attempt_external_id, latest_attempt_payer_email)
        select order_id, ts, ts + interval '1 minute' * (1 + r_extra * 60), customer_type, customer_id,
               case when customer_type = 'user' then ${PAYER_EMAIL} end, case when customer_type = 'user' then ${PAYER_NAME} end,
               case when sale_id is not null then ${PAYER_EMAIL} end, case when sale_id is not null then ${PAYER_NAME} end,
@@ -215,7 +216,10 @@ export async function seedSearchOrders(url: string, count: number, log: (line: s
               sale_id, total, currency,
               case status when 'refunded' then total when 'partially_refunded' then greatest(1, least(total - 1, floor(total * (0.1 + 0.6 * r_extra))))::int else 0 end,
               status in ('pending', 'paid', 'refunded', 'partially_refunded'),
-              case when sale_id is not null then ts + interval '1 second' * (30 + r_extra * 600) end
+              case when sale_id is not null then ts + interval '1 second' * (30 + r_extra * 600) end,
+              -- Its one attempt's (below), as the attempts' trigger (off for the load) would have set them.
+              case when has_attempt then external_id end,
+              case when has_attempt and (status <> 'pending' or r_extra >= 0.5) then ${PAYER_EMAIL} end
          from bench_seed order by i`,
     );
     const cartsThenAttempts = (async () => {

@@ -23,6 +23,7 @@ import { Migration20261202060000_search_values_no_pending } from './Migration202
 import { Migration20261202070000_jit_off } from './Migration20261202070000_jit_off.js';
 import { Migration20261203070000_dispute_flag } from './Migration20261203070000_dispute_flag.js';
 import { Migration20261203120000_posting_status } from './Migration20261203120000_posting_status.js';
+import { Migration20261203190000_latest_attempt } from './Migration20261203190000_latest_attempt.js';
 
 /** Every migration, in order. `npm run migration:create -w @orders/server` generates the next one. */
 export const migrations = [
@@ -48,4 +49,5 @@ export const migrations = [
   Migration20261202070000_jit_off,
   Migration20261203070000_dispute_flag,
   Migration20261203120000_posting_status,
+  Migration20261203190000_latest_attempt,
 ];

@@ -38,7 +38,8 @@ export const EXACT_COUNT_LIMIT = 10_000;
 export const ROW_COLUMNS = sql`o.id, o.number, o.status, o.total, o.currency, o.refunded_amount as "refundedAmount",
   o.customer_type as "customerType", o.customer_id as "customerId", o.customer_email as "customerEmail", o.customer_name as "customerName",
   o.payer_email as "orderPayerEmail", o.payer_name as "payerName", o.payment_status as "paymentStatus",
-  o.payment_transaction_id as "paymentTransactionId", o.created_at as "createdAt", o.updated_at as "updatedAt", o.paid_at as "paidAt"`;
+  o.payment_transaction_id as "paymentTransactionId", o.created_at as "createdAt", o.updated_at as "updatedAt", o.paid_at as "paidAt",
+  o.latest_attempt_external_id as "externalId", o.latest_attempt_payer_email as "payerEmail"`;
 
 export function and(conditions: RawBuilder<unknown>[]): RawBuilder<unknown> {
   return conditions.length === 0 ? sql`true` : sql.join(conditions, sql` and `);
@@ -97,7 +98,7 @@ export type FragmentWalk = 'documents' | 'orders' | 'range';
 
 /**
  * One page in keyset order, `limit` rows after `after`. The latest attempt's PayPal id and payer
- * email are looked up for the page's rows only.
+ * email come with "order"'s row (latest-attempt.ts).
  */
 export function pageQuery(
   filter: OrderFilter,
@@ -184,21 +185,13 @@ export function pageQuery(
     first = sql`page.number = ${pinned} desc, `;
   }
   return sql<SearchRow & { pastBound?: boolean }>`
-    select page.*, latest.external_id as "externalId", latest.payer_email as "payerEmail"
-      from (${page}) page
-      left join lateral (select a.external_id, a.payer_email from order_payment_attempt a
-                          where a.order_id = page.id order by a.created_at desc limit 1) latest on true
-     order by ${first}${pageKey} ${direction}, page.id ${direction}`;
+    select page.* from (${page}) page order by ${first}${pageKey} ${direction}, page.id ${direction}`;
 }
 
 /** One order as the back office lists it, by id. */
 export function rowByIdQuery(orderId: string): RawBuilder<SearchRow> {
   return sql<SearchRow>`
-    select ${ROW_COLUMNS}, latest.external_id as "externalId", latest.payer_email as "payerEmail"
-      from "order" o
-      left join lateral (select a.external_id, a.payer_email from order_payment_attempt a
-                          where a.order_id = o.id order by a.created_at desc limit 1) latest on true
-     where o.id = ${orderId}`;
+    select ${ROW_COLUMNS} from "order" o where o.id = ${orderId}`;
 }
 
 /** Counts at most EXACT_COUNT_LIMIT + 1 matches: cheap even when millions match. */

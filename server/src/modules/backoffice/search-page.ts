@@ -232,11 +232,9 @@ export function fewMatchesQuery(
     select counts.candidates, counts.matches, counts."values", page.*
       from counts
       left join lateral (
-        select ${ROW_COLUMNS}, latest.external_id as "externalId", latest.payer_email as "payerEmail"
+        select ${ROW_COLUMNS}
           from (select f.order_id from ${sql.raw(counted ? 'f' : 'm')} f ${keyset} order by ${key} ${direction}, f.order_id ${direction} limit ${fetch}) p
           join "order" o on o.id = p.order_id
-          left join lateral (select a.external_id, a.payer_email from order_payment_attempt a
-                              where a.order_id = o.id order by a.created_at desc limit 1) latest on true
       ) page on true
      order by ${pageKey} ${direction} nulls last, page.id ${direction}`;
 }
@@ -276,14 +274,11 @@ export function postingsPageQuery(filter: OrderFilter, after: KeysetPosition | u
     select counted."values", page.*
       from counted
       left join lateral (
-        select found.*, latest.external_id as "externalId", latest.payer_email as "payerEmail"
-          from (select o.* from (select distinct p.created_at, p.order_id from order_search_posting p where ${and(conditions)}
-                                  order by p.created_at ${direction}, p.order_id ${direction}) m
-                  cross join lateral (select ${ROW_COLUMNS} from "order" o where o.id = m.order_id and ${and(pastPostingConditions(filter))} offset 0) o
-                 where counted."values" <= ${POSTINGS_WALK_VALUES}
-                 order by m.created_at ${direction}, m.order_id ${direction} limit ${fetch}) found
-          left join lateral (select a.external_id, a.payer_email from order_payment_attempt a
-                              where a.order_id = found.id order by a.created_at desc limit 1) latest on true
+        select o.* from (select distinct p.created_at, p.order_id from order_search_posting p where ${and(conditions)}
+                          order by p.created_at ${direction}, p.order_id ${direction}) m
+          cross join lateral (select ${ROW_COLUMNS} from "order" o where o.id = m.order_id and ${and(pastPostingConditions(filter))} offset 0) o
+         where counted."values" <= ${POSTINGS_WALK_VALUES}
+         order by m.created_at ${direction}, m.order_id ${direction} limit ${fetch}
       ) page on true
      order by page."createdAt" ${direction} nulls last, page.id ${direction}`;
 }

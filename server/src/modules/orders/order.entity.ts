@@ -33,6 +33,9 @@ export const Order = defineEntity({
     /** The PayPal payer of the attempt that paid the order (from the executed payment, the IPN or the webhook). */
     payerEmail: p.string().length(254).nullable(),
     payerName: p.string().length(200).nullable(),
+    /** The latest payment attempt's PayPal payment id and payer email, for the back-office list: kept by the attempts' trigger (latest-attempt.ts), never written here. */
+    latestAttemptExternalId: p.string().length(64).nullable(),
+    latestAttemptPayerEmail: p.string().length(254).nullable(),
     cart: () => p.oneToOne(Cart).owner().unique('order_cart_unique'),
     status: p.string().length(32),
     /** The payment's status as last learned (completed, pending, refunded, … or `asserted` when a service said it was paid): the SPEC's name. */

@@ -2,6 +2,7 @@ import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { baseProperties, oneOf } from '../../db/base.entity.js';
 import { Order } from '../orders/order.entity.js';
 import { ATTEMPT_SEARCH_TRIGGERS } from '../backoffice/search-document.js';
+import { LATEST_ATTEMPT_TRIGGERS } from '../backoffice/latest-attempt.js';
 import { ATTEMPT_UNPAID_SALE_TRIGGERS } from '../reconciliation/unpaid-sales.js';
 
 export const OrderPaymentAttempt = defineEntity({
@@ -55,9 +56,10 @@ export const OrderPaymentAttempt = defineEntity({
     { name: 'attempt_amount_check', expression: 'amount >= 0' },
     oneOf('attempt_status_check', 'status', ['created', 'approved', 'succeeded', 'failed', 'cancelled', 'expired']),
   ],
-  // The order's back-office search document follows the attempt's PayPal ids and payer; a success
-  // whose order stays unpaid is noted for reconciliation (unpaid-sales.ts).
-  triggers: [...ATTEMPT_SEARCH_TRIGGERS, ...ATTEMPT_UNPAID_SALE_TRIGGERS],
+  // The order's back-office search document follows the attempt's PayPal ids and payer, and so do the
+  // order's copies of its latest attempt's (latest-attempt.ts); a success whose order stays unpaid is
+  // noted for reconciliation (unpaid-sales.ts).
+  triggers: [...ATTEMPT_SEARCH_TRIGGERS, ...LATEST_ATTEMPT_TRIGGERS, ...ATTEMPT_UNPAID_SALE_TRIGGERS],
 });
 export type IOrderPaymentAttempt = InferEntity<typeof OrderPaymentAttempt>;
 
