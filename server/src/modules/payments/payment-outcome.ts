@@ -35,10 +35,24 @@ export interface ApplyOptions {
 
 /**
  * Serialises everything that concerns one PayPal sale, before its order is known: a refund parked for
- * a sale and the capture that records that sale cannot miss each other. Transaction-scoped.
+ * a sale and the capture that records that sale cannot miss each other. Transaction-scoped, and taken
+ * again at no cost by the transaction that holds it.
+ *
+ * Always before the order's row lock, never after it: a refund's notification takes it before it can
+ * look the sale's attempt (and so the order) up, so a path that held the order and then asked for the
+ * sale (a capture recording it, a refund parked by invoice) could wait for a notification that waited
+ * for the order. Found from outside: a staff refund answered 500 "deadlock detected" in the
+ * exactly-once property (a second capture and its refund IPN, the staff refund queued for the order).
  */
 export async function lockSale(em: EntityManager, saleId: string): Promise<void> {
   await firstRow(em, sql`select pg_advisory_xact_lock(hashtextextended(${`sale:${saleId}`}, 0))`);
+}
+
+/** The sale whose lock (lockSale) applying `outcome` takes: a capture PayPal reported, a refund, a reversal or its cancellation. */
+export function saleToLock(outcome: PaymentOutcome): string | undefined {
+  if (outcome.kind === 'completed') return outcome.evidence === 'caller' ? undefined : outcome.saleId;
+  if (outcome.kind === 'refunded' || outcome.kind === 'reversal_canceled') return outcome.saleId;
+  return undefined;
 }
 
 export type OutcomeResult =
@@ -76,6 +90,9 @@ export async function applyPaymentOutcome(
   actor: Actor,
   options: ApplyOptions = {},
 ): Promise<AppliedOutcome> {
+  // The sale first, then the order (lockSale).
+  const sale = saleToLock(outcome);
+  if (sale) await lockSale(em, sale);
   const { order, attempt } = await lockOrderAndAttempt(em, attemptId);
   const owner: Owner = { orderId: order.id, attemptId: attempt.id };
   const done = (result: OutcomeResult, message: string, o: OrderRow = order, a: AttemptRow = attempt): AppliedOutcome => ({

@@ -7,7 +7,7 @@ import type { OrderRow } from '../orders/order.repository.js';
 import { findAttempt, lockOrderAndAttempt, type AttemptRow } from './attempt.repository.js';
 import { sendDuplicateRefund } from './notification-inbox.js';
 import { recordPaymentEvent } from './payment-events.js';
-import { providerFailure } from './payment-outcome.js';
+import { lockSale, providerFailure, saleToLock } from './payment-outcome.js';
 import type { PaymentsDeps } from './payments.deps.js';
 import { recordApplied } from './provider-answers.js';
 
@@ -30,6 +30,9 @@ export async function resync(deps: PaymentsDeps, attemptId: string, actor: Actor
   const outcome = outcomeFromProvider(payment);
   let duplicateRefundId: string | undefined;
   const result = await em.transactional(async (tx) => {
+    // The sale PayPal names first, then the order, as every path takes them (lockSale).
+    const sale = outcome ? saleToLock(outcome) : undefined;
+    if (sale) await lockSale(tx, sale);
     const before = await lockOrderAndAttempt(tx, attemptId);
     let applied: { result: string; message: string; order: OrderRow; attempt: AttemptRow };
     if (outcome) {
