@@ -98,21 +98,43 @@ describe('one live attempt per order, at PayPal’s door', () => {
     expect((await orderRow(env, order.id)).status).toBe('paid');
   });
 
-  it('a return naming someone else’s payment changes nothing on that payment', async () => {
+  it('a return naming someone else’s payment without its EC token: 404, nothing recorded, nothing of the order shown, before and after it is paid', async () => {
     const { customer, order } = await pendingOrder(env.client);
-    const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id });
-    const forged = await fetch(`${env.server.url}/paypal/return?paymentId=${attempt.externalId}&PayerID=ATTACKER123&token=EC-0`, { redirect: 'manual' });
-    expect(forged.status).toBe(400);
-    // Told what happened, not to reload (which cannot help): nothing was charged through that link.
-    const page = await forged.text();
-    expect(page).toContain('This payment link cannot be used');
-    expect(page).toContain('Nothing was charged through it');
-    expect(page).not.toContain('reload');
+    const attempt = await env.client.payments.attemptToPay.mutate({ customer, orderId: order.id, returnUrl: 'http://shop.test/thanks' });
+    const events = async () => (await env.pool.query(`select count(*)::int as n from payment_event where attempt_id = $1 and source in ('return', 'provider')`, [attempt.attemptId])).rows[0].n as number;
+    const before = await events();
+    const forge = (query: string) => fetch(`${env.server.url}/paypal/return?paymentId=${attempt.externalId}&${query}`, { redirect: 'manual' });
+    const realToken = new URL(attempt.approvalUrl).searchParams.get('token')!;
+    const wrongTokens = ['PayerID=ATTACKER123&token=EC-0', 'PayerID=ATTACKER123', `PayerID=ATTACKER123&token=${realToken.slice(0, -1)}`, `PayerID=ATTACKER123&token=${realToken}x`];
+    for (const query of wrongTokens) {
+      const forged = await forge(query);
+      const page = await forged.text();
+      expect(forged.status, query).toBe(404);
+      expect(page, query).toContain('This link does not match any payment');
+      expect(page, query).not.toContain(String(order.number));
+    }
+    expect(await events()).toBe(before);
     expect(await attemptRow(env, attempt.attemptId)).toMatchObject({ status: 'created', payer_id: null });
-    // The real buyer still pays.
+    // The real buyer still pays, through PayPal's own return URL (its EC token), and is sent to the shop.
     const { redirectUrl } = env.sim.control.approve(attempt.externalId, 'approve');
-    expect(await (await fetch(redirectUrl, { redirect: 'manual' })).text()).toContain('Payment received');
+    const back = await fetch(redirectUrl, { redirect: 'manual' });
+    expect(back.status).toBe(303);
+    expect(back.headers.get('location')).toContain(`orderId=${order.id}`);
     expect((await orderRow(env, order.id)).status).toBe('paid');
+    // Paid: the buyer's own link (a reload) still leads to the order; the payment id with her PayerID but not her token does not.
+    const payerId = new URL(redirectUrl).searchParams.get('PayerID')!;
+    const reload = await fetch(redirectUrl, { redirect: 'manual' });
+    expect(reload.headers.get('location')).toContain(`orderId=${order.id}`);
+    const settledEvents = await events();
+    for (const query of [`PayerID=${payerId}&token=EC-0`, `PayerID=${payerId}`]) {
+      const forged = await forge(query);
+      const page = await forged.text();
+      expect(forged.status, query).toBe(404);
+      expect(forged.headers.get('location'), query).toBeNull();
+      expect(page, query).not.toContain(order.id);
+      expect(page, query).not.toContain(String(order.number));
+    }
+    expect(await events()).toBe(settledEvents);
   });
 
   it('a cancelled order’s link is refused; a new attempt is refused while PayPal executes the current one', async () => {
