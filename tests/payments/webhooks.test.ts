@@ -310,6 +310,66 @@ describe('PayPal webhooks', () => {
     expect(await orderRow(order.id)).toMatchObject({ status: 'refunded', refunded_amount: 2500 });
   });
 
+  /**
+   * PayPal's documented CUSTOMER.DISPUTE.CREATED sample (WH-4M0448861G563140B-9EX36365822141321, as
+   * quoted in public test suites: satchmo's Django webhook test, bitmentor's dispute model), its
+   * fields and order kept; the disputed sale, the event id and the case id are this test's.
+   */
+  function disputeCreated(saleId: string, caseId: string) {
+    return {
+      id: `WH-TEST${Math.random().toString(36).slice(2, 12).toUpperCase()}-${Date.now()}`,
+      create_time: '2018-06-21T13:36:33.000Z',
+      resource_type: 'dispute',
+      event_type: 'CUSTOMER.DISPUTE.CREATED',
+      summary: `A new dispute opened with Case # ${caseId}`,
+      resource: {
+        disputed_transactions: [
+          { seller_transaction_id: saleId, seller: { merchant_id: 'RD465XN5VS364', name: 'Test Store' }, items: [], seller_protection_eligible: true },
+        ],
+        reason: 'MERCHANDISE_OR_SERVICE_NOT_RECEIVED',
+        dispute_channel: 'INTERNAL',
+        update_time: '2018-06-21T13:35:44.000Z',
+        create_time: '2018-06-21T13:35:44.000Z',
+        messages: [{ posted_by: 'BUYER', time_posted: '2018-06-21T13:35:52.000Z', content: 'qwqwqwq' }],
+        links: [
+          { href: `https://api.paypal.com/v1/customer/disputes/${caseId}`, rel: 'self', method: 'GET' },
+          { href: `https://api.paypal.com/v1/customer/disputes/${caseId}/send-message`, rel: 'send_message', method: 'POST' },
+        ],
+        dispute_amount: { currency_code: 'USD', value: '3.00' },
+        dispute_id: caseId,
+        dispute_life_cycle_stage: 'INQUIRY',
+        status: 'OPEN',
+      },
+      event_version: '1.0',
+    };
+  }
+
+  it('a dispute PayPal opens, announced by webhook alone (CUSTOMER.DISPUTE.CREATED), is listed for staff on its order; nothing is applied', async () => {
+    const { order, saleId } = await paidOrder();
+    const caseId = `PP-000-${Math.floor(Math.random() * 1e9)}`;
+    const event = disputeCreated(saleId, caseId);
+    await holding({ ipn: true }, async () => {
+      env.sim.control.sendWebhook(event);
+      env.sim.control.sendWebhook(event); // PayPal's resend: the same event id
+      const stored = await settled('webhook', `txn_id = $1 and provider_status = 'CUSTOMER.DISPUTE.CREATED'`, [saleId], 2);
+      expect(stored.filter((e) => e.processing === 'flagged')).toHaveLength(1);
+      expect(stored.filter((e) => e.processing === 'duplicate')).toHaveLength(1);
+      expect(stored.find((e) => e.processing === 'flagged')).toMatchObject({ verification: 'verified', flag_kind: 'dispute_opened', order_id: order.id });
+    });
+    // Nothing moved: still paid, nothing returned; the case is an open item on the order.
+    expect(await orderRow(order.id)).toMatchObject({ status: 'paid', refunded_amount: 0 });
+    const { items } = await env.server.services.reconciliation.list({ kind: 'dispute_opened', limit: 500 });
+    const listed = items.filter((d) => d.orderId === order.id);
+    expect(listed).toHaveLength(1);
+    expect(listed[0]!.detail).toContain(`PayPal opened inquiry ${caseId} on sale ${saleId} (MERCHANDISE_OR_SERVICE_NOT_RECEIVED, $3.00 disputed)`);
+    // A dispute naming a sale that is not ours: kept for reconciliation, on no order.
+    const stranger = disputeCreated('NOTOURSALE0000001', `${caseId}-X`);
+    env.sim.control.sendWebhook(stranger);
+    const [unknown] = await settled('webhook', 'txn_id = $1', ['NOTOURSALE0000001']);
+    expect(unknown).toMatchObject({ verification: 'verified', order_id: null });
+    expect(unknown!.processing).not.toBe('flagged');
+  });
+
   it('a denied pending sale fails the order from its webhook alone', async () => {
     await holding({ ipn: true, pendingSales: true }, async () => {
       const approved = await approvedAttempt();

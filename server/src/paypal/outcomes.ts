@@ -185,13 +185,29 @@ export function outcomeFromIpn(fields: IpnFields, attempt: Expected | undefined)
 
 /** A new_case IPN for staff: the case, its kind and reason, and the amount disputed when PayPal says it. */
 function disputeOpened(fields: IpnFields): Mismatch {
-  const kind = fields.case_type || 'case';
-  const disputed = unsignedMinor(fields.amount ?? fields.mc_gross, fields.mc_currency);
-  const details = [fields.reason_code, disputed ? `${moneyText(disputed.amount, disputed.currency)} disputed` : undefined].filter(Boolean).join(', ');
+  return disputeFlag({
+    kind: fields.case_type,
+    caseId: fields.case_id,
+    saleId: fields.txn_id,
+    reason: fields.reason_code,
+    disputed: unsignedMinor(fields.amount ?? fields.mc_gross, fields.mc_currency),
+  });
+}
+
+/** A case on a sale, as staff read it whichever channel told (IPN new_case, webhook CUSTOMER.DISPUTE.CREATED). */
+function disputeFlag(from: {
+  kind: string | undefined;
+  caseId: string | undefined;
+  saleId: string | undefined;
+  reason: string | undefined;
+  disputed: { amount: number; currency: string } | null;
+}): Mismatch {
+  const { disputed } = from;
+  const details = [from.reason, disputed ? `${moneyText(disputed.amount, disputed.currency)} disputed` : undefined].filter(Boolean).join(', ');
   return {
     kind: 'mismatch',
     flag: 'dispute_opened',
-    reason: `PayPal opened ${kind} ${fields.case_id ?? '(no case id)'} on sale ${fields.txn_id ?? '(none)'}${details ? ` (${details})` : ''}: answer it in PayPal`,
+    reason: `PayPal opened ${from.kind || 'case'} ${from.caseId ?? '(no case id)'} on sale ${from.saleId ?? '(none)'}${details ? ` (${details})` : ''}: answer it in PayPal`,
   };
 }
 
@@ -201,6 +217,8 @@ export const MONEY_OUT_EVENTS = new Set(['PAYMENT.SALE.REFUNDED', 'PAYMENT.SALE.
 /** The sale and payment a webhook is about, whichever of its two resource shapes it has. */
 export function subjectOf(event: WebhookEnvelope): { saleId: string | undefined; paymentId: string | undefined } {
   const { resource } = event;
+  // A dispute's resource is the case (PP-D-…): the sale is the one it names.
+  if (event.dispute) return { saleId: event.dispute.saleId, paymentId: undefined };
   return { saleId: MONEY_OUT_EVENTS.has(event.eventType) ? resource.saleId : resource.id, paymentId: resource.parentPayment };
 }
 
@@ -208,6 +226,11 @@ export function subjectOf(event: WebhookEnvelope): { saleId: string | undefined;
 export function outcomeFromWebhook(event: WebhookEnvelope, attempt: Expected | undefined): NotificationOutcome {
   const { resource, eventType } = event;
   const saleId = subjectOf(event).saleId ?? null;
+  // A case PayPal opened on the sale, as the IPN's new_case: listed for staff, nothing applied.
+  if (eventType === 'CUSTOMER.DISPUTE.CREATED' && event.dispute) {
+    const { dispute } = event;
+    return attempt ? disputeFlag({ kind: dispute.stage?.toLowerCase(), caseId: dispute.id, saleId: dispute.saleId, reason: dispute.reason, disputed: unsignedMinor(dispute.total, dispute.currency) }) : undefined;
+  }
   if (eventType === 'PAYMENT.SALE.DENIED') return attempt ? { kind: 'failed', reason: `PayPal webhook: ${eventType}`, saleId } : undefined;
   if (!['PAYMENT.SALE.COMPLETED', 'PAYMENT.SALE.PENDING', ...MONEY_OUT_EVENTS].includes(eventType)) return undefined;
   const money = unsignedMinor(resource.total, resource.currency);

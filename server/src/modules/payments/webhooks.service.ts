@@ -50,7 +50,8 @@ export class WebhooksService {
       this.orm.em.fork(),
       {
         source: 'webhook',
-        txnId: inboxColumn(resource.id, 64),
+        // A dispute is kept under the sale it names, as the IPN's new_case is (its resource is the case).
+        txnId: inboxColumn(event.dispute ? event.dispute.saleId : resource.id, 64),
         parentTxnId: inboxColumn(MONEY_OUT_EVENTS.has(event.eventType) ? resource.saleId : undefined, 64),
         externalId: inboxColumn(resource.parentPayment, 64),
         providerStatus: inboxColumn(event.eventType, 64),

@@ -21,7 +21,19 @@ export interface WebhookEnvelope {
     total?: string | undefined;
     currency?: string | undefined;
   };
+  /** A dispute's resource (CUSTOMER.DISPUTE.*): the case, the sale it names, why, and the amount disputed. */
+  dispute?: {
+    id: string | undefined;
+    saleId: string | undefined;
+    reason: string | undefined;
+    stage: string | undefined;
+    total: string | undefined;
+    currency: string | undefined;
+  };
 }
+
+/** Event types whose resource is a dispute (CUSTOMER.DISPUTE.CREATED, .UPDATED, .RESOLVED). */
+export const DISPUTE_EVENT_PREFIX = 'CUSTOMER.DISPUTE.';
 
 /** Printable ASCII: ids and names PayPal sends are never anything else, and NUL never reaches a column. */
 const token = (max: number) => z.string().regex(new RegExp(`^[\\x21-\\x7e]{1,${max}}$`));
@@ -40,6 +52,16 @@ const envelopeSchema = z.object({
       state: lenient(64),
       reason_code: lenient(64),
       amount: z.object({ total: lenient(32), currency: lenient(8) }).optional().catch(undefined),
+      // A dispute (PayPal's documented CUSTOMER.DISPUTE.CREATED sample): its id, the sale it names
+      // (disputed_transactions[].seller_transaction_id), reason, stage and dispute_amount.
+      dispute_id: lenient(64),
+      reason: lenient(64),
+      dispute_life_cycle_stage: lenient(32),
+      disputed_transactions: z
+        .array(z.object({ seller_transaction_id: lenient(64) }).catch({ seller_transaction_id: undefined }))
+        .optional()
+        .catch(undefined),
+      dispute_amount: z.object({ value: lenient(32), currency_code: lenient(8) }).optional().catch(undefined),
     })
     .optional()
     .catch(undefined),
@@ -71,6 +93,18 @@ export function parseWebhookEvent(raw: Buffer): WebhookEnvelope | undefined {
       total: resource?.amount?.total,
       currency: resource?.amount?.currency,
     },
+    ...(event_type.startsWith(DISPUTE_EVENT_PREFIX)
+      ? {
+          dispute: {
+            id: resource?.dispute_id,
+            saleId: resource?.disputed_transactions?.find((t) => t.seller_transaction_id)?.seller_transaction_id,
+            reason: resource?.reason,
+            stage: resource?.dispute_life_cycle_stage,
+            total: resource?.dispute_amount?.value,
+            currency: resource?.dispute_amount?.currency_code,
+          },
+        }
+      : {}),
   };
 }
 
