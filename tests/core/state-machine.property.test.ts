@@ -166,8 +166,22 @@ it('no sequence of payment events reaches an illegal state or pays twice', async
         await checkInvariants(orderId, sku);
       }
     }),
-    { numRuns: 150, ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}) },
+    {
+      numRuns: 150,
+      // Run first, whatever the seed: a sequence to each status, so that every status's invariants are
+      // checked in every run. Random sequences reach "refunded" rarely (a capture of the right amount,
+      // then refunds summing to the total): 1, 4, 4 and 7 of 150 in four runs, so about one run in 50
+      // (e^-4) reached it in none and the closing check failed for want of luck, not of a fault.
+      examples: [
+        [[{ kind: 'completed', attempt: 0, sale: 0, wrongAmount: false }, { kind: 'refund', amount: TOTAL, movement: 'refund' }]],
+        [[{ kind: 'completed', attempt: 0, sale: 0, wrongAmount: false }, { kind: 'refund', amount: TOTAL / 2, movement: 'reversal' }, { kind: 'refund', amount: TOTAL / 2, movement: 'refund' }]],
+        [[{ kind: 'pending', attempt: 0 }, { kind: 'failed', attempt: 0 }]],
+        [[{ kind: 'cancel' }]],
+      ],
+      ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}),
+    },
   );
-  // The sequences really went everywhere: every order status was reached and checked.
+  // The sequences really went everywhere: every order status was reached and checked (the examples
+  // above reach each through the real code: a change that stops one from being reached fails here).
   expect([...reached].sort()).toEqual(['cancelled', 'failed', 'paid', 'partially_refunded', 'pending', 'refunded']);
 });
