@@ -33,7 +33,7 @@ export interface WebhookEnvelope {
 }
 
 /** Event types whose resource is a dispute (CUSTOMER.DISPUTE.CREATED, .UPDATED, .RESOLVED). */
-export const DISPUTE_EVENT_PREFIX = 'CUSTOMER.DISPUTE.';
+const DISPUTE_EVENT_PREFIX = 'CUSTOMER.DISPUTE.';
 
 /** Printable ASCII: ids and names PayPal sends are never anything else, and NUL never reaches a column. */
 const token = (max: number) => z.string().regex(new RegExp(`^[\\x21-\\x7e]{1,${max}}$`));
@@ -96,7 +96,7 @@ export function parseWebhookEvent(raw: Buffer): WebhookEnvelope | undefined {
     ...(event_type.startsWith(DISPUTE_EVENT_PREFIX)
       ? {
           dispute: {
-            id: resource?.dispute_id,
+            id: resource?.dispute_id ?? resource?.id,
             saleId: resource?.disputed_transactions?.find((t) => t.seller_transaction_id)?.seller_transaction_id,
             reason: resource?.reason,
             stage: resource?.dispute_life_cycle_stage,
