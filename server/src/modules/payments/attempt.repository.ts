@@ -19,6 +19,7 @@ const ATTEMPT_SELECTION = [
   'a.return_url as returnUrl',
   'a.cancel_url as cancelUrl',
   'a.payer_id as payerId',
+  'a.failure_reason as failureReason',
   'a.created_at as createdAt',
 ] as const;
 
@@ -45,13 +46,15 @@ export interface AttemptRow {
   returnUrl: AttemptTable['return_url'];
   cancelUrl: AttemptTable['cancel_url'];
   payerId: AttemptTable['payer_id'];
+  /** Why an attempt ended (cancelled by the buyer, superseded, expired, declined); null while open. */
+  failureReason: AttemptTable['failure_reason'];
   createdAt: AttemptTable['created_at'];
 }
 
 /** The same columns for the statements that decide races (row locks, conditional updates): `returning ${ATTEMPT_COLUMNS}`. */
 export const ATTEMPT_COLUMNS = sql`a.id, a.order_id as "orderId", a.status, a.amount, a.currency, a.external_id as "externalId",
   a.sale_id as "saleId", a.sale_state as "saleState", a.approval_url as "approvalUrl", a.return_url as "returnUrl",
-  a.cancel_url as "cancelUrl", a.payer_id as "payerId", a.created_at as "createdAt"`;
+  a.cancel_url as "cancelUrl", a.payer_id as "payerId", a.failure_reason as "failureReason", a.created_at as "createdAt"`;
 
 /** The attempt with this id, PayPal payment id or sale id. */
 export async function findAttempt(em: EntityManager, where: { id?: string; externalId?: string; saleId?: string }): Promise<AttemptRow | undefined> {

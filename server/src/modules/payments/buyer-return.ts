@@ -80,7 +80,7 @@ const REFUSAL_TEXT: Record<NonNullable<ReturnResult['refused']>, string> = {
 export const BUYER_CANCELLED = 'buyer cancelled';
 
 /** Whether `/paypal/return` may execute this attempt: only the open attempt of an order not yet paid. */
-function returnDoor(orderStatus: string, attempt: AttemptRow & { failureReason: string | null }): DoorVerdict {
+function returnDoor(orderStatus: string, attempt: AttemptRow): DoorVerdict {
   // This link's own payment went through (a reload, the back button): show where it stands.
   if (attempt.status === 'succeeded' || (attempt.saleId && attempt.saleState !== 'failed')) return 'settled';
   if (PAID_STATUSES.includes(orderStatus as OrderStatus)) return 'already_paid';
@@ -122,10 +122,7 @@ export async function handleReturn(deps: PaymentsDeps, query: { paymentId?: stri
       payload: { paymentId, payerId: query.payerId, token: query.token ?? null },
       outcome: 'buyer returned from PayPal',
     });
-    const ended = OPEN_ATTEMPT_STATUSES.includes(attempt.status)
-      ? null
-      : ((await firstRow(tx, sql<{ reason: string | null }>`select failure_reason as reason from order_payment_attempt where id = ${attempt.id}`))?.reason ?? null);
-    const verdict = returnDoor(order.status, { ...attempt, failureReason: ended });
+    const verdict = returnDoor(order.status, attempt);
     // Claimed (or claimed again by a reload: PayPal-Request-Id makes a repeated execute return the first one's result).
     if (verdict === 'execute') await affected(tx, sql`update order_payment_attempt set execute_started_at = now() where id = ${attempt.id}`);
     return verdict;
