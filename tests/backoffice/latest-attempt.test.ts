@@ -4,7 +4,7 @@ import type { Customer } from '@orders/shared';
 import { newId } from '@orders/server/db/base.entity.ts';
 import { LATEST_ATTEMPT_FILL } from '@orders/server/modules/backoffice/latest-attempt.ts';
 import { startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
-import { buyerChooses, waitFor } from '../support/paypal-server.ts';
+import { buyerChooses, pendingOrder, waitFor } from '../support/paypal-server.ts';
 
 /*
  * "order" carries its latest attempt's PayPal payment id and payer email for the back-office list
@@ -39,13 +39,8 @@ async function copiesAndTruth(orderId: string): Promise<{ copies: Columns; truth
   return rows[0]!;
 }
 
-async function newOrder(customer: Customer) {
-  const sku = `SKU-${randomUUID().slice(0, 8)}`;
-  await env.client.catalog.upsertProduct.mutate({ sku, name: `Lamp ${sku}`, unitPrice: 1800, currency: 'USD', stock: 10 });
-  const cart = await env.client.carts.create.mutate({ customer });
-  await env.client.carts.setItem.mutate({ customer, cartId: cart.id, sku, quantity: 1 });
-  return env.client.orders.create.mutate({ customer, cartId: cart.id });
-}
+/** A pending order of one item at 18.00 for `customer`. */
+const newOrder = async (customer: Customer) => (await pendingOrder(env.client, { customer, unitPrice: 1800, quantity: 1, stock: 10 })).order;
 
 /** Runs `statement` as attempt writers do: in a transaction that holds the order first. */
 async function asWriter(orderId: string, statement: string, values: unknown[]) {

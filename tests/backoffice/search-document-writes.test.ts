@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Customer } from '@orders/shared';
 import { startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
-import { buyerChooses, ipnEvents, waitFor } from '../support/paypal-server.ts';
+import { buyerChooses, ipnEvents, pendingOrder, waitFor } from '../support/paypal-server.ts';
 
 /*
  * What keeping the search document current costs a payment (issue 10: IPN processing got slower).
@@ -33,13 +33,8 @@ async function newProduct(sku: string) {
   return env.client.catalog.upsertProduct.mutate({ sku, name: `Lamp ${sku}`, unitPrice: 1800, currency: 'USD', stock: 10 });
 }
 
-async function newOrder(customer: Customer) {
-  const sku = `SKU-${randomUUID().slice(0, 8)}`;
-  await newProduct(sku);
-  const cart = await env.client.carts.create.mutate({ customer });
-  await env.client.carts.setItem.mutate({ customer, cartId: cart.id, sku, quantity: 1 });
-  return env.client.orders.create.mutate({ customer, cartId: cart.id });
-}
+/** A pending order of one item at 18.00 for `customer`. */
+const newOrder = async (customer: Customer) => (await pendingOrder(env.client, { customer, unitPrice: 1800, quantity: 1, stock: 10 })).order;
 
 describe('search document writes', () => {
   it('a payment’s success rewrites the document once, and the order is still found by its payer and sale id', async () => {

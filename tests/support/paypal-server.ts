@@ -76,8 +76,11 @@ export function newCustomer(): Customer {
 }
 
 /** A pending order for `quantity` units at `unitPrice`. */
-export async function pendingOrder(client: OrdersClient, options: { unitPrice?: number; currency?: Currency; quantity?: number; stock?: number } = {}) {
-  const customer = newCustomer();
+export async function pendingOrder(
+  client: OrdersClient,
+  options: { unitPrice?: number; currency?: Currency; quantity?: number; stock?: number; customer?: Customer } = {},
+) {
+  const customer = options.customer ?? newCustomer();
   const sku = `SKU-${randomUUID().slice(0, 8)}`;
   await client.catalog.upsertProduct.mutate({
     sku,
