@@ -105,8 +105,9 @@ export async function handleReturn(deps: PaymentsDeps, query: { paymentId?: stri
   const found = await findAttempt(em, { externalId: query.paymentId });
   // PayPal sends the buyer back with the EC token of the approval URL it gave us for this payment
   // (paypal-protocol.md). A return without it names no payment of ours: a PayPal payment id alone
-  // (it shows in the buyer's address bar, receipts and logs) must not lead a stranger to the buyer's
-  // order, record an event on it, or have PayPal asked to execute it. Compared whole, as the cancel's.
+  // (staff see it in the back office, our logs and PayPal's answers carry it) must not lead anyone to
+  // the buyer's order, record an event on it, or have PayPal asked to execute it. Compared whole, as
+  // the cancel's.
   if (!found || !query.token || approvalToken(found.approvalUrl) !== query.token) throw notFound('payment');
   const paymentId = query.paymentId;
   const door = await em.transactional(async (tx) => {
