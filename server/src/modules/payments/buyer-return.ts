@@ -120,7 +120,7 @@ export async function handleReturn(deps: PaymentsDeps, query: { paymentId?: stri
       attemptId: found.id,
       orderId: found.orderId,
       externalId: paymentId,
-      payload: { paymentId, payerId: query.payerId, token: query.token ?? null },
+      payload: { paymentId, payerId: query.payerId, token: query.token },
       outcome: 'buyer returned from PayPal',
     });
     const verdict = returnDoor(order.status, attempt);

@@ -129,7 +129,7 @@ export async function applyPaymentOutcome(
       /** The sale in the ledger, and the movements that were waiting for it applied (or refused), in arrival order. */
       const recordSale = async (a: AttemptRow) => {
         if (!fromPaypal) return [];
-        await lockSale(em, outcome.saleId);
+        // The sale's lock is held: taken above, before the order (saleToLock).
         await recordCapture(em, { saleId: outcome.saleId, amount: outcome.amount, currency: outcome.currency, eventId: options.eventId ?? null }, owner);
         return applyParked(em, outcome.saleId, { orderId: order.id, attemptId: a.id });
       };
@@ -206,8 +206,8 @@ export async function applyPaymentOutcome(
     case 'reversal_canceled': {
       const movement = movementOf(outcome, options.eventId);
       if (attempt.saleId !== outcome.saleId) {
-        // Matched by invoice, but this attempt's sale is not recorded yet: wait for it.
-        await lockSale(em, outcome.saleId);
+        // Matched by invoice, but this attempt's sale is not recorded yet: wait for it (under the sale's
+        // lock, taken above before the order: saleToLock).
         const parked = await parkMovement(em, movement);
         return parked
           ? done('parked', `${movement.kind.replace('_', ' ')} for sale ${outcome.saleId}, which is not recorded yet: kept until it is`)
