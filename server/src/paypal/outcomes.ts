@@ -194,6 +194,42 @@ function disputeOpened(fields: IpnFields): Mismatch {
   });
 }
 
+/**
+ * The stage at which a notification says a case was opened, in one vocabulary for both channels, so
+ * that PayPal's IPN and webhook about one case at one stage are one message (disputeKey). The case id
+ * is one identifier in both: the IPN's case_id and the Disputes API's dispute_id (PP-D-… for both since
+ * PayPal's 2015 change of case ids). The stages, as PayPal defines them:
+ *  - inquiry: buyer and seller talk without PayPal (IPN case_type `dispute`, webhook stage INQUIRY);
+ *  - claim: escalated for PayPal to decide (`complaint`; stage CHARGEBACK through PayPal, channel
+ *    INTERNAL: "not a credit card or debit card chargeback");
+ *  - chargeback: the buyer's card issuer (`chargeback`; stage CHARGEBACK, channel EXTERNAL);
+ *  - the appeals, PRE_ARBITRATION and ARBITRATION (webhook only).
+ * A name outside these keeps its channel in the stage: never matched across channels, so at worst a
+ * case is listed twice, never hidden behind another stage's.
+ */
+export type DisputeStage = 'inquiry' | 'claim' | 'chargeback' | 'pre_arbitration' | 'arbitration' | `ipn-${string}` | `webhook-${string}`;
+
+const IPN_CASE_TYPES: Record<string, DisputeStage> = { dispute: 'inquiry', complaint: 'claim', chargeback: 'chargeback' };
+
+export function ipnDisputeStage(caseType: string | undefined): DisputeStage {
+  const type = (caseType ?? '').toLowerCase();
+  return IPN_CASE_TYPES[type] ?? `ipn-${type}`;
+}
+
+export function webhookDisputeStage(stage: string | undefined, channel: string | undefined): DisputeStage {
+  const named = (stage ?? '').toUpperCase();
+  if (named === 'INQUIRY') return 'inquiry';
+  if (named === 'CHARGEBACK' && channel?.toUpperCase() === 'INTERNAL') return 'claim';
+  if (named === 'CHARGEBACK' && channel?.toUpperCase() === 'EXTERNAL') return 'chargeback';
+  if (named === 'PRE_ARBITRATION' || named === 'ARBITRATION') return named.toLowerCase() as DisputeStage;
+  return `webhook-${named.toLowerCase()}${channel ? `-${channel.toLowerCase()}` : ''}`;
+}
+
+/** The dedup key of a case's opening at a stage: the same for its IPN and its webhook (notification-inbox). */
+export function disputeKey(caseId: string, stage: DisputeStage): string {
+  return `dispute:${caseId}:${stage}`;
+}
+
 /** A case on a sale, as staff read it whichever channel told (IPN new_case, webhook CUSTOMER.DISPUTE.CREATED). */
 function disputeFlag(from: {
   kind: string | undefined;

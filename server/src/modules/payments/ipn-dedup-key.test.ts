@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ipnDedupKey } from './ipn-notifications.js';
+import { parseWebhookEvent } from '../../paypal/webhook/webhook-event.js';
+import { earlierIpnKeys, ipnDedupKey } from './ipn-notifications.js';
+import { webhookDedupKey } from './webhooks.service.js';
 
 describe('ipnDedupKey', () => {
   it("keeps a payment's key: its txn_id and status (the keys stored before stay comparable)", () => {
@@ -18,6 +20,30 @@ describe('ipnDedupKey', () => {
   it('tells apart two disputes on one sale by their case', () => {
     const dispute = { txn_type: 'new_case', txn_id: '61E67681CH3238416', case_type: 'chargeback' };
     expect(ipnDedupKey({ ...dispute, case_id: 'PP-D-1001' })).not.toBe(ipnDedupKey({ ...dispute, case_id: 'PP-D-1002' }));
+  });
+
+  it("keys a case's opening as its webhook does, stage for stage; other stages and other channels' unknown names never meet", () => {
+    const opened = (caseType: string) => ipnDedupKey({ txn_type: 'new_case', txn_id: '61E67681CH3238416', case_id: 'PP-D-1001', case_type: caseType });
+    const webhook = (stage: string, channel?: string) =>
+      webhookDedupKey(
+        parseWebhookEvent(
+          Buffer.from(
+            JSON.stringify({
+              id: `WH-${stage}-${channel ?? 'none'}`,
+              event_type: 'CUSTOMER.DISPUTE.CREATED',
+              resource: { dispute_id: 'PP-D-1001', dispute_life_cycle_stage: stage, ...(channel ? { dispute_channel: channel } : {}), disputed_transactions: [{ seller_transaction_id: '61E67681CH3238416' }] },
+            }),
+          ),
+        )!,
+      );
+    expect(opened('dispute')).toBe(webhook('INQUIRY', 'INTERNAL'));
+    expect(opened('complaint')).toBe(webhook('CHARGEBACK', 'INTERNAL'));
+    expect(opened('chargeback')).toBe(webhook('CHARGEBACK', 'EXTERNAL'));
+    const stages = [opened('dispute'), opened('complaint'), opened('chargeback'), opened('something_new'), webhook('CHARGEBACK'), webhook('PRE_ARBITRATION', 'INTERNAL'), webhook('SOMETHING_NEW', 'INTERNAL')];
+    expect(new Set(stages).size).toBe(stages.length);
+    // Other webhooks keep their event id; what an opening was stored under before stays a duplicate's match.
+    expect(webhookDedupKey(parseWebhookEvent(Buffer.from(JSON.stringify({ id: 'WH-1', event_type: 'CUSTOMER.DISPUTE.UPDATED', resource: { dispute_id: 'PP-D-1001' } })))!)).toBe('webhook:WH-1');
+    expect(earlierIpnKeys({ txn_type: 'new_case', txn_id: '61E67681CH3238416', case_id: 'PP-D-1001', case_type: 'chargeback' })).toEqual(['ipn:61E67681CH3238416::case:PP-D-1001:chargeback']);
   });
 
   it('keys a payment status as before whether or not a case rides along (a Reversed with its case_id)', () => {

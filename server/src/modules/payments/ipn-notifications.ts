@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { parseIpn, verifyIpn, type IpnFields } from '../../paypal/ipn/ipn-message.js';
-import { IPN_MOVEMENTS, outcomeFromIpn, unsignedMinor } from '../../paypal/outcomes.js';
+import { IPN_MOVEMENTS, disputeKey, ipnDisputeStage, outcomeFromIpn, unsignedMinor } from '../../paypal/outcomes.js';
 import { isUuid } from '../../ids.js';
 import { findAttempt } from './attempt.repository.js';
 import {
@@ -22,8 +22,9 @@ const DEDUP_KEY_LENGTH = 200;
 
 /**
  * What makes an IPN "the same message again": its transaction and status (a sale's Completed, a
- * refund's Refunded, each txn_id once per status), with a dispute's case (`new_case` names the disputed
- * sale's txn_id and has no payment_status: two cases on one sale are two messages). A payment status
+ * refund's Refunded, each txn_id once per status). A case PayPal opened (`new_case`: the disputed
+ * sale's txn_id, no payment_status) is its case and stage, the key its webhook has too (disputeKey):
+ * two cases on one sale are two messages, one case told by IPN and webhook is one. A payment status
  * keeps its key whether or not a case_id rides along (a chargeback's Reversed may carry one): keys
  * stored before cases were keyed still match PayPal's resends. A message with
  * neither a txn_id nor a payment_status (subscr_signup, subscr_cancel, recurring_payment_profile_created)
@@ -34,7 +35,9 @@ export function ipnDedupKey(fields: IpnFields): string {
   const txnId = fields.txn_id ?? '';
   const status = fields.payment_status ?? '';
   let key = `ipn:${txnId}:${status}`;
-  if (fields.case_id && !status) key += `:case:${fields.case_id}:${fields.case_type ?? ''}`;
+  // A case's opening: keyed as its webhook is (disputeKey), so the second channel to tell it is a duplicate.
+  if (openedCase(fields)) key = disputeKey(fields.case_id!, ipnDisputeStage(fields.case_type));
+  else if (fields.case_id && !status) key += `:case:${fields.case_id}:${fields.case_type ?? ''}`;
   else if (!txnId && !status) {
     const message = Object.entries(fields)
       .filter(([name]) => name !== 'resend')
@@ -42,6 +45,21 @@ export function ipnDedupKey(fields: IpnFields): string {
     key = `ipn:message:${createHash('sha256').update(JSON.stringify(message)).digest('hex')}`;
   }
   return key.length <= DEDUP_KEY_LENGTH ? key : `ipn:sha256:${createHash('sha256').update(key).digest('hex')}`;
+}
+
+/** A new_case IPN naming its case: PayPal opened a dispute (outcomeFromIpn). */
+function openedCase(fields: IpnFields): boolean {
+  return fields.txn_type === 'new_case' && !!fields.case_id && !fields.payment_status;
+}
+
+/**
+ * The keys an IPN was stored under before its key changed: a resend of one processed then is still a
+ * duplicate. A case's opening was keyed by its transaction and case type before disputeKey.
+ */
+export function earlierIpnKeys(fields: IpnFields): string[] {
+  if (!openedCase(fields)) return [];
+  const key = `ipn:${fields.txn_id ?? ''}::case:${fields.case_id}:${fields.case_type ?? ''}`;
+  return [key.length <= DEDUP_KEY_LENGTH ? key : `ipn:sha256:${createHash('sha256').update(key).digest('hex')}`];
 }
 
 /**
@@ -102,6 +120,7 @@ export async function processIpn(deps: PaymentsDeps, eventId: string): Promise<P
     {
       eventId,
       dedupKey: ipnDedupKey(fields),
+      earlierKeys: earlierIpnKeys(fields),
       subject: `txn ${txnId || '(none)'}`,
       gross: unsignedMinor(fields.mc_gross, fields.mc_currency)?.amount ?? null,
       noAction: `payment_status ${status || '(none)'} needs no action`,

@@ -93,8 +93,13 @@ export function finishNotification(
 /** A notification PayPal vouched for, described in the terms every channel shares. */
 export interface VerifiedNotification {
   eventId: string;
-  /** One per thing PayPal told us (IPN: txn and status; webhook: the event id): a repeat is a duplicate. */
+  /**
+   * One per thing PayPal told us (IPN: txn and status; webhook: the event id; either: a case opened at a
+   * stage): a repeat is a duplicate.
+   */
   dedupKey: string;
+  /** Keys the same message was stored under before its key changed: a repeat of one is a duplicate too. */
+  earlierKeys?: readonly string[];
   /** What it is about, for outcome texts: "txn 9905168056260241A". */
   subject: string;
   /** Its amount (minor units, unsigned) when readable, kept on unmatched and flagged rows. */
@@ -138,9 +143,10 @@ export async function applyVerifiedNotification(
     const mine = await firstRow(tx, sql<{ processing: Processing }>`select processing from payment_event where id = ${eventId} for update`);
     if (mine?.processing !== 'received') return mine?.processing ?? 'ignored';
     // A racing duplicate that commits first makes our dedup_key write fail: the job is retried and lands here.
-    const seen = await firstRow(tx, sql<{ id: string }>`select id from payment_event where dedup_key = ${dedupKey}`);
+    const keys = [dedupKey, ...(notification.earlierKeys ?? [])];
+    const seen = await firstRow(tx, sql<{ id: string; source: string }>`select id, source from payment_event where dedup_key = any(${keys}::text[]) limit 1`);
     if (seen) {
-      await finish(tx, 'duplicate', `already processed as event ${seen.id}`);
+      await finish(tx, 'duplicate', `already processed as ${seen.source === 'ipn' ? 'IPN' : seen.source} event ${seen.id}`);
       return 'duplicate';
     }
     const sale = notification.movementSaleId;

@@ -2,7 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../../logger.js';
 import { PaymentProviderError, type PaymentGateway, type WebhookTransmission, type WebhookVerdict } from '../../paypal/gateway.js';
 import { parseWebhookEvent, transmissionFromHeaders, transmissionHeaders, type WebhookEnvelope } from '../../paypal/webhook/webhook-event.js';
-import { MONEY_OUT_EVENTS, outcomeFromWebhook, subjectOf, unsignedMinor } from '../../paypal/outcomes.js';
+import { MONEY_OUT_EVENTS, disputeKey, outcomeFromWebhook, subjectOf, unsignedMinor, webhookDisputeStage } from '../../paypal/outcomes.js';
 import {
   PAYPAL_ACTOR,
   applyVerifiedNotification,
@@ -29,6 +29,17 @@ export interface WebhookQueue {
  * PayPal webhooks (v1), the second notification channel beside IPN: stored raw with their transmission
  * headers on arrival, then verified through the gateway and applied by a job, exactly like IPNs.
  */
+/**
+ * What makes a webhook "the same message again": its event id (PayPal resends an event under it, with a
+ * new transmission each time). A case's opening is its case and stage, the key its IPN has too
+ * (disputeKey): whichever channel tells it second is a duplicate.
+ */
+export function webhookDedupKey(event: WebhookEnvelope): string {
+  const { dispute } = event;
+  if (event.eventType === 'CUSTOMER.DISPUTE.CREATED' && dispute?.id) return disputeKey(dispute.id, webhookDisputeStage(dispute.stage, dispute.channel));
+  return `webhook:${event.id}`;
+}
+
 export class WebhooksService {
   constructor(
     private readonly orm: MikroORM,
@@ -94,8 +105,9 @@ export class WebhooksService {
       em,
       {
         eventId,
-        // PayPal resends an event under its id, with a new transmission each time.
-        dedupKey: `webhook:${event.id}`,
+        dedupKey: webhookDedupKey(event),
+        // A case's opening was keyed by its event id before disputeKey.
+        earlierKeys: [`webhook:${event.id}`],
         subject: `sale ${saleId ?? '(none)'}`,
         gross: unsignedMinor(event.resource.total, event.resource.currency)?.amount ?? null,
         noAction: `${event.eventType} needs no action`,

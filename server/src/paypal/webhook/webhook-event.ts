@@ -27,6 +27,8 @@ export interface WebhookEnvelope {
     saleId: string | undefined;
     reason: string | undefined;
     stage: string | undefined;
+    /** INTERNAL (filed with PayPal) or EXTERNAL (with the buyer's card issuer). */
+    channel: string | undefined;
     total: string | undefined;
     currency: string | undefined;
   };
@@ -53,10 +55,11 @@ const envelopeSchema = z.object({
       reason_code: lenient(64),
       amount: z.object({ total: lenient(32), currency: lenient(8) }).optional().catch(undefined),
       // A dispute (PayPal's documented CUSTOMER.DISPUTE.CREATED sample): its id, the sale it names
-      // (disputed_transactions[].seller_transaction_id), reason, stage and dispute_amount.
+      // (disputed_transactions[].seller_transaction_id), reason, stage, channel and dispute_amount.
       dispute_id: lenient(64),
       reason: lenient(64),
       dispute_life_cycle_stage: lenient(32),
+      dispute_channel: lenient(32),
       disputed_transactions: z
         .array(z.object({ seller_transaction_id: lenient(64) }).catch({ seller_transaction_id: undefined }))
         .optional()
@@ -100,6 +103,7 @@ export function parseWebhookEvent(raw: Buffer): WebhookEnvelope | undefined {
             saleId: resource?.disputed_transactions?.find((t) => t.seller_transaction_id)?.seller_transaction_id,
             reason: resource?.reason,
             stage: resource?.dispute_life_cycle_stage,
+            channel: resource?.dispute_channel,
             total: resource?.dispute_amount?.value,
             currency: resource?.dispute_amount?.currency_code,
           },
