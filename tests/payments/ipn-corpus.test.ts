@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Currency, Discrepancy } from '@orders/shared';
 import { SIMULATOR_RECEIVER_EMAIL } from '@orders/server/paypal/setup.ts';
 import { startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
-import { ipnEvents, pendingOrder, waitFor, type StoredEvent } from '../support/paypal-server.ts';
+import { ipnEvents, newCaseIpnFields, pendingOrder, waitFor, type StoredEvent } from '../support/paypal-server.ts';
 import { loadIpnCorpus, rewriteIpn, type CorpusEntry } from './corpus/corpus.ts';
 
 /*
@@ -537,29 +537,7 @@ describe('messages about a sale that move no money', () => {
     const { order, sale } = await paidOrder();
     const caseId = `PP-D-${randomBytes(3).toString('hex')}`;
     const newCase = (id: string) =>
-      Buffer.from(
-        new URLSearchParams({
-          receipt_id: '1499-3285-7253-3801',
-          custom: order.orderId,
-          case_id: id,
-          charset: 'windows-1252',
-          invoice: order.attemptId,
-          business: SIMULATOR_RECEIVER_EMAIL,
-          case_type: 'chargeback',
-          receiver_id: '3PMW4KN575AVY',
-          txn_type: 'new_case',
-          verify_sign: 'AFcWxV21C7fd0v3bYYYRCpSSRl31AVMHOHg5tHX34S8qsXjTbVAcUnrn',
-          payer_id: '2BD4NV5EXXXV96',
-          notify_version: '2.6',
-          receiver_email: SIMULATOR_RECEIVER_EMAIL,
-          case_creation_date: '22:24:05 Jan 23, 2009 PST',
-          payer_email: 'payer@example.com',
-          reason_code: 'unauthorized',
-          txn_id: sale,
-          payment_date: '15:05:34 Dec 16, 2008 PST',
-        }).toString(),
-        'latin1',
-      );
+      Buffer.from(new URLSearchParams(newCaseIpnFields(sale, { caseId: id, caseType: 'chargeback', reason: 'unauthorized', owner: order })).toString(), 'latin1');
     const events = await deliver(newCase(caseId), sale, 2); // and PayPal's resend
     const cases = events.filter((e) => e.flag_kind === 'dispute_opened');
     expect(cases).toHaveLength(1);

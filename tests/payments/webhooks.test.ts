@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebhookLogEntry, WebhookTransmission } from '@orders/server/paypal/simulator/index.ts';
-import { SIMULATOR_RECEIVER_EMAIL } from '@orders/server/paypal/setup.ts';
 import {
   buyerChooses,
   ipnEvents,
+  newCaseIpnFields,
   pendingOrder,
   startPaypalTestEnv,
   waitFor,
@@ -370,37 +370,12 @@ describe('PayPal webhooks', () => {
     expect(unknown).toMatchObject({ verification: 'verified', processing: 'unmatched', order_id: null });
   });
 
-  /**
-   * A new_case IPN for `saleId`, with the fields (in their order) of a real one quoted in public code
-   * (a Java project's test, as in ipn-corpus.test.ts); the case, its type and the sale are this test's.
-   */
-  function newCaseIpn(saleId: string, caseId: string, caseType: string): Record<string, string> {
-    return {
-      receipt_id: '1499-3285-7253-3801',
-      case_id: caseId,
-      charset: 'windows-1252',
-      business: SIMULATOR_RECEIVER_EMAIL,
-      case_type: caseType,
-      receiver_id: '3PMW4KN575AVY',
-      txn_type: 'new_case',
-      verify_sign: 'AFcWxV21C7fd0v3bYYYRCpSSRl31AVMHOHg5tHX34S8qsXjTbVAcUnrn',
-      payer_id: '2BD4NV5EXXXV96',
-      notify_version: '2.6',
-      receiver_email: SIMULATOR_RECEIVER_EMAIL,
-      case_creation_date: '22:24:05 Jan 23, 2009 PST',
-      payer_email: 'payer@example.com',
-      reason_code: 'non_receipt',
-      txn_id: saleId,
-      payment_date: '15:05:34 Dec 16, 2008 PST',
-    };
-  }
-
   it('a dispute told by both channels is one item, whichever comes first; the same case escalated to a claim is another', async () => {
     const { order, saleId } = await paidOrder();
     const items = async () => (await env.server.services.reconciliation.list({ kind: 'dispute_opened', limit: 500 })).items.filter((d) => d.orderId === order.id);
     const ipnsBefore = (await ipnEvents(env.pool, 'txn_id = $1', [saleId])).length;
-    const ipn = (fields: Record<string, string>, nth: number) => {
-      env.sim.control.sendIpn(fields, `${env.server.url}/paypal/ipn`);
+    const ipn = (caseId: string, caseType: string, nth: number) => {
+      env.sim.control.sendIpn(newCaseIpnFields(saleId, { caseId, caseType, reason: 'non_receipt' }), `${env.server.url}/paypal/ipn`);
       return settled('ipn', 'txn_id = $1', [saleId], ipnsBefore + nth).then((events) => events.at(-1)!);
     };
 
@@ -409,18 +384,18 @@ describe('PayPal webhooks', () => {
     env.sim.control.sendWebhook(disputeCreated(saleId, inquiry));
     const [byWebhook] = await settled('webhook', `txn_id = $1 and provider_status = 'CUSTOMER.DISPUTE.CREATED'`, [saleId]);
     expect(byWebhook).toMatchObject({ processing: 'flagged', flag_kind: 'dispute_opened', order_id: order.id });
-    const sameByIpn = await ipn(newCaseIpn(saleId, inquiry, 'dispute'), 1);
+    const sameByIpn = await ipn(inquiry, 'dispute', 1);
     expect(sameByIpn).toMatchObject({ verification: 'verified', processing: 'duplicate', outcome: `already processed as webhook event ${byWebhook!.id}` });
     expect(await items()).toHaveLength(1);
 
     // The buyer escalates it to PayPal: the same case at another stage is listed again, not hidden.
-    const claim = await ipn(newCaseIpn(saleId, inquiry, 'complaint'), 2);
+    const claim = await ipn(inquiry, 'complaint', 2);
     expect(claim).toMatchObject({ processing: 'flagged', flag_kind: 'dispute_opened' });
     expect(await items()).toHaveLength(2);
 
     // A card chargeback: the IPN first (case_type chargeback), then the webhook (CHARGEBACK from the card issuer).
     const chargeback = `PP-D-${Math.floor(Math.random() * 1e9)}`;
-    const byIpn = await ipn(newCaseIpn(saleId, chargeback, 'chargeback'), 3);
+    const byIpn = await ipn(chargeback, 'chargeback', 3);
     expect(byIpn).toMatchObject({ processing: 'flagged', flag_kind: 'dispute_opened' });
     const event = disputeCreated(saleId, chargeback);
     Object.assign(event.resource, { dispute_life_cycle_stage: 'CHARGEBACK', dispute_channel: 'EXTERNAL', reason: 'UNAUTHORISED' });

@@ -162,6 +162,38 @@ export function ipnFields(overrides: Record<string, string>): Record<string, str
   };
 }
 
+/**
+ * A `new_case` IPN: PayPal opened a case on `sale`. The fields, in their order, of a real one quoted in
+ * public code (a Java project's test, "Example of real request": a chargeback, PP-623-555-536); the
+ * case, its type, its reason and the sale are the caller's, and `owner` (custom, invoice) where that
+ * one has them.
+ */
+export function newCaseIpnFields(
+  sale: string,
+  the: { caseId: string; caseType: string; reason: string; owner?: { orderId: string; attemptId: string } },
+): Record<string, string> {
+  return {
+    receipt_id: '1499-3285-7253-3801',
+    ...(the.owner ? { custom: the.owner.orderId } : {}),
+    case_id: the.caseId,
+    charset: 'windows-1252',
+    ...(the.owner ? { invoice: the.owner.attemptId } : {}),
+    business: SIMULATOR_RECEIVER_EMAIL,
+    case_type: the.caseType,
+    receiver_id: '3PMW4KN575AVY',
+    txn_type: 'new_case',
+    verify_sign: 'AFcWxV21C7fd0v3bYYYRCpSSRl31AVMHOHg5tHX34S8qsXjTbVAcUnrn',
+    payer_id: '2BD4NV5EXXXV96',
+    notify_version: '2.6',
+    receiver_email: SIMULATOR_RECEIVER_EMAIL,
+    case_creation_date: '22:24:05 Jan 23, 2009 PST',
+    payer_email: 'payer@example.com',
+    reason_code: the.reason,
+    txn_id: sale,
+    payment_date: '15:05:34 Dec 16, 2008 PST',
+  };
+}
+
 export async function webhookEvents(pool: pg.Pool, where = 'true', params: unknown[] = []) {
   return storedEvents(pool, 'webhook', where, params);
 }
