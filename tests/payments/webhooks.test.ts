@@ -385,7 +385,8 @@ describe('PayPal webhooks', () => {
     const [byWebhook] = await settled('webhook', `txn_id = $1 and provider_status = 'CUSTOMER.DISPUTE.CREATED'`, [saleId]);
     expect(byWebhook).toMatchObject({ processing: 'flagged', flag_kind: 'dispute_opened', order_id: order.id });
     const sameByIpn = await ipn(inquiry, 'dispute', 1);
-    expect(sameByIpn).toMatchObject({ verification: 'verified', processing: 'duplicate', outcome: `already processed as webhook event ${byWebhook!.id}` });
+    // Kept, and shown on the order beside the message it repeats (the order's page lists every message about it).
+    expect(sameByIpn).toMatchObject({ verification: 'verified', processing: 'duplicate', outcome: `already processed as webhook event ${byWebhook!.id}`, order_id: order.id });
     expect(await items()).toHaveLength(1);
 
     // The buyer escalates it to PayPal: the same case at another stage is listed again, not hidden.
@@ -401,12 +402,21 @@ describe('PayPal webhooks', () => {
     Object.assign(event.resource, { dispute_life_cycle_stage: 'CHARGEBACK', dispute_channel: 'EXTERNAL', reason: 'UNAUTHORISED' });
     env.sim.control.sendWebhook(event);
     const sameByWebhook = (await settled('webhook', `txn_id = $1 and provider_status = 'CUSTOMER.DISPUTE.CREATED'`, [saleId], 2)).at(-1);
-    expect(sameByWebhook).toMatchObject({ verification: 'verified', processing: 'duplicate', outcome: `already processed as IPN event ${byIpn.id}` });
+    expect(sameByWebhook).toMatchObject({ verification: 'verified', processing: 'duplicate', outcome: `already processed as IPN event ${byIpn.id}`, order_id: order.id });
     const listed = await items();
     expect(listed).toHaveLength(3);
     expect(listed.filter((d) => d.detail.includes(chargeback))).toHaveLength(1);
-    // Nothing moved: a case is news for staff, not money.
+    // Nothing moved: a case is news for staff, not money. The order's page lists all five messages about the cases.
     expect(await orderRow(order.id)).toMatchObject({ status: 'paid', refunded_amount: 0 });
+    const { events } = await env.server.services.backoffice.get(order.id, 'viewer');
+    const cases = events.filter((e) => e.providerStatus === 'CUSTOMER.DISPUTE.CREATED' || e.raw?.includes('txn_type=new_case'));
+    expect(cases.map((e) => [e.source, e.processing])).toEqual([
+      ['webhook', 'flagged'],
+      ['ipn', 'duplicate'],
+      ['ipn', 'flagged'],
+      ['ipn', 'flagged'],
+      ['webhook', 'duplicate'],
+    ]);
   });
 
   it('a denied pending sale fails the order from its webhook alone', async () => {

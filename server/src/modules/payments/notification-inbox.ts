@@ -144,9 +144,15 @@ export async function applyVerifiedNotification(
     if (mine?.processing !== 'received') return mine?.processing ?? 'ignored';
     // A racing duplicate that commits first makes our dedup_key write fail: the job is retried and lands here.
     const keys = [dedupKey, ...(notification.earlierKeys ?? [])];
-    const seen = await firstRow(tx, sql<{ id: string; source: string }>`select id, source from payment_event where dedup_key = any(${keys}::text[]) limit 1`);
+    const seen = await firstRow(
+      tx,
+      sql<{ id: string; source: string; orderId: string | null; attemptId: string | null }>`
+        select id, source, order_id as "orderId", attempt_id as "attemptId" from payment_event where dedup_key = any(${keys}::text[]) limit 1`,
+    );
     if (seen) {
-      await finish(tx, 'duplicate', `already processed as ${seen.source === 'ipn' ? 'IPN' : seen.source} event ${seen.id}`);
+      // On the order of the message it repeats: an order's page lists every message PayPal sent about it.
+      const owner = { ...(seen.orderId ? { orderId: seen.orderId } : {}), ...(seen.attemptId ? { attemptId: seen.attemptId } : {}) };
+      await finish(tx, 'duplicate', `already processed as ${seen.source === 'ipn' ? 'IPN' : seen.source} event ${seen.id}`, owner);
       return 'duplicate';
     }
     const sale = notification.movementSaleId;
