@@ -45,4 +45,19 @@ describe('EventsSection', () => {
     expect(within(items[2]!).getByText('in 50 ms')).toBeTruthy();
     expect(within(items[3]!).queryByText(/^in /)).toBeNull();
   });
+
+  it("heads each message with what PayPal said: its status, or an IPN's txn_type when it has none (a case opened), never the channel's name twice", () => {
+    render(
+      <EventsSection
+        events={[
+          event({ id: 'sale' }),
+          event({ id: 'case', providerStatus: null, amount: null, raw: 'case_id=PP-D-1001&case_type=chargeback&txn_type=new_case&txn_id=23OSN7ENZ2H12QMU4' }),
+          event({ id: 'webhook', source: 'webhook', providerStatus: 'CUSTOMER.DISPUTE.CREATED', amount: null }),
+          event({ id: 'bare', providerStatus: null, amount: null, raw: 'txn_id=23OSN7ENZ2H12QMU4' }),
+        ]}
+      />,
+    );
+    const heads = screen.getAllByRole('listitem').map((item) => item.querySelector('strong')?.textContent);
+    expect(heads).toEqual(['Completed', 'new_case', 'CUSTOMER.DISPUTE.CREATED', '(no status)']);
+  });
 });
