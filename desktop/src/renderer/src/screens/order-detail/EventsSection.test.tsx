@@ -46,7 +46,7 @@ describe('EventsSection', () => {
     expect(within(items[3]!).queryByText(/^in /)).toBeNull();
   });
 
-  it("heads each message with what PayPal said: its status, or an IPN's txn_type when it has none (a case opened), never the channel's name twice", () => {
+  it("heads each message with what PayPal said: its status, or an IPN's txn_type when it has none (a case opened), never the source's name twice", () => {
     render(
       <EventsSection
         events={[
@@ -54,10 +54,12 @@ describe('EventsSection', () => {
           event({ id: 'case', providerStatus: null, amount: null, raw: 'case_id=PP-D-1001&case_type=chargeback&txn_type=new_case&txn_id=23OSN7ENZ2H12QMU4' }),
           event({ id: 'webhook', source: 'webhook', providerStatus: 'CUSTOMER.DISPUTE.CREATED', amount: null }),
           event({ id: 'bare', providerStatus: null, amount: null, raw: 'txn_id=23OSN7ENZ2H12QMU4' }),
+          event({ id: 'return', source: 'return', providerStatus: null, amount: null, verification: 'not_applicable', outcome: 'buyer returned from PayPal' }),
         ]}
       />,
     );
-    const heads = screen.getAllByRole('listitem').map((item) => item.querySelector('strong')?.textContent);
-    expect(heads).toEqual(['Completed', 'new_case', 'CUSTOMER.DISPUTE.CREATED', '(no status)']);
+    const heads = screen.getAllByRole('listitem').map((item) => item.querySelector('strong')?.textContent ?? null);
+    expect(heads).toEqual(['Completed', 'new_case', 'CUSTOMER.DISPUTE.CREATED', '(no status)', null]);
+    expect(within(screen.getAllByRole('listitem')[4]!).getByText('Buyer return')).toBeTruthy();
   });
 });

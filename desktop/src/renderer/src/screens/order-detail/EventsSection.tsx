@@ -46,21 +46,23 @@ function processedAfter(event: EventView): { text: string; title: string } | nul
 
 /**
  * What the message says happened: PayPal's status (an IPN's payment_status, a webhook's event type),
- * else an IPN's txn_type (a case PayPal opened, `new_case`, has no payment_status).
+ * else an IPN's txn_type (a case PayPal opened, `new_case`, has no payment_status). Our own events
+ * without one (a buyer's return, a re-sync) have their source's badge and their outcome: nothing here.
  */
-function headline(event: EventView): string {
+function headline(event: EventView): string | null {
   if (event.providerStatus) return event.providerStatus;
-  if (event.source !== 'ipn') return humanize(event.source);
+  if (event.source !== 'ipn') return null;
   return (event.raw !== null ? new URLSearchParams(event.raw).get('txn_type') : null) || '(no status)';
 }
 
 function EventItem({ event }: { event: EventView }) {
   const processed = processedAfter(event);
+  const said = headline(event);
   return (
     <li className="event" data-event-id={event.id}>
       <div className="event-head">
         <span className="badge tone-info">{SOURCE_LABELS[event.source]}</span>
-        <strong>{headline(event)}</strong>
+        {said !== null ? <strong>{said}</strong> : null}
         {event.amount !== null ? <span className="money">{money(event.amount, event.currency)}</span> : null}
         {event.txnId ? <span className="mono subtle">txn {event.txnId}</span> : null}
         {event.parentTxnId ? <span className="mono subtle">parent {event.parentTxnId}</span> : null}
