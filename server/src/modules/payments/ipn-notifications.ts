@@ -44,6 +44,11 @@ export function ipnDedupKey(fields: IpnFields): string {
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     key = `ipn:message:${createHash('sha256').update(JSON.stringify(message)).digest('hex')}`;
   }
+  return fitted(key);
+}
+
+/** `key`, or its hash when it is longer than the column holds. */
+function fitted(key: string): string {
   return key.length <= DEDUP_KEY_LENGTH ? key : `ipn:sha256:${createHash('sha256').update(key).digest('hex')}`;
 }
 
@@ -58,8 +63,7 @@ function openedCase(fields: IpnFields): boolean {
  */
 export function earlierIpnKeys(fields: IpnFields): string[] {
   if (!openedCase(fields)) return [];
-  const key = `ipn:${fields.txn_id ?? ''}::case:${fields.case_id}:${fields.case_type ?? ''}`;
-  return [key.length <= DEDUP_KEY_LENGTH ? key : `ipn:sha256:${createHash('sha256').update(key).digest('hex')}`];
+  return [fitted(`ipn:${fields.txn_id ?? ''}::case:${fields.case_id}:${fields.case_type ?? ''}`)];
 }
 
 /**

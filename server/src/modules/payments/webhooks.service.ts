@@ -26,10 +26,6 @@ export interface WebhookQueue {
 }
 
 /**
- * PayPal webhooks (v1), the second notification channel beside IPN: stored raw with their transmission
- * headers on arrival, then verified through the gateway and applied by a job, exactly like IPNs.
- */
-/**
  * What makes a webhook "the same message again": its event id (PayPal resends an event under it, with a
  * new transmission each time). A case's opening is its case and stage, the key its IPN has too
  * (disputeKey): whichever channel tells it second is a duplicate.
@@ -40,6 +36,10 @@ export function webhookDedupKey(event: WebhookEnvelope): string {
   return `webhook:${event.id}`;
 }
 
+/**
+ * PayPal webhooks (v1), the second notification channel beside IPN: stored raw with their transmission
+ * headers on arrival, then verified through the gateway and applied by a job, exactly like IPNs.
+ */
 export class WebhooksService {
   constructor(
     private readonly orm: MikroORM,
