@@ -3,6 +3,7 @@ import type { WebhookLogEntry, WebhookTransmission } from '@orders/server/paypal
 import {
   buyerChooses,
   ipnEvents,
+  ipnFields,
   newCaseIpnFields,
   pendingOrder,
   startPaypalTestEnv,
@@ -415,6 +416,29 @@ describe('PayPal webhooks', () => {
       ['ipn', 'duplicate'],
       ['ipn', 'flagged'],
       ['ipn', 'flagged'],
+      ['webhook', 'duplicate'],
+    ]);
+  });
+
+  it("a refund told by both channels before its sale is parked once, and its repeat is shown on the same order", async () => {
+    const { order, attempt } = await approvedAttempt();
+    // A sale PayPal has not told us about yet, and a refund of it, by IPN first and then by webhook.
+    const sale = `EARLYSALE${Date.now().toString(36).toUpperCase()}`.slice(0, 17);
+    const refund = `EARLYREFUND${Date.now().toString(36).toUpperCase()}`.slice(0, 17);
+    env.sim.control.sendIpn(
+      ipnFields({ payment_status: 'Refunded', txn_id: refund, parent_txn_id: sale, mc_gross: '-5.00', invoice: attempt.attemptId, custom: order.id }),
+      `${env.server.url}/paypal/ipn`,
+    );
+    const [byIpn] = await settled('ipn', 'parent_txn_id = $1', [sale]);
+    expect(byIpn).toMatchObject({ verification: 'verified', processing: 'parked', order_id: order.id });
+    env.sim.control.sendWebhook(
+      saleEvent('PAYMENT.SALE.REFUNDED', { id: refund, sale_id: sale, parent_payment: attempt.externalId, amount: { total: '5.00', currency: 'USD' } }),
+    );
+    const [byWebhook] = await settled('webhook', 'parent_txn_id = $1', [sale]);
+    expect(byWebhook).toMatchObject({ verification: 'verified', processing: 'duplicate', outcome: `transaction ${refund} is already known`, order_id: order.id });
+    const { events } = await env.server.services.backoffice.get(order.id, 'viewer');
+    expect(events.filter((e) => e.parentTxnId === sale).map((e) => [e.source, e.processing])).toEqual([
+      ['ipn', 'parked'],
       ['webhook', 'duplicate'],
     ]);
   });

@@ -162,15 +162,16 @@ export async function applyVerifiedNotification(
     if (!attempt) {
       const early = sale ? notification.outcome(undefined) : undefined;
       if (early && early.kind !== 'mismatch' && isMoneyMovement(early)) {
-        const parked = await parkMovement(tx, movementOf(early, eventId));
-        if (!parked) {
-          await finish(tx, 'duplicate', `transaction ${early.kind === 'refunded' ? early.refundTxnId : early.txnId} is already known`);
-          return 'duplicate';
-        }
         // Shown on the order the message names (IPN invoice: our attempt id) while it waits: staff see it
-        // there, and its reconciliation item links to it (found from outside: "no order").
+        // there, and its reconciliation item links to it (found from outside: "no order"). So is its
+        // repeat on the other channel.
         const named = await notification.findAttempt(tx);
         const owner = named ? { attemptId: named.id, orderId: named.orderId } : {};
+        const parked = await parkMovement(tx, movementOf(early, eventId));
+        if (!parked) {
+          await finish(tx, 'duplicate', `transaction ${early.kind === 'refunded' ? early.refundTxnId : early.txnId} is already known`, owner);
+          return 'duplicate';
+        }
         await finish(tx, 'parked', `${notification.subject}: sale ${sale} is not recorded yet; applied when it is`, { dedupKey, amount: notification.gross, ...owner });
         return 'parked';
       }
