@@ -209,11 +209,16 @@ function disputeOpened(fields: IpnFields): Mismatch {
  */
 export type DisputeStage = 'inquiry' | 'claim' | 'chargeback' | 'pre_arbitration' | 'arbitration' | `ipn-${string}` | `webhook-${string}`;
 
-const IPN_CASE_TYPES: Record<string, DisputeStage> = { dispute: 'inquiry', complaint: 'claim', chargeback: 'chargeback' };
+/** A Map, not an object: a case_type such as `constructor` must not find Object's own members. */
+const IPN_CASE_TYPES = new Map<string, DisputeStage>([
+  ['dispute', 'inquiry'],
+  ['complaint', 'claim'],
+  ['chargeback', 'chargeback'],
+]);
 
 export function ipnDisputeStage(caseType: string | undefined): DisputeStage {
   const type = (caseType ?? '').toLowerCase();
-  return IPN_CASE_TYPES[type] ?? `ipn-${type}`;
+  return IPN_CASE_TYPES.get(type) ?? `ipn-${type}`;
 }
 
 export function webhookDisputeStage(stage: string | undefined, channel: string | undefined): DisputeStage {

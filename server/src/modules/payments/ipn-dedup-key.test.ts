@@ -39,7 +39,9 @@ describe('ipnDedupKey', () => {
     expect(opened('dispute')).toBe(webhook('INQUIRY', 'INTERNAL'));
     expect(opened('complaint')).toBe(webhook('CHARGEBACK', 'INTERNAL'));
     expect(opened('chargeback')).toBe(webhook('CHARGEBACK', 'EXTERNAL'));
-    const stages = [opened('dispute'), opened('complaint'), opened('chargeback'), opened('something_new'), webhook('CHARGEBACK'), webhook('PRE_ARBITRATION', 'INTERNAL'), webhook('SOMETHING_NEW', 'INTERNAL')];
+    // A case_type named like an object's own member is a name of its own too.
+    expect(opened('constructor')).toBe('dispute:PP-D-1001:ipn-constructor');
+    const stages = [opened('dispute'), opened('complaint'), opened('chargeback'), opened('something_new'), opened('constructor'), webhook('CHARGEBACK'), webhook('PRE_ARBITRATION', 'INTERNAL'), webhook('SOMETHING_NEW', 'INTERNAL')];
     expect(new Set(stages).size).toBe(stages.length);
     // Other webhooks keep their event id; what an opening was stored under before stays a duplicate's match.
     expect(webhookDedupKey(parseWebhookEvent(Buffer.from(JSON.stringify({ id: 'WH-1', event_type: 'CUSTOMER.DISPUTE.UPDATED', resource: { dispute_id: 'PP-D-1001' } })))!)).toBe('webhook:WH-1');
