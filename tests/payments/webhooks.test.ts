@@ -420,6 +420,48 @@ describe('PayPal webhooks', () => {
     ]);
   });
 
+  it('a case escalated by CUSTOMER.DISPUTE.UPDATED is listed again at its new stage, once, whichever channel tells it', async () => {
+    const { order, saleId } = await paidOrder();
+    const items = async () => (await env.server.services.reconciliation.list({ kind: 'dispute_opened', limit: 500 })).items.filter((d) => d.orderId === order.id);
+    const caseId = `PP-D-${Math.floor(Math.random() * 1e9)}`;
+    const updates = (n: number) => settled('webhook', `txn_id = $1 and provider_status = 'CUSTOMER.DISPUTE.UPDATED'`, [saleId], n).then((events) => events.at(-1)!);
+    /** PayPal's update of the case: the created sample with another event id, type, stage and status. */
+    const updated = (stage: string, status: string) => {
+      const event = disputeCreated(saleId, caseId);
+      Object.assign(event, { event_type: 'CUSTOMER.DISPUTE.UPDATED', summary: `A dispute was updated with Case # ${caseId}` });
+      Object.assign(event.resource, { dispute_life_cycle_stage: stage, status });
+      return event;
+    };
+
+    env.sim.control.sendWebhook(disputeCreated(saleId, caseId));
+    await settled('webhook', `txn_id = $1 and provider_status = 'CUSTOMER.DISPUTE.CREATED'`, [saleId]);
+    expect(await items()).toHaveLength(1);
+
+    // News of the case at the stage already listed (the seller is asked to answer): no second item.
+    env.sim.control.sendWebhook(updated('INQUIRY', 'WAITING_FOR_SELLER_RESPONSE'));
+    expect(await updates(1)).toMatchObject({ verification: 'verified', processing: 'ignored', order_id: order.id, outcome: `CUSTOMER.DISPUTE.UPDATED needs no action: case ${caseId} is already listed at this stage` });
+    expect(await items()).toHaveLength(1);
+
+    // The buyer escalates it to a claim (stage CHARGEBACK through PayPal): listed again, at its new stage.
+    const escalation = updated('CHARGEBACK', 'UNDER_REVIEW');
+    env.sim.control.sendWebhook(escalation);
+    const claim = await updates(2);
+    expect(claim).toMatchObject({ processing: 'flagged', flag_kind: 'dispute_opened', order_id: order.id });
+    expect(claim.outcome).toMatch(new RegExp(`^PayPal moved case ${caseId} to claim on sale ${saleId}`));
+    expect(await items()).toHaveLength(2);
+
+    // PayPal resending that update, its IPN for the claim (new_case, complaint) and a later update at the claim stage: no third item.
+    env.sim.control.sendWebhook(escalation);
+    expect(await updates(3)).toMatchObject({ processing: 'duplicate', outcome: `already processed as webhook event ${claim.id}`, order_id: order.id });
+    env.sim.control.sendIpn(newCaseIpnFields(saleId, { caseId, caseType: 'complaint', reason: 'non_receipt' }), `${env.server.url}/paypal/ipn`);
+    const [byIpn] = await settled('ipn', `txn_id = $1 and raw_body like '%txn_type=new_case%'`, [saleId]);
+    expect(byIpn).toMatchObject({ verification: 'verified', processing: 'duplicate', outcome: `already processed as webhook event ${claim.id}`, order_id: order.id });
+    env.sim.control.sendWebhook(updated('CHARGEBACK', 'WAITING_FOR_SELLER_RESPONSE'));
+    expect(await updates(4)).toMatchObject({ processing: 'ignored' });
+    expect(await items()).toHaveLength(2);
+    expect(await orderRow(order.id)).toMatchObject({ status: 'paid', refunded_amount: 0 });
+  });
+
   it("a refund told by both channels before its sale is parked once, and its repeat is shown on the same order", async () => {
     const { order, attempt } = await approvedAttempt();
     // A sale PayPal has not told us about yet, and a refund of it, by IPN first and then by webhook.

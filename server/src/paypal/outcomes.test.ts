@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { outcomeFromIpn } from './outcomes.js';
+import { outcomeFromIpn, outcomeFromWebhook, webhookCaseStage } from './outcomes.js';
+import { parseWebhookEvent } from './webhook/webhook-event.js';
 
 const attempt = { amount: 22_500, currency: 'USD', saleId: null };
 
@@ -41,5 +42,44 @@ describe('outcomeFromIpn', () => {
     expect(withAmount).toMatchObject({ flag: 'dispute_opened', reason: expect.stringContaining('dispute PP-623-555-536 on sale 7XB10312HX1779514 (unauthorized, $85.00 disputed)') });
     // A case on a sale that is not ours: nothing to flag here (kept as unmatched).
     expect(outcomeFromIpn(newCase, undefined)).toBeUndefined();
+  });
+});
+
+describe('outcomeFromWebhook', () => {
+  const dispute = (eventType: string, stage: string | undefined, channel = 'INTERNAL') =>
+    parseWebhookEvent(
+      Buffer.from(
+        JSON.stringify({
+          id: 'WH-7Y7254563A4550640-11V2185806837105M',
+          event_type: eventType,
+          resource: {
+            dispute_id: 'PP-D-1001',
+            ...(stage ? { dispute_life_cycle_stage: stage } : {}),
+            dispute_channel: channel,
+            reason: 'MERCHANDISE_OR_SERVICE_NOT_RECEIVED',
+            dispute_amount: { value: '3.00', currency_code: 'USD' },
+            disputed_transactions: [{ seller_transaction_id: '7XB10312HX1779514' }],
+          },
+        }),
+      ),
+    )!;
+
+  it('lists an update that moves a case to a stage nothing told before, in our words for the stage; any other update needs no action', () => {
+    const claim = dispute('CUSTOMER.DISPUTE.UPDATED', 'CHARGEBACK');
+    expect(webhookCaseStage(claim)).toEqual({ caseId: 'PP-D-1001', stage: 'claim' });
+    expect(outcomeFromWebhook(claim, attempt, true)).toEqual({
+      kind: 'mismatch',
+      flag: 'dispute_opened',
+      reason: 'PayPal moved case PP-D-1001 to claim on sale 7XB10312HX1779514 (MERCHANDISE_OR_SERVICE_NOT_RECEIVED, $3.00 disputed): answer it in PayPal',
+    });
+    expect(outcomeFromWebhook(dispute('CUSTOMER.DISPUTE.UPDATED', 'PRE_ARBITRATION'), attempt, true)).toMatchObject({ reason: expect.stringMatching(/^PayPal moved case PP-D-1001 to pre-arbitration /) });
+    // The stage already listed, an update naming no stage, the case resolved, a sale not ours: nothing listed.
+    expect(outcomeFromWebhook(claim, attempt, false)).toBeUndefined();
+    expect(webhookCaseStage(dispute('CUSTOMER.DISPUTE.UPDATED', undefined))).toBeUndefined();
+    expect(webhookCaseStage(dispute('CUSTOMER.DISPUTE.RESOLVED', 'CHARGEBACK'))).toBeUndefined();
+    expect(outcomeFromWebhook(dispute('CUSTOMER.DISPUTE.RESOLVED', 'CHARGEBACK'), attempt, true)).toBeUndefined();
+    expect(outcomeFromWebhook(claim, undefined, true)).toBeUndefined();
+    // An opening says "opened"; a card chargeback keeps its name.
+    expect(outcomeFromWebhook(dispute('CUSTOMER.DISPUTE.CREATED', 'CHARGEBACK', 'EXTERNAL'), attempt, true)).toMatchObject({ reason: expect.stringMatching(/^PayPal opened chargeback PP-D-1001 on sale /) });
   });
 });

@@ -237,6 +237,8 @@ export function disputeKey(caseId: string, stage: DisputeStage): string {
 
 /** A case on a sale, as staff read it whichever channel told (IPN new_case, webhook CUSTOMER.DISPUTE.CREATED). */
 function disputeFlag(from: {
+  /** Opened at this stage, or moved to it from an earlier one (a webhook's CUSTOMER.DISPUTE.UPDATED). */
+  escalated?: boolean;
   kind: string | undefined;
   caseId: string | undefined;
   saleId: string | undefined;
@@ -248,7 +250,7 @@ function disputeFlag(from: {
   return {
     kind: 'mismatch',
     flag: 'dispute_opened',
-    reason: `PayPal opened ${from.kind || 'case'} ${from.caseId ?? '(no case id)'} on sale ${from.saleId ?? '(none)'}${details ? ` (${details})` : ''}: answer it in PayPal`,
+    reason: `${from.escalated ? `PayPal moved case ${from.caseId ?? '(no case id)'} to ${from.kind || 'another stage'}` : `PayPal opened ${from.kind || 'case'} ${from.caseId ?? '(no case id)'}`} on sale ${from.saleId ?? '(none)'}${details ? ` (${details})` : ''}: answer it in PayPal`,
   };
 }
 
@@ -263,14 +265,36 @@ export function subjectOf(event: WebhookEnvelope): { saleId: string | undefined;
   return { saleId: MONEY_OUT_EVENTS.has(event.eventType) ? resource.saleId : resource.id, paymentId: resource.parentPayment };
 }
 
-/** A verified webhook in our outcome vocabulary: the same outcomes, and the same checks in the same order, as its IPN. */
-export function outcomeFromWebhook(event: WebhookEnvelope, attempt: Expected | undefined): NotificationOutcome {
+/**
+ * The case stage a dispute webhook tells of for the first time when nothing told it before (disputeKey):
+ * its opening (CUSTOMER.DISPUTE.CREATED) or any update naming a stage (CUSTOMER.DISPUTE.UPDATED: an
+ * inquiry escalated to a claim, a claim to arbitration), or undefined for any other event.
+ */
+export function webhookCaseStage(event: WebhookEnvelope): { caseId: string; stage: DisputeStage } | undefined {
+  const { dispute, eventType } = event;
+  if (!dispute?.id) return undefined;
+  if (eventType === 'CUSTOMER.DISPUTE.CREATED') return { caseId: dispute.id, stage: webhookDisputeStage(dispute.stage, dispute.channel) };
+  if (eventType === 'CUSTOMER.DISPUTE.UPDATED' && dispute.stage) return { caseId: dispute.id, stage: webhookDisputeStage(dispute.stage, dispute.channel) };
+  return undefined;
+}
+
+/**
+ * A verified webhook in our outcome vocabulary: the same outcomes, and the same checks in the same order,
+ * as its IPN. `firstAtStage`: no message before it told of its case at the stage it names (webhookCaseStage).
+ */
+export function outcomeFromWebhook(event: WebhookEnvelope, attempt: Expected | undefined, firstAtStage = false): NotificationOutcome {
   const { resource, eventType } = event;
   const saleId = subjectOf(event).saleId ?? null;
-  // A case PayPal opened on the sale, as the IPN's new_case: listed for staff, nothing applied.
-  if (eventType === 'CUSTOMER.DISPUTE.CREATED' && event.dispute) {
-    const { dispute } = event;
-    return attempt ? disputeFlag({ kind: dispute.stage?.toLowerCase(), caseId: dispute.id, saleId: dispute.saleId, reason: dispute.reason, disputed: unsignedMinor(dispute.total, dispute.currency) }) : undefined;
+  // A case PayPal opened on the sale, or moved to a stage nothing told before (as the IPN's new_case for
+  // that stage): listed for staff, nothing applied. A later update at a stage already listed needs no action.
+  const { dispute } = event;
+  if (dispute && firstAtStage && (eventType === 'CUSTOMER.DISPUTE.CREATED' || eventType === 'CUSTOMER.DISPUTE.UPDATED')) {
+    const escalated = eventType === 'CUSTOMER.DISPUTE.UPDATED';
+    // The stage in the words of the table above (a CHARGEBACK through PayPal is a claim), not PayPal's stage name.
+    const kind = dispute.stage ? webhookDisputeStage(dispute.stage, dispute.channel).replace(/^webhook-/, '').replaceAll('_', '-') : undefined;
+    return attempt
+      ? disputeFlag({ escalated, kind, caseId: dispute.id, saleId: dispute.saleId, reason: dispute.reason, disputed: unsignedMinor(dispute.total, dispute.currency) })
+      : undefined;
   }
   if (eventType === 'PAYMENT.SALE.DENIED') return attempt ? { kind: 'failed', reason: `PayPal webhook: ${eventType}`, saleId } : undefined;
   if (!['PAYMENT.SALE.COMPLETED', 'PAYMENT.SALE.PENDING', ...MONEY_OUT_EVENTS].includes(eventType)) return undefined;

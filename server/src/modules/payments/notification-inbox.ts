@@ -111,9 +111,21 @@ export interface VerifiedNotification {
    * only to the attempt holding that sale, and parked until that sale is recorded.
    */
   movementSaleId?: string | null;
+  /**
+   * A key this message takes instead of its own when no message holds it yet: the first word of a
+   * case at a stage told by an update (webhooks.service.ts). Then `outcome` hears `firstAtStage`.
+   */
+  opens?: StageOpening | undefined;
   findAttempt(tx: EntityManager): Promise<AttemptRow | undefined>;
   /** Without an attempt, only what needs none (a money movement to park) is expected. */
-  outcome(attempt: AttemptRow | undefined): NotificationOutcome;
+  outcome(attempt: AttemptRow | undefined, firstAtStage: boolean): NotificationOutcome;
+}
+
+/** A key a message takes when it is the first to hold it (VerifiedNotification.opens). */
+export interface StageOpening {
+  key: string;
+  /** Whether the message that holds the key is this one, received before (a resend is a duplicate). */
+  sameMessage(rawBody: Buffer): boolean;
 }
 
 /** What becomes of a duplicate capture: refunded at once when the setting says so (sent after commit). */
@@ -134,7 +146,7 @@ export async function applyVerifiedNotification(
   policy: DuplicatePolicy,
   logger: Logger,
 ): Promise<Processing> {
-  const { eventId, dedupKey } = notification;
+  const { eventId } = notification;
   const finish = (tx: EntityManager, processing: Processing, outcome: string, details: FinishDetails = {}) =>
     finishNotification(tx, eventId, 'verified', processing, outcome, details);
   let duplicateRefundId: string | undefined;
@@ -143,12 +155,23 @@ export async function applyVerifiedNotification(
     const mine = await firstRow(tx, sql<{ processing: Processing }>`select processing from payment_event where id = ${eventId} for update`);
     if (mine?.processing !== 'received') return mine?.processing ?? 'ignored';
     // A racing duplicate that commits first makes our dedup_key write fail: the job is retried and lands here.
-    const keys = [dedupKey, ...(notification.earlierKeys ?? [])];
-    const seen = await firstRow(
-      tx,
-      sql<{ id: string; source: string; orderId: string | null; attemptId: string | null }>`
-        select id, source, order_id as "orderId", attempt_id as "attemptId" from payment_event where dedup_key = any(${keys}::text[]) limit 1`,
-    );
+    const keys = [notification.dedupKey, ...(notification.earlierKeys ?? [])];
+    const holder = (held: string[]) =>
+      firstRow(
+        tx,
+        sql<{ id: string; source: string; orderId: string | null; attemptId: string | null; rawBody: Buffer | null }>`
+          select id, source, order_id as "orderId", attempt_id as "attemptId", raw_body as "rawBody" from payment_event where dedup_key = any(${held}::text[]) limit 1`,
+      );
+    let seen = await holder(keys);
+    let dedupKey = notification.dedupKey;
+    let firstAtStage = false;
+    if (!seen && notification.opens) {
+      // The first to tell of its case at this stage takes the stage's key (a racing twin's write of it fails
+      // and its job is retried here); a later message at the stage is news of its own, unless it is this one again.
+      const told = await holder([notification.opens.key]);
+      if (!told) [dedupKey, firstAtStage] = [notification.opens.key, true];
+      else if (told.rawBody && notification.opens.sameMessage(told.rawBody)) seen = told;
+    }
     if (seen) {
       // On the order of the message it repeats: an order's page lists every message PayPal sent about it.
       const owner = { ...(seen.orderId ? { orderId: seen.orderId } : {}), ...(seen.attemptId ? { attemptId: seen.attemptId } : {}) };
@@ -160,7 +183,7 @@ export async function applyVerifiedNotification(
     if (sale) await lockSale(tx, sale);
     const attempt = sale ? await findAttempt(tx, { saleId: sale }) : await notification.findAttempt(tx);
     if (!attempt) {
-      const early = sale ? notification.outcome(undefined) : undefined;
+      const early = sale ? notification.outcome(undefined, firstAtStage) : undefined;
       if (early && early.kind !== 'mismatch' && isMoneyMovement(early)) {
         // Shown on the order the message names (IPN invoice: our attempt id) while it waits: staff see it
         // there, and its reconciliation item links to it (found from outside: "no order"). So is its
@@ -183,7 +206,7 @@ export async function applyVerifiedNotification(
       return 'unmatched';
     }
     const linked = { attemptId: attempt.id, orderId: attempt.orderId, dedupKey };
-    const outcome = notification.outcome(attempt);
+    const outcome = notification.outcome(attempt, firstAtStage);
     if (!outcome) {
       await finish(tx, 'ignored', notification.noAction, linked);
       return 'ignored';

@@ -2,7 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../../logger.js';
 import { PaymentProviderError, type PaymentGateway, type WebhookTransmission, type WebhookVerdict } from '../../paypal/gateway.js';
 import { parseWebhookEvent, transmissionFromHeaders, transmissionHeaders, type WebhookEnvelope } from '../../paypal/webhook/webhook-event.js';
-import { MONEY_OUT_EVENTS, disputeKey, outcomeFromWebhook, subjectOf, unsignedMinor, webhookDisputeStage } from '../../paypal/outcomes.js';
+import { MONEY_OUT_EVENTS, disputeKey, outcomeFromWebhook, subjectOf, unsignedMinor, webhookCaseStage } from '../../paypal/outcomes.js';
 import {
   PAYPAL_ACTOR,
   applyVerifiedNotification,
@@ -12,6 +12,7 @@ import {
   storeNotification,
   strandedNotifications,
   type DuplicatePolicy,
+  type StageOpening,
 } from './notification-inbox.js';
 import type { Processing } from './payment-events.js';
 import { findAttempt } from './attempt.repository.js';
@@ -31,9 +32,21 @@ export interface WebhookQueue {
  * (disputeKey): whichever channel tells it second is a duplicate.
  */
 export function webhookDedupKey(event: WebhookEnvelope): string {
-  const { dispute } = event;
-  if (event.eventType === 'CUSTOMER.DISPUTE.CREATED' && dispute?.id) return disputeKey(dispute.id, webhookDisputeStage(dispute.stage, dispute.channel));
+  const told = webhookCaseStage(event);
+  if (event.eventType === 'CUSTOMER.DISPUTE.CREATED' && told) return disputeKey(told.caseId, told.stage);
   return `webhook:${event.id}`;
+}
+
+/**
+ * The case stage a CUSTOMER.DISPUTE.UPDATED names, as the key it takes when nothing told that stage
+ * before (an escalation: listed as the IPN's new_case for the stage is), or undefined. Any other update
+ * of the case (a message, a status) is its own event, needing no action. Its own resend is recognised by
+ * PayPal's event id in the message that holds the key.
+ */
+function updatedCaseStage(event: WebhookEnvelope): StageOpening | undefined {
+  const told = webhookCaseStage(event);
+  if (event.eventType !== 'CUSTOMER.DISPUTE.UPDATED' || !told) return undefined;
+  return { key: disputeKey(told.caseId, told.stage), sameMessage: (raw) => parseWebhookEvent(raw)?.id === event.id };
 }
 
 /**
@@ -101,6 +114,7 @@ export class WebhooksService {
       return 'flagged';
     }
     const { saleId, paymentId } = subjectOf(event);
+    const opens = updatedCaseStage(event);
     return applyVerifiedNotification(
       em,
       {
@@ -108,13 +122,15 @@ export class WebhooksService {
         dedupKey: webhookDedupKey(event),
         // A case's opening was keyed by its event id before disputeKey.
         earlierKeys: [`webhook:${event.id}`],
+        opens,
         subject: `sale ${saleId ?? '(none)'}`,
         gross: unsignedMinor(event.resource.total, event.resource.currency)?.amount ?? null,
-        noAction: `${event.eventType} needs no action`,
+        noAction: opens ? `${event.eventType} needs no action: case ${event.dispute?.id} is already listed at this stage` : `${event.eventType} needs no action`,
         movementSaleId: MONEY_OUT_EVENTS.has(event.eventType) ? (saleId ?? null) : null,
         findAttempt: async (tx) =>
           (saleId ? await findAttempt(tx, { saleId }) : undefined) ?? (paymentId ? await findAttempt(tx, { externalId: paymentId }) : undefined),
-        outcome: (attempt) => outcomeFromWebhook(event, attempt),
+        // A case's opening is always the first at its stage: a repeat of its key is a duplicate before this.
+        outcome: (attempt, firstAtStage) => outcomeFromWebhook(event, attempt, event.eventType === 'CUSTOMER.DISPUTE.CREATED' || firstAtStage),
       },
       PAYPAL_ACTOR,
       this.duplicates,
