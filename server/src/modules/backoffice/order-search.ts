@@ -2,7 +2,7 @@ import type { RawBuilder } from 'kysely';
 import type { BackofficeOrderRow, CustomerType, OrderOrdering, OrderSearchFilter } from '@orders/shared';
 import { iso, sql } from '../../db/sql.js';
 import { encodeCursor, decodeCursor, type KeysetPosition } from './keyset-cursor.js';
-import { documentMatch, exactNumber, isFragmentSearch, textMatch } from './order-text-match.js';
+import { documentMatch, exactNumber, isFragmentSearch, orderNumberRanges, textMatch } from './order-text-match.js';
 
 /*
  * The back-office order query. Every filter and sort is answered from an index on "order":
@@ -150,9 +150,18 @@ export function pageQuery(
   // page's orders, not for each of the orders whose documents are looked up before the page is full).
   const keysFirst = fragment && !inSearch;
   const columns = keysFirst ? (ordering.sort === 'created' ? sql`o.id, o.created_at as "createdAt"` : sql`o.id, o.total`) : ROW_COLUMNS;
-  const walkOf = (status: string | undefined, rows: number) =>
-    sql`select ${columns} from ${from} where ${and(status ? [...conditions, sql`o.status = ${status}`] : conditions)}
-        order by ${key} ${direction}, ${id} ${direction} limit ${rows}`;
+  // A list of one status (no fragment; not a merged walk's arm, which must come in the merge's order) is
+  // walked through its status's index (order_status_idx, order_currency_status_idx, order_status_total_idx):
+  // listed by status first, which `= any(array)` keeps the planner from dropping as a constant. It
+  // weighed walking the date index and skipping other statuses the same, and took that: at 1M orders
+  // with 2,000 pending orders newest, "paid, last 30 days" skipped 2,068 orders (2,031 buffers) for its
+  // page of 101; through the status index 10 buffers (EXPLAIN ANALYZE 11.0 → 1.1 ms). A fragment's walk
+  // of "order" takes the status index anyway (the walk's keys are joined back in their order, unsorted).
+  const byStatusIndex = (alone: boolean) => alone && !fragment;
+  const walkOf = (status: string | undefined, rows: number, alone = true) =>
+    sql`select ${columns} from ${from}
+         where ${and(status ? [...conditions, byStatusIndex(alone) ? sql`o.status = any(${[status]}::text[])` : sql`o.status = ${status}`] : conditions)}
+        order by ${status && byStatusIndex(alone) ? sql`o.status ${direction}, ` : sql``}${key} ${direction}, ${id} ${direction} limit ${rows}`;
   // A bounded walk: the first `bound` orders of the filters' index, numbered in the walk's order, those
   // whose document holds the fragment, and the bound-th whatever it holds. That one on the page says
   // the walk stopped before the page was full (the fragment and the filters excluding each other,
@@ -169,7 +178,7 @@ export function pageQuery(
   // as far as the merge takes from it; a bounded walk numbers the merged rows, so they share one bound.
   const merged = (rows: number) =>
     statuses.length > 1
-      ? sql`select * from (${sql.join(statuses.map((s) => sql`(${walkOf(s, rows)})`), sql` union all `)}) u
+      ? sql`select * from (${sql.join(statuses.map((s) => sql`(${walkOf(s, rows, false)})`), sql` union all `)}) u
             order by ${walkKey('u')} ${direction}, u.id ${direction} limit ${rows}`
       : walkOf(statuses[0], rows);
   let page = bounded ? numbered(merged(bound)) : merged(limit);
@@ -184,8 +193,10 @@ export function pageQuery(
                 order by page.number = ${pinned} desc, ${pageKey} ${direction}, page.id ${direction} limit ${limit}`;
     first = sql`page.number = ${pinned} desc, `;
   }
+  // (In the walk's own order: a list of one status comes by status first, the same status throughout.)
+  const statusFirst = statuses.length === 1 && byStatusIndex(true) ? sql`page.status ${direction}, ` : sql``;
   return sql<SearchRow & { pastBound?: boolean }>`
-    select page.* from (${page}) page order by ${first}${pageKey} ${direction}, page.id ${direction}`;
+    select page.* from (${page}) page order by ${first}${statusFirst}${pageKey} ${direction}, page.id ${direction}`;
 }
 
 /** One order as the back office lists it, by id. */
@@ -194,10 +205,22 @@ export function rowByIdQuery(orderId: string): RawBuilder<SearchRow> {
     select ${ROW_COLUMNS} from "order" o where o.id = ${orderId}`;
 }
 
-/** Counts at most EXACT_COUNT_LIMIT + 1 matches: cheap even when millions match. */
+/**
+ * Counts at most EXACT_COUNT_LIMIT + 1 matches: cheap even when millions match. An order number's prefix
+ * is counted range by range (its ranges never overlap): each an index range, index-only without other
+ * filters, where the ranges ORed together were read through the heap (a bitmap of every match). At 1M
+ * orders plus 2,000 new ones, "100" (4,110 matches in 2,083 heap pages) 3.9 → 1.6 ms (EXPLAIN ANALYZE).
+ */
 export function boundedCountQuery(filter: OrderSearchFilter): RawBuilder<{ n: number }> {
-  return sql<{ n: number }>`select count(*)::int as n from (
-    select 1 from "order" o where ${and([...statusCondition(filter), ...filterConditions(filter)])} limit ${EXACT_COUNT_LIMIT + 1}) matches`;
+  const ranges = filter.q === undefined ? undefined : orderNumberRanges(filter.q);
+  const others = [...statusCondition(filter), ...filterConditions({ ...filter, q: ranges ? undefined : filter.q })];
+  const matches = ranges
+    ? sql.join(
+        ranges.map(([low, high]) => sql`select 1 from "order" o where o.number between ${low} and ${high} and ${and(others)}`),
+        sql` union all `,
+      )
+    : sql`select 1 from "order" o where ${and(others)}`;
+  return sql<{ n: number }>`select count(*)::int as n from (${matches} limit ${EXACT_COUNT_LIMIT + 1}) matches`;
 }
 
 /** The planner's row estimate for the whole filter: what `total` says when there are too many to count. */

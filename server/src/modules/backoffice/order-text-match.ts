@@ -170,17 +170,24 @@ const fragmentOrders = (q: string, estimate: boolean) =>
   estimate ? sql`select s.order_id from order_search s where ${documentMatch(q, true)}` : matchingOrders(q);
 
 /**
+ * The order numbers `q` names as inclusive ranges (one number below MIN_NUMBER_PREFIX digits, else the
+ * number and every number it starts), or undefined when `q` is no order number (textMatch).
+ */
+export function orderNumberRanges(q: string): [number, number][] | undefined {
+  const number = numberDigits(q);
+  if (!number?.isNumber) return undefined;
+  const { digits } = number;
+  return digits.length < MIN_NUMBER_PREFIX ? [[Number(digits), Number(digits)]] : numberPrefixRanges(digits);
+}
+
+/**
  * The condition on "order" o for the free text `q` (already trimmed by the input schema); for an
  * `estimate` (EXPLAIN only), a fragment's documents as the planner estimates them (documentMatch).
  */
 export function textMatch(q: string, estimate = false): RawBuilder<unknown> {
-  const number = numberDigits(q);
-  if (number) {
-    const { digits, isNumber } = number;
-    if (!isNumber) return sql`false`;
-    if (digits.length < MIN_NUMBER_PREFIX) return sql`o.number = ${Number(digits)}`;
-    const ranges = numberPrefixRanges(digits).map(([low, high]) => (low === high ? sql`o.number = ${low}` : sql`o.number between ${low} and ${high}`));
-    return sql`(${sql.join(ranges, sql` or `)})`;
+  if (numberDigits(q)) {
+    const ranges = orderNumberRanges(q)?.map(([low, high]) => (low === high ? sql`o.number = ${low}` : sql`o.number between ${low} and ${high}`));
+    return ranges ? sql`(${sql.join(ranges, sql` or `)})` : sql`false`;
   }
   if (isUuidIgnoringCase(q)) {
     const id = q.toLowerCase();
