@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { render, screen, within } from '@testing-library/react';
+import { fireEvent, render, screen, within } from '@testing-library/react';
 import { EventsSection, type EventView } from './EventsSection';
 
 const RECEIVED = '2026-11-30T14:00:08.100Z';
@@ -61,5 +61,27 @@ describe('EventsSection', () => {
     const heads = screen.getAllByRole('listitem').map((item) => item.querySelector('strong')?.textContent ?? null);
     expect(heads).toEqual(['Completed', 'new_case', 'CUSTOMER.DISPUTE.CREATED', '(no status)', null]);
     expect(within(screen.getAllByRole('listitem')[4]!).getByText('Buyer return')).toBeTruthy();
+  });
+
+  it('links a duplicate to the message it repeats when that one is listed too, and brings it into focus', () => {
+    const first = '019aa4a2-7c1e-7d2a-9a3b-5f0e8c2d1b01';
+    const elsewhere = '019aa4a2-7c1e-7d2a-9a3b-5f0e8c2d1b99';
+    render(
+      <EventsSection
+        events={[
+          event({ id: first, source: 'webhook', providerStatus: 'CUSTOMER.DISPUTE.CREATED', processing: 'flagged' }),
+          event({ id: 'repeat', processing: 'duplicate', outcome: `already processed as webhook event ${first}` }),
+          event({ id: 'unlisted', processing: 'duplicate', outcome: `already processed as IPN event ${elsewhere}` }),
+        ]}
+      />,
+    );
+    const items = screen.getAllByRole('listitem');
+    const link = within(items[1]!).getByRole('button', { name: first });
+    expect(items[1]!.querySelector('.event-outcome')!.textContent).toBe(`already processed as webhook event ${first}`);
+    fireEvent.click(link);
+    expect(document.activeElement).toBe(items[0]);
+    // An event not on this page stays text.
+    expect(within(items[2]!).queryByRole('button')).toBeNull();
+    expect(within(items[2]!).getByText(`already processed as IPN event ${elsewhere}`)).toBeTruthy();
   });
 });

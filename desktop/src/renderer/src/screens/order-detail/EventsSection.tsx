@@ -20,11 +20,12 @@ export type EventView = Omit<PaymentEventDto, 'payload'> & { payload?: unknown }
 
 /** Everything PayPal (or a caller) told us about the order, each message exactly as received. */
 export function EventsSection({ events }: { events: EventView[] }) {
+  const listed = new Set(events.map((event) => event.id));
   return (
     <ListSection title="Payment events" count={events.length} empty="Nothing received from PayPal for this order.">
       <ol className="events" aria-label="Payment events">
         {events.map((event) => (
-          <EventItem key={event.id} event={event} />
+          <EventItem key={event.id} event={event} listed={listed} />
         ))}
       </ol>
     </ListSection>
@@ -55,11 +56,37 @@ function headline(event: EventView): string | null {
   return (event.raw !== null ? new URLSearchParams(event.raw).get('txn_type') : null) || '(no status)';
 }
 
-function EventItem({ event }: { event: EventView }) {
+/** An event id in an outcome: the message a duplicate repeats ("already processed as IPN event …", "already applied by webhook event …"). */
+const NAMED_EVENT = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/i;
+
+/** Brings the listed event `id` into view and focus (its item takes focus for the keyboard and screen readers). */
+function showEvent(id: string) {
+  const item = document.querySelector<HTMLElement>(`[data-event-id="${CSS.escape(id)}"]`);
+  item?.scrollIntoView?.({ block: 'center', behavior: 'smooth' });
+  item?.focus({ preventScroll: true });
+}
+
+/** What became of the message; the event it names, when listed on this page too, is a link to it. */
+function Outcome({ text, listed }: { text: string; listed: ReadonlySet<string> }) {
+  const named = NAMED_EVENT.exec(text);
+  if (!named || !listed.has(named[0])) return <p className="event-outcome">{text}</p>;
+  const id = named[0];
+  return (
+    <p className="event-outcome">
+      {text.slice(0, named.index)}
+      <button type="button" className="link-button mono" title="Show that message" onClick={() => showEvent(id)}>
+        {id}
+      </button>
+      {text.slice(named.index + id.length)}
+    </p>
+  );
+}
+
+function EventItem({ event, listed }: { event: EventView; listed: ReadonlySet<string> }) {
   const processed = processedAfter(event);
   const said = headline(event);
   return (
-    <li className="event" data-event-id={event.id}>
+    <li className="event" data-event-id={event.id} tabIndex={-1}>
       <div className="event-head">
         <span className="badge tone-info">{SOURCE_LABELS[event.source]}</span>
         {said !== null ? <strong>{said}</strong> : null}
@@ -78,7 +105,7 @@ function EventItem({ event }: { event: EventView }) {
           <Time value={event.createdAt} absolute />
         </span>
       </div>
-      {event.outcome ? <p className="event-outcome">{event.outcome}</p> : null}
+      {event.outcome ? <Outcome text={event.outcome} listed={listed} /> : null}
       {event.raw !== null ? (
         <>
           <div className="field-label">{event.source === 'ipn' ? 'Raw IPN' : 'Raw message'}, exactly as received</div>
