@@ -55,7 +55,7 @@ export const KIND_LABELS: Record<DiscrepancyKind, { title: string; one?: string;
   dispute_opened: {
     title: 'Disputes opened',
     one: 'Dispute opened',
-    explain: 'PayPal opened a case on a sale: a dispute, a chargeback or a complaint. Answer it in PayPal before its deadline; a chargeback’s money arrives here on its own. Resolve with what you did.',
+    explain: 'PayPal opened a case on a sale (a dispute, a chargeback or a complaint), or moved one to a further stage (an inquiry escalated to a claim): each stage is listed once. Answer it in PayPal before its deadline; a chargeback’s money arrives here on its own. Resolve with what you did.',
   },
 };
 
