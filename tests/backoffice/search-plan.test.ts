@@ -530,6 +530,36 @@ describe('search plans over 20,000 orders', () => {
     }
   });
 
+  it('a fragment in more values than are read whole is walked, its postings unread, whatever the statistics say', async () => {
+    // "seed-" is in 997 values; with room for 500 the values are only counted (one statement, no posting
+    // read), then the page is walked, and the total is an estimate of at least those values.
+    const underestimated = {
+      documentsHolding: async () => ({ holding: 900, documents: SEEDED }),
+      documentsCreated: () => undefined,
+      ordersMatching: async () => undefined,
+    } as unknown as SearchStatistics;
+    const ordering: OrderOrdering = { sort: 'created', direction: 'desc' };
+    const { rows: expected } = await env.pool.query<{ id: string }>(
+      `select o.id from "order" o join order_search s on s.order_id = o.id where strpos(s.document, 'seed-') > 0 order by o.created_at desc, o.id desc limit 51`,
+    );
+    const { em, statements } = countingStatements();
+    const found = await searchPage(em, { q: 'seed-' }, ordering, undefined, 51, 10_000, underestimated, undefined, 500);
+    expect(found.page.map((r) => r.id)).toEqual(expected.map((r) => r.id));
+    expect(found.total).toEqual({ value: 997, exact: false });
+    expect(statements).toHaveLength(2);
+    const compiled = fewMatchesQuery({ q: 'seed-' }, undefined, true, 51, 'created', false, 500).compile(env.server.orm.em.fork().getKysely() as never);
+    const { rows } = await env.pool.query(`explain (analyze, costs off) ${compiled.sql}`, [...compiled.parameters]);
+    const text = rows.map((r) => r['QUERY PLAN']).join('\n');
+    expect(text).toMatch(/One-Time Filter/);
+    expect(text).toMatch(/on order_search_posting p \(never executed\)/);
+    expect(text).not.toMatch(/on order_search_posting p \(actual/);
+    const [counts] = (await env.pool.query(compiled.sql, [...compiled.parameters])).rows;
+    expect(counts).toMatchObject({ read: false, values: 997, candidates: EXACT_COUNT_LIMIT + 1 });
+    // With room for them, the same statement reads them.
+    const readAll = fewMatchesQuery({ q: 'seed-' }, undefined, true, 51).compile(env.server.orm.em.fork().getKysely() as never);
+    expect((await env.pool.query(readAll.sql, [...readAll.parameters])).rows[0]).toMatchObject({ read: true, values: 997 });
+  });
+
   it('a fragment’s estimate is held for the statistics it came from: statistics read again estimate it again', async () => {
     const fresh = await startBackofficeEnv();
     try {

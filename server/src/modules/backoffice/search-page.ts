@@ -172,7 +172,18 @@ function pastPostingConditions(filter: OrderFilter): RawBuilder<unknown>[] {
   return filterConditions({ ...filter, q: undefined, createdFrom: undefined, createdTo: undefined, currency: undefined });
 }
 
-type FewMatchesRow = SearchRow & { candidates: number; matches: number; values: number };
+/**
+ * The most values of a fragment whose postings are read whole (fewMatchesQuery, unless `whole`): each
+ * value is a descent of the postings' index, and its postings are sorted together. At 1M orders
+ * "obinson" is in 5,765 values and 32,800 postings: read whole 40 ms a call (21 ms of descents and
+ * 11 of sorting in EXPLAIN ANALYZE), where walking the documents newest first took 7.1 ms (4,976
+ * buffers). Statistics that put it in fewer than EXACT_COUNT_LIMIT documents (the sample of one
+ * ANALYZE: 716 in run AN, 17,017 on the scratch copy) sent it there: 48 ms at p95 in run AN. Past this
+ * many values the statement reads none of their postings (`read` false), and the page is walked.
+ */
+export const FEW_MATCHES_VALUES = 1_500;
+
+type FewMatchesRow = SearchRow & { candidates: number; matches: number; values: number; read: boolean };
 
 /**
  * A fragment with few matches, by date or by total, in one statement: the values containing it (their
@@ -181,8 +192,9 @@ type FewMatchesRow = SearchRow & { candidates: number; matches: number; values: 
  * of each, those of them passing the other filters only "order" has, their number, and the page
  * after `after`. Always one row at least: the counts (candidates past
  * EXACT_COUNT_LIMIT when there were more values or orders than read), with a null page row when the
- * page is empty. `whole` reads every value and order of the fragment instead: a bounded walk's
- * fallback (searchPage), its matches counted exactly.
+ * page is empty. In more than `fewValues` values (FEW_MATCHES_VALUES), no posting is read (`read`
+ * false): the values are only counted. `whole` reads every value and order of the fragment instead: a
+ * bounded walk's fallback (searchPage), its matches counted exactly.
  */
 export function fewMatchesQuery(
   filter: OrderFilter,
@@ -191,6 +203,7 @@ export function fewMatchesQuery(
   fetch: number,
   sort: OrderOrdering['sort'] = 'created',
   whole = false,
+  fewValues = FEW_MATCHES_VALUES,
 ): RawBuilder<FewMatchesRow> {
   const direction = sql.raw(desc ? 'desc' : 'asc');
   const dated = filterConditions({ createdFrom: filter.createdFrom, createdTo: filter.createdTo }, sql.ref('p.created_at') as RawBuilder<unknown>);
@@ -221,15 +234,18 @@ export function fewMatchesQuery(
   return sql<FewMatchesRow>`
     with v as materialized (
       select v.id from order_search_value v where ${valueMatch(filter.q!)} limit ${read}
+    ), few as materialized (
+      select ${whole ? sql`true` : sql`count(*) <= ${fewValues}`} as ok from (select 1 from v${whole ? sql`` : sql` limit ${fewValues + 1}`}) x
     ), m as materialized (
       select distinct on (p.created_at, p.order_id) p.order_id, p.created_at from order_search_posting p
-       where ${and([sql`p.value_id in (select v.id from v)`, ...dated, ...postingConditions(filter)])}
+       where ${and([sql`(select ok from few)`, sql`p.value_id in (select v.id from v)`, ...dated, ...postingConditions(filter)])}
        order by p.created_at ${direction}, p.order_id ${direction} limit ${read}
     )${filtered},
     found as materialized (select (select count(*) from v) as "values", (select count(*) from m) as orders${counted ? sql`, (select count(*) from f) as matches` : sql``}),
-    counts as (select case when found."values" > ${EXACT_COUNT_LIMIT} then ${EXACT_COUNT_LIMIT + 1} else found.orders end::int as candidates,
+    counts as (select case when found."values" > ${EXACT_COUNT_LIMIT} or not (select ok from few) then ${EXACT_COUNT_LIMIT + 1} else found.orders end::int as candidates,
+                      (select ok from few) as read,
                       found.${sql.raw(counted ? 'matches' : 'orders')}::int as matches, found."values"::int as "values" from found)
-    select counts.candidates, counts.matches, counts."values", page.*
+    select counts.candidates, counts.matches, counts."values", counts.read, page.*
       from counts
       left join lateral (
         select ${ROW_COLUMNS}
@@ -304,6 +320,7 @@ export async function searchPage(
   countBudgetMs = COUNT_BUDGET_MS,
   statistics?: SearchStatistics,
   trustedEstimateFrom = TRUSTED_ESTIMATE,
+  fewValues = FEW_MATCHES_VALUES,
 ): Promise<SearchPage> {
   /**
    * The planner's row estimate for `of` (the whole filter unless told): from the statistics held in
@@ -344,8 +361,8 @@ export async function searchPage(
     };
     /** The fragment's orders read (up to EXACT_COUNT_LIMIT + 1, or `whole`) and checked: their counts and the page. */
     const fewMatches = async (whole: boolean) => {
-      const found = await rows(em, fewMatchesQuery(filter, after, ordering.direction === 'desc', fetch, ordering.sort, whole));
-      return { counts: found[0], page: found.filter((row) => row.id !== null).map(({ candidates: _c, matches: _m, values: _v, ...row }) => row) };
+      const found = await rows(em, fewMatchesQuery(filter, after, ordering.direction === 'desc', fetch, ordering.sort, whole, fewValues));
+      return { counts: found[0], page: found.filter((row) => row.id !== null).map(({ candidates: _c, matches: _m, values: _v, read: _r, ...row }) => row) };
     };
     /** Every order holding the fragment, checked against the filters and counted (a walk that ran past its bound). */
     const wholeRead = async (): Promise<SearchPage> => {
@@ -420,17 +437,21 @@ export async function searchPage(
     // The fragment alone: its documents are the whole filter's estimate, already known when held.
     const alone = held !== undefined && !dated && !onOrder;
     let moreThanCounted = false;
+    /** The fragment's values when they were too many for their postings to be read (FEW_MATCHES_VALUES). */
+    let unread: number | undefined;
     if (documents <= EXACT_COUNT_LIMIT || readWhole) {
       // (Already read above when the postings carry every filter: more matches than counted then.)
       const { counts, page } = readWhole ?? (await fewMatches(false));
       if (counts && counts.candidates <= EXACT_COUNT_LIMIT) return { page, total: exact(counts.matches) };
+      if (counts && !counts.read) unread = counts.values;
       // More documents than counted: without filters the postings do not carry, each of them is a match.
-      moreThanCounted = counts !== undefined && !pastPostings;
+      moreThanCounted = counts !== undefined && counts.read && !pastPostings;
       // Newest (or oldest) first, every value of the fragment read: the orders read are the first
       // EXACT_COUNT_LIMIT + 1 of all its matches in the list's order, so a full page among them is
-      // the page, and the total is past EXACT_COUNT_LIMIT (estimated). "obinson" at 1M orders is in
-      // 5,765 values and 16,362 orders; where the statistics put it in fewer than 10,000 documents
-      // (one bench seed: 755), its page was found a second time walking the documents.
+      // the page, and the total is past EXACT_COUNT_LIMIT (estimated): a fragment in at most
+      // FEW_MATCHES_VALUES values whose page was otherwise found a second time walking the documents.
+      // ("obinson" at 1M orders, in 5,765 values and 16,362 orders, is now walked: reading it whole
+      // took 40 ms where the statistics put it in fewer than 10,000 documents.)
       if (moreThanCounted && !byTotal && counts!.values <= EXACT_COUNT_LIMIT && page.length === fetch) {
         const estimated = alone ? held.holding : (matchesEstimate ?? documents);
         return { page, total: { value: Math.max(estimated, EXACT_COUNT_LIMIT + 1), exact: false } };
@@ -446,6 +467,9 @@ export async function searchPage(
     }
     const [page, wholeFilter] = await Promise.all([rows(em, pageQuery(filter, ordering, after, fetch)), alone ? held.holding : estimate()]);
     if (complete(page)) return { page, total: exact(page.length) };
+    // In more values than read whole: counting would read them all the same. Each value is a line of a
+    // document at least (the statistics' estimate can be far below: "obinson" 716 for 16,000 orders).
+    if (unread !== undefined) return { page, total: { value: Math.max(wholeFilter, unread, page.length), exact: false } };
     const estimated = moreThanCounted ? Math.max(wholeFilter, EXACT_COUNT_LIMIT + 1) : wholeFilter;
     return { page, total: estimated > EXACT_COUNT_LIMIT ? { value: estimated, exact: false } : await counted(estimated, page.length) };
   }
