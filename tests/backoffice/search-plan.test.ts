@@ -36,6 +36,15 @@ async function pagePlan(filter: OrderSearchFilter, ordering: OrderOrdering = { s
   return plan(pageQuery(filter, ordering, after, 101));
 }
 
+/** Statistics that put every fragment in `holding` documents and tell nothing else (the rest by EXPLAIN). */
+function statisticsHolding(holding: number): SearchStatistics {
+  return {
+    documentsHolding: async () => ({ holding, documents: SEEDED }),
+    documentsCreated: () => undefined,
+    ordersMatching: async () => undefined,
+  } as unknown as SearchStatistics;
+}
+
 /** An entity manager whose statements are listed as they are sent (the first 40 characters of each). */
 function countingStatements() {
   const em = env.server.orm.em.fork();
@@ -495,11 +504,7 @@ describe('search plans over 20,000 orders', () => {
     // in 1,000 documents have it read whole first (fewMatchesQuery, below ALWAYS_COUNTED). Every value
     // was read, and the newest EXACT_COUNT_LIMIT + 1 of its orders: a full page among them is the
     // page, in one statement.
-    const underestimated = {
-      documentsHolding: async () => ({ holding: 1_000, documents: SEEDED }),
-      documentsCreated: () => undefined,
-      ordersMatching: async () => undefined,
-    } as unknown as SearchStatistics;
+    const underestimated = statisticsHolding(1_000);
     const truth = async (filter: OrderSearchFilter) =>
       (
         await env.pool.query<{ id: string }>(
@@ -533,11 +538,7 @@ describe('search plans over 20,000 orders', () => {
   it('a fragment in more values than are read whole is walked, its postings unread, whatever the statistics say', async () => {
     // "seed-" is in 997 values; with room for 500 the values are only counted (one statement, no posting
     // read), then the page is walked, and the total is an estimate of at least those values.
-    const underestimated = {
-      documentsHolding: async () => ({ holding: 900, documents: SEEDED }),
-      documentsCreated: () => undefined,
-      ordersMatching: async () => undefined,
-    } as unknown as SearchStatistics;
+    const underestimated = statisticsHolding(900);
     const ordering: OrderOrdering = { sort: 'created', direction: 'desc' };
     const { rows: expected } = await env.pool.query<{ id: string }>(
       `select o.id from "order" o join order_search s on s.order_id = o.id where strpos(s.document, 'seed-') > 0 order by o.created_at desc, o.id desc limit 51`,
