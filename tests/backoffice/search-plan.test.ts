@@ -559,6 +559,9 @@ describe('search plans over 20,000 orders', () => {
     // With room for them, the same statement reads them.
     const readAll = fewMatchesQuery({ q: 'seed-' }, undefined, true, 51).compile(env.server.orm.em.fork().getKysely() as never);
     expect((await env.pool.query(readAll.sql, [...readAll.parameters])).rows[0]).toMatchObject({ read: true, values: 997 });
+    // Read whole (a bounded walk's fallback), whatever the room: every value's postings, counted exactly.
+    const whole = fewMatchesQuery({ q: 'seed-' }, undefined, true, 51, 'created', true, 500).compile(env.server.orm.em.fork().getKysely() as never);
+    expect((await env.pool.query(whole.sql, [...whole.parameters])).rows[0]).toMatchObject({ read: true, values: 997, matches: SEEDED });
   });
 
   it('a fragment’s estimate is held for the statistics it came from: statistics read again estimate it again', async () => {

@@ -272,10 +272,8 @@ export function subjectOf(event: WebhookEnvelope): { saleId: string | undefined;
  */
 export function webhookCaseStage(event: WebhookEnvelope): { caseId: string; stage: DisputeStage } | undefined {
   const { dispute, eventType } = event;
-  if (!dispute?.id) return undefined;
-  if (eventType === 'CUSTOMER.DISPUTE.CREATED') return { caseId: dispute.id, stage: webhookDisputeStage(dispute.stage, dispute.channel) };
-  if (eventType === 'CUSTOMER.DISPUTE.UPDATED' && dispute.stage) return { caseId: dispute.id, stage: webhookDisputeStage(dispute.stage, dispute.channel) };
-  return undefined;
+  const tells = eventType === 'CUSTOMER.DISPUTE.CREATED' || (eventType === 'CUSTOMER.DISPUTE.UPDATED' && dispute?.stage);
+  return tells && dispute?.id ? { caseId: dispute.id, stage: webhookDisputeStage(dispute.stage, dispute.channel) } : undefined;
 }
 
 /**

@@ -157,11 +157,12 @@ export function pageQuery(
   // with 2,000 pending orders newest, "paid, last 30 days" skipped 2,068 orders (2,031 buffers) for its
   // page of 101; through the status index 10 buffers (EXPLAIN ANALYZE 11.0 → 1.1 ms). A fragment's walk
   // of "order" takes the status index anyway (the walk's keys are joined back in their order, unsorted).
-  const byStatusIndex = (alone: boolean) => alone && !fragment;
-  const walkOf = (status: string | undefined, rows: number, alone = true) =>
-    sql`select ${columns} from ${from}
-         where ${and(status ? [...conditions, byStatusIndex(alone) ? sql`o.status = any(${[status]}::text[])` : sql`o.status = ${status}`] : conditions)}
-        order by ${status && byStatusIndex(alone) ? sql`o.status ${direction}, ` : sql``}${key} ${direction}, ${id} ${direction} limit ${rows}`;
+  const walkOf = (status: string | undefined, rows: number, alone = true) => {
+    const indexed = status !== undefined && alone && !fragment;
+    const byStatus = status === undefined ? [] : [indexed ? sql`o.status = any(${[status]}::text[])` : sql`o.status = ${status}`];
+    return sql`select ${columns} from ${from} where ${and([...conditions, ...byStatus])}
+        order by ${indexed ? sql`o.status ${direction}, ` : sql``}${key} ${direction}, ${id} ${direction} limit ${rows}`;
+  };
   // A bounded walk: the first `bound` orders of the filters' index, numbered in the walk's order, those
   // whose document holds the fragment, and the bound-th whatever it holds. That one on the page says
   // the walk stopped before the page was full (the fragment and the filters excluding each other,
@@ -194,7 +195,7 @@ export function pageQuery(
     first = sql`page.number = ${pinned} desc, `;
   }
   // (In the walk's own order: a list of one status comes by status first, the same status throughout.)
-  const statusFirst = statuses.length === 1 && byStatusIndex(true) ? sql`page.status ${direction}, ` : sql``;
+  const statusFirst = statuses.length === 1 && !fragment ? sql`page.status ${direction}, ` : sql``;
   return sql<SearchRow & { pastBound?: boolean }>`
     select page.* from (${page}) page order by ${first}${statusFirst}${pageKey} ${direction}, page.id ${direction}`;
 }
