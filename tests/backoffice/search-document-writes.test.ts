@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Customer } from '@orders/shared';
+import { SEARCH_STATUS_FILL } from '@orders/server/modules/backoffice/search-document.ts';
 import { startBackofficeEnv, type BackofficeTestEnv, type StaffSession } from '../support/backoffice.ts';
 import { buyerChooses, ipnEvents, pendingOrder, waitFor } from '../support/paypal-server.ts';
 
 /*
  * What keeping the search document current costs a payment (issue 10: IPN processing got slower).
- * Every write of an order's document is recorded by a trigger of this test's own on order_search,
- * so the count is exact (pg_stat_user_tables' n_tup_upd is flushed late and counts every order).
+ * Every write of an order's search row is recorded by a trigger of this test's own on order_search,
+ * with what it wrote (the document, or the status the row carries beside it), so the counts are exact
+ * (pg_stat_user_tables' n_tup_upd is flushed late and counts every order).
  */
 
 let env: BackofficeTestEnv;
@@ -17,16 +19,32 @@ beforeAll(async () => {
   env = await startBackofficeEnv();
   viewer = await env.staff('viewer');
   await env.pool.query(`
-    create table test_search_writes (order_id uuid not null, op text not null);
+    create table test_search_writes (order_id uuid not null, op text not null, document boolean not null, status boolean not null);
     create function test_search_writes_fn() returns trigger as $$
-      begin insert into test_search_writes values (new.order_id, tg_op); return null; end; $$ language plpgsql;
+      begin
+        insert into test_search_writes values (new.order_id, tg_op,
+          case when tg_op = 'INSERT' then true else old.document is distinct from new.document end,
+          case when tg_op = 'INSERT' then false else old.status is distinct from new.status end);
+        return null;
+      end; $$ language plpgsql;
     create trigger test_search_writes after insert or update on order_search for each row execute function test_search_writes_fn();`);
 });
 afterAll(() => env.close());
 
+/** The writes of the order's document (its insert included). */
 async function writes(orderId: string): Promise<number> {
-  const { rows } = await env.pool.query<{ n: number }>('select count(*)::int as n from test_search_writes where order_id = $1', [orderId]);
+  const { rows } = await env.pool.query<{ n: number }>('select count(*)::int as n from test_search_writes where order_id = $1 and document', [orderId]);
   return rows[0]!.n;
+}
+
+/** The order's search row: its writes of the status alone, and the status it carries. */
+async function statusWrites(orderId: string): Promise<{ writes: number; status: string }> {
+  const { rows } = await env.pool.query<{ writes: number; status: string }>(
+    `select (select count(*)::int from test_search_writes w where w.order_id = s.order_id and w.status and not w.document) as writes, s.status
+       from order_search s where s.order_id = $1`,
+    [orderId],
+  );
+  return rows[0]!;
 }
 
 async function newProduct(sku: string) {
@@ -57,6 +75,8 @@ describe('search document writes', () => {
     await waitFor(async () => (await ipnEvents(env.pool, 'txn_id = $1', [sale.sale_id])).some((e) => e.processing !== 'received'), 15_000, 'the IPN');
 
     expect(await writes(order.id)).toBe(beforeSuccess + 1);
+    // The status its row carries (order_search_status_idx's walk), written once, the document untouched by it.
+    expect(await statusWrites(order.id)).toEqual({ writes: 1, status: 'paid' });
 
     for (const q of [sale.sale_id, sale.sale_id.slice(3, 12).toLowerCase(), sale.payer_email, sale.payer_email.slice(1, 9), sale.payer_name.slice(2), attempt.externalId]) {
       const result = await viewer.client.backoffice.orders.search.query({ q, limit: 50 });
@@ -64,7 +84,7 @@ describe('search document writes', () => {
     }
   });
 
-  it('a status change does not touch the document', async () => {
+  it('a status change does not touch the document: it writes the status the row carries beside it, once', async () => {
     const customer: Customer = { type: 'user', id: `writes-${randomUUID()}` };
     const order = await newOrder(customer);
     const operator = await env.staff('operator');
@@ -72,6 +92,23 @@ describe('search document writes', () => {
     const { rows } = await env.pool.query('select status from "order" where id = $1', [order.id]);
     expect(rows[0].status).toBe('cancelled');
     expect(await writes(order.id)).toBe(1);
+    expect(await statusWrites(order.id)).toEqual({ writes: 1, status: 'cancelled' });
+  });
+
+  it("the migration's fill sets the status of search rows already there, batch by batch", async () => {
+    // Rows whose status is not their order's (as before the migration, when it was not there at all).
+    await env.pool.query(`update order_search set status = 'pending' where order_id in (select id from "order" where status <> 'pending')`);
+    const wrong = async () =>
+      (await env.pool.query<{ n: number }>(`select count(*)::int as n from order_search s join "order" o on o.id = s.order_id where s.status <> o.status`)).rows[0]!.n;
+    expect(await wrong()).toBeGreaterThan(0);
+    // Batches of 2 rows: every row of the database in several transactions (a procedure commits between them).
+    await env.pool.query(SEARCH_STATUS_FILL(2));
+    try {
+      await env.pool.query('call order_search_status_fill()');
+    } finally {
+      await env.pool.query('drop procedure order_search_status_fill()');
+    }
+    expect(await wrong()).toBe(0);
   });
 
   it('the values follow the document: a value it no longer has stops finding the order, other orders keep theirs', async () => {

@@ -401,6 +401,89 @@ describe('search plans over 20,000 orders', () => {
     await expectEstimatedWalk({ ...filter, limit: 500 }, rows.map((r) => r.id));
   });
 
+  it('a common fragment with statuses alone, by date: the documents of those statuses walked in place (order_search_status_idx), the same pages as walking "order"', async () => {
+    const newest: OrderOrdering = { sort: 'created', direction: 'desc' };
+    const oldest: OrderOrdering = { sort: 'created', direction: 'asc' };
+    const after = { key: '2026-01-01 00:00:00+00', id: '01a20822-0000-7000-8000-000000000000' };
+    const walks: [OrderSearchFilter, OrderOrdering, KeysetPosition | undefined][] = [
+      [{ q: 'seed-', status: ['failed'] }, newest, undefined],
+      [{ q: 'seed-', status: ['paid'], createdFrom: '2026-01-01T00:00:00.000Z' }, oldest, after],
+    ];
+    for (const [filter, ordering, cursor] of walks) {
+      const text = await plan(pageQuery(filter, ordering, cursor, 51, 'status'));
+      // One range of the status's index in the list's order, each document checked where it is read;
+      // "order" read by key for the page's rows only, nothing looked up per document walked.
+      expect(text).toMatch(/Limit[^\n]*\n\s*->  Index Scan (Backward )?using order_search_status_idx on order_search s/);
+      expect(text).toMatch(/Filter: \(strpos\(s?\.?document, 'seed-'::text\) > 0\)/);
+      expect(text).not.toMatch(/order_search_pkey|order_search_created_idx|order_status_idx|order_search_value|order_search_posting|Seq Scan|Hash/);
+    }
+    // Several statuses: one range each, merged in the list's order.
+    const two = await plan(pageQuery({ q: 'seed-', status: ['failed', 'cancelled'] }, newest, undefined, 51, 'status'));
+    expect(two).toMatch(/Merge Append/);
+    expect(two.match(/using order_search_status_idx on order_search s/g)).toHaveLength(2);
+    expect(two).not.toMatch(/order_search_pkey|order_status_idx|Seq Scan/);
+
+    // Page by page to the end, the same orders in the same order as walking "order" by status.
+    const listed: [OrderSearchFilter, OrderOrdering][] = [
+      [{ q: 'seed-1', status: ['failed'] }, newest],
+      [{ q: 'seed-2', status: ['paid', 'pending'], createdFrom: new Date(Date.now() - 5 * 86_400_000).toISOString() }, oldest],
+    ];
+    for (const [filter, ordering] of listed) {
+      const pages = async (walk: 'status' | 'orders') => {
+        const ids: string[] = [];
+        let position: KeysetPosition | undefined;
+        for (let page = 0; page < 100; page++) {
+          const found = await rowsOf(env.server.orm.em.fork(), pageQuery(filter, ordering, position, 200, walk));
+          ids.push(...found.map((r) => r.id));
+          if (found.length < 200) return ids;
+          position = positionAfter(ordering, found[found.length - 1]!);
+        }
+        throw new Error('more than 100 pages');
+      };
+      const byStatus = await pages('status');
+      expect(byStatus.length).toBeGreaterThan(200);
+      expect(byStatus).toEqual(await pages('orders'));
+    }
+
+    // The search takes that walk for a common fragment with statuses: its page statement reads order_search by status.
+    const sent: string[] = [];
+    const em = env.server.orm.em.fork();
+    const kysely = em.getKysely();
+    em.getKysely = (() =>
+      kysely.withPlugin({
+        transformQuery: (args) => {
+          sent.push(kysely.getExecutor().compileQuery(args.node, args.queryId).sql);
+          return args.node;
+        },
+        transformResult: async (args) => args.result,
+      })) as never;
+    const found = await searchPage(em, { q: 'seed-', status: ['failed'] }, newest, undefined, 51, undefined, statisticsHolding(SEEDED));
+    expect(found.page).toHaveLength(51);
+    expect(sent.filter((text) => /from order_search s\s+where s\.status = any\(/.test(text))).toHaveLength(1);
+    expect(sent.some((text) => /exists \(select 1 from order_search s where s\.order_id/.test(text))).toBe(false);
+  });
+
+  it('a walk of the documents of a status gives up past its bound as a walk of "order" does', async () => {
+    // A fragment no document holds: the bound-th document of the status comes back, marked.
+    const newest: OrderOrdering = { sort: 'created', direction: 'desc' };
+    const walked = await rowsOf(env.server.orm.em.fork(), pageQuery({ q: 'no-such-text', status: ['paid'] }, newest, undefined, 51, 'status', 300));
+    const { rows: [boundth] } = await env.pool.query<{ id: string }>(
+      `select order_id::text as id from order_search where status = 'paid' order by created_at desc, order_id desc offset 299 limit 1`,
+    );
+    expect(walked.map((r) => [r.id, r.pastBound])).toEqual([[boundth!.id, true]]);
+    // Two statuses share the bound; within it, the matches and nothing marked.
+    const two = await rowsOf(env.server.orm.em.fork(), pageQuery({ q: 'no-such-text', status: ['paid', 'failed'] }, newest, undefined, 51, 'status', 300));
+    const { rows: [shared] } = await env.pool.query<{ id: string }>(
+      `select order_id::text as id from order_search where status in ('paid', 'failed') order by created_at desc, order_id desc offset 299 limit 1`,
+    );
+    expect(two.map((r) => [r.id, r.pastBound])).toEqual([[shared!.id, true]]);
+    const within = await rowsOf(env.server.orm.em.fork(), pageQuery({ q: 'seed-', status: ['failed'] }, newest, undefined, 51, 'status', 5_000));
+    const { rows: expected } = await env.pool.query<{ id: string }>(
+      `select s.order_id::text as id from order_search s where s.status = 'failed' and s.document like '%seed-%' order by s.created_at desc, s.order_id desc limit 51`,
+    );
+    expect(within.map((r) => [r.id, r.pastBound])).toEqual(expected.map((r) => [r.id, false]));
+  });
+
   it('a fragment’s documents are estimated as the planner estimates them, from its statistics held in memory', async () => {
     const statistics = new SearchStatistics(env.server.orm);
     // Common, in a share of the documents, in one, in none; "seed-1" also in "seed-10…": every case of the histogram.

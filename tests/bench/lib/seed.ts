@@ -319,8 +319,8 @@ export async function seedSearchOrders(url: string, count: number, log: (line: s
 async function writeSearchDocuments(a: pg.Client, b: pg.Client): Promise<void> {
   const half = (client: pg.Client, remainder: number) =>
     client.query(
-      `insert into order_search (order_id, document, created_at)
-       select o.id, ${SEARCH_DOCUMENT}, o.created_at from bench_seed s join "order" o on o.id = s.order_id where s.i % 2 = $1 order by s.i`,
+      `insert into order_search (order_id, document, created_at, status)
+       select o.id, ${SEARCH_DOCUMENT}, o.created_at, o.status from bench_seed s join "order" o on o.id = s.order_id where s.i % 2 = $1 order by s.i`,
       [remainder],
     );
   await Promise.all([half(a, 0), half(b, 1)]);

@@ -24,6 +24,7 @@ import { Migration20261202070000_jit_off } from './Migration20261202070000_jit_o
 import { Migration20261203070000_dispute_flag } from './Migration20261203070000_dispute_flag.js';
 import { Migration20261203120000_posting_status } from './Migration20261203120000_posting_status.js';
 import { Migration20261203190000_latest_attempt } from './Migration20261203190000_latest_attempt.js';
+import { Migration20261204130000_search_status } from './Migration20261204130000_search_status.js';
 
 /** Every migration, in order. `npm run migration:create -w @orders/server` generates the next one. */
 export const migrations = [
@@ -50,4 +51,5 @@ export const migrations = [
   Migration20261203070000_dispute_flag,
   Migration20261203120000_posting_status,
   Migration20261203190000_latest_attempt,
+  Migration20261204130000_search_status,
 ];

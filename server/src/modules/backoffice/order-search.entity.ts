@@ -16,10 +16,14 @@ export const OrderSearch = defineEntity({
     document: p.text(),
     /** The order's created_at (never changes): a fragment is found and ordered inside this table. */
     createdAt: p.datetime(),
+    /** The order's status, kept by the status trigger on "order" (search-values.ts): a fragment with a status is walked here. */
+    status: p.string().length(32),
   },
   indexes: [
     // The list's keyset order, so a common fragment is found walking newest first without leaving this table.
     { name: 'order_search_created_idx', columns: [{ name: 'created_at', sort: 'desc' }, { name: 'order_id', sort: 'desc' }] },
+    // The same order within a status: a common fragment with a status is walked here (order-search.ts, the 'status' walk).
+    { name: 'order_search_status_idx', properties: ['status', 'createdAt', 'order'] },
   ],
   triggers: SEARCH_VALUE_TRIGGERS,
 });

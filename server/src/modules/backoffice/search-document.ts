@@ -36,7 +36,33 @@ import { rowTrigger, type TriggerEvent } from '../../db/triggers.js';
  * 503 → 61 ms, "mug" + failed 596 → 377 ms (status is only on "order": each match is still looked
  * up there). Status is not copied into the document: a status change would then rewrite this row and,
  * not HOT, its trigram entries (the postings carry it instead, Migration20261203120000_posting_status).
+ *
+ * The row carries the order's status beside the document (order_search.status, kept by the status
+ * trigger on "order": search-values.ts), with order_search_status_idx (status, created_at,
+ * order_id): a common fragment with a status, newest first, walks the documents of that status
+ * and checks each in place, where walking "order" by status looked each order's document up by
+ * primary key (order-search.ts, the 'status' walk). Measured at 1,000,000 orders (EXPLAIN ANALYZE, warm,
+ * median of 40 alternating): "mug" + failed, 1,051 orders walked for a page of 51, 4,374 → 932 buffers,
+ * 1.97 → 0.82 ms. The trigram index is on the values, not here, so a status change rewrites this row
+ * (its three btree entries) and no trigram.
  */
+
+/** Fills order_search.status from "order" in batches of `batch` documents, one transaction each (a migration's). */
+export const SEARCH_STATUS_FILL = (batch: number) => `create or replace procedure order_search_status_fill() language plpgsql as $$
+declare
+  last uuid := '00000000-0000-0000-0000-000000000000';
+  upto uuid;
+begin
+  loop
+    select b.order_id into upto from (select s.order_id from order_search s where s.order_id > last order by s.order_id limit ${batch}) b
+     order by b.order_id desc limit 1;
+    exit when upto is null;
+    update order_search s set status = o.status from "order" o
+     where s.order_id > last and s.order_id <= upto and o.id = s.order_id and s.status is distinct from o.status;
+    last := upto;
+    commit;
+  end loop;
+end $$`;
 
 /** The document of the order aliased `o`: the SQL expression, also used to fill the table in bulk. */
 export const SEARCH_DOCUMENT = `lower(concat_ws(E'\\n', o.id::text, o.customer_id, o.customer_email, o.customer_name,
@@ -62,7 +88,7 @@ const ATTEMPT_FIELDS = ['external_id', 'sale_id', 'payer_email', 'payer_name'];
 /** Triggers on "order": a new order gets its document (its cart's lines are in place by then). */
 export const ORDER_SEARCH_TRIGGERS = [
   trigger('order', 'order_search_insert', 'insert', null,
-    `insert into order_search (order_id, document, created_at) select o.id, ${SEARCH_DOCUMENT}, o.created_at from "order" o where o.id = new.id;`),
+    `insert into order_search (order_id, document, created_at, status) select o.id, ${SEARCH_DOCUMENT}, o.created_at, o.status from "order" o where o.id = new.id;`),
   trigger('order', 'order_search_update', 'update', changed(ORDER_FIELDS), refresh('new.id')),
 ];
 

@@ -352,10 +352,15 @@ export async function searchPage(
     // Filters on "order" that the postings do not carry (customer, amounts, chosen ids): each candidate is looked up for them.
     const pastPostings = pastPostingConditions(filter).length > 0;
     const walkable = onOrder || byTotal;
+    // By date with statuses the only filter "order" has (the documents have the date and the status):
+    // "order"'s walk is the documents' of those statuses (statusDocumentsPage), the same orders in the
+    // same order for the same bound, without looking each document up.
+    const statusesOnly = !byTotal && (filter.status?.length ?? 0) > 0 && !pastPostings && filter.currency === undefined;
     /** A page found by walking (not counting): its total is the planner's estimate, unless the page holds every match. */
     const walkedPage = async (walk: FragmentWalk): Promise<SearchPage> => {
       const bound = walk === 'orders' && filtered !== undefined ? walkBound({ kept: filtered, documents, expected: (fetch * walked) / Math.max(1, documents) }) : undefined;
-      const [found, wholeFilter] = await Promise.all([rows(em, pageQuery(filter, ordering, after, fetch, walk, bound)), matchesEstimate ?? estimate()]);
+      const how = walk === 'orders' && statusesOnly ? 'status' : walk;
+      const [found, wholeFilter] = await Promise.all([rows(em, pageQuery(filter, ordering, after, fetch, how, bound)), matchesEstimate ?? estimate()]);
       if (found.some((row) => row.pastBound)) return wholeRead();
       return walkedTotal(found.map(({ pastBound: _p, ...row }) => row), wholeFilter);
     };

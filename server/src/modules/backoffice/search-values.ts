@@ -81,8 +81,9 @@ export const SEARCH_VALUE_TRIGGERS = [
 ];
 
 /**
- * On "order": a status change rewrites the status its postings carry, found through its document's
- * values (one index descent each, ~8 postings). Why the postings are current: every transaction that
+ * On "order": a status change rewrites the status its search row carries (order_search.status:
+ * search-document.ts) and its postings carry, found through its document's values (one index descent
+ * each, ~8 postings). Why the postings are current: every transaction that
  * rewrites a document holds its order's row (the document's own writers update "order" or lock it
  * first: lockOrderAndAttempt, the checkout's PayPal id), and a status change holds it too, so the two
  * never run side by side; the postings a rewrite adds read the order's status under that lock (FOR
@@ -94,9 +95,10 @@ export const POSTING_STATUS_TRIGGER = rowTrigger(
   'order_search_posting_status',
   ['update'],
   'old.status is distinct from new.status',
-  `update order_search_posting p set status = new.status
-      from order_search s, order_search_value v
-     where s.order_id = new.id and v.value = any(search_document_values(s.document))
+  `with s as (update order_search set status = new.status where order_id = new.id returning document, created_at)
+    update order_search_posting p set status = new.status
+      from s, order_search_value v
+     where v.value = any(search_document_values(s.document))
        and p.value_id = v.id and p.created_at = s.created_at and p.order_id = new.id;`,
   { updateOf: ['status'] },
 );
