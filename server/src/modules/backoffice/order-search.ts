@@ -17,9 +17,11 @@ import { documentMatch, exactNumber, isFragmentSearch, orderNumberRanges, textMa
  *                             postings (search-values.ts: a rare fragment's few orders, counted and
  *                             sorted there). Newest first, a common fragment's page is found walking
  *                             order_search_created_idx, each document checked in the same heap page
- *                             as its key, or with filters only "order" has (status, currency, …),
- *                             walking "order" through their index, each order's document looked up;
- *                             "order" is read by primary key for the page's rows
+ *                             as its key; with statuses alone, order_search_status_idx the same way
+ *                             (order_search carries the status); with other filters only "order" has
+ *                             (currency, customer, …), walking "order" through their index, each
+ *                             order's document looked up; "order" is read by primary key for the
+ *                             page's rows
  * search-page.ts runs these statements for one search (a rare fragment in one statement of its own)
  * and decides how its `total` is known.
  */
