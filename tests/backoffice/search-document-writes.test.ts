@@ -111,6 +111,29 @@ describe('search document writes', () => {
     expect(await wrong()).toBe(0);
   });
 
+  it("the migration's fill never writes a status over a newer one: a status change meanwhile wins", async () => {
+    const customer: Customer = { type: 'user', id: `writes-${randomUUID()}` };
+    const order = await newOrder(customer);
+    // The row not filled yet (the column was null before the migration; any other status will do).
+    await env.pool.query(`update order_search set status = 'paid' where order_id = $1`, [order.id]);
+    // A status change in flight (its trigger has already written the row's new status, not committed).
+    const writer = await env.pool.connect();
+    try {
+      await writer.query('begin');
+      await writer.query(`update "order" set status = 'cancelled' where id = $1`, [order.id]);
+      await env.pool.query(SEARCH_STATUS_FILL(1_000));
+      const fill = env.pool.query('call order_search_status_fill()');
+      // The fill reaches the order's batch and waits; the change commits.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await writer.query('commit');
+      await fill;
+    } finally {
+      writer.release();
+      await env.pool.query('drop procedure if exists order_search_status_fill()');
+    }
+    expect((await statusWrites(order.id)).status).toBe('cancelled');
+  });
+
   it('the values follow the document: a value it no longer has stops finding the order, other orders keep theirs', async () => {
     const tag = randomUUID().slice(0, 8);
     const email = `Kept.${tag}@Example.org`;

@@ -1,3 +1,4 @@
+import { orderBatchesProcedure } from '../../db/backfill.js';
 import { rowTrigger } from '../../db/triggers.js';
 
 /*
@@ -42,21 +43,13 @@ export const LATEST_ATTEMPT_TRIGGERS = [
  * is either in the batch's read or sets the columns itself after it. Orders without an attempt are
  * left alone (both columns are null).
  */
-export const LATEST_ATTEMPT_FILL = (batch: number) => `create or replace procedure order_latest_attempt_fill() language plpgsql as $$
-declare
-  last uuid := '00000000-0000-0000-0000-000000000000';
-  upto uuid;
-begin
-  loop
-    select b.id into upto from (select o.id from "order" o where o.id > last order by o.id limit ${batch}) b order by b.id desc limit 1;
-    exit when upto is null;
-    perform 1 from "order" o where o.id > last and o.id <= upto for no key update;
-    update "order" o set latest_attempt_external_id = l.external_id, latest_attempt_payer_email = l.payer_email
+export const LATEST_ATTEMPT_FILL = (batch: number) =>
+  orderBatchesProcedure(
+    'order_latest_attempt_fill',
+    batch,
+    `update "order" o set latest_attempt_external_id = l.external_id, latest_attempt_payer_email = l.payer_email
       from (select distinct on (a.order_id) a.order_id, a.external_id, a.payer_email from order_payment_attempt a
              where a.order_id > last and a.order_id <= upto order by a.order_id, a.created_at desc, a.id desc) l
      where o.id = l.order_id
-       and (o.latest_attempt_external_id is distinct from l.external_id or o.latest_attempt_payer_email is distinct from l.payer_email);
-    last := upto;
-    commit;
-  end loop;
-end $$`;
+       and (o.latest_attempt_external_id is distinct from l.external_id or o.latest_attempt_payer_email is distinct from l.payer_email)`,
+  );

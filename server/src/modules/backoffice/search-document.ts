@@ -1,3 +1,4 @@
+import { orderBatchesProcedure } from '../../db/backfill.js';
 import { rowTrigger, type TriggerEvent } from '../../db/triggers.js';
 
 /*
@@ -47,22 +48,18 @@ import { rowTrigger, type TriggerEvent } from '../../db/triggers.js';
  * (its three btree entries) and no trigram.
  */
 
-/** Fills order_search.status from "order" in batches of `batch` documents, one transaction each (a migration's). */
-export const SEARCH_STATUS_FILL = (batch: number) => `create or replace procedure order_search_status_fill() language plpgsql as $$
-declare
-  last uuid := '00000000-0000-0000-0000-000000000000';
-  upto uuid;
-begin
-  loop
-    select b.order_id into upto from (select s.order_id from order_search s where s.order_id > last order by s.order_id limit ${batch}) b
-     order by b.order_id desc limit 1;
-    exit when upto is null;
-    update order_search s set status = o.status from "order" o
-     where s.order_id > last and s.order_id <= upto and o.id = s.order_id and s.status is distinct from o.status;
-    last := upto;
-    commit;
-  end loop;
-end $$`;
+/**
+ * Fills order_search.status from "order", `batch` orders per transaction (a migration's), each batch's
+ * orders locked first: a status change meanwhile either waits for the batch or was committed before
+ * its read, so the fill never writes a status over a newer one (orderBatchesProcedure).
+ */
+export const SEARCH_STATUS_FILL = (batch: number) =>
+  orderBatchesProcedure(
+    'order_search_status_fill',
+    batch,
+    `update order_search s set status = o.status from "order" o
+     where o.id > last and o.id <= upto and s.order_id = o.id and s.status is distinct from o.status`,
+  );
 
 /** The document of the order aliased `o`: the SQL expression, also used to fill the table in bulk. */
 export const SEARCH_DOCUMENT = `lower(concat_ws(E'\\n', o.id::text, o.customer_id, o.customer_email, o.customer_name,
