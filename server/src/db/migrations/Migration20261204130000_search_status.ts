@@ -8,7 +8,7 @@ import { POSTING_STATUS_TRIGGER } from '../../modules/backoffice/search-values.j
  *
  * Without one long lock: the column comes in empty (no rewrite), with the triggers that keep it from
  * then on (the insert on "order" writes it, the status trigger rewrites it), in one transaction; the
- * documents already there are filled in batches of 20,000, one transaction each (SEARCH_STATUS_FILL);
+ * rows already there are filled 20,000 orders per transaction, each batch's orders locked (SEARCH_STATUS_FILL);
  * then NOT NULL (validated as a CHECK while writes go on), the index built concurrently, and a vacuum,
  * so that order_search_created_idx's walks find their pages all-visible again. Measured at 1,000,000
  * seeded orders: the fill 14.5 s (each batch's orders and documents locked ~0.3 s), NOT NULL 0.7–2.7 s, the vacuum 3.0–4.2 s.
