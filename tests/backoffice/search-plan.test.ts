@@ -45,20 +45,25 @@ function statisticsHolding(holding: number): SearchStatistics {
   } as unknown as SearchStatistics;
 }
 
-/** An entity manager whose statements are listed as they are sent (the first 40 characters of each). */
+/**
+ * An entity manager whose statements are listed as they are sent: the first 40 characters of each
+ * (`statements`), and each whole as compiled (`sent`).
+ */
 function countingStatements() {
   const em = env.server.orm.em.fork();
   const kysely = em.getKysely();
   const statements: string[] = [];
+  const sent: string[] = [];
   em.getKysely = (() =>
     kysely.withPlugin({
       transformQuery: (args) => {
         statements.push(args.node.kind === 'RawNode' ? args.node.sqlFragments.join('?').trim().slice(0, 40) : args.node.kind);
+        sent.push(kysely.getExecutor().compileQuery(args.node, args.queryId).sql);
         return args.node;
       },
       transformResult: async (args) => args.result,
     })) as never;
-  return { em, statements };
+  return { em, statements, sent };
 }
 
 /**
@@ -446,17 +451,7 @@ describe('search plans over 20,000 orders', () => {
     }
 
     // The search takes that walk for a common fragment with statuses: its page statement reads order_search by status.
-    const sent: string[] = [];
-    const em = env.server.orm.em.fork();
-    const kysely = em.getKysely();
-    em.getKysely = (() =>
-      kysely.withPlugin({
-        transformQuery: (args) => {
-          sent.push(kysely.getExecutor().compileQuery(args.node, args.queryId).sql);
-          return args.node;
-        },
-        transformResult: async (args) => args.result,
-      })) as never;
+    const { em, sent } = countingStatements();
     const found = await searchPage(em, { q: 'seed-', status: ['failed'] }, newest, undefined, 51, undefined, statisticsHolding(SEEDED));
     expect(found.page).toHaveLength(51);
     expect(sent.filter((text) => /from order_search s\s+where s\.status = any\(/.test(text))).toHaveLength(1);

@@ -99,6 +99,37 @@ export function positionOf(ordering: OrderOrdering, cursor: string): KeysetPosit
  */
 export type FragmentWalk = 'documents' | 'orders' | 'status' | 'range';
 
+/** The keyset order of a walk's rows: its sort key's column (as the walk names it), then id. */
+interface WalkOrder {
+  key: 'createdAt' | 'total';
+  direction: RawBuilder<unknown>;
+}
+
+/** Several walks, each in `order`, merged in that order (Merge Append), each going only as far as the merge takes from it. */
+function mergedWalks(walks: RawBuilder<unknown>[], { key, direction }: WalkOrder, rows: number): RawBuilder<unknown> {
+  return sql`select * from (${sql.join(walks.map((walk) => sql`(${walk})`), sql` union all `)}) u
+            order by ${sql.ref(`u.${key}`)} ${direction}, u.id ${direction} limit ${rows}`;
+}
+
+/**
+ * A bounded walk: the first `bound` rows of `walk`, numbered in its order, those `kept`, and the
+ * bound-th whatever it holds, marked `pastBound`. That one on the page says the walk stopped before the
+ * page was full (the fragment and the filters excluding each other, which the planner cannot know).
+ * Numbered and listed in the walk's order (nothing is sorted).
+ */
+function boundedWalk(
+  walk: RawBuilder<unknown>,
+  { key, direction }: WalkOrder,
+  bound: number,
+  limit: number,
+  kept: (walked: string) => RawBuilder<unknown>,
+): RawBuilder<unknown> {
+  return sql`select w.*, w.walked = ${bound} as "pastBound"
+          from (select x.*, row_number() over (order by ${sql.ref(`x.${key}`)} ${direction}, x.id ${direction}) as walked from (${walk}) x) w
+         where w.walked = ${bound} or ${kept('w')}
+         order by ${sql.ref(`w.${key}`)} ${direction}, w.id ${direction} limit ${limit}`;
+}
+
 /**
  * A fragment whose other filters are statuses (and a date range), by date: the documents of each
  * status in the list's order through order_search_status_idx, each checked in place, several statuses
@@ -131,17 +162,9 @@ function statusDocumentsPage(
          where ${and([alone ? sql`s.status = any(${[status]}::text[])` : sql`s.status = ${status}`, ...conditions, ...(bounded ? [] : [match])])}
          order by ${alone ? sql`s.status ${direction}, ` : sql``}s.created_at ${direction}, s.order_id ${direction} limit ${rows}`;
   const statuses = [...new Set(filter.status ?? [])];
-  let keys =
-    statuses.length > 1
-      ? sql`select u.id, u."createdAt"${bounded ? sql`, u.matched` : sql``} from (${sql.join(statuses.map((status) => sql`(${walkOf(status, false)})`), sql` union all `)}) u
-            order by u."createdAt" ${direction}, u.id ${direction} limit ${rows}`
-      : walkOf(statuses[0]!, true);
-  if (bounded) {
-    keys = sql`select w.id, w."createdAt", w.walked = ${bound} as "pastBound"
-          from (select x.*, row_number() over (order by x."createdAt" ${direction}, x.id ${direction}) as walked from (${keys}) x) w
-         where w.walked = ${bound} or w.matched
-         order by w."createdAt" ${direction}, w.id ${direction} limit ${limit}`;
-  }
+  const order: WalkOrder = { key: 'createdAt', direction };
+  const walk = statuses.length > 1 ? mergedWalks(statuses.map((status) => walkOf(status, false)), order, rows) : walkOf(statuses[0]!, true);
+  const keys = bounded ? boundedWalk(walk, order, bound, limit, (walked) => sql.ref(`${walked}.matched`)) : walk;
   return sql<SearchRow & { pastBound?: boolean }>`
     select page.* from (select ${ROW_COLUMNS}${bounded ? sql`, k."pastBound"` : sql``} from (${keys}) k join "order" o on o.id = k.id and o.created_at = k."createdAt") page
      order by page."createdAt" ${direction}, page.id ${direction}`;
@@ -215,26 +238,15 @@ export function pageQuery(
     return sql`select ${columns} from ${from} where ${and([...conditions, ...byStatus])}
         order by ${indexed ? sql`o.status ${direction}, ` : sql``}${key} ${direction}, ${id} ${direction} limit ${rows}`;
   };
-  // A bounded walk: the first `bound` orders of the filters' index, numbered in the walk's order, those
-  // whose document holds the fragment, and the bound-th whatever it holds. That one on the page says
-  // the walk stopped before the page was full (the fragment and the filters excluding each other,
-  // which the planner cannot know). Numbered and listed in the index's order (nothing is sorted).
-  const walkKey = (table: string) => sql.ref(`${table}.${ordering.sort === 'created' ? 'createdAt' : 'total'}`);
-  const numbered = (walk: RawBuilder<unknown>) =>
-    sql`select w.*, w.walked = ${bound} as "pastBound"
-          from (select x.*, row_number() over (order by ${walkKey('x')} ${direction}, x.id ${direction}) as walked from (${walk}) x) w
-         where w.walked = ${bound} or ${holds(sql.ref('w.id'))}
-         order by ${walkKey('w')} ${direction}, w.id ${direction} limit ${limit}`;
+  // A bounded walk (boundedWalk): the first `bound` orders of the filters' index, those whose document
+  // holds the fragment, and the bound-th whatever it holds.
+  const order: WalkOrder = { key: ordering.sort === 'created' ? 'createdAt' : 'total', direction };
   const statuses = [...new Set(filter.status ?? [])];
   const pageKey = ordering.sort === 'created' ? sql.ref('page.createdAt') : sql.ref('page.total');
-  // Several statuses: one ordered walk each, merged in the walk's order (Merge Append), each going only
-  // as far as the merge takes from it; a bounded walk numbers the merged rows, so they share one bound.
-  const merged = (rows: number) =>
-    statuses.length > 1
-      ? sql`select * from (${sql.join(statuses.map((s) => sql`(${walkOf(s, rows, false)})`), sql` union all `)}) u
-            order by ${walkKey('u')} ${direction}, u.id ${direction} limit ${rows}`
-      : walkOf(statuses[0], rows);
-  let page = bounded ? numbered(merged(bound)) : merged(limit);
+  // Several statuses: one ordered walk each, merged in the walk's order (mergedWalks); a bounded walk
+  // numbers the merged rows, so they share one bound.
+  const merged = (rows: number) => (statuses.length > 1 ? mergedWalks(statuses.map((s) => walkOf(s, rows, false)), order, rows) : walkOf(statuses[0], rows));
+  let page = bounded ? boundedWalk(merged(bound), order, bound, limit, (walked) => holds(sql.ref(`${walked}.id`))) : merged(limit);
   // (The sort key joined too: the planner then knows the rows keep the walk's order, and sorts nothing.)
   const sameKey = ordering.sort === 'created' ? sql`o.created_at = k."createdAt"` : sql`o.total = k.total`;
   if (keysFirst) page = sql`select ${ROW_COLUMNS}${bounded ? sql`, k."pastBound"` : sql``} from (${page}) k join "order" o on o.id = k.id and ${sameKey}`;
