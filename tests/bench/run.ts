@@ -15,7 +15,7 @@ import { REPO_ROOT, memoryOf } from './lib/children.ts';
 import { boundedEach, compareClosedLoops, type LoadResult, type Operation } from './lib/load.ts';
 import { cpuSince, cpuSnapshot, processCpuMs, treeCpuMs, type CpuShare } from './lib/cpu.ts';
 import { ActivitySampler, type ConnectionUse } from './lib/activity.ts';
-import { startBenchPostgres, ORDERS_DB, BASELINE_DB, PREVIOUS_DB } from './lib/postgres.ts';
+import { startBenchPostgres, readBufferUse, ORDERS_DB, BASELINE_DB, PREVIOUS_DB } from './lib/postgres.ts';
 import { seedCatalog, seedPendingOrders, seedSearchOrders, CATALOG_SIZE, skuOf } from './lib/seed.ts';
 import { countStatements, type StatementCount } from './lib/statements.ts';
 import { ratio, round, summarize, table, fmt, type LatencySummary } from './lib/stats.ts';
@@ -347,6 +347,11 @@ interface SearchFigures {
   total: { value: number; exact: boolean };
   /** Orders' side only: its samples by what ran just before (timedPair). */
   split?: { firstPage: PairSplit; deepPage: PairSplit };
+  /**
+   * Orders' side only: shared buffers per statement over the timed calls of both pages (pg_stat_statements),
+   * found in PostgreSQL's cache (hit) or read from outside it (read: the kernel's cache, ~µs each).
+   */
+  buffers?: { statements: number; hitPerStatement: number; readPerStatement: number };
 }
 
 /** Back-office search's bar: p95 of every case, first and deep page, over HTTP at 1,000,000 orders (issue 14; it was 25 ms before). */
@@ -599,11 +604,19 @@ async function searchPhase(orders: Target, benchUrl: string, statsPool: pg.Pool,
           total: firstPage.total,
         };
       }
+      const buffersBefore = await readBufferUse(statsPool, ORDERS_DB);
       const [rawFirst, ordersFirst, firstSplit] = await timedPair(config.searchSamples, () => runSearch(raw, c.query), procedure?.first);
       const [rawDeepPage, ordersDeep, deepSplit] = await timedPair(config.searchSamples, () => runSearch(raw, rawDeep), procedure?.deep);
+      const buffersAfter = await readBufferUse(statsPool, ORDERS_DB);
+      const statements = buffersAfter.calls - buffersBefore.calls;
+      const buffers = {
+        statements,
+        hitPerStatement: round((buffersAfter.hit - buffersBefore.hit) / Math.max(1, statements), 1),
+        readPerStatement: round((buffersAfter.read - buffersBefore.read) / Math.max(1, statements), 1),
+      };
       const rawFigures: SearchFigures = { firstPage: rawFirst, deepPage: { ...rawDeepPage, depthRows: deep.depthRows }, total: first.total };
       const ordersFigures: SearchFigures | { pending: string } = procedure
-        ? { firstPage: ordersFirst!, deepPage: { ...ordersDeep!, depthRows: procedure.depth }, total: procedure.total, split: { firstPage: firstSplit!, deepPage: deepSplit! } }
+        ? { firstPage: ordersFirst!, deepPage: { ...ordersDeep!, depthRows: procedure.depth }, total: procedure.total, split: { firstPage: firstSplit!, deepPage: deepSplit! }, buffers }
         : { pending: probe.available ? 'unavailable' : probe.reason };
       rows.push({ name: c.name, filter: c.query.filter, sort: c.query.sort, direction: c.query.direction, raw: rawFigures, orders: ordersFigures });
       const o = 'pending' in ordersFigures ? undefined : ordersFigures;
@@ -1038,17 +1051,17 @@ function report(results: Record<string, any>): string {
       ]);
     }
     out.push(table(srows));
-    const splits = s.cases.flatMap((c: any) => ('pending' in c.orders || !c.orders.split ? [] : [{ name: c.name as string, split: (c.orders as SearchFigures).split! }]));
+    const splits = s.cases.flatMap((c: any) => ('pending' in c.orders || !c.orders.split ? [] : [{ name: c.name as string, split: (c.orders as SearchFigures).split!, buffers: (c.orders as SearchFigures).buffers }]));
     if (splits.length) {
       const within = (pick: (x: PairSplit) => LatencySummary) =>
         splits.reduce((n: number, x: { split: NonNullable<SearchFigures['split']> }) => n + [x.split.firstPage, x.split.deepPage].filter((page) => pick(page).p95 <= SEARCH_TARGET_MS).length, 0);
       out.push(
         `   Orders' p95 by the call just before (half its samples each): right after its own call ${within((x) => x.backToBack)} of ${2 * splits.length} within ${SEARCH_TARGET_MS} ms, right after the raw SQL's ${within((x) => x.afterOther)} of ${2 * splits.length}`,
       );
-      const rowsBy: (string | number)[][] = [['case', 'first: after own p50', 'p95', 'after raw p50', 'p95', 'deep: after own p50', 'p95', 'after raw p50', 'p95']];
+      const rowsBy: (string | number)[][] = [['case', 'first: after own p50', 'p95', 'after raw p50', 'p95', 'deep: after own p50', 'p95', 'after raw p50', 'p95', 'buffers/statement: hit', 'read']];
       for (const x of splits) {
         const pair = (l: LatencySummary) => [l.p50, l.p95];
-        rowsBy.push([x.name, ...pair(x.split.firstPage.backToBack), ...pair(x.split.firstPage.afterOther), ...pair(x.split.deepPage.backToBack), ...pair(x.split.deepPage.afterOther)]);
+        rowsBy.push([x.name, ...pair(x.split.firstPage.backToBack), ...pair(x.split.firstPage.afterOther), ...pair(x.split.deepPage.backToBack), ...pair(x.split.deepPage.afterOther), x.buffers?.hitPerStatement ?? '', x.buffers?.readPerStatement ?? '']);
       }
       out.push(table(rowsBy));
     }

@@ -136,3 +136,23 @@ export async function readStatements(pool: pg.Pool, database: string): Promise<S
   );
   return rows.map((r) => ({ query: r.query, calls: Number(r.calls), totalMs: r.total, rows: Number(r.rows) }));
 }
+
+/** Shared buffers the server role's statements in one database found in PostgreSQL's cache (hit) or read from outside it (the kernel's cache or disk), since the last reset. */
+export interface BufferUse {
+  calls: number;
+  hit: number;
+  read: number;
+}
+
+export async function readBufferUse(pool: pg.Pool, database: string): Promise<BufferUse> {
+  const { rows } = await pool.query<{ calls: string | null; hit: string | null; read: string | null }>(
+    `select sum(s.calls) as calls, sum(s.shared_blks_hit) as hit, sum(s.shared_blks_read) as read
+       from pg_stat_statements s
+       join pg_database d on d.oid = s.dbid
+       join pg_roles r on r.oid = s.userid
+      where d.datname = $1 and r.rolname <> $2`,
+    [database, BENCH_ROLE],
+  );
+  const r = rows[0]!;
+  return { calls: Number(r.calls ?? 0), hit: Number(r.hit ?? 0), read: Number(r.read ?? 0) };
+}
