@@ -53,8 +53,8 @@ export const KIND_LABELS: Record<DiscrepancyKind, { title: string; one?: string;
   receiver_mismatch: { title: 'For another merchant', explain: 'Verified messages addressed to a different PayPal account than ours: nothing was applied.' },
   signature_invalid: { title: 'Unsigned webhooks', one: 'Unsigned webhook', explain: 'Webhooks PayPal did not vouch for (forged, altered or for another webhook): nothing was applied.' },
   dispute_opened: {
-    title: 'Disputes opened',
-    one: 'Dispute opened',
+    title: 'Disputes',
+    one: 'Dispute',
     explain: 'PayPal opened a case on a sale (a dispute, a chargeback or a complaint), or moved one to a further stage (an inquiry escalated to a claim): each stage is listed once. Answer it in PayPal before its deadline; a chargeback’s money arrives here on its own. Resolve with what you did.',
   },
 };
