@@ -614,9 +614,9 @@ describe('search plans over 20,000 orders', () => {
   });
 
   it('a fragment in more values than are read whole is walked, its postings unread, whatever the statistics say', async () => {
-    // "seed-" is in 997 values; with room for 500 the values are only counted (one statement, no posting
-    // read), then the page is walked, and the total is an estimate of at least those values.
-    const underestimated = statisticsHolding(900);
+    // "seed-" is in 997 values; with room for 500 the values are only counted, to 501 (one statement, no
+    // posting read), then the page is walked, and the total is an estimate of at least those counted.
+    const underestimated = statisticsHolding(400);
     const ordering: OrderOrdering = { sort: 'created', direction: 'desc' };
     const { rows: expected } = await env.pool.query<{ id: string }>(
       `select o.id from "order" o join order_search s on s.order_id = o.id where strpos(s.document, 'seed-') > 0 order by o.created_at desc, o.id desc limit 51`,
@@ -624,8 +624,25 @@ describe('search plans over 20,000 orders', () => {
     const { em, statements } = countingStatements();
     const found = await searchPage(em, { q: 'seed-' }, ordering, undefined, 51, 10_000, underestimated, undefined, 500);
     expect(found.page.map((r) => r.id)).toEqual(expected.map((r) => r.id));
-    expect(found.total).toEqual({ value: 997, exact: false });
+    expect(found.total).toEqual({ value: 501, exact: false });
     expect(statements).toHaveLength(2);
+    // With the statistics of created_at, the page's density over the span it walked: every order holds
+    // "seed-", so 51 of the ~51 documents created in that span, spread over all SEEDED.
+    const statistics = new SearchStatistics(env.server.orm);
+    const { documentsCreated } = statistics;
+    const spread = { documentsHolding: async () => ({ holding: 400, documents: SEEDED }), documentsCreated: documentsCreated.bind(statistics), ordersMatching: async () => undefined } as unknown as SearchStatistics;
+    await statistics.documentsHolding('seed-');
+    const dense = await searchPage(env.server.orm.em.fork(), { q: 'seed-' }, ordering, undefined, 51, 10_000, spread, undefined, 500);
+    expect(dense.page.map((r) => r.id)).toEqual(expected.map((r) => r.id));
+    expect(dense.total.exact).toBe(false);
+    expect(dense.total.value).toBeGreaterThan(SEEDED * 0.7);
+    expect(dense.total.value).toBeLessThanOrEqual(SEEDED * 1.05);
+    // With a filter only "order" has (registered customers, about half): about as many as it keeps.
+    const half = await searchPage(env.server.orm.em.fork(), { q: 'seed-', customerType: 'user' }, ordering, undefined, 51, 10_000, spread, undefined, 500);
+    const users = Number((await env.pool.query(`select count(*) from "order" where customer_type = 'user'`)).rows[0].count);
+    expect(half.total.exact).toBe(false);
+    expect(half.total.value).toBeGreaterThan(users * 0.6);
+    expect(half.total.value).toBeLessThan(users * 1.5);
     const compiled = fewMatchesQuery({ q: 'seed-' }, undefined, true, 51, 'created', false, 500).compile(env.server.orm.em.fork().getKysely() as never);
     const { rows } = await env.pool.query(`explain (analyze, costs off) ${compiled.sql}`, [...compiled.parameters]);
     const text = rows.map((r) => r['QUERY PLAN']).join('\n');
@@ -633,7 +650,7 @@ describe('search plans over 20,000 orders', () => {
     expect(text).toMatch(/on order_search_posting p \(never executed\)/);
     expect(text).not.toMatch(/on order_search_posting p \(actual/);
     const [counts] = (await env.pool.query(compiled.sql, [...compiled.parameters])).rows;
-    expect(counts).toMatchObject({ read: false, values: 997, candidates: EXACT_COUNT_LIMIT + 1 });
+    expect(counts).toMatchObject({ read: false, values: 501, candidates: EXACT_COUNT_LIMIT + 1 });
     // With room for them, the same statement reads them.
     const readAll = fewMatchesQuery({ q: 'seed-' }, undefined, true, 51).compile(env.server.orm.em.fork().getKysely() as never);
     expect((await env.pool.query(readAll.sql, [...readAll.parameters])).rows[0]).toMatchObject({ read: true, values: 997 });
