@@ -194,8 +194,9 @@ type FewMatchesRow = SearchRow & { candidates: number; matches: number; values: 
  * after `after`. Always one row at least: the counts (candidates past
  * EXACT_COUNT_LIMIT when there were more values or orders than read), with a null page row when the
  * page is empty. In more than `fewValues` values (FEW_MATCHES_VALUES), no posting is read (`read`
- * false), and the values are counted only to `fewValues` + 1 (`values`). `whole` reads every value and order of the fragment instead: a
- * bounded walk's fallback (searchPage), its matches counted exactly.
+ * false), and the values are counted only to `fewValues` + 1 (`values`). `whole` reads every value
+ * and order of the fragment instead: a bounded walk's fallback (searchPage), its matches counted
+ * exactly.
  */
 export function fewMatchesQuery(
   filter: OrderFilter,
