@@ -240,7 +240,7 @@ export function fewMatchesQuery(
     with v as materialized (
       select v.id from order_search_value v where ${valueMatch(filter.q!)} limit ${valuesRead}
     ), few as materialized (
-      select ${whole ? sql`true` : sql`(select count(*) from (select 1 from v limit ${fewValues + 1}) x) <= ${fewValues}`} as ok
+      select ${whole ? sql`true` : sql`(select count(*) from v) <= ${fewValues}`} as ok
     ), m as materialized (
       select distinct on (p.created_at, p.order_id) p.order_id, p.created_at from order_search_posting p
        where ${and([sql`(select ok from few)`, sql`p.value_id in (select v.id from v)`, ...dated, ...postingConditions(filter)])}
